@@ -1,0 +1,88 @@
+import type { RequestContext } from '../context';
+import type { AnyResource } from '../fhir/types';
+import type { SearchQuery } from '../search/query';
+
+/**
+ * One version of one resource as the storage keeps it. A deleted version is a
+ * tombstone: it has no body but keeps its place in the history.
+ */
+export interface VersionRecord {
+  resourceType: string;
+  id: string;
+  versionId: number;
+  /** ISO-8601 instant with milliseconds, UTC (`meta.lastUpdated`). */
+  lastUpdated: string;
+  deleted: boolean;
+  /** The stored body with `meta.versionId` and `meta.lastUpdated` set; absent for a tombstone. */
+  resource?: AnyResource;
+}
+
+export interface WriteOptions {
+  /** Optimistic locking (`If-Match`): the write fails with 412 unless the current version is this one. */
+  expectedVersion?: number;
+}
+
+export interface UpdateResult {
+  record: VersionRecord;
+  /** True when the update created the resource (create-on-update). */
+  created: boolean;
+}
+
+export interface HistoryQuery {
+  /** Absent: system history. */
+  resourceType?: string;
+  /** With resourceType: instance history. */
+  id?: string;
+  /** Only versions with lastUpdated >= since (ISO instant). */
+  since?: string;
+  /** Only versions with lastUpdated <= at (ISO instant): pins paging to a point in time. */
+  at?: string;
+  count: number;
+  offset: number;
+}
+
+export interface HistoryPage {
+  /** Newest first. */
+  records: VersionRecord[];
+  total: number;
+}
+
+export interface SearchResult {
+  /** Current, non-deleted resources in the query's order. */
+  records: VersionRecord[];
+  /** Present unless the query asked for no total. */
+  total?: number;
+}
+
+/**
+ * Everything the FHIR interactions need from a database. Both adapters
+ * (SQLite, MongoDB) implement it and are held to the same contract suite.
+ *
+ * The storage owns versioning: it assigns `meta.versionId` (1, 2, 3... with no
+ * gaps; a rejected write consumes none) and `meta.lastUpdated`. Callers assign ids.
+ * Every call takes the request context so that access filters (security issue)
+ * can be applied inside the query.
+ */
+export interface StorageOps {
+  /** The current version, tombstone included; undefined when the id never existed. */
+  read(ctx: RequestContext, resourceType: string, id: string): Promise<VersionRecord | undefined>;
+  vread(ctx: RequestContext, resourceType: string, id: string, versionId: number): Promise<VersionRecord | undefined>;
+  /** Stores version 1 of a new resource; fails with 409 if the id is taken (even by a deleted resource). */
+  create(ctx: RequestContext, resource: AnyResource): Promise<VersionRecord>;
+  /** Stores the next version (or version 1 when the id is new, or after a delete continues the numbering). */
+  update(ctx: RequestContext, resource: AnyResource, options?: WriteOptions): Promise<UpdateResult>;
+  /** Writes a tombstone; undefined when there was nothing to delete (unknown or already deleted). */
+  delete(ctx: RequestContext, resourceType: string, id: string, options?: WriteOptions): Promise<VersionRecord | undefined>;
+  history(ctx: RequestContext, query: HistoryQuery): Promise<HistoryPage>;
+  search(ctx: RequestContext, query: SearchQuery): Promise<SearchResult>;
+}
+
+export interface Storage extends StorageOps {
+  /**
+   * Runs `work` as one atomic unit: either every write inside it is committed
+   * or none is, and no other write interleaves with it (conditional create
+   * relies on that to avoid duplicates; transaction bundles use it whole).
+   */
+  unitOfWork<T>(work: (tx: StorageOps) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
