@@ -1,0 +1,136 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { RequestContext } from '../../context';
+import type { AnyResource } from '../../fhir/types';
+import type { Indexer } from '../../search/index-entry';
+import type { SearchQuery } from '../../search/query';
+import type { HistoryQuery, Storage, StorageOps, WriteOptions } from '../port';
+import { ResourceStore } from './resource-store';
+import { applyPragmas, createSchema } from './schema';
+import { WriteLock } from './write-lock';
+
+export interface SqliteStorageOptions {
+  /** A database file (its folder is created) or ':memory:'. */
+  path: string;
+  indexer: Indexer;
+  /**
+   * fsync every commit (`synchronous = FULL`) so that commits also survive a
+   * power cut, not only a crash of the process. Off by default: see schema.ts.
+   */
+  fsyncEveryCommit?: boolean;
+}
+
+/** Runs a synchronous store operation on the connection and under the lock its caller chose. */
+type Access = <T>(operation: (store: ResourceStore) => T) => T | Promise<T>;
+
+/**
+ * Connections and isolation:
+ * - One writer connection, used by every write and by everything inside a unit
+ *   of work, behind a FIFO lock. A single write runs synchronously in its own
+ *   transaction; a unit of work holds the lock and a BEGIN IMMEDIATE
+ *   transaction across its awaits, so it sees its own writes and nothing else
+ *   joins it.
+ * - For a file, one more connection for reads outside units of work: in WAL
+ *   mode it sees only committed data and never waits for the lock.
+ * - For ':memory:' a second connection would be a different database, so
+ *   reads go to the writer connection; while a unit of work has a transaction
+ *   open they queue behind the lock instead, and so never see uncommitted data.
+ *
+ * Inside a unit of work use only the `tx` it is given: calling this storage's
+ * own writes (or, in memory, its reads) from inside would wait for the unit to end.
+ */
+export function createSqliteStorage(options: SqliteStorageOptions): Storage {
+  const inMemory = options.path === ':memory:';
+  if (!inMemory) mkdirSync(dirname(resolve(options.path)), { recursive: true });
+  const fsyncEveryCommit = options.fsyncEveryCommit ?? false;
+
+  const writerDb = new Database(options.path);
+  applyPragmas(writerDb, { fsyncEveryCommit, readOnly: false });
+  createSchema(writerDb);
+  const writer = new ResourceStore(writerDb, options.indexer);
+
+  let readerDb = writerDb;
+  let reader = writer;
+  if (!inMemory) {
+    readerDb = new Database(options.path);
+    applyPragmas(readerDb, { fsyncEveryCommit, readOnly: true });
+    reader = new ResourceStore(readerDb, options.indexer);
+  }
+
+  const lock = new WriteLock();
+  const readCommitted: Access = (operation) =>
+    reader !== writer || !writerDb.inTransaction ? operation(reader) : lock.run(() => operation(writer));
+  const writeAlone: Access = (operation) => lock.run(() => operation(writer));
+
+  let closing: Promise<void> | undefined;
+
+  return Object.assign(new SqliteOps(readCommitted, writeAlone), {
+    unitOfWork<T>(work: (tx: StorageOps) => Promise<T>): Promise<T> {
+      return lock.run(async () => {
+        let open = true;
+        const inUnit: Access = (operation) => {
+          // A tx kept beyond its unit would write outside any unit, or into the next one.
+          if (!open) throw new Error('This unit of work is over: its operations can no longer be used');
+          return operation(writer);
+        };
+        writerDb.exec('BEGIN IMMEDIATE');
+        try {
+          const result = await work(new SqliteOps(inUnit, inUnit));
+          open = false;
+          writerDb.exec('COMMIT');
+          return result;
+        } catch (error) {
+          open = false;
+          // SQLite may already have rolled back (e.g. a full disk); a second ROLLBACK would throw and hide the cause.
+          if (writerDb.inTransaction) writerDb.exec('ROLLBACK');
+          throw error;
+        }
+      });
+    },
+    close(): Promise<void> {
+      // Behind the lock: a unit of work in flight finishes before its connection goes.
+      closing ??= lock.run(() => {
+        if (readerDb !== writerDb) readerDb.close();
+        writerDb.close();
+      });
+      return closing;
+    },
+  });
+}
+
+/** The port's operations over a pair of access strategies (outside a unit of work, or inside one). */
+class SqliteOps implements StorageOps {
+  constructor(
+    private readonly reading: Access,
+    private readonly writing: Access,
+  ) {}
+
+  async read(_ctx: RequestContext, resourceType: string, id: string) {
+    return this.reading((store) => store.read(resourceType, id));
+  }
+
+  async vread(_ctx: RequestContext, resourceType: string, id: string, versionId: number) {
+    return this.reading((store) => store.vread(resourceType, id, versionId));
+  }
+
+  async history(_ctx: RequestContext, query: HistoryQuery) {
+    return this.reading((store) => store.history(query));
+  }
+
+  async search(_ctx: RequestContext, query: SearchQuery) {
+    return this.reading((store) => store.search(query));
+  }
+
+  async create(ctx: RequestContext, resource: AnyResource) {
+    return this.writing((store) => store.create(ctx.now, resource));
+  }
+
+  async update(ctx: RequestContext, resource: AnyResource, options?: WriteOptions) {
+    return this.writing((store) => store.update(ctx.now, resource, options));
+  }
+
+  async delete(ctx: RequestContext, resourceType: string, id: string, options?: WriteOptions) {
+    return this.writing((store) => store.delete(ctx.now, resourceType, id, options));
+  }
+}
