@@ -1,0 +1,47 @@
+/**
+ * Builds the compact conformance artefacts in `conformance/` from the official
+ * FHIR R4 package, so that the server never loads the 190 MB package:
+ *
+ *   npm run conformance                 # fetches hl7.fhir.r4.examples@4.0.1 with npm
+ *   npm run conformance -- --package DIR  # reuses an extracted package/ folder
+ *
+ * The output is deterministic: running it twice gives identical files.
+ */
+import { join } from 'node:path';
+import { projectRoot } from '../src/paths';
+import { buildPatientCompartment } from './conformance/compartment';
+import { buildConstraints } from './conformance/constraints';
+import { buildElementModel, requiredElements } from './conformance/element-model';
+import { copyExamples } from './conformance/examples';
+import { buildJsonSchema } from './conformance/json-schema';
+import { openSpecPackage } from './conformance/package-source';
+import { buildSearchParameters } from './conformance/search-parameters';
+import { concreteResourceTypes, loadCoreDefinitions } from './conformance/structure-definitions';
+import { writeArtefact } from './conformance/write-json';
+
+function packageArgument(argv: string[]): string | undefined {
+  const i = argv.indexOf('--package');
+  if (i < 0) return undefined;
+  const dir = argv[i + 1];
+  if (!dir) throw new Error('--package needs a directory');
+  return dir;
+}
+
+function main(): void {
+  const pkg = openSpecPackage(packageArgument(process.argv.slice(2)));
+  const out = join(projectRoot, 'conformance');
+  const defs = loadCoreDefinitions(pkg);
+  const resourceTypes = concreteResourceTypes(defs);
+  const model = buildElementModel(defs);
+
+  writeArtefact(join(out, 'resource-types.json'), resourceTypes);
+  writeArtefact(join(out, 'search-parameters.json'), buildSearchParameters(pkg));
+  writeArtefact(join(out, 'compartment-patient.json'), buildPatientCompartment(pkg));
+  writeArtefact(join(out, 'element-model.json'), model, 2);
+  writeArtefact(join(out, 'fhir-schema.json'), buildJsonSchema(model, requiredElements(defs, model), resourceTypes), 2);
+  writeArtefact(join(out, 'constraints.json'), buildConstraints(defs, pkg));
+  const examples = copyExamples(pkg, join(projectRoot, 'test', 'fixtures', 'examples'));
+  console.log(`${resourceTypes.length} resource types, ${examples} examples copied, artefacts in ${out}`);
+}
+
+main();

@@ -1,0 +1,59 @@
+import type { SearchParameter } from 'fhir/r4';
+import type { SpecPackage } from './package-source';
+
+/** The artefact format of one search parameter (see src/fhir/definitions.ts SearchParamDef). */
+export interface SearchParamArtefact {
+  url: string;
+  code: string;
+  type: string;
+  base: string[];
+  expression?: string;
+  target?: string[];
+  modifier?: string[];
+  comparator?: string[];
+  multipleOr?: boolean;
+  multipleAnd?: boolean;
+  component?: { definition: string; expression: string }[];
+  description: string;
+}
+
+/**
+ * Every search parameter the spec defines. The package also holds a few
+ * *example* SearchParameters (they carry a narrative, the definitions don't)
+ * and extension parameters without a base: both are left out. Parameters with
+ * no FHIRPath expression (`_text`, `_content`, `_query`, two extension-based
+ * ones) are kept, without `expression`: the server implements them by code.
+ */
+export function buildSearchParameters(pkg: SpecPackage): SearchParamArtefact[] {
+  const params: SearchParamArtefact[] = [];
+  for (const file of pkg.files('SearchParameter-')) {
+    const sp = pkg.read<SearchParameter>(file);
+    if (sp.text || !sp.base || sp.base.length === 0) continue;
+    params.push(toArtefact(sp));
+  }
+  return params.sort((a, b) => (a.url < b.url ? -1 : a.url > b.url ? 1 : 0));
+}
+
+function toArtefact(sp: SearchParameter): SearchParamArtefact {
+  return {
+    url: sp.url,
+    code: sp.code,
+    type: sp.type,
+    base: [...sp.base].sort(),
+    ...(sp.expression ? { expression: sp.expression } : {}),
+    ...(sp.target ? { target: [...sp.target].sort() } : {}),
+    ...(sp.modifier ? { modifier: sp.modifier } : {}),
+    ...(sp.comparator ? { comparator: sp.comparator } : {}),
+    ...(sp.multipleOr !== undefined ? { multipleOr: sp.multipleOr } : {}),
+    ...(sp.multipleAnd !== undefined ? { multipleAnd: sp.multipleAnd } : {}),
+    ...(sp.component ? { component: sp.component.map((c) => ({ definition: c.definition, expression: c.expression })) } : {}),
+    description: firstSentence(sp.description ?? ''),
+  };
+}
+
+/** The first non-empty line, cut after its first sentence. */
+export function firstSentence(text: string): string {
+  const line = text.split(/\r?\n/).map((l) => l.trim()).find((l) => l.length > 0) ?? '';
+  const end = line.search(/\.(\s|$)/);
+  return end >= 0 ? line.slice(0, end + 1) : line;
+}

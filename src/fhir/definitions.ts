@@ -1,0 +1,83 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { conformanceDir } from '../paths';
+import type { ParamType } from '../search/query';
+
+/**
+ * The FHIR R4 definitions the server needs at run time, read lazily from the
+ * compact artefacts that `npm run conformance` generates from the official
+ * spec package (see scripts/build-conformance.ts).
+ */
+
+/** One official search parameter, as in conformance/search-parameters.json. */
+export interface SearchParamDef {
+  url: string;
+  code: string;
+  type: ParamType;
+  /** Resource types it applies to; `Resource`/`DomainResource` mean all. */
+  base: string[];
+  /** FHIRPath; absent for `_text`, `_content`, `_query` and two extension parameters the server implements by code. */
+  expression?: string;
+  /** For reference parameters: the resource types they may point to. */
+  target?: string[];
+  modifier?: string[];
+  comparator?: string[];
+  multipleOr?: boolean;
+  multipleAnd?: boolean;
+  /** For composite parameters: the component parameters' canonical URL and their expression relative to the match. */
+  component?: { definition: string; expression: string }[];
+  /** First sentence of the spec's description. */
+  description: string;
+}
+
+function lazy<T>(load: () => T): () => T {
+  let value: T | undefined;
+  return () => (value ??= load());
+}
+
+export function readConformanceArtefact<T>(file: string): T {
+  return JSON.parse(readFileSync(join(conformanceDir, file), 'utf8')) as T;
+}
+
+const resourceTypeSet = lazy(() => new Set(readConformanceArtefact<string[]>('resource-types.json')));
+const sortedResourceTypes = lazy(() => [...resourceTypeSet()].sort());
+const allSearchParameters = lazy(() => readConformanceArtefact<SearchParamDef[]>('search-parameters.json'));
+
+/** Parameters by resource type, those of Resource/DomainResource included, built on first use. */
+const searchParamsByType = lazy(() => {
+  const byType = new Map<string, SearchParamDef[]>();
+  const common = allSearchParameters().filter((p) => p.base.includes('Resource') || p.base.includes('DomainResource'));
+  for (const type of sortedResourceTypes()) {
+    const own = allSearchParameters().filter((p) => p.base.includes(type));
+    byType.set(type, [...common, ...own]);
+  }
+  return byType;
+});
+
+const compartment = lazy(() => {
+  const raw = readConformanceArtefact<Record<string, string[]>>('compartment-patient.json');
+  return new Map(Object.entries(raw));
+});
+
+export function isResourceType(name: string): boolean {
+  return resourceTypeSet().has(name);
+}
+
+/** Every concrete R4 resource type, sorted. */
+export function resourceTypes(): readonly string[] {
+  return sortedResourceTypes();
+}
+
+/** The parameters searchable on `resourceType`; empty for an unknown type. */
+export function searchParameters(resourceType: string): readonly SearchParamDef[] {
+  return searchParamsByType().get(resourceType) ?? [];
+}
+
+export function searchParameter(resourceType: string, code: string): SearchParamDef | undefined {
+  return searchParameters(resourceType).find((p) => p.code === code);
+}
+
+/** Resource type → the codes of the parameters that place it in a patient's compartment. */
+export function patientCompartment(): ReadonlyMap<string, readonly string[]> {
+  return compartment();
+}
