@@ -1,0 +1,239 @@
+/**
+ * Computes the search index entries of a resource at write time by evaluating
+ * each applicable SearchParameter's FHIRPath expression (compiled once per
+ * resource type and parameter) and normalizing what it finds.
+ *
+ * A write never fails because of indexing: an expression that cannot be
+ * rewritten for fhirpath.js is skipped (see `skippedExpressions`), and one that
+ * throws on a particular resource yields no entries for that parameter and is
+ * reported to `onError`.
+ */
+import fhirpath from 'fhirpath';
+import r4Model from 'fhirpath/fhir-context/r4';
+import type { AnyResource } from '../fhir/types';
+import {
+  dateEntries,
+  type FoundValue,
+  numberEntries,
+  quantityEntries,
+  referenceEntries,
+  type ReferenceContext,
+  stringEntries,
+  tokenEntries,
+  uriEntries,
+} from './extract';
+import { rewriteCalls, rewriteForType } from './fhirpath-rewrite';
+import type { CompositeEntry, IndexEntry, Indexer } from './index-entry';
+import { defaultParamSource, type SearchParamDef, type SearchParamSource } from './param-source';
+
+export interface IndexerOptions {
+  /** This server's base URL: absolute references under it are indexed as relative. */
+  baseUrl: string;
+  params?: SearchParamSource;
+  /** Called when an expression throws on a resource; the parameter is then left unindexed. */
+  onError?: (error: unknown, resourceType: string, param: string) => void;
+}
+
+/**
+ * Parameters not indexed on purpose: `_id` is a column of every store; the
+ * others have no expression (`_text`, `_content`, `_query`, `_filter`) or
+ * need geometry (`near`, type special).
+ */
+const NOT_INDEXED = new Set(['_id']);
+
+type Evaluate = (data: unknown, env?: Record<string, unknown>) => unknown[];
+
+interface CompiledPart {
+  evaluate: Evaluate;
+  targetType?: string;
+}
+
+interface CompiledParam {
+  def: SearchParamDef;
+  parts: CompiledPart[];
+  /** For composites: the component parameters and their expressions, compiled per base path on first use. */
+  components?: CompiledComponent[];
+}
+
+interface CompiledComponent {
+  def: SearchParamDef;
+  expression: string;
+  byBasePath: Map<string, Evaluate>;
+}
+
+export interface SkippedExpression {
+  resourceType: string;
+  code: string;
+  reason: string;
+}
+
+const EVAL_OPTIONS = { resolveInternalTypes: false } as const;
+
+function compile(expression: string | { base: string; expression: string }): Evaluate {
+  const fn = fhirpath.compile(expression, r4Model, EVAL_OPTIONS);
+  return (data, env) => fn(data, env) as unknown[];
+}
+
+/** Compiled expressions per parameter source and resource type; they do not depend on the base URL. */
+const cache = new WeakMap<SearchParamSource, Map<string, { params: CompiledParam[]; skipped: SkippedExpression[] }>>();
+
+function compiledFor(source: SearchParamSource, resourceType: string) {
+  let byType = cache.get(source);
+  if (!byType) cache.set(source, (byType = new Map()));
+  let compiled = byType.get(resourceType);
+  if (!compiled) byType.set(resourceType, (compiled = compileType(source, resourceType)));
+  return compiled;
+}
+
+function compileType(source: SearchParamSource, resourceType: string) {
+  const params: CompiledParam[] = [];
+  const skipped: SkippedExpression[] = [];
+  const all = source.searchParameters(resourceType);
+  for (const def of all) {
+    if (NOT_INDEXED.has(def.code) || !def.expression) continue;
+    const skip = (reason: string) => skipped.push({ resourceType, code: def.code, reason });
+    if (def.type === 'special') {
+      skip('special parameters (e.g. near) need dedicated support');
+      continue;
+    }
+    const rewritten = rewriteForType(def.expression, resourceType);
+    if ('skipped' in rewritten) {
+      skip(rewritten.skipped);
+      continue;
+    }
+    if (rewritten.parts.length === 0) continue;
+    try {
+      // Parts are evaluated one by one rather than joined with `|`: fhirpath.js's union
+      // deduplicates by comparing values, which throws on a Quantity with a comparator.
+      const parts = rewritten.parts.map(({ expression, targetType }) =>
+        targetType === undefined ? { evaluate: compile(expression) } : { evaluate: compile(expression), targetType },
+      );
+      const compiled: CompiledParam = { def, parts };
+      if (def.type === 'composite') {
+        const components = compositeComponents(def, all);
+        if (typeof components === 'string') {
+          skip(components);
+          continue;
+        }
+        compiled.components = components;
+      }
+      params.push(compiled);
+    } catch (e) {
+      skip(`fhirpath.js cannot compile it: ${(e as Error).message}`);
+    }
+  }
+  return { params, skipped };
+}
+
+function compositeComponents(def: SearchParamDef, all: readonly SearchParamDef[]): CompiledComponent[] | string {
+  const components: CompiledComponent[] = [];
+  for (const c of def.component ?? []) {
+    const componentDef = all.find((p) => p.url === c.definition);
+    if (!componentDef) return `component ${c.definition} is not a parameter of this type`;
+    components.push({ def: componentDef, expression: rewriteCalls(c.expression), byBasePath: new Map() });
+  }
+  return components.length > 0 ? components : 'composite without components';
+}
+
+/** Expressions that the indexer does not evaluate for this type, and why. */
+export function skippedExpressions(resourceType: string, params: SearchParamSource = defaultParamSource): SkippedExpression[] {
+  return compiledFor(params, resourceType).skipped;
+}
+
+export function createIndexer(options: IndexerOptions): Indexer {
+  const source = options.params ?? defaultParamSource;
+  const baseUrl = options.baseUrl.replace(/\/+$/, '');
+  return (resource: AnyResource) => {
+    const refCtx: ReferenceContext = { baseUrl, containedTypes: containedTypes(resource) };
+    const entries: IndexEntry[] = [];
+    for (const param of compiledFor(source, resource.resourceType).params) {
+      try {
+        entries.push(...indexParam(param, resource, refCtx));
+      } catch (e) {
+        options.onError?.(e, resource.resourceType, param.def.code);
+      }
+    }
+    return entries;
+  };
+}
+
+function indexParam(param: CompiledParam, resource: AnyResource, refCtx: ReferenceContext): IndexEntry[] {
+  const entries: IndexEntry[] = [];
+  for (const part of param.parts) {
+    for (const node of part.evaluate(resource)) {
+      if (param.components) {
+        entries.push(...compositeEntries(param, node, resource, refCtx));
+        continue;
+      }
+      const found = entriesOf(param.def, foundValue(node), refCtx);
+      entries.push(...(part.targetType === undefined ? found : found.filter((e) => e.kind === 'reference' && e.targetType === part.targetType)));
+    }
+  }
+  return entries;
+}
+
+function entriesOf(def: SearchParamDef, value: FoundValue, refCtx: ReferenceContext): IndexEntry[] {
+  switch (def.type) {
+    case 'token':
+      return tokenEntries(def.code, value);
+    case 'string':
+      return stringEntries(def.code, value);
+    case 'reference':
+      return referenceEntries(def.code, value, refCtx);
+    case 'date':
+      return dateEntries(def.code, value);
+    case 'number':
+      return numberEntries(def.code, value);
+    case 'quantity':
+      return quantityEntries(def.code, value);
+    case 'uri':
+      return uriEntries(def.code, value);
+    default:
+      return [];
+  }
+}
+
+/** One entry per combination of the components' values found under the same focus node. */
+function compositeEntries(param: CompiledParam, node: unknown, resource: AnyResource, refCtx: ReferenceContext): CompositeEntry[] {
+  const basePath = isResourceNode(node) && node.path ? node.path : resource.resourceType;
+  const data = isResourceNode(node) ? node.data : node;
+  let combinations: IndexEntry[][] = [[]];
+  for (const component of param.components!) {
+    let evaluate = component.byBasePath.get(basePath);
+    if (!evaluate) component.byBasePath.set(basePath, (evaluate = compile({ base: basePath, expression: component.expression })));
+    const values = evaluate(data, { resource }).flatMap((n) => entriesOf(component.def, foundValue(n), refCtx));
+    combinations = combinations.flatMap((prefix) => values.map((v) => [...prefix, v]));
+    if (combinations.length === 0) return [];
+  }
+  return combinations.map((components) => ({ param: param.def.code, kind: 'composite', components }));
+}
+
+interface ResourceNodeLike {
+  data: unknown;
+  fhirNodeDataType: string | null;
+  path: string | null;
+}
+
+function isResourceNode(node: unknown): node is ResourceNodeLike {
+  return typeof node === 'object' && node !== null && 'fhirNodeDataType' in node && 'data' in node;
+}
+
+/** fhirpath.js returns ResourceNodes for elements and boxed primitives for computed values (`exists()`). */
+function foundValue(node: unknown): FoundValue {
+  if (isResourceNode(node)) return { type: node.fhirNodeDataType ?? undefined, data: node.data };
+  const data = node instanceof Boolean || node instanceof Number || node instanceof String ? node.valueOf() : node;
+  return { type: typeof data === 'boolean' ? 'boolean' : undefined, data };
+}
+
+function containedTypes(resource: AnyResource): Map<string, string> {
+  const types = new Map<string, string>();
+  const contained = resource.contained;
+  if (Array.isArray(contained)) {
+    for (const c of contained as unknown[]) {
+      if (typeof c === 'object' && c !== null && 'id' in c && 'resourceType' in c) {
+        types.set(String(c.id), String(c.resourceType));
+      }
+    }
+  }
+  return types;
+}
