@@ -1,0 +1,111 @@
+import type { AnyResource } from '../../fhir/types';
+import type { IndexEntry, IndexEntryKind } from '../../search/index-entry';
+import type { VersionRecord } from '../port';
+
+/**
+ * The shapes the MongoDB adapter stores, and the pure functions that build
+ * them. The differential test builds its in-memory documents with these same
+ * functions, so the shape the mingo-evaluated filters run over cannot drift
+ * from the shape the adapter writes.
+ */
+
+/** One version of one resource: the fields shared by `resources` and `history`. */
+export interface VersionDocument {
+  type: string;
+  id: string;
+  versionId: number;
+  /** ISO instant with milliseconds, UTC: sorts as a string, like SQLite's text column. */
+  lastUpdated: string;
+  deleted: boolean;
+  /** Absent for a tombstone. */
+  resource?: AnyResource;
+  /**
+   * Write order (an ObjectId's hex, assigned when the version is stamped):
+   * breaks ties between versions with the same lastUpdated so that history
+   * is newest first and pages are stable, as SQLite's `seq` does.
+   */
+  seq: string;
+}
+
+/** An index entry as a field of the stored document: its kind is the array it lives in. */
+export type StoredEntry<K extends IndexEntryKind> = Omit<Extract<IndexEntry, { kind: K }>, 'kind'>;
+
+/**
+ * The index entries grouped by kind (`idx.token: [{param, system, code}]`),
+ * one array per kind so that each gets its own multikey index and a search
+ * condition can `$elemMatch` within one entry. A kind with no entry has no
+ * field. Every kind is stored, searchable or not yet, so that teaching the
+ * search compiler a new kind needs no data migration.
+ */
+export type IndexFields = { [K in IndexEntryKind]?: Array<StoredEntry<K>> };
+
+/** The current version of a resource (`resources` collection). */
+export interface ResourceDocument extends VersionDocument {
+  idx: IndexFields;
+  /**
+   * Set while the history row of this version may not be written yet (writes
+   * outside a transaction, see ops.ts): whoever finds it set can write that
+   * row from this document, which holds everything the row needs.
+   */
+  historyPending?: true;
+}
+
+/** Every version (`history` collection). */
+export type HistoryDocument = VersionDocument;
+
+/** The body to store: meta right after the identity (as the SQLite adapter writes it), with the storage-owned versionId and lastUpdated. */
+export function stampResource(resource: AnyResource, versionId: number, lastUpdated: string): AnyResource {
+  const { resourceType, id, meta, ...rest } = resource;
+  return { resourceType, id, meta: { ...meta, versionId: String(versionId), lastUpdated }, ...rest } as AnyResource;
+}
+
+export function versionDocument(record: VersionRecord, seq: string): VersionDocument {
+  return {
+    type: record.resourceType,
+    id: record.id,
+    versionId: record.versionId,
+    lastUpdated: record.lastUpdated,
+    deleted: record.deleted,
+    ...(record.resource !== undefined ? { resource: record.resource } : {}),
+    seq,
+  };
+}
+
+export function indexFields(entries: readonly IndexEntry[]): IndexFields {
+  const fields: Partial<Record<IndexEntryKind, unknown[]>> = {};
+  for (const { kind, ...stored } of entries) (fields[kind] ??= []).push(stored);
+  return fields as IndexFields;
+}
+
+export function resourceDocument(version: VersionDocument, entries: readonly IndexEntry[]): ResourceDocument {
+  return { ...versionFields(version), idx: indexFields(entries) };
+}
+
+/** The history row of a version, whichever document it is taken from. */
+export function historyDocument(version: VersionDocument): HistoryDocument {
+  return versionFields(version);
+}
+
+/** Only the version fields: drops `_id`, `idx` and markers, which must not travel between collections. */
+function versionFields(doc: VersionDocument): VersionDocument {
+  return {
+    type: doc.type,
+    id: doc.id,
+    versionId: doc.versionId,
+    lastUpdated: doc.lastUpdated,
+    deleted: doc.deleted,
+    ...(doc.resource !== undefined ? { resource: doc.resource } : {}),
+    seq: doc.seq,
+  };
+}
+
+export function versionRecord(doc: VersionDocument): VersionRecord {
+  return {
+    resourceType: doc.type,
+    id: doc.id,
+    versionId: doc.versionId,
+    lastUpdated: doc.lastUpdated,
+    deleted: doc.deleted,
+    ...(doc.resource !== undefined ? { resource: doc.resource } : {}),
+  };
+}

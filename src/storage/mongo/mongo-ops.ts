@@ -1,0 +1,107 @@
+import type { ClientSession, Document, FindCursor } from 'mongodb';
+import type { RequestContext } from '../../context';
+import { badRequest, conflict } from '../../errors';
+import type { AnyResource } from '../../fhir/types';
+import type { Indexer } from '../../search/index-entry';
+import type { SearchQuery } from '../../search/query';
+import type { HistoryPage, HistoryQuery, SearchResult, StorageOps, UpdateResult, VersionRecord, WriteOptions } from '../port';
+import { versionRecord, type VersionDocument } from './documents';
+import { compileHistory } from './history-filter';
+import { compileSearch } from './search-filter';
+import { VersionWriter, type VersionCollections } from './version-writer';
+
+/** The index entries are for the database's eyes only: never read them back. */
+const withoutIndex = { projection: { idx: 0, historyPending: 0 } };
+
+export interface OpsOptions {
+  /** Inside a transaction: every operation joins it. */
+  session?: ClientSession;
+  /** Runs before each search (inside a transaction: the guard against write skew, see locks.ts). */
+  beforeSearch?: (query: SearchQuery) => Promise<void>;
+}
+
+/** The port's operations over the MongoDB collections, outside or (with a session) inside a transaction. */
+export class MongoOps implements StorageOps {
+  private readonly writer: VersionWriter;
+
+  constructor(
+    private readonly collections: VersionCollections,
+    indexer: Indexer,
+    private readonly options: OpsOptions = {},
+  ) {
+    this.writer = new VersionWriter(collections, indexer, options.session);
+  }
+
+  async read(_ctx: RequestContext, resourceType: string, id: string): Promise<VersionRecord | undefined> {
+    const current = await this.collections.resources.findOne({ type: resourceType, id }, { ...withoutIndex, session: this.options.session });
+    return current ? versionRecord(current) : undefined;
+  }
+
+  async vread(_ctx: RequestContext, resourceType: string, id: string, versionId: number): Promise<VersionRecord | undefined> {
+    const session = this.options.session;
+    const version =
+      (await this.collections.history.findOne({ type: resourceType, id, versionId }, { session })) ??
+      // A writer that crashed before writing its history row left the version only in `resources` (see version-writer.ts).
+      (await this.collections.resources.findOne({ type: resourceType, id, versionId }, { ...withoutIndex, session }));
+    return version ? versionRecord(version) : undefined;
+  }
+
+  async create(ctx: RequestContext, resource: AnyResource): Promise<VersionRecord> {
+    const { resourceType, id } = identity(resource);
+    const committed = await this.writer.commit(ctx.now, resourceType, id, (current) => {
+      if (current) throw conflict(`${resourceType}/${id} already exists${current.deleted ? ' (deleted)' : ''}`);
+      return { resource };
+    });
+    return versionRecord(committed!.version);
+  }
+
+  async update(ctx: RequestContext, resource: AnyResource, options: WriteOptions = {}): Promise<UpdateResult> {
+    const { resourceType, id } = identity(resource);
+    const committed = await this.writer.commit(ctx.now, resourceType, id, () => ({ resource }), options.expectedVersion);
+    const { version, previous } = committed!;
+    return { record: versionRecord(version), created: previous === null || previous.deleted };
+  }
+
+  async delete(ctx: RequestContext, resourceType: string, id: string, options: WriteOptions = {}): Promise<VersionRecord | undefined> {
+    const committed = await this.writer.commit(
+      ctx.now,
+      resourceType,
+      id,
+      // Nothing to delete is a success without a new version, whatever If-Match says.
+      (current) => (current === null || current.deleted ? undefined : { tombstone: true }),
+      options.expectedVersion,
+    );
+    return committed && versionRecord(committed.version);
+  }
+
+  async history(_ctx: RequestContext, query: HistoryQuery): Promise<HistoryPage> {
+    const { filter, sort, skip, limit } = compileHistory(query);
+    const session = this.options.session;
+    const records = limit > 0 ? await this.page(this.collections.history.find(filter, { session }), sort, skip, limit) : [];
+    const total = await this.collections.history.countDocuments(filter, { session });
+    return { records, total };
+  }
+
+  async search(_ctx: RequestContext, query: SearchQuery): Promise<SearchResult> {
+    const { filter, sort, skip, limit } = compileSearch(query);
+    await this.options.beforeSearch?.(query);
+    const session = this.options.session;
+    const records = limit > 0 ? await this.page(this.collections.resources.find(filter, { ...withoutIndex, session }), sort, skip, limit) : [];
+    const result: SearchResult = { records };
+    if (query.total !== 'none') result.total = await this.collections.resources.countDocuments(filter, { session });
+    return result;
+  }
+
+  // Outside a transaction the page and the total are two reads and may see different moments (SQLite reads both in one snapshot).
+  private async page(cursor: FindCursor<Document>, sort: Record<string, 1 | -1>, skip: number, limit: number): Promise<VersionRecord[]> {
+    const documents = (await cursor.sort(sort).skip(skip).limit(limit).toArray()) as VersionDocument[];
+    return documents.map(versionRecord);
+  }
+}
+
+function identity(resource: AnyResource): { resourceType: string; id: string } {
+  const { resourceType, id } = resource;
+  if (typeof resourceType !== 'string' || resourceType === '') throw badRequest('The resource has no resourceType');
+  if (typeof id !== 'string' || id === '') throw badRequest('The resource has no id');
+  return { resourceType, id };
+}
