@@ -22,7 +22,7 @@ const notSupported = (msg: string) => FhirError.of(400, 'not-supported', msg);
 export function compileSearch(query: SearchQuery): CompiledSearch {
   if (query.types.length === 0) throw badRequest('A search needs at least one resource type');
   const params: unknown[] = [...query.types];
-  const clauses = [`r.type IN (${placeholders(query.types.length)})`, 'r.deleted = 0'];
+  const clauses = [`${typeColumn(query.where)} IN (${placeholders(query.types.length)})`, 'r.deleted = 0'];
   for (const condition of query.where) clauses.push(compileCondition(condition, params));
   const where = clauses.join(' AND ');
   return {
@@ -30,6 +30,19 @@ export function compileSearch(query: SearchQuery): CompiledSearch {
     countSql: `SELECT count(*) AS total FROM resources r WHERE ${where}`,
     params,
   };
+}
+
+/**
+ * Without statistics the planner prefers walking every resource of the type
+ * through the (type, ...) indexes and probing the index subquery for each,
+ * which is linear in the table: 20k patients made an identifier search 100x
+ * slower. The unary `+` takes the type index out of the running so that the
+ * index tables drive (cost bounded by the matches). With an `_id` condition
+ * the (type, id) unique index is the best driver and stays usable.
+ */
+function typeColumn(where: Condition[]): string {
+  const drivenByIndexTables = where.length > 0 && !where.some((condition) => condition.code === '_id');
+  return drivenByIndexTables ? '+r.type' : 'r.type';
 }
 
 function compileCondition(condition: Condition, params: unknown[]): string {
