@@ -2,7 +2,67 @@
  * The parsed form of a FHIR search: one intermediate representation that every
  * storage adapter compiles to its own query (SQL over the index tables, a MongoDB
  * filter over indexed fields). Parsing and semantics live in `src/search`; the
- * adapters only translate.
+ * adapters only translate. The index entries compared against are described
+ * in index-entry.ts; both sides are normalized by the same functions.
+ *
+ * ## Semantics every compiler implements
+ *
+ * A ParamCondition matches a resource when ANY of its values matches ANY of
+ * the resource's entries for `code` (comma = OR); the conditions of
+ * `SearchQuery.where` are ANDed (a repeated parameter = two conditions).
+ * Exception: `:not` (token) is a negation over the whole resource.
+ *
+ * - token (TokenValue vs TokenEntry):
+ *   `code` only → entry.code = code (any system); `system|code` → both equal;
+ *   `|code` (system null) → entry.system IS NULL and code equal; `system|` → entry.system equal.
+ *   `:not` → the resource has NO entry matching any of the values (resources
+ *   without the element match). `:text` → the value is a StringValue matched
+ *   like a string search (starts-with on `norm`) against entry.text.
+ *   `:of-type` → OfTypeValue: entry.typeSystem, entry.typeCode and entry.code equal.
+ * - string (StringValue vs StringEntry): default → entry.norm starts with value.norm;
+ *   `:exact` → entry.exact = value.value; `:contains` → entry.norm contains value.norm.
+ * - uri (UriValue vs UriEntry): entry.value = value.value; `:below` → entry.value
+ *   starts with value.value; `:above` → value.value starts with entry.value.
+ *   (A uri search on a reference-typed parameter does not occur: canonical
+ *   references are `reference` parameters and use ReferenceValue.)
+ * - reference (ReferenceValue vs ReferenceEntry): when `ref` is set →
+ *   entry.ref = ref (and entry.version = version when version is set); else
+ *   (a bare id) → entry.targetId = id AND entry.targetType IN targetTypes.
+ *   `:identifier` → the values are TokenValues matched like tokens against
+ *   (entry.identifierSystem, entry.identifierValue).
+ * - date / number / quantity (RangeValue vs DateEntry/NumberEntry/QuantityEntry):
+ *   both sides are closed ranges, resource [rl, rh] and search [sl, sh]
+ *   (http://hl7.org/fhir/R4/search.html#prefix):
+ *     eq: sl <= rl AND rh <= sh          (the search range contains the resource range)
+ *     ne: NOT (sl <= rl AND rh <= sh)
+ *     gt: rh > sh                        (the range above the value intersects the resource range)
+ *     lt: rl < sl
+ *     ge: rh > sh OR (sl <= rl AND rh <= sh)
+ *     le: rl < sl OR (sl <= rl AND rh <= sh)
+ *     sa: rl > sh                        (starts after)
+ *     eb: rh < sl                        (ends before)
+ *     ap: rl <= sh AND rh >= sl          (overlap; the parser has already widened [sl, sh]
+ *                                         by 10% of the value, or for dates 10% of the gap to now)
+ *   `ne` is per entry (a resource matches when one of its entries is not equal).
+ *   Quantity additionally: when value.system is set → entry.system = system AND
+ *   (entry.code = code); when only `code` is set (`5||mg`) → entry.code = code OR
+ *   entry.unit = code; no unit → any unit. No unit conversion.
+ * - composite (CompositeValue vs CompositeEntry): one entry whose components[i]
+ *   matches value.components[i] for every i, each by the rules of its own kind
+ *   (prefixes apply to the ordered components).
+ * - `:missing` (MissingValue): missing=true → the resource has no entry for the
+ *   parameter; missing=false → it has at least one.
+ * - ChainCondition: the resource has an entry for `code` whose target (a local
+ *   `Type/id`, `targetType` in the chain's types) is a current resource matching
+ *   the target's `where` (itself any Condition, so chains nest).
+ * - HasCondition (`_has`): some current resource of `resourceType` has an entry
+ *   for `referenceParam` pointing at this resource (ref = `Type/id` of this
+ *   resource) and matches `where`.
+ *
+ * Sort: by the entries of the parameter: ascending uses each resource's
+ * smallest value (date/number/quantity: `low`; string: `norm`; token: `code`;
+ * reference: `ref`; uri: `value`), descending its largest (`high` for ranges);
+ * resources without a value sort last. `_id` and `_lastUpdated` use the columns.
  */
 
 export type ParamType = 'number' | 'date' | 'string' | 'token' | 'reference' | 'composite' | 'quantity' | 'uri' | 'special';
@@ -20,7 +80,93 @@ export interface TokenValue {
   code?: string;
 }
 
-export type SearchValue = TokenValue;
+/** `:of-type`: `type-system|type-code|value` on an Identifier. */
+export interface OfTypeValue {
+  kind: 'of-type';
+  typeSystem: string;
+  typeCode: string;
+  value: string;
+}
+
+/** A string search, also the value of token `:text`. */
+export interface StringValue {
+  kind: 'string';
+  /** As written (unescaped): for `:exact`. */
+  value: string;
+  /** normalizeString(value): for the default and `:contains` searches. */
+  norm: string;
+}
+
+export interface UriValue {
+  kind: 'uri';
+  value: string;
+}
+
+/**
+ * date, number and quantity values: a prefix and the closed range the search
+ * compares against (already adjusted for the prefix: the implied precision
+ * of the value, widened for `ap`).
+ */
+export interface RangeValue {
+  prefix: Prefix;
+  low: number;
+  high: number;
+}
+
+export interface DateValue extends RangeValue {
+  kind: 'date';
+}
+
+export interface NumberValue extends RangeValue {
+  kind: 'number';
+  /** The number as written. */
+  value: number;
+}
+
+export interface QuantityValue extends RangeValue {
+  kind: 'quantity';
+  value: number;
+  /** undefined: any system (or none). */
+  system?: string;
+  /** Unit code; undefined: any unit. Without a system it matches the unit code or the unit text. */
+  code?: string;
+}
+
+/** See the semantics above: either `ref`, or a bare `id` with the allowed target types. */
+export interface ReferenceValue {
+  kind: 'reference';
+  /** Normalized like ReferenceEntry.ref (`Type/id`, absolute URL, canonical URL). */
+  ref?: string;
+  /** A canonical's `|version`. */
+  version?: string;
+  /** A bare id (`subject=123`) ... */
+  id?: string;
+  /** ... pointing at one of these types (the parameter's targets, or the `:Type` modifier). */
+  targetTypes?: string[];
+}
+
+export interface MissingValue {
+  kind: 'missing';
+  missing: boolean;
+}
+
+export interface CompositeValue {
+  kind: 'composite';
+  /** One per component of the parameter, in its order (values separated by `$`). */
+  components: SearchValue[];
+}
+
+export type SearchValue =
+  | TokenValue
+  | OfTypeValue
+  | StringValue
+  | UriValue
+  | DateValue
+  | NumberValue
+  | QuantityValue
+  | ReferenceValue
+  | MissingValue
+  | CompositeValue;
 
 /** One search parameter with its values; the values are ORed (comma). */
 export interface ParamCondition {
@@ -28,17 +174,60 @@ export interface ParamCondition {
   /** The parameter's code, e.g. `identifier`, `_id`. */
   code: string;
   type: ParamType;
+  /**
+   * `missing`, `exact`, `contains`, `text`, `not`, `of-type`, `identifier`,
+   * `above`, `below`. The `:Type` of a reference is not kept here: it is in
+   * ReferenceValue.targetTypes.
+   */
   modifier?: string;
   values: SearchValue[];
 }
 
+/** `subject:Patient.name=peter`: a condition on the resources a reference parameter points at. */
+export interface ChainCondition {
+  kind: 'chain';
+  /** The reference parameter followed, e.g. `subject`. */
+  code: string;
+  /** One per possible target type (ORed); each has the chained condition as that type defines it. */
+  targets: ChainTarget[];
+}
+
+export interface ChainTarget {
+  resourceType: string;
+  where: Condition;
+}
+
+/** `_has:Observation:patient:code=1234`: some Observation whose `patient` points here matches `where`. */
+export interface HasCondition {
+  kind: 'has';
+  resourceType: string;
+  referenceParam: string;
+  where: Condition;
+}
+
 /** Conditions are ANDed (a repeated parameter is two conditions). */
-export type Condition = ParamCondition;
+export type Condition = ParamCondition | ChainCondition | HasCondition;
 
 export interface SortKey {
   code: string;
   descending: boolean;
+  /** The parameter's type (the id tie-breaker is `token`). */
+  type?: ParamType;
 }
+
+/** `_include=Observation:subject:Patient` / `_revinclude=Provenance:target`. */
+export interface IncludeSpec {
+  /** The type holding the reference parameter. */
+  sourceType: string;
+  /** The reference parameter's code, or `*` for all of them. */
+  param: string;
+  /** Only targets of this type. */
+  targetType?: string;
+  /** `:iterate` (`:recurse` is read as its older name): apply to included resources as well. */
+  iterate: boolean;
+}
+
+export type SummaryMode = 'true' | 'text' | 'data' | 'count' | 'false';
 
 export interface SearchQuery {
   /** The types searched: one for a type-level search, several for system search. */
@@ -50,4 +239,10 @@ export interface SearchQuery {
   count: number;
   offset: number;
   total: TotalMode;
+  include?: IncludeSpec[];
+  revinclude?: IncludeSpec[];
+  /** `_summary`; `count` also sets `count` to 0. */
+  summary?: SummaryMode;
+  /** `_elements`: top-level element names to keep. */
+  elements?: string[];
 }
