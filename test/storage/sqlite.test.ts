@@ -58,7 +58,7 @@ t.test('sqlite: a unit of work’s operations cannot be used once it is over', a
 
 t.test('sqlite: nothing acknowledged is lost when the process is killed (kill -9)', async (t) => {
   const path = freshFile();
-  const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'sqlite-crash-writer.ts'), path], {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'fixtures', 'sqlite-crash-writer.ts'), path], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const acknowledged: string[] = [];

@@ -41,7 +41,7 @@ export function compileSearch(query: SearchQuery): CompiledSearch {
  * the (type, id) unique index is the best driver and stays usable.
  */
 function typeColumn(where: Condition[]): string {
-  const drivenByIndexTables = where.length > 0 && !where.some((condition) => condition.code === '_id');
+  const drivenByIndexTables = where.length > 0 && !where.some((condition) => condition.kind === 'param' && condition.code === '_id');
   return drivenByIndexTables ? '+r.type' : 'r.type';
 }
 
