@@ -14,7 +14,7 @@ import type {
   UriEntry,
 } from './index-entry';
 import { normalizeString } from './normalize';
-import { jsonNumberRange, OPEN_HIGH, OPEN_LOW } from './number-range';
+import { jsonNumberRange, numberRange, OPEN_HIGH, OPEN_LOW } from './number-range';
 import { normalizeReference } from './reference';
 
 /** A value found in a resource: its FHIR type (`HumanName`, `dateTime`...) when known, and its JSON. */
@@ -135,8 +135,13 @@ export function dateEntries(param: string, { type, data }: FoundValue): DateEntr
 }
 
 export function numberEntries(param: string, { data }: FoundValue): NumberEntry[] {
-  if (typeof data !== 'number' || !Number.isFinite(data)) return [];
-  return [{ param, kind: 'number', ...jsonNumberRange(data) }];
+  if (typeof data === 'number') return Number.isFinite(data) ? [{ param, kind: 'number', ...jsonNumberRange(data) }] : [];
+  // fhirpath.js hands decimals over as FP_Decimal objects that keep their text.
+  if (isObject(data) && typeof data.asStr === 'string') {
+    const range = numberRange(data.asStr);
+    return range ? [{ param, kind: 'number', ...range }] : [];
+  }
+  return [];
 }
 
 /** ISO 4217 is the code system of Money.currency. */
