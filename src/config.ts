@@ -1,0 +1,83 @@
+/**
+ * Server configuration from environment variables, validated once at start-up.
+ * An invalid value stops the server with a one-line message naming the variable.
+ */
+export interface Config {
+  port: number;
+  host: string;
+  /** Without a trailing slash, e.g. `http://127.0.0.1:8080/fhir`. */
+  baseUrl: string;
+  /** The path prefix of the FHIR endpoint taken from baseUrl, e.g. `/fhir`. */
+  basePath: string;
+  mongodbUri?: string;
+  mongodbDb: string;
+  sqlitePath: string;
+  logLevel: string;
+  maxBodyBytes: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly variable: string, message: string) {
+    super(`${variable}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+type Env = Record<string, string | undefined>;
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `must be a whole number, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+function text(env: Env, name: string, fallback: string): string {
+  const raw = env[name];
+  return raw === undefined || raw === '' ? fallback : raw;
+}
+
+function parseBaseUrl(raw: string): { baseUrl: string; basePath: string } {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError('BASE_URL', `must be an absolute http(s) URL, got "${raw}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigError('BASE_URL', `must use http or https, got "${url.protocol}"`);
+  }
+  if (url.search || url.hash) throw new ConfigError('BASE_URL', 'must not have a query or fragment');
+  const basePath = url.pathname.replace(/\/+$/, '');
+  return { baseUrl: `${url.origin}${basePath}`, basePath };
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const port = integer(env, 'PORT', 8080, 0, 65535);
+  const host = text(env, 'HOST', '127.0.0.1');
+  const { baseUrl, basePath } = parseBaseUrl(text(env, 'BASE_URL', `http://${host.includes(':') ? `[${host}]` : host}:${port}/fhir`));
+  if (basePath === '') throw new ConfigError('BASE_URL', 'must have a path, e.g. http://host:8080/fhir');
+  const logLevel = text(env, 'LOG_LEVEL', 'info');
+  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
+  const mongodbUri = env.MONGODB_URI || undefined;
+  if (mongodbUri !== undefined && !/^mongodb(\+srv)?:\/\//.test(mongodbUri)) {
+    throw new ConfigError('MONGODB_URI', 'must start with mongodb:// or mongodb+srv://');
+  }
+  const mongodbDb = text(env, 'MONGODB_DB', 'concord');
+  if (!/^[A-Za-z0-9_-]{1,63}$/.test(mongodbDb)) throw new ConfigError('MONGODB_DB', `is not a valid database name: "${mongodbDb}"`);
+  return {
+    port,
+    host,
+    baseUrl,
+    basePath,
+    mongodbUri,
+    mongodbDb,
+    sqlitePath: text(env, 'SQLITE_PATH', './data/concord.db'),
+    logLevel,
+    maxBodyBytes: integer(env, 'MAX_BODY_BYTES', 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+  };
+}

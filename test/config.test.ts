@@ -1,0 +1,51 @@
+import t from 'tap';
+import { ConfigError, loadConfig } from '../src/config';
+
+t.test('defaults', async (t) => {
+  const config = loadConfig({});
+  t.equal(config.port, 8080);
+  t.equal(config.host, '127.0.0.1');
+  t.equal(config.baseUrl, 'http://127.0.0.1:8080/fhir');
+  t.equal(config.basePath, '/fhir');
+  t.equal(config.sqlitePath, './data/concord.db');
+  t.equal(config.mongodbUri, undefined);
+  t.equal(config.mongodbDb, 'concord');
+  t.equal(config.logLevel, 'info');
+  t.equal(config.maxBodyBytes, 10 * 1024 * 1024);
+});
+
+t.test('values from the environment', async (t) => {
+  const config = loadConfig({ PORT: '9000', HOST: '0.0.0.0', BASE_URL: 'https://fhir.example.org/r4/', MONGODB_URI: 'mongodb://db:27017', SQLITE_PATH: ':memory:', MAX_BODY_BYTES: '2048', LOG_LEVEL: 'warn' });
+  t.equal(config.port, 9000);
+  t.equal(config.baseUrl, 'https://fhir.example.org/r4', 'trailing slash dropped');
+  t.equal(config.basePath, '/r4');
+  t.equal(config.mongodbUri, 'mongodb://db:27017');
+  t.equal(config.sqlitePath, ':memory:');
+  t.equal(config.maxBodyBytes, 2048);
+  t.equal(config.logLevel, 'warn');
+});
+
+t.test('an invalid value names the variable', async (t) => {
+  const cases: Array<[Record<string, string>, string]> = [
+    [{ PORT: 'eighty' }, 'PORT'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ BASE_URL: 'not a url' }, 'BASE_URL'],
+    [{ BASE_URL: 'ftp://x/fhir' }, 'BASE_URL'],
+    [{ BASE_URL: 'http://x' }, 'BASE_URL'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ MONGODB_URI: 'postgres://x' }, 'MONGODB_URI'],
+    [{ MONGODB_DB: 'a/b' }, 'MONGODB_DB'],
+    [{ MAX_BODY_BYTES: '1.5' }, 'MAX_BODY_BYTES'],
+  ];
+  for (const [env, variable] of cases) {
+    let thrown: unknown;
+    try {
+      loadConfig(env);
+    } catch (error) {
+      thrown = error;
+    }
+    t.ok(thrown instanceof ConfigError, `${variable}: a ConfigError`);
+    t.equal((thrown as ConfigError).variable, variable, `${variable}: names the variable`);
+    t.match((thrown as ConfigError).message, new RegExp(`^${variable}: `), `${variable}: the message starts with it`);
+  }
+});
