@@ -1,0 +1,64 @@
+import { resourceTypes, searchParameters } from '../fhir/definitions';
+import type { CapabilityStatement } from '../fhir/types';
+import { SERVER_VERSION } from '../version';
+
+type RestResource = NonNullable<NonNullable<CapabilityStatement['rest']>[number]['resource']>[number];
+
+const TYPE_INTERACTIONS: RestResource['interaction'] = [
+  'read', 'vread', 'update', 'patch', 'delete', 'history-instance', 'history-type', 'create', 'search-type',
+].map((code) => ({ code: code as 'read' }));
+
+const VALIDATE_OPERATION = { name: 'validate', definition: 'http://hl7.org/fhir/OperationDefinition/Resource-validate' };
+
+function resourceEntry(type: string): RestResource {
+  return {
+    type: type as RestResource['type'],
+    profile: `http://hl7.org/fhir/StructureDefinition/${type}`,
+    interaction: TYPE_INTERACTIONS,
+    versioning: 'versioned-update',
+    readHistory: true,
+    updateCreate: true,
+    conditionalCreate: true,
+    conditionalRead: 'full-support',
+    conditionalUpdate: true,
+    conditionalDelete: 'single',
+    searchParam: searchParameters(type).map((param) => ({
+      name: param.code,
+      definition: param.url,
+      type: param.type as 'token',
+      documentation: param.description,
+    })),
+    operation: [VALIDATE_OPERATION],
+  };
+}
+
+let cached: { baseUrl: string; statement: CapabilityStatement } | undefined;
+
+/**
+ * What this server really does, generated from the definitions it loaded and
+ * the interactions it routes. It does not change while the server runs, so it
+ * is built once.
+ */
+export function capabilityStatement(baseUrl: string): CapabilityStatement {
+  if (cached?.baseUrl === baseUrl) return cached.statement;
+  const statement: CapabilityStatement = {
+    resourceType: 'CapabilityStatement',
+    status: 'active',
+    date: '2026-11-26',
+    kind: 'instance',
+    software: { name: 'Concord', version: SERVER_VERSION },
+    implementation: { description: 'Concord FHIR R4 server', url: baseUrl },
+    fhirVersion: '4.0.1',
+    format: ['application/fhir+json', 'application/json'],
+    patchFormat: ['application/json-patch+json'],
+    rest: [
+      {
+        mode: 'server',
+        resource: resourceTypes().map(resourceEntry),
+        interaction: [{ code: 'history-system' }, { code: 'search-system' }],
+      },
+    ],
+  };
+  cached = { baseUrl, statement };
+  return statement;
+}
