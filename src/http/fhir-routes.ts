@@ -1,0 +1,171 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { RequestContext } from '../context';
+import { parseCriteria, type QueryPairs } from '../interactions/conditional';
+import { history } from '../interactions/history';
+import { readResource, vreadResource } from '../interactions/read';
+import { search } from '../interactions/search';
+import type { Services } from '../interactions/services';
+import {
+  conditionalDelete,
+  conditionalUpdate,
+  createResource,
+  deleteResource,
+  patchResource,
+  updateResource,
+} from '../interactions/write';
+import { capabilityStatement } from '../operations/capability-statement';
+import { validateInstance, validateType } from '../operations/validate';
+import { FHIR_JSON, FORM, JSON_PATCH, requireBodyType } from './formats';
+import { clientCopyIsCurrent, sendJson, sendRecord, sendWriteResult, versionHeaders } from './reply';
+import { header, preferences, queryPairs } from './request-helpers';
+
+type Params = { type: string; id: string; vid: string };
+type Req = FastifyRequest<{ Params: Params }>;
+
+const JSON_BODIES = [FHIR_JSON, 'application/json'];
+
+/** Criteria of a conditional update or delete: the query string minus format parameters. */
+function criteriaOf(request: FastifyRequest): QueryPairs {
+  return queryPairs(request).filter(([key]) => key !== '_format' && key !== '_pretty');
+}
+
+/**
+ * The FHIR RESTful interactions, each a thin translation from HTTP to an
+ * interaction function and back. `contextOf` builds the per-request context
+ * (who, why) that every layer below receives.
+ */
+export function registerFhirRoutes(
+  app: FastifyInstance,
+  services: Services,
+  contextOf: (request: FastifyRequest) => RequestContext,
+): void {
+  const sendDeleted = (reply: FastifyReply, record: { versionId: number } | undefined) => {
+    if (record) reply.header('etag', `W/"${record.versionId}"`);
+    return reply.code(204).send();
+  };
+
+  app.get('/metadata', async (request, reply) => sendJson(request, reply, 200, capabilityStatement(contextOf(request).baseUrl)));
+
+  app.get('/', async (request, reply) => {
+    const bundle = await search(services, contextOf(request), undefined, queryPairs(request), { strict: preferences(request).strict });
+    return sendJson(request, reply, 200, bundle);
+  });
+
+  app.get('/_history', async (request, reply) =>
+    sendJson(request, reply, 200, await history(services, contextOf(request), {}, queryPairs(request))),
+  );
+
+  app.get('/:type', async (request: Req, reply) => {
+    const bundle = await search(services, contextOf(request), request.params.type, queryPairs(request), { strict: preferences(request).strict });
+    return sendJson(request, reply, 200, bundle);
+  });
+
+  app.post('/:type/_search', async (request: Req, reply) => {
+    requireBodyType(request, [FORM]);
+    const pairs = [...queryPairs(request), ...((request.body as QueryPairs | undefined) ?? [])];
+    const bundle = await search(services, contextOf(request), request.params.type, pairs, { strict: preferences(request).strict });
+    return sendJson(request, reply, 200, bundle);
+  });
+
+  app.post('/:type', async (request: Req, reply) => {
+    requireBodyType(request, JSON_BODIES);
+    const ctx = contextOf(request);
+    const ifNoneExist = header(request, 'if-none-exist');
+    const result = await createResource(services, ctx, request.params.type, request.body, ifNoneExist === undefined ? undefined : parseCriteria(ifNoneExist));
+    return sendWriteResult(request, reply, ctx, result.status, result.record, preferences(request).return);
+  });
+
+  app.put('/:type', async (request: Req, reply) => {
+    requireBodyType(request, JSON_BODIES);
+    const ctx = contextOf(request);
+    const result = await conditionalUpdate(services, ctx, request.params.type, criteriaOf(request), request.body);
+    return sendWriteResult(request, reply, ctx, result.status, result.record, preferences(request).return);
+  });
+
+  app.delete('/:type', async (request: Req, reply) =>
+    sendDeleted(reply, await conditionalDelete(services, contextOf(request), request.params.type, criteriaOf(request))),
+  );
+
+  app.get('/:type/_history', async (request: Req, reply) =>
+    sendJson(request, reply, 200, await history(services, contextOf(request), { resourceType: request.params.type }, queryPairs(request))),
+  );
+
+  app.post('/:type/$validate', async (request: Req, reply) => {
+    requireBodyType(request, JSON_BODIES);
+    return sendJson(request, reply, 200, validateType(services, request.params.type, request.body));
+  });
+
+  app.get('/:type/:id', async (request: Req, reply) => {
+    const record = await readResource(services, contextOf(request), request.params.type, request.params.id);
+    if (clientCopyIsCurrent(request, record)) {
+      versionHeaders(reply, record);
+      return reply.code(304).send();
+    }
+    return sendRecord(request, reply, record);
+  });
+
+  app.put('/:type/:id', async (request: Req, reply) => {
+    requireBodyType(request, JSON_BODIES);
+    const ctx = contextOf(request);
+    const { type, id } = request.params;
+    const result = await updateResource(services, ctx, type, id, request.body, header(request, 'if-match'));
+    return sendWriteResult(request, reply, ctx, result.status, result.record, preferences(request).return);
+  });
+
+  app.patch('/:type/:id', async (request: Req, reply) => {
+    requireBodyType(request, [JSON_PATCH]);
+    const ctx = contextOf(request);
+    const { type, id } = request.params;
+    const result = await patchResource(services, ctx, type, id, request.body, header(request, 'if-match'));
+    return sendWriteResult(request, reply, ctx, result.status, result.record, preferences(request).return);
+  });
+
+  app.delete('/:type/:id', async (request: Req, reply) => {
+    const { type, id } = request.params;
+    return sendDeleted(reply, await deleteResource(services, contextOf(request), type, id, header(request, 'if-match')));
+  });
+
+  app.get('/:type/:id/_history', async (request: Req, reply) => {
+    const { type, id } = request.params;
+    return sendJson(request, reply, 200, await history(services, contextOf(request), { resourceType: type, id }, queryPairs(request)));
+  });
+
+  app.get('/:type/:id/_history/:vid', async (request: Req, reply) => {
+    const { type, id, vid } = request.params;
+    const record = await vreadResource(services, contextOf(request), type, id, vid);
+    if (clientCopyIsCurrent(request, record)) {
+      versionHeaders(reply, record);
+      return reply.code(304).send();
+    }
+    return sendRecord(request, reply, record);
+  });
+
+  app.get('/:type/:id/$validate', async (request: Req, reply) => {
+    const { type, id } = request.params;
+    return sendJson(request, reply, 200, await validateInstance(services, contextOf(request), type, id, undefined));
+  });
+
+  app.post('/:type/:id/$validate', async (request: Req, reply) => {
+    requireBodyType(request, JSON_BODIES);
+    const { type, id } = request.params;
+    return sendJson(request, reply, 200, await validateInstance(services, contextOf(request), type, id, request.body));
+  });
+}
+
+/**
+ * The URL shapes above with the methods each takes, so that a known shape
+ * with another method answers 405 (with Allow) instead of 404.
+ */
+export const ROUTE_SHAPES: Array<{ pattern: RegExp; methods: string[] }> = [
+  { pattern: /^\/?$/, methods: ['GET'] },
+  { pattern: /^\/metadata$/, methods: ['GET'] },
+  { pattern: /^\/_history$/, methods: ['GET'] },
+  { pattern: /^\/[A-Za-z]+$/, methods: ['GET', 'POST', 'PUT', 'DELETE'] },
+  { pattern: /^\/[A-Za-z]+\/_search$/, methods: ['POST'] },
+  { pattern: /^\/[A-Za-z]+\/_history$/, methods: ['GET'] },
+  { pattern: /^\/[A-Za-z]+\/\$validate$/, methods: ['POST'] },
+  { pattern: /^\/[A-Za-z]+\/[^/]+$/, methods: ['GET', 'PUT', 'PATCH', 'DELETE'] },
+  { pattern: /^\/[A-Za-z]+\/[^/]+\/_history$/, methods: ['GET'] },
+  { pattern: /^\/[A-Za-z]+\/[^/]+\/_history\/[^/]+$/, methods: ['GET'] },
+  { pattern: /^\/[A-Za-z]+\/[^/]+\/\$validate$/, methods: ['GET', 'POST'] },
+];

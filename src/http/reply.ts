@@ -1,0 +1,86 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { RequestContext } from '../context';
+import { operationOutcome, type Issue } from '../errors';
+import { etag, versionUrl } from '../fhir/bundle';
+import type { VersionRecord } from '../storage/port';
+import { FHIR_JSON } from './formats';
+import type { ReturnPreference } from './request-helpers';
+
+/** How this request wants its answer, settled before the handler runs. */
+export interface ResponseFormat {
+  mediaType: string;
+  pretty: boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    responseFormat?: ResponseFormat;
+  }
+}
+
+const DEFAULT_FORMAT: ResponseFormat = { mediaType: FHIR_JSON, pretty: false };
+
+export function sendJson(request: FastifyRequest, reply: FastifyReply, status: number, body: unknown): FastifyReply {
+  const format = request.responseFormat ?? DEFAULT_FORMAT;
+  return reply
+    .code(status)
+    .header('content-type', `${format.mediaType}; charset=utf-8`)
+    .send(JSON.stringify(body, null, format.pretty ? 2 : undefined));
+}
+
+export function sendOutcome(request: FastifyRequest, reply: FastifyReply, status: number, issues: Issue[]): FastifyReply {
+  return sendJson(request, reply, status, operationOutcome(issues));
+}
+
+/** ETag and Last-Modified describe the version a response is about. */
+export function versionHeaders(reply: FastifyReply, record: VersionRecord): void {
+  reply.header('etag', etag(record)).header('last-modified', new Date(record.lastUpdated).toUTCString());
+}
+
+export function sendRecord(request: FastifyRequest, reply: FastifyReply, record: VersionRecord): FastifyReply {
+  versionHeaders(reply, record);
+  return sendJson(request, reply, 200, record.resource);
+}
+
+/**
+ * The answer to a create or update: Location names the new version; the body
+ * follows `Prefer: return=` (representation by default).
+ */
+export function sendWriteResult(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  ctx: RequestContext,
+  status: number,
+  record: VersionRecord,
+  preference: ReturnPreference,
+): FastifyReply {
+  versionHeaders(reply, record);
+  reply.header('location', versionUrl(ctx.baseUrl, record));
+  if (preference === 'minimal') return reply.code(status).send();
+  if (preference === 'OperationOutcome') {
+    const verb = status === 201 ? 'Created' : 'Updated';
+    return sendOutcome(request, reply, status, [
+      { severity: 'information', code: 'informational', diagnostics: `${verb} ${record.resourceType}/${record.id} version ${record.versionId}` },
+    ]);
+  }
+  return sendJson(request, reply, status, record.resource);
+}
+
+/**
+ * Conditional read (`If-None-Match`, `If-Modified-Since`): true when the
+ * client's copy is current, so a 304 without a body will do.
+ */
+export function clientCopyIsCurrent(request: FastifyRequest, record: VersionRecord): boolean {
+  const noneMatch = request.headers['if-none-match'];
+  if (noneMatch !== undefined) {
+    const tags = noneMatch.split(',').map((tag) => tag.trim().replace(/^W\//, ''));
+    return tags.includes('*') || tags.includes(`"${record.versionId}"`);
+  }
+  const modifiedSince = request.headers['if-modified-since'];
+  if (modifiedSince !== undefined) {
+    const since = Date.parse(modifiedSince);
+    // HTTP dates have whole seconds: compare at that precision.
+    return !Number.isNaN(since) && Math.floor(Date.parse(record.lastUpdated) / 1000) * 1000 <= since;
+  }
+  return false;
+}

@@ -1,0 +1,69 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { Config } from '../config';
+import type { RequestContext } from '../context';
+import type { Services } from '../interactions/services';
+import { installErrorHandling } from './error-handling';
+import { registerFhirRoutes } from './fhir-routes';
+import { FHIR_JSON, FORM, JSON_PATCH, responseMediaType } from './formats';
+import { queryPairs } from './request-helpers';
+
+export interface ServerOptions {
+  config: Pick<Config, 'baseUrl' | 'basePath' | 'maxBodyBytes' | 'logLevel'>;
+  services: Services;
+  /** A pino destination for tests; stdout otherwise. */
+  logStream?: NodeJS.WritableStream;
+}
+
+/**
+ * The HTTP layer: parsing, content negotiation, one log line per request and
+ * the mapping of every error to an OperationOutcome. Routes live in
+ * fhir-routes.ts; nothing here knows about FHIR semantics.
+ */
+export function buildServer({ config, services, logStream }: ServerOptions): FastifyInstance {
+  const app = Fastify({
+    logger: { level: config.logLevel, ...(logStream ? { stream: logStream } : {}) },
+    // The default request logging writes URLs, which can hold identifying search values.
+    disableRequestLogging: true,
+    bodyLimit: config.maxBodyBytes,
+    genReqId: () => randomUUID(),
+    // A client-chosen request id could be anything, including patient data.
+    requestIdHeader: false,
+    return503OnClosing: true,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+  });
+
+  const jsonParser = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser([FHIR_JSON, JSON_PATCH, 'application/json+fhir'], { parseAs: 'string' }, jsonParser);
+  app.addContentTypeParser(FORM, { parseAs: 'string' }, (_request, body, done) => {
+    done(null, [...new URLSearchParams(body as string).entries()]);
+  });
+
+  const contextOf = (request: FastifyRequest): RequestContext => ({
+    requestId: request.id,
+    baseUrl: config.baseUrl,
+    principal: { kind: 'operator' },
+    now: new Date(),
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    const pairs = queryPairs(request);
+    const format = pairs.find(([key]) => key === '_format')?.[1];
+    const pretty = pairs.some(([key, value]) => key === '_pretty' && value === 'true');
+    // Set before negotiating, so that a 406 still honours _pretty.
+    request.responseFormat = { mediaType: FHIR_JSON, pretty };
+    request.responseFormat = { mediaType: responseMediaType(request, format), pretty };
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info(
+      { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 },
+      'request',
+    );
+  });
+
+  installErrorHandling(app, config.basePath);
+  app.register(async (fhir) => registerFhirRoutes(fhir, services, contextOf), { prefix: config.basePath });
+  return app;
+}

@@ -1,0 +1,45 @@
+import { ConfigError, loadConfig, type Config } from './config';
+import { buildServer } from './http/server';
+import { createIndexer } from './search/indexer';
+import { openStorage } from './storage/open-storage';
+import { createValidator } from './validation/validator';
+
+/** Start-up: configuration, storage, HTTP; and an orderly stop on SIGTERM/SIGINT. */
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`concord: invalid configuration: ${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+
+  const storage = await openStorage(config, createIndexer({ baseUrl: config.baseUrl }));
+  const app = buildServer({ config, services: { storage, validator: createValidator() } });
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    app.log.info({ signal }, 'stopping: finishing in-flight requests');
+    // close() stops accepting, waits for in-flight requests, then the database closes.
+    await app.close();
+    await storage.close();
+    app.log.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+
+  await app.listen({ port: config.port, host: config.host });
+  const { port } = app.server.address() as { port: number };
+  app.log.info({ baseUrl: config.baseUrl, port, storage: config.mongodbUri ? 'mongodb' : 'sqlite' }, 'Concord FHIR server ready');
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`concord: failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});
