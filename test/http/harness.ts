@@ -1,0 +1,55 @@
+import { Writable } from 'node:stream';
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import { buildServer } from '../../src/http/server';
+import { createIndexer } from '../../src/search/indexer';
+import type { Storage } from '../../src/storage/port';
+import { createSqliteStorage } from '../../src/storage/sqlite/sqlite-storage';
+import { createValidator } from '../../src/validation/validator';
+
+export const BASE_URL = 'http://localhost:8080/fhir';
+
+/** One validator for all tests in a file: compiling schemas is the slow part. */
+const validator = createValidator();
+
+export interface Harness {
+  app: FastifyInstance;
+  storage: Storage;
+  /** Every log line written, parsed. */
+  logs: Array<Record<string, unknown>>;
+  request(options: InjectOptions): Promise<LightMyRequestResponse>;
+  close(): Promise<void>;
+}
+
+/** A server on an in-memory SQLite database, driven with inject (real routing, parsing and hooks). */
+export async function startHarness(options: { maxBodyBytes?: number; sqlitePath?: string } = {}): Promise<Harness> {
+  const storage = await createSqliteStorage({ path: options.sqlitePath ?? ':memory:', indexer: createIndexer({ baseUrl: BASE_URL }) });
+  const logs: Array<Record<string, unknown>> = [];
+  const logStream = new Writable({
+    write(chunk, _encoding, done) {
+      for (const line of String(chunk).split('\n').filter(Boolean)) logs.push(JSON.parse(line));
+      done();
+    },
+  });
+  const app = buildServer({
+    config: { baseUrl: BASE_URL, basePath: '/fhir', maxBodyBytes: options.maxBodyBytes ?? 10 * 1024 * 1024, logLevel: 'info' },
+    services: { storage, validator },
+    logStream,
+  });
+  await app.ready();
+  return {
+    app,
+    storage,
+    logs,
+    request: (opts) => app.inject(opts),
+    close: async () => {
+      await app.close();
+      await storage.close();
+    },
+  };
+}
+
+export const fhirJson = { 'content-type': 'application/fhir+json' };
+
+export function minimalPatient(extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { resourceType: 'Patient', gender: 'female', birthDate: '1970-01-01', ...extra };
+}
