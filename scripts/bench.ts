@@ -1,0 +1,26 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { benchRestCore } from './bench/rest-core';
+
+/**
+ * `npm run bench`: starts the built server against fresh databases, drives it
+ * with autocannon from this process and prints markdown tables for the README.
+ * BENCH_SECONDS and BENCH_RESOURCES shorten a run while developing.
+ */
+async function main(): Promise<void> {
+  const seconds = Number(process.env.BENCH_SECONDS ?? 10);
+  const resources = Number(process.env.BENCH_RESOURCES ?? 100_000);
+  const dir = mkdtempSync(join(tmpdir(), 'concord-bench-'));
+  try {
+    console.log(`Concord benchmark: Node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), load generator on the same machine\n`);
+    console.log(await benchRestCore(dir, { resources, seconds, connections: 32 }));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
