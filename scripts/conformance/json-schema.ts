@@ -1,3 +1,4 @@
+import { xmlSchemaRegexToJs } from './xml-regex';
 import type { ElementModel, PropertyDef, RequiredElement } from './element-model';
 
 /**
@@ -23,7 +24,7 @@ export function buildJsonSchema(model: ElementModel, required: Record<string, Re
   const definitions: Record<string, JsonSchema> = {};
   for (const [name, p] of Object.entries(model.primitives)) {
     const value: JsonSchema = { type: p.json };
-    if (p.regex) value.pattern = `^(?:${p.regex})$`;
+    if (p.regex) value.pattern = `^(?:${xmlSchemaRegexToJs(p.regex)})$`;
     if (p.minimum !== undefined) value.minimum = p.minimum;
     if (p.maximum !== undefined) value.maximum = p.maximum;
     definitions[name] = value;

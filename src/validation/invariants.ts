@@ -1,0 +1,62 @@
+import type { Issue } from '../errors';
+import { readConformanceArtefact } from '../fhir/definitions';
+import type { ElementModel } from './element-model';
+import type { FhirPathEngine } from './fhirpath-engine';
+import { walkResource } from './instance-walker';
+import { SKIPPED_INVARIANTS } from './skipped-invariants';
+
+/** An invariant of conformance/constraints.json or of a profile. */
+export interface Invariant {
+  key: string;
+  expression: string;
+  human: string;
+}
+
+/** Invariants keyed by type name or element path (see scripts/conformance/constraints.ts). */
+export type InvariantIndex = ReadonlyMap<string, readonly Invariant[]>;
+
+export function loadCoreInvariants(): InvariantIndex {
+  const raw = readConformanceArtefact<Record<string, Invariant[]>>('constraints.json');
+  return new Map(Object.entries(raw).map(([k, list]) => [k, list.filter((c) => !SKIPPED_INVARIANTS.has(c.key))]));
+}
+
+/**
+ * Evaluates, on every node of the resource, the invariants of the node's type
+ * and of its element. A violated invariant is an error; one that cannot be
+ * evaluated is a warning: validation must not fail because of the evaluator.
+ */
+export function checkInvariants(model: ElementModel, index: InvariantIndex, engine: FhirPathEngine, resource: Record<string, unknown>): Issue[] {
+  const issues: Issue[] = [];
+  walkResource(model, resource, String(resource.resourceType), (node) => {
+    const keys = node.typeName === node.elementPath ? [node.typeName] : [node.typeName, node.elementPath];
+    for (const key of keys) {
+      for (const invariant of index.get(key) ?? []) {
+        issues.push(...evaluate(engine, invariant, node.value, key, node.expression, node));
+      }
+    }
+  });
+  return issues;
+}
+
+export function evaluate(
+  engine: FhirPathEngine,
+  invariant: Invariant,
+  node: unknown,
+  base: string,
+  expression: string,
+  context: { resource: unknown; rootResource: unknown },
+): Issue[] {
+  const result = engine.check(node, base, invariant.expression, context);
+  if (result.kind === 'pass') return [];
+  if (result.kind === 'fail') {
+    return [{ severity: 'error', code: 'invariant', diagnostics: `${invariant.key}: ${invariant.human}`, expression: [expression] }];
+  }
+  return [
+    {
+      severity: 'warning',
+      code: 'processing',
+      diagnostics: `${invariant.key} could not be evaluated (${result.message})`,
+      expression: [expression],
+    },
+  ];
+}

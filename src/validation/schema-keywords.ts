@@ -1,0 +1,60 @@
+import type Ajv from 'ajv';
+import type { SchemaValidateFunction, ErrorObject } from 'ajv/dist/types';
+
+/**
+ * The FHIR-specific keywords of conformance/fhir-schema.json (documented in
+ * scripts/conformance/json-schema.ts). Each reports one error per problem,
+ * where `anyOf`/`oneOf` encodings would report a cascade.
+ */
+
+/** Validates a nested resource against the schema of its own type; returns its errors (instancePaths relative to it). */
+export type NestedResourceValidator = (resource: unknown) => ErrorObject[];
+
+export function addFhirKeywords(ajv: Ajv, validateNested: NestedResourceValidator): void {
+  const required: SchemaValidateFunction = function fhirRequired(schema: Record<string, string[]>, data: unknown, _parent, cxt) {
+    const node = data as Record<string, unknown>;
+    const errors: ErrorObject[] = [];
+    for (const [element, names] of Object.entries(schema)) {
+      if (names.some((n) => node[n] !== undefined)) continue;
+      errors.push(error(cxt?.instancePath ?? '', 'fhirRequired', { element }, `missing required element ${element}`));
+    }
+    required.errors = errors;
+    return errors.length === 0;
+  };
+
+  const choice: SchemaValidateFunction = function fhirChoice(schema: Record<string, string[]>, data: unknown, _parent, cxt) {
+    const node = data as Record<string, unknown>;
+    const errors: ErrorObject[] = [];
+    for (const [element, names] of Object.entries(schema)) {
+      const present = names.filter((n) => node[n] !== undefined || node['_' + n] !== undefined);
+      if (present.length > 1) {
+        errors.push(error(cxt?.instancePath ?? '', 'fhirChoice', { element, present }, `only one of ${element} may be present`));
+      }
+    }
+    choice.errors = errors;
+    return errors.length === 0;
+  };
+
+  const nested: SchemaValidateFunction = function fhirResource(_schema: unknown, data: unknown, _parent, cxt) {
+    const prefix = cxt?.instancePath ?? '';
+    // Nested errors are wrapped: ajv overwrites schemaPath and data of errors returned by a keyword.
+    const errors = validateNested(data).map((e) =>
+      error(prefix + e.instancePath, 'fhirResource', { error: e, resourceType: resourceTypeOf(data) }, e.message ?? ''),
+    );
+    nested.errors = errors;
+    return errors.length === 0;
+  };
+
+  ajv.addKeyword({ keyword: 'fhirRequired', type: 'object', schemaType: 'object', errors: true, validate: required });
+  ajv.addKeyword({ keyword: 'fhirChoice', type: 'object', schemaType: 'object', errors: true, validate: choice });
+  ajv.addKeyword({ keyword: 'fhirResource', schemaType: 'boolean', errors: true, validate: nested });
+}
+
+function resourceTypeOf(data: unknown): string | undefined {
+  const type = (data as { resourceType?: unknown } | null)?.resourceType;
+  return typeof type === 'string' ? type : undefined;
+}
+
+function error(instancePath: string, keyword: string, params: Record<string, unknown>, message: string): ErrorObject {
+  return { instancePath, schemaPath: '', keyword, params, message };
+}

@@ -1,0 +1,70 @@
+import type { Issue } from '../errors';
+import { isResourceType } from '../fhir/definitions';
+import { profilesDir as defaultProfilesDir } from '../paths';
+import { elementModel } from './element-model';
+import { FhirPathEngine } from './fhirpath-engine';
+import { checkInvariants, loadCoreInvariants, type InvariantIndex } from './invariants';
+import { ProfileRegistry } from './profiles';
+import { StructureValidator } from './structure';
+import { structureIssues } from './structure-issues';
+
+export interface Validator {
+  /**
+   * Checks a resource against the R4 definitions and the profiles it claims
+   * in meta.profile. Returns the problems found, errors first then warnings,
+   * in a deterministic order; no error means the resource may be stored.
+   */
+  validate(resource: unknown): Issue[];
+}
+
+export interface ValidatorOptions {
+  /** Folder of StructureDefinition JSON files (profiles) to check `meta.profile` against. */
+  profilesDir?: string;
+}
+
+/**
+ * Creating a validator is cheap: the artefacts are read and compiled on the
+ * first validation (and each resource type's schema on its first use), so
+ * that server start-up does not pay for them.
+ */
+export function createValidator(options: ValidatorOptions = {}): Validator {
+  const profilesDir = options.profilesDir ?? defaultProfilesDir;
+  let state: { structure: StructureValidator; invariants: InvariantIndex; engine: FhirPathEngine; profiles: ProfileRegistry } | undefined;
+  const ready = () =>
+    (state ??= {
+      structure: new StructureValidator(),
+      invariants: loadCoreInvariants(),
+      engine: new FhirPathEngine(),
+      profiles: ProfileRegistry.load(profilesDir),
+    });
+
+  return {
+    validate(resource: unknown): Issue[] {
+      const rootIssue = checkEnvelope(resource);
+      if (rootIssue) return [rootIssue];
+      const { structure, invariants, engine, profiles } = ready();
+      const body = resource as Record<string, unknown>;
+      const type = body.resourceType as string;
+      const structural = structureIssues(type, structure.errors(body));
+      // Invariants assume the structure is right (types of values): skip them when it is not.
+      if (structural.length > 0) return structural;
+      const issues = [...checkInvariants(elementModel(), invariants, engine, body), ...profiles.check(body, engine)];
+      return [...issues.filter((i) => i.severity === 'error'), ...issues.filter((i) => i.severity !== 'error')];
+    },
+  };
+}
+
+/** The body must be a JSON object of a known resource type before anything else is checked. */
+function checkEnvelope(resource: unknown): Issue | undefined {
+  if (resource === null || typeof resource !== 'object' || Array.isArray(resource)) {
+    return { severity: 'error', code: 'invalid', diagnostics: 'The body must be a FHIR resource (a JSON object)' };
+  }
+  const type = (resource as { resourceType?: unknown }).resourceType;
+  if (typeof type !== 'string') {
+    return { severity: 'error', code: 'invalid', diagnostics: 'The resource has no resourceType', expression: ['resourceType'] };
+  }
+  if (!isResourceType(type)) {
+    return { severity: 'error', code: 'not-supported', diagnostics: `'${type}' is not a FHIR R4 resource type`, expression: ['resourceType'] };
+  }
+  return undefined;
+}
