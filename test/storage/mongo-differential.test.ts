@@ -196,6 +196,16 @@ t.test('MongoDB query documents agree with SQLite (evaluated by mingo)', async (
     });
   }
 
+  t.test('refused: a history bound that is not an instant', async (t) => {
+    const query: HistoryQuery = { since: 'yesterday', count: 10, offset: 0 };
+    const expected = await sqlite.history(ctx, query).then(() => 'accepted', describeError);
+    const actual = await Promise.resolve()
+      .then(() => compileHistory(query))
+      .then(() => 'accepted', describeError);
+    t.not(expected, 'accepted', 'SQLite refuses it');
+    t.same(actual, expected);
+  });
+
   t.test('the answers compared are not trivial', async (t) => {
     const answers = await Promise.all(searches.map(([, query]) => sqlite.search(ctx, query)));
     const distinct = new Set(answers.map((answer) => JSON.stringify(pageOf(answer.records, answer.total, false).ids)));

@@ -15,7 +15,8 @@ interface IndexDefinition {
  *
  * resources
  * - `resources_by_type_id` {type: 1, id: 1}, unique: one current document per resource; read, _id search and sort.
- * - `resources_by_type_last_updated` {type: 1, lastUpdated: 1, id: 1}: `_sort=_lastUpdated`.
+ * - `resources_by_type_last_updated` {type: 1, lastUpdated: 1, id: 1}: `_sort=_lastUpdated` (and `-_lastUpdated,-_id`, read backwards).
+ * - `resources_by_type_last_updated_desc` {type: 1, lastUpdated: -1, id: 1}: `_sort=-_lastUpdated` with the ascending id tie-breaker.
  * - `resources_by_token` {type: 1, idx.token.param: 1, idx.token.code: 1, idx.token.system: 1}:
  *   multikey; token searches `$elemMatch` one entry (param and code are the selective fields, as in SQLite).
  * - `resources_history_pending` {historyPending: 1}, partial on historyPending = true:
@@ -33,6 +34,7 @@ interface IndexDefinition {
 export const indexDefinitions: readonly IndexDefinition[] = [
   { collection: 'resources', key: { type: 1, id: 1 }, options: { name: 'resources_by_type_id', unique: true } },
   { collection: 'resources', key: { type: 1, lastUpdated: 1, id: 1 }, options: { name: 'resources_by_type_last_updated' } },
+  { collection: 'resources', key: { type: 1, lastUpdated: -1, id: 1 }, options: { name: 'resources_by_type_last_updated_desc' } },
   {
     collection: 'resources',
     key: { type: 1, 'idx.token.param': 1, 'idx.token.code': 1, 'idx.token.system': 1 },

@@ -10,7 +10,7 @@ import type { Condition, ParamCondition, SearchQuery, SearchValue, SortKey } fro
  */
 export interface CompiledSearch {
   filter: Document;
-  /** Key order is priority order; always ends with id then type, so the order is total. */
+  /** Key order is priority order; ends with id (then type, over several types), so the order is total. */
   sort: Record<string, 1 | -1>;
   skip: number;
   /** The page size. 0 means "no records, only the total": do not run the find (MongoDB reads limit 0 as "no limit"). */
@@ -31,7 +31,7 @@ export function compileSearch(query: SearchQuery): CompiledSearch {
   };
   // $and, not merged keys: two conditions on the same parameter address the same field.
   if (query.where.length > 0) filter.$and = query.where.map(compileCondition);
-  return { filter, sort: compileSort(query.sort), skip: query.offset, limit: query.count };
+  return { filter, sort: compileSort(query.sort, query.types.length > 1), skip: query.offset, limit: query.count };
 }
 
 function compileCondition(condition: Condition): Document {
@@ -107,8 +107,12 @@ const sortFields = new Map([
   ['_lastUpdated', 'lastUpdated'],
 ]);
 
-/** The IR ends with an id tie-breaker; type follows because a system search mixes types that share ids. */
-function compileSort(keys: SortKey[]): Record<string, 1 | -1> {
+/**
+ * The IR ends with an id tie-breaker; type follows when several types are
+ * searched, because they may share ids (for one type it would change nothing
+ * but could keep the planner from taking the order from an index).
+ */
+function compileSort(keys: SortKey[], severalTypes: boolean): Record<string, 1 | -1> {
   const sort: Record<string, 1 | -1> = {};
   for (const key of keys) {
     const field = sortFields.get(key.code);
@@ -117,6 +121,6 @@ function compileSort(keys: SortKey[]): Record<string, 1 | -1> {
     if (!(field in sort)) sort[field] = key.descending ? -1 : 1;
   }
   if (!('id' in sort)) sort.id = 1;
-  sort.type = 1;
+  if (severalTypes) sort.type = 1;
   return sort;
 }
