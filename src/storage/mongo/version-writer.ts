@@ -170,7 +170,8 @@ function notBefore(instant: string, previous: string | undefined): string {
   return previous !== undefined && previous > instant ? previous : instant;
 }
 
+/** Only duplicate keys: a write concern error (the rows may not be durable) must still surface. */
 function writeErrorsAreDuplicates(error: MongoBulkWriteError): boolean {
   const writeErrors = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors];
-  return writeErrors.length > 0 && writeErrors.every((e) => e.code === 11000);
+  return error.err === undefined && writeErrors.length > 0 && writeErrors.every((e) => e.code === 11000);
 }
