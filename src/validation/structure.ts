@@ -38,7 +38,7 @@ export class StructureValidator {
       return [rootError('type', 'a resource must be a JSON object')];
     }
     const type = (resource as { resourceType?: unknown }).resourceType;
-    if (typeof type !== 'string') return [rootError('required', 'resourceType is missing or not a string')];
+    if (typeof type !== 'string') return [rootError('required', 'resourceType is missing or not a string', { missingProperty: 'resourceType' })];
     if (!isResourceType(type)) return [rootError('resourceType', `unknown resource type '${type}'`)];
     const validate = this.validatorFor(type);
     return validate(resource) ? [] : [...(validate.errors ?? [])];
@@ -56,6 +56,6 @@ export class StructureValidator {
   }
 }
 
-function rootError(keyword: string, message: string): ErrorObject {
-  return { instancePath: '', schemaPath: '', keyword, params: {}, message };
+function rootError(keyword: string, message: string, params: Record<string, unknown> = {}): ErrorObject {
+  return { instancePath: '', schemaPath: '', keyword, params, message };
 }
