@@ -14,7 +14,7 @@ import { buildConstraints } from './conformance/constraints';
 import { buildElementModel, requiredElements } from './conformance/element-model';
 import { copyExamples } from './conformance/examples';
 import { buildJsonSchema } from './conformance/json-schema';
-import { openSpecPackage } from './conformance/package-source';
+import { openSpecPackage, type SpecPackage } from './conformance/package-source';
 import { buildSearchParameters } from './conformance/search-parameters';
 import { concreteResourceTypes, loadCoreDefinitions } from './conformance/structure-definitions';
 import { writeArtefact } from './conformance/write-json';
@@ -29,6 +29,14 @@ function packageArgument(argv: string[]): string | undefined {
 
 function main(): void {
   const pkg = openSpecPackage(packageArgument(process.argv.slice(2)));
+  try {
+    build(pkg);
+  } finally {
+    pkg.close();
+  }
+}
+
+function build(pkg: SpecPackage): void {
   const out = join(projectRoot, 'conformance');
   const defs = loadCoreDefinitions(pkg);
   const resourceTypes = concreteResourceTypes(defs);

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -12,6 +12,8 @@ export interface SpecPackage {
   /** File names (not paths), sorted, optionally those starting with `prefix`. */
   files(prefix?: string): string[];
   read<T = Record<string, unknown>>(file: string): T;
+  /** Removes the download, if this package was downloaded. */
+  close(): void;
 }
 
 /**
@@ -20,13 +22,17 @@ export interface SpecPackage {
  * extracts it with `tar`: the registry client verifies the integrity for us.
  */
 export function openSpecPackage(dir?: string): SpecPackage {
-  const root = dir ?? downloadSpecPackage();
+  const download = dir === undefined ? downloadSpecPackage() : undefined;
+  const root = dir ?? join(download!, 'package');
   if (!existsSync(join(root, 'package.json'))) throw new Error(`${root} is not an extracted npm package`);
   const names = readdirSync(root).filter((f) => f.endsWith('.json')).sort();
   return {
     dir: root,
     files: (prefix = '') => names.filter((f) => f.startsWith(prefix)),
     read: <T>(file: string) => JSON.parse(readFileSync(join(root, file), 'utf8')) as T,
+    close: () => {
+      if (download) rmSync(download, { recursive: true, force: true });
+    },
   };
 }
 
@@ -35,5 +41,5 @@ function downloadSpecPackage(): string {
   console.log(`fetching ${SPEC_PACKAGE} into ${work}`);
   const tarball = execFileSync('npm', ['pack', SPEC_PACKAGE, '--silent'], { cwd: work, encoding: 'utf8' }).trim().split('\n').pop()!;
   execFileSync('tar', ['-xzf', tarball], { cwd: work });
-  return join(work, 'package');
+  return work;
 }
