@@ -205,8 +205,30 @@ export interface HasCondition {
   where: Condition;
 }
 
+/**
+ * OR of AND-groups: matches when every condition of at least one group
+ * matches. The parser never produces it; the access layer (consent,
+ * compartments) does, to express "visible if (A and B) or (C)".
+ */
+export interface AnyCondition {
+  kind: 'any';
+  of: Condition[][];
+}
+
+/** Matches exactly the resources `condition` does not match (access layer: hidden labels). */
+export interface NotCondition {
+  kind: 'not';
+  condition: Condition;
+}
+
+/** Matches every resource (true) or none (false): the access layer's "all" and "nothing". */
+export interface ConstantCondition {
+  kind: 'constant';
+  value: boolean;
+}
+
 /** Conditions are ANDed (a repeated parameter is two conditions). */
-export type Condition = ParamCondition | ChainCondition | HasCondition;
+export type Condition = ParamCondition | ChainCondition | HasCondition | AnyCondition | NotCondition | ConstantCondition;
 
 export interface SortKey {
   code: string;
@@ -229,6 +251,21 @@ export interface IncludeSpec {
 
 export type SummaryMode = 'true' | 'text' | 'data' | 'count' | 'false';
 
+/**
+ * A position in a result's total order (keyset paging): the sort values of
+ * one row, in the order of `SearchQuery.sort`, and its type and id (the final
+ * tie-breakers). Pages start right after (or end right before) it, so rows
+ * inserted, updated or deleted elsewhere never shift, repeat or drop rows.
+ */
+export interface CursorPosition {
+  values: Array<string | number | null>;
+  resourceType: string;
+  id: string;
+}
+
+/** Above this many matches `_total=accurate` stops counting (see SearchResult.total). */
+export const DEFAULT_TOTAL_CAP = 10_000;
+
 export interface SearchQuery {
   /** The types searched: one for a type-level search, several for system search. */
   types: string[];
@@ -238,7 +275,13 @@ export interface SearchQuery {
   /** Page size; 0 asks for the total only. */
   count: number;
   offset: number;
+  /** Keyset paging: the page holds the `count` rows right after this position (`offset` is then 0). */
+  after?: CursorPosition;
+  /** Keyset paging backwards: the `count` rows right before this position, still returned in the query's order. */
+  before?: CursorPosition;
   total: TotalMode;
+  /** Count at most this many matches (`DEFAULT_TOTAL_CAP` when absent). */
+  totalCap?: number;
   include?: IncludeSpec[];
   revinclude?: IncludeSpec[];
   /** `_summary`; `count` also sets `count` to 0. */

@@ -1,6 +1,6 @@
 import type { RequestContext } from '../context';
 import type { AnyResource } from '../fhir/types';
-import type { SearchQuery } from '../search/query';
+import type { CursorPosition, SearchQuery } from '../search/query';
 
 /**
  * One version of one resource as the storage keeps it. A deleted version is a
@@ -48,10 +48,23 @@ export interface HistoryPage {
 }
 
 export interface SearchResult {
-  /** Current, non-deleted resources in the query's order. */
+  /** Current, non-deleted resources in the query's order (one page). */
   records: VersionRecord[];
-  /** Present unless the query asked for no total. */
+  /** Resources added by `_include` / `_revinclude` (and `:iterate`) for this page, each once, none of them in `records`. */
+  included?: VersionRecord[];
+  /**
+   * The number of matches, unless the query asked for no total or there are
+   * more than its total cap (then `totalExceeds` is set instead).
+   */
   total?: number;
+  /** Set to the cap when counting stopped there. */
+  totalExceeds?: number;
+  /** Keyset positions of the first and last record of the page, for previous/next links. */
+  first?: CursorPosition;
+  last?: CursorPosition;
+  /** Whether rows exist after the page (for a `next` link) and before it (for `previous`). */
+  hasMore?: boolean;
+  hasPrevious?: boolean;
 }
 
 /**
@@ -60,8 +73,11 @@ export interface SearchResult {
  *
  * The storage owns versioning: it assigns `meta.versionId` (1, 2, 3... with no
  * gaps; a rejected write consumes none) and `meta.lastUpdated`. Callers assign ids.
- * Every call takes the request context so that access filters (security issue)
- * can be applied inside the query.
+ * Every call takes the request context: when `ctx.access` is set, the
+ * adapter applies its conditions inside the same query to EVERY resource it
+ * touches (read, vread, history, search matches, includes, chain targets and
+ * `_has` sources), so that a hidden resource is indistinguishable from a
+ * missing one.
  */
 export interface StorageOps {
   /** The current version, tombstone included; undefined when the id never existed. */
