@@ -25,6 +25,16 @@ export async function findMatches(ops: StorageOps, ctx: RequestContext, type: st
   return result.records;
 }
 
+/**
+ * The guard that serializes conditional interactions with the same criteria
+ * (see UnitOfWorkOptions): the criteria sorted, so that the order in which a
+ * client wrote them does not matter.
+ */
+export function criteriaGuard(type: string, criteria: QueryPairs): string {
+  const sorted = [...criteria].sort(([a, x], [b, y]) => (a === b ? x.localeCompare(y) : a.localeCompare(b)));
+  return `${type}?${new URLSearchParams(sorted).toString()}`;
+}
+
 /** One match or none; many is 412, as the spec allows for every conditional interaction. */
 export function atMostOne(matches: VersionRecord[], interaction: string): VersionRecord | undefined {
   if (matches.length > 1) throw FhirError.of(412, 'multiple-matches', `The criteria of the conditional ${interaction} match more than one resource`);

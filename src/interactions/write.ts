@@ -4,7 +4,7 @@ import type { RequestContext } from '../context';
 import { badRequest, FhirError } from '../errors';
 import type { AnyResource } from '../fhir/types';
 import type { StorageOps, VersionRecord } from '../storage/port';
-import { atMostOne, findMatches, type QueryPairs } from './conditional';
+import { atMostOne, criteriaGuard, findMatches, type QueryPairs } from './conditional';
 import { applyJsonPatch } from './json-patch';
 import { readResource } from './read';
 import { assertResourceType, assertValid, resourceBody, withoutServerMeta } from './resource-body';
@@ -53,7 +53,7 @@ export async function createResource(
     const existing = atMostOne(await findMatches(tx, ctx, type, ifNoneExist), 'create');
     if (existing) return { status: 200, record: existing };
     return { status: 201, record: await tx.create(ctx, resource) };
-  });
+  }, { guard: criteriaGuard(type, ifNoneExist) });
 }
 
 async function storeUpdate(ops: StorageOps, ctx: RequestContext, resource: AnyResource, expectedVersion?: number): Promise<WriteOutcome> {
@@ -97,7 +97,7 @@ export async function conditionalUpdate(
     assertValidId(id);
     const resource = prepare(services, type, body, id);
     return storeUpdate(tx, ctx, resource, match?.versionId);
-  });
+  }, { guard: criteriaGuard(type, criteria) });
 }
 
 export async function patchResource(
@@ -143,5 +143,5 @@ export async function conditionalDelete(
   return services.storage.unitOfWork(async (tx) => {
     const match = atMostOne(await findMatches(tx, ctx, type, criteria), 'delete');
     return match ? tx.delete(ctx, type, match.id, { expectedVersion: match.versionId }) : undefined;
-  });
+  }, { guard: criteriaGuard(type, criteria) });
 }

@@ -93,12 +93,22 @@ export interface StorageOps {
   search(ctx: RequestContext, query: SearchQuery): Promise<SearchResult>;
 }
 
+export interface UnitOfWorkOptions {
+  /**
+   * A conditional interaction's criteria (`Type?canonical-query`). Units with
+   * the same guard never run at the same time, even on an engine that cannot
+   * serialize every unit (MongoDB without transactions); such an engine may
+   * then run a guarded unit that writes once without a transaction.
+   */
+  guard?: string;
+}
+
 export interface Storage extends StorageOps {
   /**
    * Runs `work` as one atomic unit: either every write inside it is committed
    * or none is, and no other write interleaves with it (conditional create
    * relies on that to avoid duplicates; transaction bundles use it whole).
    */
-  unitOfWork<T>(work: (tx: StorageOps) => Promise<T>): Promise<T>;
+  unitOfWork<T>(work: (tx: StorageOps) => Promise<T>, options?: UnitOfWorkOptions): Promise<T>;
   close(): Promise<void>;
 }
