@@ -53,12 +53,6 @@ export interface ResourceDocument extends VersionDocument {
 /** Every version (`history` collection). */
 export type HistoryDocument = VersionDocument;
 
-/** The body to store: meta right after the identity (as the SQLite adapter writes it), with the storage-owned versionId and lastUpdated. */
-export function stampResource(resource: AnyResource, versionId: number, lastUpdated: string): AnyResource {
-  const { resourceType, id, meta, ...rest } = resource;
-  return { resourceType, id, meta: { ...meta, versionId: String(versionId), lastUpdated }, ...rest } as AnyResource;
-}
-
 export function versionDocument(record: VersionRecord, seq: string): VersionDocument {
   return {
     type: record.resourceType,

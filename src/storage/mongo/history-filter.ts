@@ -1,6 +1,6 @@
 import type { Document } from 'mongodb';
-import { badRequest } from '../../errors';
 import type { HistoryQuery } from '../port';
+import { storedInstant } from '../versioning';
 
 /** A history query compiled to one find over `history`; pure, for the differential test. */
 export interface CompiledHistory {
@@ -15,7 +15,7 @@ export interface CompiledHistory {
  * Instance, type or system history, newest first. `seq` (write order) breaks
  * ties between versions written in the same millisecond so paging is stable;
  * since/at compare as strings, which is time order once they are brought to
- * the one ISO form lastUpdated is stored in.
+ * the one ISO form lastUpdated is stored in (storedInstant, shared with SQLite).
  */
 export function compileHistory(query: HistoryQuery): CompiledHistory {
   const filter: Document = {};
@@ -30,13 +30,3 @@ export function compileHistory(query: HistoryQuery): CompiledHistory {
   return { filter, sort: { lastUpdated: -1, seq: -1 }, skip: query.offset, limit: query.count };
 }
 
-/**
- * `...T10:00:02+01:00` and `...T09:00:02.000Z` are the same instant, but only
- * the second compares right as a string. Parsed as the SQLite adapter parses
- * it (history-sql.ts), so that both accept and refuse the same bounds.
- */
-function storedInstant(instant: string, name: string): string {
-  const time = Date.parse(instant);
-  if (Number.isNaN(time)) throw badRequest(`History '${name}' is not an instant: ${instant}`);
-  return new Date(time).toISOString();
-}

@@ -1,6 +1,6 @@
 import type { ClientSession, Document, FindCursor } from 'mongodb';
 import type { RequestContext } from '../../context';
-import { badRequest, conflict } from '../../errors';
+import { conflict } from '../../errors';
 import type { AnyResource } from '../../fhir/types';
 import type { Indexer } from '../../search/index-entry';
 import type { SearchQuery } from '../../search/query';
@@ -9,6 +9,7 @@ import { versionRecord, type VersionDocument } from './documents';
 import { compileHistory } from './history-filter';
 import { compileSearch } from './search-filter';
 import { VersionWriter, type VersionCollections } from './version-writer';
+import { identity } from '../versioning';
 
 /** The index entries are for the database's eyes only: never read them back. */
 const withoutIndex = { projection: { idx: 0, historyPending: 0 } };
@@ -99,9 +100,3 @@ export class MongoOps implements StorageOps {
   }
 }
 
-function identity(resource: AnyResource): { resourceType: string; id: string } {
-  const { resourceType, id } = resource;
-  if (typeof resourceType !== 'string' || resourceType === '') throw badRequest('The resource has no resourceType');
-  if (typeof id !== 'string' || id === '') throw badRequest('The resource has no id');
-  return { resourceType, id };
-}

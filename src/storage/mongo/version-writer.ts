@@ -5,12 +5,12 @@ import type { Indexer } from '../../search/index-entry';
 import {
   historyDocument,
   resourceDocument,
-  stampResource,
   type HistoryDocument,
   type ResourceDocument,
   type VersionDocument,
 } from './documents';
 import { isDuplicateKey } from './mongo-errors';
+import { notBefore, stampResource } from '../versioning';
 
 export interface VersionCollections {
   resources: Collection<ResourceDocument>;
@@ -163,11 +163,6 @@ function stampVersion(
     ...(resource ? { resource } : {}),
     seq: new ObjectId().toHexString(),
   };
-}
-
-/** A clock that stepped back (or an older request committing late) must not make a version older than its predecessor. */
-function notBefore(instant: string, previous: string | undefined): string {
-  return previous !== undefined && previous > instant ? previous : instant;
 }
 
 /** Only duplicate keys: a write concern error (the rows may not be durable) must still surface. */
