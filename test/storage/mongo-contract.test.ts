@@ -7,7 +7,7 @@
  * The contract's unitOfWork rules need transactions, hence a replica set (a
  * single-node one will do: `mongod --replSet rs0` then `rs.initiate()`). On a
  * standalone server the contract is skipped and the standalone behaviours
- * (501, guarded units under a lease) are tested instead.
+ * (501 without a guard) are tested instead; guarded units run on either.
  */
 import { MongoClient } from 'mongodb';
 import t, { type Test } from 'tap';
@@ -99,22 +99,25 @@ function runAgainst(uri: string): void {
       t.equal((await storage.history(ctx, { resourceType: 'Patient', id: 'a', count: 20, offset: 0 })).total, 9);
     });
 
-    withStorage('mongo: guarded units over the same criteria create exactly one resource', async (t, storage) => {
+    withStorage('mongo: guarded units over the same criteria create exactly one resource (either topology)', async (t, storage) => {
       const criteria = searchOf(['Patient'], { where: [token('identifier', { system: mrn, code: '42' })] });
       const createIfNone = (id: string) =>
-        storage.guardedUnitOfWork(criteria, async (tx: StorageOps) => {
-          const found = await tx.search(ctx, criteria);
-          await new Promise((resolve) => setTimeout(resolve, 10));
-          if (found.total === 0) await tx.create(ctx, { resourceType: 'Patient', id, identifier: [{ system: mrn, value: '42' }] });
-          return found.total === 0 ? 'created' : 'found';
-        });
+        storage.unitOfWork(
+          async (tx: StorageOps) => {
+            const found = await tx.search(ctx, criteria);
+            await new Promise((resolve) => setTimeout(resolve, 10));
+            if (found.total === 0) await tx.create(ctx, { resourceType: 'Patient', id, identifier: [{ system: mrn, value: '42' }] });
+            return found.total === 0 ? 'created' : 'found';
+          },
+          { guard: `Patient?identifier=${mrn}|42` },
+        );
       const outcomes = await Promise.all([createIfNone('x'), createIfNone('y'), createIfNone('z')]);
       t.same(outcomes.sort(), ['created', 'found', 'found']);
       t.equal((await storage.search(ctx, criteria)).total, 1);
     });
 
     if (!replicaSet) {
-      withStorage('mongo standalone: unitOfWork answers 501 and writes nothing', async (t, storage) => {
+      withStorage('mongo standalone: a unit of work without a guard answers 501 and writes nothing', async (t, storage) => {
         const outcome = await storage.unitOfWork((tx) => tx.create(ctx, { resourceType: 'Patient', id: 'a' })).then(
           () => 'committed',
           (error: unknown) => error,

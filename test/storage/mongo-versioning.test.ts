@@ -9,9 +9,9 @@ import { identity, notBefore, stampResource, storedInstant } from '../../src/sto
 
 t.test('identity: type and id, or 400', async (t) => {
   t.same(identity({ resourceType: 'Patient', id: 'a' }), { resourceType: 'Patient', id: 'a' });
-  t.throws(() => identity({ resourceType: 'Patient' } as AnyResource), { status: 400 });
-  t.throws(() => identity({ resourceType: 'Patient', id: '' }), { status: 400 });
-  t.throws(() => identity({ id: 'a' } as unknown as AnyResource), FhirError);
+  t.equal(statusOf(() => identity({ resourceType: 'Patient' } as AnyResource)), 400);
+  t.equal(statusOf(() => identity({ resourceType: 'Patient', id: '' })), 400);
+  t.equal(statusOf(() => identity({ id: 'a' } as unknown as AnyResource)), 400);
 });
 
 t.test('notBefore: a version is never older than its predecessor', async (t) => {
@@ -32,5 +32,14 @@ t.test('stampResource: storage-owned meta, placed after the identity, other meta
 
 t.test('storedInstant: any spelling of an instant becomes the stored ISO form; junk is 400', async (t) => {
   t.equal(storedInstant('2024-06-01T14:00:04+02:00', 'since'), '2024-06-01T12:00:04.000Z');
-  t.throws(() => storedInstant('yesterday', 'since'), { status: 400, message: /since/ });
+  t.equal(statusOf(() => storedInstant('yesterday', 'since')), 400);
 });
+
+function statusOf(run: () => unknown): number | string {
+  try {
+    run();
+    return 'no error';
+  } catch (error) {
+    return error instanceof FhirError ? error.status : String(error);
+  }
+}

@@ -14,7 +14,20 @@ export function guardKey(query: Pick<SearchQuery, 'types' | 'where'>): string {
     canonicalJson(condition.kind === 'param' ? { ...condition, values: unique(condition.values.map(canonicalJson)) } : condition),
   );
   const criteria = canonicalJson({ types: unique(query.types), where: unique(conditions) });
-  return createHash('sha256').update(criteria).digest('hex');
+  return hashed(criteria);
+}
+
+/**
+ * The lock of a unit of work's guard (UnitOfWorkOptions.guard: the caller
+ * already made it canonical). Prefixed so that it can never name the same
+ * lock as a search's criteria, and hashed for a bounded length.
+ */
+export function unitGuardKey(guard: string): string {
+  return hashed(`unit:${guard}`);
+}
+
+function hashed(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
 }
 
 /** Sorted and deduplicated: order and repetition change neither an OR of values nor an AND of conditions. */

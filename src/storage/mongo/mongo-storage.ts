@@ -1,13 +1,12 @@
 import { MongoClient, type ClientSession, type Collection, type Db } from 'mongodb';
-import { FhirError } from '../../errors';
 import type { Indexer } from '../../search/index-entry';
-import type { SearchQuery } from '../../search/query';
-import type { Storage, StorageOps } from '../port';
+import type { Storage, StorageOps, UnitOfWorkOptions } from '../port';
 import type { HistoryDocument, ResourceDocument } from './documents';
 import { guardKey } from './guard-key';
 import { collectionNames, ensureIndexes } from './indexes';
 import { touchTransactionGuard, withLease, type LockDocument } from './locks';
 import { MongoOps } from './mongo-ops';
+import { unitStrategy } from './unit-strategy';
 import { VersionWriter, type VersionCollections } from './version-writer';
 
 export interface MongoStorageOptions {
@@ -16,38 +15,31 @@ export interface MongoStorageOptions {
   indexer: Indexer;
 }
 
-/** The search criteria a guarded unit of work is serialized on: what it selects, not how it pages. */
-export type GuardCriteria = Pick<SearchQuery, 'types' | 'where'>;
-
 /**
  * The MongoDB storage: the port plus what only this adapter needs.
  *
- * Standalone server or replica set (decided once, at connection):
- * - replica set / sharded cluster: `unitOfWork` is a multi-document
- *   transaction (snapshot reads, majority commit) and every search inside it
- *   takes a guard document (locks.ts) so that two "search, then create" units
- *   over the same criteria cannot both create. `work` may run more than once
- *   (withTransaction retries transient errors): it must only touch `tx`.
- * - standalone: MongoDB has no transactions, so `unitOfWork` answers 501.
- *   Single writes stay safe (version-conditional writes, unique indexes).
- *   Conditional interactions use `guardedUnitOfWork` instead.
+ * `unitOfWork(work, { guard })`, by topology (decided once, at connection):
+ * - replica set / sharded cluster: a multi-document transaction (snapshot
+ *   reads, majority commit). With a guard, the transaction first writes the
+ *   guard's document (locks.ts), so two units with the same guard conflict
+ *   and the loser runs again on a snapshot that sees the winner's writes;
+ *   every search inside a transaction also touches a guard named after its
+ *   criteria, which protects units without a guard (transaction bundles).
+ *   `work` may run more than once (withTransaction retries transient
+ *   errors): it must only touch `tx`.
+ * - standalone: no transactions. A unit WITH a guard runs under the lease
+ *   named by the guard (locks.ts), with plain operations: at most one unit
+ *   per guard at a time, across processes, but not atomic. That is safe for
+ *   units that write at most once after their search (conditional create,
+ *   update and delete): a failure leaves either nothing or that one write,
+ *   itself atomic. A unit WITHOUT a guard answers 501 not-supported.
+ * Like SQLite's global lock, a guard does not stop an unconditional write
+ * that happens to match the criteria.
  */
 export interface MongoStorage extends Storage {
   readonly supportsTransactions: boolean;
   /** Creates every index the adapter relies on (see indexes.ts); done by createMongoStorage, idempotent. */
   ensureIndexes(): Promise<void>;
-  /**
-   * Runs a "search, then write" unit (conditional create, update, delete)
-   * exclusive with every other guarded unit over the same criteria (the same
-   * types and conditions, in any order), on either topology:
-   * - replica set: `unitOfWork`, with the criteria's guard taken first;
-   * - standalone: under a lease on the criteria (locks.ts), with plain
-   *   operations. Not atomic there: meant for units that write at most once,
-   *   which is what the conditional interactions do.
-   * Like SQLite's global lock it does not stop an unconditional write that
-   * happens to match the criteria.
-   */
-  guardedUnitOfWork<T>(criteria: GuardCriteria, work: (tx: StorageOps) => Promise<T>): Promise<T>;
   /** Writes the history rows that crashed writers left pending (see version-writer.ts); returns how many. Run at start-up. */
   completePendingHistory(): Promise<number>;
 }
@@ -72,16 +64,6 @@ async function topologySupportsTransactions(db: Db): Promise<boolean> {
   return typeof hello.setName === 'string' || hello.msg === 'isdbgrid';
 }
 
-const transactionsUnsupported = () =>
-  new FhirError(501, [
-    {
-      severity: 'error',
-      code: 'not-supported',
-      diagnostics:
-        'Transactions are not available: the MongoDB server is standalone, and multi-document transactions need a replica set (a single-node replica set will do)',
-    },
-  ]);
-
 class MongoStorageImpl extends MongoOps implements MongoStorage {
   private readonly versionCollections: VersionCollections;
   private readonly locks: Collection<LockDocument>;
@@ -105,15 +87,11 @@ class MongoStorageImpl extends MongoOps implements MongoStorage {
     return ensureIndexes(this.db);
   }
 
-  unitOfWork<T>(work: (tx: StorageOps) => Promise<T>): Promise<T> {
-    return this.inTransaction((session) => work(this.transactionOps(session)));
-  }
-
-  guardedUnitOfWork<T>(criteria: GuardCriteria, work: (tx: StorageOps) => Promise<T>): Promise<T> {
-    const key = guardKey(criteria);
-    if (!this.supportsTransactions) return withLease(this.locks, key, () => work(this));
+  unitOfWork<T>(work: (tx: StorageOps) => Promise<T>, options: UnitOfWorkOptions = {}): Promise<T> {
+    const strategy = unitStrategy(this.supportsTransactions, options);
+    if (strategy.kind === 'lease') return withLease(this.locks, strategy.guardKey, () => work(this));
     return this.inTransaction(async (session) => {
-      await touchTransactionGuard(this.locks, key, session);
+      if (strategy.guardKey !== undefined) await touchTransactionGuard(this.locks, strategy.guardKey, session);
       return work(this.transactionOps(session));
     });
   }
@@ -129,7 +107,6 @@ class MongoStorageImpl extends MongoOps implements MongoStorage {
   }
 
   private async inTransaction<T>(body: (session: ClientSession) => Promise<T>): Promise<T> {
-    if (!this.supportsTransactions) throw transactionsUnsupported();
     const session = this.client.startSession();
     try {
       return await session.withTransaction(() => body(session), {
