@@ -289,7 +289,9 @@ function rulesOfSearch(rule: Rule): void {
     const last = await storage.search(ctx, { ...all, count: 2, offset: 4 });
     t.same(ids(last.records), ['Patient/p3']);
     const beyond = await storage.search(ctx, { ...all, count: 2, offset: 10 });
-    t.same(beyond, { records: [], total: 5 });
+    // Paging flags and positions (SearchResult.hasPrevious...) may accompany the page.
+    t.match(beyond, { records: [], total: 5 });
+    t.same(beyond.records, []);
     const noTotal = await storage.search(ctx, { ...all, count: 2, offset: 0, total: 'none' });
     t.equal(noTotal.total, undefined);
     t.equal(noTotal.records.length, 2);

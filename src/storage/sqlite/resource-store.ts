@@ -1,14 +1,19 @@
 import type { Database, Statement } from 'better-sqlite3';
-import { badRequest, conflict, preconditionFailed } from '../../errors';
+import type { AccessFilter } from '../../context';
+import { conflict, preconditionFailed } from '../../errors';
 import type { AnyResource } from '../../fhir/types';
-import type { IndexEntry, Indexer } from '../../search/index-entry';
-import type { SearchQuery } from '../../search/query';
+import type { Indexer } from '../../search/index-entry';
+import { DEFAULT_TOTAL_CAP, type SearchQuery } from '../../search/query';
 import type { HistoryPage, HistoryQuery, SearchResult, UpdateResult, VersionRecord, WriteOptions } from '../port';
-import { compileHistory } from './history-sql';
-import { storedIndexTables, type IndexKind } from './index-tables';
-import { compileSearch, resourceColumns } from './search-sql';
+import { identity, notBefore, stampResource } from '../versioning';
+import { ConditionCompiler } from './condition-sql';
+import { EntryWriter } from './entry-writer';
+import { compileHistory, visibleVersions } from './history-sql';
+import { findIncluded } from './includes';
+import { CompiledSearch, resourceColumns, type PageRequest } from './search-sql';
+import { raw, sql, type Sql } from './sql-fragment';
 
-/** A row of `resources` or `history`, as selected by every reader. */
+/** A row of `resources` or `history`, as selected by every reader (a search page adds `pk` and its sort values). */
 interface VersionRow {
   type: string;
   id: string;
@@ -16,6 +21,11 @@ interface VersionRow {
   last_updated: string;
   deleted: number;
   json: string | null;
+}
+
+interface PageRow extends VersionRow {
+  pk: number;
+  [sortValue: string]: unknown;
 }
 
 /** What a write needs to know about the current version. */
@@ -42,8 +52,7 @@ export class ResourceStore {
   private readonly insertCurrent: Statement;
   private readonly updateCurrent: Statement;
   private readonly insertHistory: Statement;
-  private readonly insertIndex: Map<IndexKind, { statement: Statement; values: (entry: IndexEntry) => unknown[] }>;
-  private readonly deleteIndex: Statement[];
+  private readonly entries: EntryWriter;
   private readonly dynamic = new Map<string, Statement>();
 
   constructor(
@@ -62,30 +71,85 @@ export class ResourceStore {
     this.insertHistory = db.prepare(
       'INSERT INTO history (type, id, version_id, last_updated, deleted, json) VALUES (?, ?, ?, ?, ?, ?)',
     );
-    this.insertIndex = new Map(
-      storedIndexTables.map((table) => [table.kind, { statement: db.prepare(table.insert), values: table.values }]),
-    );
-    this.deleteIndex = storedIndexTables.map((table) => db.prepare(table.deleteAll));
+    this.entries = new EntryWriter(db);
   }
 
-  read(type: string, id: string): VersionRecord | undefined {
-    const row = this.selectCurrent.get(type, id) as VersionRow | undefined;
+  /** A resource hidden by the access filter reads as one that never existed. */
+  read(type: string, id: string, access?: AccessFilter): VersionRecord | undefined {
+    const hidden = access && new ConditionCompiler(access).accessByType('r', [type]);
+    const row = (
+      hidden
+        ? this.get(sql`SELECT ${raw(resourceColumns)} FROM resources r WHERE r.type = ${type} AND r.id = ${id} AND ${hidden}`)
+        : this.selectCurrent.get(type, id)
+    ) as VersionRow | undefined;
     return row && toRecord(row);
   }
 
-  vread(type: string, id: string, versionId: number): VersionRecord | undefined {
-    const row = this.selectVersion.get(type, id, versionId) as VersionRow | undefined;
+  vread(type: string, id: string, versionId: number, access?: AccessFilter): VersionRecord | undefined {
+    const visible = visibleVersions(type, access);
+    const row = (
+      visible
+        ? this.get(
+            sql`SELECT h.type, h.id, h.version_id, h.last_updated, h.deleted, h.json FROM history h WHERE h.type = ${type} AND h.id = ${id} AND h.version_id = ${versionId} AND ${visible}`,
+          )
+        : this.selectVersion.get(type, id, versionId)
+    ) as VersionRow | undefined;
     return row && toRecord(row);
   }
 
-  history(query: HistoryQuery): HistoryPage {
-    const { pageSql, countSql, params } = compileHistory(query);
-    return this.page(pageSql, countSql, params, query.count, query.offset, true) as HistoryPage;
+  history(query: HistoryQuery, access?: AccessFilter): HistoryPage {
+    const compiled = compileHistory(query, access);
+    // One read transaction, so that the page and the total see the same snapshot.
+    return this.db.transaction(() => ({
+      records: (this.all(compiled.page) as VersionRow[]).map(toRecord),
+      total: (this.get(compiled.count) as { total: number }).total,
+    }))();
   }
 
-  search(query: SearchQuery): SearchResult {
-    const { pageSql, countSql, params } = compileSearch(query);
-    return this.page(pageSql, countSql, params, query.count, query.offset, query.total !== 'none');
+  search(query: SearchQuery, access?: AccessFilter): SearchResult {
+    const compiled = new CompiledSearch(query, access);
+    // One read transaction: page, paging probes, total and includes see the same snapshot.
+    return this.db.transaction(() => {
+      const result: SearchResult = { records: [] };
+      if (query.count > 0) this.fillPage(result, compiled, query, access);
+      if (query.total !== 'none') {
+        // 'estimate' is answered like 'accurate': the capped count is already cheap.
+        const cap = query.totalCap ?? DEFAULT_TOTAL_CAP;
+        const counted = (this.get(compiled.count(cap)) as { total: number }).total;
+        if (counted > cap) result.totalExceeds = cap;
+        else result.total = counted;
+      }
+      return result;
+    })();
+  }
+
+  /**
+   * Reads `count + 1` rows in the paging direction (the extra row says
+   * whether there is more that way) and probes the other direction once.
+   * Flags are set only when true.
+   */
+  private fillPage(result: SearchResult, compiled: CompiledSearch, query: SearchQuery, access: AccessFilter | undefined): void {
+    const request: PageRequest = query.after ? { after: query.after } : query.before ? { before: query.before } : { offset: query.offset };
+    const fetched = this.all(compiled.page(request, query.count + 1)) as PageRow[];
+    const beyondPage = fetched.length > query.count;
+    const rows = fetched.slice(0, query.count);
+    if ('before' in request) rows.reverse();
+    result.records = rows.map(toRecord);
+    const [firstRow, lastRow] = [rows[0], rows.at(-1)];
+    if (firstRow && lastRow) {
+      result.first = compiled.order.position(firstRow, firstRow.type, firstRow.id);
+      result.last = compiled.order.position(lastRow, lastRow.type, lastRow.id);
+    }
+    const exists = (statement: Sql) => (this.get(statement) as { found: number }).found === 1;
+    const hasMore = 'before' in request ? exists(compiled.existsUpTo(request.before, true)) : beyondPage;
+    const hasPrevious =
+      'after' in request ? exists(compiled.existsUpTo(request.after, false)) : 'before' in request ? beyondPage : request.offset > 0;
+    if (hasMore) result.hasMore = true;
+    if (hasPrevious) result.hasPrevious = true;
+    if (rows.length > 0 && (query.include?.length || query.revinclude?.length)) {
+      const included = findIncluded<PageRow>((statement) => this.all(statement), access, rows, query.include, query.revinclude);
+      result.included = included.map(toRecord);
+    }
   }
 
   create(now: Date, resource: AnyResource): VersionRecord {
@@ -137,7 +201,7 @@ export class ResourceStore {
   ): VersionRecord {
     const versionId = (current?.version_id ?? 0) + 1;
     const lastUpdated = notBefore(now.toISOString(), current?.last_updated);
-    const stored = resource && withMeta(resource, versionId, lastUpdated);
+    const stored = resource && stampResource(resource, versionId, lastUpdated);
     // Indexed before anything is written: an indexer that throws leaves nothing behind.
     const entries = stored ? this.indexer(stored) : [];
     const json = stored ? JSON.stringify(stored) : null;
@@ -146,40 +210,23 @@ export class ResourceStore {
     if (current) {
       pk = current.pk;
       this.updateCurrent.run(versionId, lastUpdated, deleted, json, pk);
-      if (current.deleted === 0) for (const statement of this.deleteIndex) statement.run(pk);
+      if (current.deleted === 0) this.entries.deleteAll(pk);
     } else {
       pk = Number(this.insertCurrent.run(type, id, versionId, lastUpdated, deleted, json).lastInsertRowid);
     }
     this.insertHistory.run(type, id, versionId, lastUpdated, deleted, json);
-    this.insertEntries(pk, entries);
+    this.entries.insert(pk, entries);
     const record: VersionRecord = { resourceType: type, id, versionId, lastUpdated, deleted: !stored };
     if (stored) record.resource = stored;
     return record;
   }
 
-  private insertEntries(pk: number, entries: IndexEntry[]): void {
-    for (const entry of entries) {
-      const table = this.insertIndex.get(entry.kind);
-      // No table for this kind yet (see index-tables.ts): nothing can search it either.
-      if (table) table.statement.run(pk, ...table.values(entry));
-    }
+  private all(statement: Sql): unknown[] {
+    return this.statement(statement.text).all(...statement.params);
   }
 
-  private page(
-    pageSql: string,
-    countSql: string,
-    params: unknown[],
-    count: number,
-    offset: number,
-    withTotal: boolean,
-  ): SearchResult {
-    // One read transaction, so that the page and the total see the same snapshot.
-    return this.db.transaction(() => {
-      const rows = count > 0 ? (this.statement(pageSql).all(...params, count, offset) as VersionRow[]) : [];
-      const result: SearchResult = { records: rows.map(toRecord) };
-      if (withTotal) result.total = (this.statement(countSql).get(...params) as { total: number }).total;
-      return result;
-    })();
+  private get(statement: Sql): unknown {
+    return this.statement(statement.text).get(...statement.params);
   }
 
   private statement(sql: string): Statement {
@@ -205,27 +252,9 @@ function toRecord(row: VersionRow): VersionRecord {
   return record;
 }
 
-function identity(resource: AnyResource): { resourceType: string; id: string } {
-  const { resourceType, id } = resource;
-  if (typeof resourceType !== 'string' || resourceType === '') throw badRequest('The resource has no resourceType');
-  if (typeof id !== 'string' || id === '') throw badRequest('The resource has no id');
-  return { resourceType, id };
-}
-
 /** The current version counts tombstones: If-Match on a deleted resource names the tombstone's version. */
 function checkExpectedVersion(current: CurrentRow | undefined, options: WriteOptions, what: string): void {
   if (options.expectedVersion === undefined || current?.version_id === options.expectedVersion) return;
   const actual = current ? `version ${current.version_id}` : 'no version';
   throw preconditionFailed(`${what}: expected version ${options.expectedVersion}, found ${actual}`);
-}
-
-/** A clock that stepped back (or an older request committing late) must not make a version older than its predecessor. */
-function notBefore(instant: string, previous: string | undefined): string {
-  return previous !== undefined && previous > instant ? previous : instant;
-}
-
-/** The body as stored: meta first after the identity, with the storage-owned versionId and lastUpdated. */
-function withMeta(resource: AnyResource, versionId: number, lastUpdated: string): AnyResource {
-  const { resourceType, id, meta, ...rest } = resource;
-  return { resourceType, id, meta: { ...meta, versionId: String(versionId), lastUpdated }, ...rest } as AnyResource;
 }

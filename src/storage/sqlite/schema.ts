@@ -1,4 +1,5 @@
 import type { Database } from 'better-sqlite3';
+import { allIndexTables } from './index-tables';
 
 /**
  * Durability: WAL with `synchronous = NORMAL`. A commit is appended to the WAL
@@ -19,22 +20,134 @@ export function applyPragmas(db: Database, options: { fsyncEveryCommit: boolean;
 }
 
 /**
- * One table per search-index kind, keyed by the resource's surrogate `pk` and
- * rewritten in the write's transaction. Adding a kind (string, reference, date
- * range, number, quantity, uri) means adding its table here and its entry in
- * index-tables.ts.
+ * Search index tables: one per kind of index value, keyed by the resource's
+ * surrogate `pk` and rewritten in the write's transaction. `grp` is NULL
+ * except for the components of a composite entry (see index-tables.ts).
+ *
+ * Indexes, by the query shape they serve (README material):
+ *
+ * | index | serves |
+ * | --- | --- |
+ * | `idx_token(param, code, system, resource)` | token `code`, `system\|code`, `\|code`, `:of-type`, `:not` (driver) |
+ * | `idx_token(param, text)` where text is set | token `:text` prefix (range scan) |
+ * | `idx_string(param, norm, resource)` | string prefix (range scan), `:exact` (norm then exact), sort |
+ * | `idx_reference(ref, param, resource)` | reference by `Type/id` or URL, bare id over its target types, chain joins (target to source), `_has`, `_revinclude` (also `*`) |
+ * | `idx_reference(param, identifier_value)` where set | reference `:identifier` |
+ * | `idx_date/number/quantity(param, low, high, resource)` | `eq`, `lt`, `le`, `sa`, `ap` (range scan on low) |
+ * | `idx_date/number/quantity(param, high, low, resource)` | `gt`, `ge`, `eb` (range scan on high) |
+ * | `idx_uri(param, value, resource)` | uri equality and `:below` (range scan) |
+ * | `idx_*(resource, param, ...)` | the per-resource test of every non-driving condition (covering), sort values, `_include`, `:missing`, rewrites |
+ * | `idx_*(grp, param)` where grp is set | the other components of a composite entry |
+ * | `resources(type, id)` unique | read, `_id`, chain targets, default `_id` order and keyset paging |
+ * | `resources(type, last_updated)` | `_lastUpdated` conditions and order |
+ *
+ * The compiler picks ONE condition to drive a search (the index tables
+ * above, `r.pk IN (...)`); every other condition is a correlated EXISTS
+ * probe through a `(resource, param, ...)` index, so a query costs about its
+ * most selective condition's matches.
  */
+/** A range kind (date, number, quantity) is searched by either end and probed per resource. */
+function rangeIndexes(table: string): string {
+  return [
+    `CREATE INDEX IF NOT EXISTS ${table}_by_low ON ${table}(param, low, high, resource);`,
+    `CREATE INDEX IF NOT EXISTS ${table}_by_high ON ${table}(param, high, low, resource);`,
+    `CREATE INDEX IF NOT EXISTS ${table}_by_resource ON ${table}(resource, param, low, high);`,
+    `CREATE INDEX IF NOT EXISTS ${table}_by_group ON ${table}(grp, param) WHERE grp IS NOT NULL;`,
+  ].join('\n');
+}
+
 const indexTablesDdl = `
 CREATE TABLE IF NOT EXISTS idx_token (
-  resource INTEGER NOT NULL REFERENCES resources(pk),
-  param    TEXT NOT NULL,
-  system   TEXT,            -- NULL: the value has no system
-  code     TEXT
+  resource    INTEGER NOT NULL REFERENCES resources(pk),
+  grp         INTEGER,
+  param       TEXT NOT NULL,
+  system      TEXT,            -- NULL: the value has no system
+  code        TEXT,            -- NULL: a text-only entry (CodeableConcept.text)
+  text        TEXT,            -- normalized display/text, for :text
+  type_system TEXT,            -- Identifier.type coding, for :of-type
+  type_code   TEXT
 );
--- Drives searches: param and code are the selective columns, the pk is covered.
 CREATE INDEX IF NOT EXISTS idx_token_by_value ON idx_token(param, code, system, resource);
--- Drives the rewrite of a resource's entries.
-CREATE INDEX IF NOT EXISTS idx_token_by_resource ON idx_token(resource);
+CREATE INDEX IF NOT EXISTS idx_token_by_text ON idx_token(param, text) WHERE text IS NOT NULL;
+CREATE INDEX IF NOT EXISTS idx_token_by_resource ON idx_token(resource, param, code, system);
+CREATE INDEX IF NOT EXISTS idx_token_by_group ON idx_token(grp, param) WHERE grp IS NOT NULL;
+
+CREATE TABLE IF NOT EXISTS idx_string (
+  resource INTEGER NOT NULL REFERENCES resources(pk),
+  grp      INTEGER,
+  param    TEXT NOT NULL,
+  norm     TEXT NOT NULL,      -- lower-case, accents folded
+  exact    TEXT NOT NULL       -- as written
+);
+CREATE INDEX IF NOT EXISTS idx_string_by_value ON idx_string(param, norm, resource);
+CREATE INDEX IF NOT EXISTS idx_string_by_resource ON idx_string(resource, param, norm);
+CREATE INDEX IF NOT EXISTS idx_string_by_group ON idx_string(grp, param) WHERE grp IS NOT NULL;
+
+CREATE TABLE IF NOT EXISTS idx_reference (
+  resource          INTEGER NOT NULL REFERENCES resources(pk),
+  grp               INTEGER,
+  param             TEXT NOT NULL,
+  ref               TEXT,    -- Type/id when local, else the URL; NULL for an identifier-only reference
+  target_type       TEXT,
+  target_id         TEXT,    -- set only for local targets
+  version           TEXT,
+  identifier_system TEXT,
+  identifier_value  TEXT
+);
+CREATE INDEX IF NOT EXISTS idx_reference_by_value ON idx_reference(ref, param, resource);
+CREATE INDEX IF NOT EXISTS idx_reference_by_identifier ON idx_reference(param, identifier_value) WHERE identifier_value IS NOT NULL;
+CREATE INDEX IF NOT EXISTS idx_reference_by_resource ON idx_reference(resource, param, ref);
+CREATE INDEX IF NOT EXISTS idx_reference_by_group ON idx_reference(grp, param) WHERE grp IS NOT NULL;
+
+CREATE TABLE IF NOT EXISTS idx_date (
+  resource INTEGER NOT NULL REFERENCES resources(pk),
+  grp      INTEGER,
+  param    TEXT NOT NULL,
+  low      INTEGER NOT NULL,   -- epoch ms, inclusive
+  high     INTEGER NOT NULL
+);
+${rangeIndexes('idx_date')}
+
+CREATE TABLE IF NOT EXISTS idx_number (
+  resource INTEGER NOT NULL REFERENCES resources(pk),
+  grp      INTEGER,
+  param    TEXT NOT NULL,
+  value    REAL NOT NULL,
+  low      REAL NOT NULL,
+  high     REAL NOT NULL
+);
+${rangeIndexes('idx_number')}
+
+CREATE TABLE IF NOT EXISTS idx_quantity (
+  resource INTEGER NOT NULL REFERENCES resources(pk),
+  grp      INTEGER,
+  param    TEXT NOT NULL,
+  value    REAL,               -- NULL for a Range
+  low      REAL NOT NULL,
+  high     REAL NOT NULL,
+  system   TEXT,
+  code     TEXT,
+  unit     TEXT
+);
+${rangeIndexes('idx_quantity')}
+
+CREATE TABLE IF NOT EXISTS idx_uri (
+  resource INTEGER NOT NULL REFERENCES resources(pk),
+  grp      INTEGER,
+  param    TEXT NOT NULL,
+  value    TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS idx_uri_by_value ON idx_uri(param, value, resource);
+CREATE INDEX IF NOT EXISTS idx_uri_by_resource ON idx_uri(resource, param, value);
+CREATE INDEX IF NOT EXISTS idx_uri_by_group ON idx_uri(grp, param) WHERE grp IS NOT NULL;
+
+-- One row per composite entry; its components live in the tables above with this grp.
+CREATE TABLE IF NOT EXISTS idx_composite (
+  grp      INTEGER PRIMARY KEY,
+  resource INTEGER NOT NULL REFERENCES resources(pk),
+  param    TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS idx_composite_by_resource ON idx_composite(resource, param);
 `;
 
 const schemaDdl = `
@@ -68,6 +181,19 @@ CREATE INDEX IF NOT EXISTS history_by_type_last_updated ON history(type, last_up
 ${indexTablesDdl}
 `;
 
-export function createSchema(db: Database): void {
+/**
+ * Bumped when the index tables change shape. A database written by an older
+ * version gets fresh index tables, and the caller must re-index every
+ * current resource (the resources and their history are untouched).
+ */
+const indexSchemaVersion = 2;
+
+/** Creates what is missing; true when the index tables were rebuilt and must be refilled. */
+export function createSchema(db: Database): { reindex: boolean } {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  const outdated = version < indexSchemaVersion && db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'idx_token'").get() !== undefined;
+  if (outdated) for (const table of allIndexTables) db.exec(`DROP TABLE IF EXISTS ${table}`);
   db.exec(schemaDdl);
+  db.pragma(`user_version = ${indexSchemaVersion}`);
+  return { reindex: outdated };
 }

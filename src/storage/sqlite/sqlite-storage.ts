@@ -106,20 +106,20 @@ class SqliteOps implements StorageOps {
     private readonly writing: Access,
   ) {}
 
-  async read(_ctx: RequestContext, resourceType: string, id: string) {
-    return this.reading((store) => store.read(resourceType, id));
+  async read(ctx: RequestContext, resourceType: string, id: string) {
+    return this.reading((store) => store.read(resourceType, id, ctx.access));
   }
 
-  async vread(_ctx: RequestContext, resourceType: string, id: string, versionId: number) {
-    return this.reading((store) => store.vread(resourceType, id, versionId));
+  async vread(ctx: RequestContext, resourceType: string, id: string, versionId: number) {
+    return this.reading((store) => store.vread(resourceType, id, versionId, ctx.access));
   }
 
-  async history(_ctx: RequestContext, query: HistoryQuery) {
-    return this.reading((store) => store.history(query));
+  async history(ctx: RequestContext, query: HistoryQuery) {
+    return this.reading((store) => store.history(query, ctx.access));
   }
 
-  async search(_ctx: RequestContext, query: SearchQuery) {
-    return this.reading((store) => store.search(query));
+  async search(ctx: RequestContext, query: SearchQuery) {
+    return this.reading((store) => store.search(query, ctx.access));
   }
 
   async create(ctx: RequestContext, resource: AnyResource) {

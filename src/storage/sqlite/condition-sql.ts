@@ -1,0 +1,365 @@
+/**
+ * Compiles search conditions (src/search/query.ts) to SQL over `resources`
+ * and the index tables, including the access filter of the request.
+ *
+ * Each condition has two forms:
+ * - a test on a row already chosen (`EXISTS` through a `(resource, param, ...)`
+ *   index): cheap per row, never materializes anything;
+ * - a set of matching `pk`s (`SELECT resource FROM idx_... WHERE param = ? AND ...`),
+ *   used for the ONE condition chosen to drive the query, so that the cost of
+ *   a search follows its most selective condition instead of the table size.
+ * SQLite has no statistics on value frequencies, so the driver is chosen by a
+ * fixed ranking of condition shapes (an equality before a prefix before a range).
+ */
+import type { AccessFilter } from '../../context';
+import { badRequest, FhirError } from '../../errors';
+import type { ChainCondition, CompositeValue, Condition, HasCondition, ParamCondition, SearchValue } from '../../search/query';
+import { componentParam, indexTables, tableOfParamType, type ValueKind } from './index-tables';
+import { and, join, list, or, raw, sql, type Sql } from './sql-fragment';
+import { rangeMatch, valueMatch } from './value-sql';
+
+const notSupported = (message: string) => FhirError.of(400, 'not-supported', message);
+
+/** Parameters kept in columns of `resources` rather than in the index tables. */
+const columnParams = new Set(['_id', '_lastUpdated']);
+
+/** A condition that can drive: its set of pks and how well it narrows (lower is better). */
+interface Driver {
+  rank: number;
+  set: (types: readonly string[]) => Sql;
+}
+
+export class ConditionCompiler {
+  private aliases = 0;
+
+  constructor(private readonly access: AccessFilter | undefined) {}
+
+  /**
+   * The WHERE clause selecting the current resources of `types` (alias `row`)
+   * that meet every condition and the access filter. With `drive`, the best
+   * condition becomes the driving set; without (a correlated probe, where the
+   * row is already fixed), every condition is a test.
+   */
+  rows(row: string, types: readonly string[], conditions: readonly Condition[], drive: boolean): Sql {
+    if (types.length === 0) throw badRequest('A search needs at least one resource type');
+    const all = types.length === 1 ? [...conditions, ...this.accessFor(types[0]!)] : [...conditions];
+    const driverIndex = drive ? this.pickDriver(all) : -1;
+    const parts: Sql[] = [];
+    // `+` takes the type indexes out of the planner's running when the index tables drive (see pickDriver).
+    const typeColumn = raw(`${driverIndex >= 0 ? '+' : ''}${row}.type`);
+    parts.push(types.length === 1 ? sql`${typeColumn} = ${types[0]!}` : sql`${typeColumn} IN ${list(types)}`);
+    parts.push(raw(`${row}.deleted = 0`));
+    all.forEach((condition, i) => {
+      parts.push(i === driverIndex ? sql`${raw(`${row}.pk`)} IN (${this.driver(condition)!.set(types)})` : this.test(row, condition));
+    });
+    if (types.length > 1) {
+      const access = this.accessByType(row, types);
+      if (access) parts.push(access);
+    }
+    return and(parts);
+  }
+
+  /** The access filter for rows whose type is one of `types` (system search, history); undefined when nothing is restricted. */
+  accessByType(row: string, types: readonly string[]): Sql | undefined {
+    if (!this.access) return undefined;
+    const open: string[] = [];
+    const restricted: Sql[] = [];
+    for (const type of types) {
+      const conditions = this.accessFor(type);
+      if (conditions.length === 0) open.push(type);
+      else restricted.push(sql`(${raw(`${row}.type`)} = ${type} AND ${and(conditions.map((c) => this.test(row, c)))})`);
+    }
+    if (restricted.length === 0) return undefined;
+    return or([...(open.length > 0 ? [sql`${raw(`${row}.type`)} IN ${list(open)}`] : []), ...restricted]);
+  }
+
+  /** The access conditions for one type ([] without an access filter). */
+  accessFor(type: string): Condition[] {
+    return this.access ? this.access.conditionsFor(type) : [];
+  }
+
+  private alias(prefix: string): string {
+    return `${prefix}${++this.aliases}`;
+  }
+
+  /**
+   * The condition that drives, or -1 to let SQLite walk `resources` by type:
+   * an `_id` (the (type, id) index is best), or a `_lastUpdated` when the
+   * alternatives are only ranges (the (type, last_updated) index serves it).
+   */
+  private pickDriver(conditions: readonly Condition[]): number {
+    if (conditions.some((c) => c.kind === 'param' && c.code === '_id' && c.modifier === undefined)) return -1;
+    let best = -1;
+    let bestRank = Infinity;
+    conditions.forEach((condition, i) => {
+      const rank = this.driver(condition)?.rank;
+      if (rank !== undefined && rank < bestRank) [best, bestRank] = [i, rank];
+    });
+    const lastUpdated = conditions.some((c) => c.kind === 'param' && c.code === '_lastUpdated' && c.modifier === undefined);
+    return lastUpdated && bestRank >= rangeRank ? -1 : best;
+  }
+
+  /** A boolean on the row `row`. */
+  test(row: string, condition: Condition): Sql {
+    switch (condition.kind) {
+      case 'param':
+        return this.paramTest(row, condition);
+      case 'chain':
+        return this.chainTest(row, condition);
+      case 'has':
+        return this.hasTest(row, condition);
+      case 'any':
+        return or(condition.of.map((group) => and(group.map((c) => this.test(row, c)))));
+      case 'not':
+        return sql`NOT ${this.test(row, condition.condition)}`;
+      case 'constant':
+        return raw(condition.value ? '1' : '0');
+      default:
+        throw notSupported(`Search condition kind '${(condition as { kind: string }).kind}' is not supported`);
+    }
+  }
+
+  /** The driving form of a condition, when it has one. */
+  private driver(condition: Condition): Driver | undefined {
+    switch (condition.kind) {
+      case 'param':
+        return this.paramDriver(condition);
+      case 'chain':
+        return this.chainDriver(condition);
+      case 'has':
+        return this.hasDriver(condition);
+      case 'any':
+        return this.anyDriver(condition.of);
+      default:
+        return undefined;
+    }
+  }
+
+  // ---- parameters
+
+  private paramTest(row: string, condition: ParamCondition): Sql {
+    checkValues(condition);
+    const missing = missingValue(condition);
+    if (condition.code === '_id') return this.idTest(row, condition, missing);
+    if (condition.code === '_lastUpdated') return missing === undefined ? lastUpdatedTest(row, condition.values) : raw(missing ? '0' : '1');
+    const e = this.alias('x');
+    if (missing !== undefined) {
+      const exists = sql`EXISTS (SELECT 1 FROM ${raw(tableFor(condition))} ${raw(e)} WHERE ${raw(`${e}.resource = ${row}.pk`)} AND ${raw(`${e}.param`)} = ${condition.code})`;
+      return missing ? sql`NOT ${exists}` : exists;
+    }
+    const { table, param, match } = this.entryMatch(e, condition);
+    const exists = sql`EXISTS (SELECT 1 FROM ${raw(table)} ${raw(e)} WHERE ${raw(`${e}.resource = ${row}.pk`)} AND ${raw(`${e}.param`)} = ${param} AND ${match})`;
+    return condition.modifier === 'not' ? sql`NOT ${exists}` : exists;
+  }
+
+  private idTest(row: string, condition: ParamCondition, missing: boolean | undefined): Sql {
+    if (missing !== undefined) return raw(missing ? '0' : '1');
+    const ids = condition.values.map((value) => {
+      if (value.kind !== 'token' || value.code === undefined) throw badRequest('_id needs an id');
+      return value.code;
+    });
+    const test = sql`${raw(`${row}.id`)} IN ${list(ids)}`;
+    return condition.modifier === 'not' ? sql`NOT ${test}` : test;
+  }
+
+  private paramDriver(condition: ParamCondition): Driver | undefined {
+    if (columnParams.has(condition.code) || condition.modifier === 'not') return undefined;
+    checkValues(condition);
+    const missing = missingValue(condition);
+    if (missing === true) return undefined;
+    if (missing === false) {
+      return { rank: broadRank, set: () => sql`SELECT resource FROM ${raw(tableFor(condition))} WHERE param = ${condition.code}` };
+    }
+    const ranks = condition.values.map((value) => valueRank(value, condition.modifier));
+    if (ranks.some((rank) => rank === undefined)) return undefined;
+    return {
+      rank: Math.max(...(ranks as number[])),
+      set: () => {
+        const e = this.alias('x');
+        const { table, param, match } = this.entryMatch(e, condition);
+        return sql`SELECT ${raw(`${e}.resource`)} FROM ${raw(table)} ${raw(e)} WHERE ${raw(`${e}.param`)} = ${param} AND ${match}`;
+      },
+    };
+  }
+
+  /** The table, stored parameter and row predicate (values ORed) of a parameter condition. */
+  private entryMatch(e: string, condition: ParamCondition): { table: string; param: string; match: Sql } {
+    if (condition.type === 'composite') {
+      const composites = condition.values.map((value) => compositeValue(value, condition.code));
+      const first = composites[0]!.components[0]!;
+      return {
+        table: tableOfValue(first),
+        param: componentParam(condition.code, 0),
+        match: or(composites.map((value) => this.compositeMatch(e, condition.code, value))),
+      };
+    }
+    return { table: tableFor(condition), param: condition.code, match: or(condition.values.map((value) => valueMatch(e, value, condition.modifier))) };
+  }
+
+  /** Component 0 on the row `e`; every other component on a row of the same composite entry (same grp). */
+  private compositeMatch(e: string, code: string, value: CompositeValue): Sql {
+    const [first, ...rest] = value.components;
+    const parts = [valueMatch(e, first!, undefined)];
+    rest.forEach((component, i) => {
+      const c = this.alias('c');
+      parts.push(
+        sql`EXISTS (SELECT 1 FROM ${raw(tableOfValue(component))} ${raw(c)} WHERE ${raw(`${c}.grp = ${e}.grp`)} AND ${raw(`${c}.param`)} = ${componentParam(code, i + 1)} AND ${valueMatch(c, component, undefined)})`,
+      );
+    });
+    return and(parts);
+  }
+
+  // ---- chains: the reference's target (a current resource of a chained type) meets the target's condition
+
+  private chainTest(row: string, condition: ChainCondition): Sql {
+    return or(
+      condition.targets.map((target) => {
+        const [s, t] = [this.alias('s'), this.alias('t')];
+        return sql`EXISTS (SELECT 1 FROM idx_reference ${raw(s)} JOIN resources ${raw(t)} ON ${raw(`${t}.type = ${s}.target_type AND ${t}.id = ${s}.target_id`)} WHERE ${raw(`${s}.resource = ${row}.pk`)} AND ${raw(`${s}.param`)} = ${condition.code} AND ${raw(`${s}.target_type`)} = ${target.resourceType} AND ${this.rows(t, [target.resourceType], [target.where], false)})`;
+      }),
+    );
+  }
+
+  private chainDriver(condition: ChainCondition): Driver | undefined {
+    const rank = Math.max(...condition.targets.map((target) => this.bestRank([target.where, ...this.accessFor(target.resourceType)])));
+    return {
+      rank: rank + 0.5,
+      set: () =>
+        join(
+          condition.targets.map((target) => {
+            const [s, t] = [this.alias('s'), this.alias('t')];
+            return sql`SELECT ${raw(`${s}.resource`)} FROM resources ${raw(t)} JOIN idx_reference ${raw(s)} ON ${raw(`${s}.ref = ${t}.type || '/' || ${t}.id`)} AND ${raw(`${s}.param`)} = ${condition.code} WHERE ${this.rows(t, [target.resourceType], [target.where], true)}`;
+          }),
+          ' UNION ALL ',
+        ),
+    };
+  }
+
+  // ---- _has: some current resource of a type points here through a parameter and meets a condition
+
+  private hasTest(row: string, condition: HasCondition): Sql {
+    const [s, h] = [this.alias('s'), this.alias('h')];
+    return sql`EXISTS (SELECT 1 FROM idx_reference ${raw(s)} JOIN resources ${raw(h)} ON ${raw(`${h}.pk = ${s}.resource`)} WHERE ${raw(`${s}.ref = ${row}.type || '/' || ${row}.id`)} AND ${raw(`${s}.param`)} = ${condition.referenceParam} AND ${this.rows(h, [condition.resourceType], [condition.where], false)})`;
+  }
+
+  private hasDriver(condition: HasCondition): Driver {
+    return {
+      rank: this.bestRank([condition.where, ...this.accessFor(condition.resourceType)]) + 0.5,
+      set: () => {
+        const [s, h, t] = [this.alias('s'), this.alias('h'), this.alias('t')];
+        return sql`SELECT ${raw(`${t}.pk`)} FROM resources ${raw(h)} JOIN idx_reference ${raw(s)} ON ${raw(`${s}.resource = ${h}.pk`)} AND ${raw(`${s}.param`)} = ${condition.referenceParam} JOIN resources ${raw(t)} ON ${raw(`${t}.type = ${s}.target_type AND ${t}.id = ${s}.target_id`)} WHERE ${this.rows(h, [condition.resourceType], [condition.where], true)}`;
+      },
+    };
+  }
+
+  // ---- any: the union of its groups, when every group can drive
+
+  private anyDriver(groups: readonly Condition[][]): Driver | undefined {
+    if (groups.length === 0) return undefined;
+    const ranks = groups.map((group) => this.bestRank(group));
+    if (ranks.some((rank) => rank === unranked)) return undefined;
+    return {
+      rank: Math.max(...ranks) + 0.5,
+      set: (types) =>
+        join(
+          groups.map((group) => {
+            const g = this.alias('g');
+            return sql`SELECT ${raw(`${g}.pk`)} FROM resources ${raw(g)} WHERE ${this.rows(g, types, group, true)}`;
+          }),
+          ' UNION ',
+        ),
+    };
+  }
+
+  private bestRank(conditions: readonly Condition[]): number {
+    return Math.min(unranked, ...conditions.map((c) => this.driver(c)?.rank ?? unranked));
+  }
+}
+
+/** Ranks of driving shapes: equality, prefix, range, broad; `unranked` when only a scan of the type remains. */
+const equalityRank = 1;
+const prefixRank = 2;
+const rangeRank = 3;
+const broadRank = 4;
+const unranked = 6;
+
+function valueRank(value: SearchValue, modifier: string | undefined): number | undefined {
+  switch (value.kind) {
+    case 'token':
+      return value.code !== undefined ? equalityRank : broadRank;
+    case 'of-type':
+      return equalityRank;
+    case 'string':
+      if (modifier === 'contains') return undefined;
+      return modifier === 'exact' ? equalityRank : prefixRank;
+    case 'uri':
+      if (modifier === 'above') return undefined;
+      return modifier === 'below' ? prefixRank : equalityRank;
+    case 'reference':
+      return value.ref !== undefined || value.targetTypes !== undefined ? equalityRank : broadRank;
+    case 'date':
+    case 'number':
+    case 'quantity':
+      return value.prefix === 'ne' ? undefined : rangeRank;
+    case 'composite':
+      return valueRank(value.components[0]!, undefined);
+    case 'missing':
+      return undefined;
+  }
+}
+
+function checkValues(condition: ParamCondition): void {
+  if (condition.values.length === 0) throw badRequest(`Search parameter '${condition.code}' has no value`);
+}
+
+function missingValue(condition: ParamCondition): boolean | undefined {
+  const [first] = condition.values;
+  return condition.modifier === 'missing' || first?.kind === 'missing' ? (first as { missing: boolean }).missing : undefined;
+}
+
+function tableFor(condition: ParamCondition): string {
+  const table = tableOfParamType(condition.type);
+  if (!table) throw notSupported(`Search parameter type '${condition.type}' ('${condition.code}') is not supported`);
+  return table;
+}
+
+const tableOfValueKind: Record<Exclude<SearchValue['kind'], 'missing' | 'composite'>, ValueKind> = {
+  token: 'token',
+  'of-type': 'token',
+  string: 'string',
+  uri: 'uri',
+  date: 'date',
+  number: 'number',
+  quantity: 'quantity',
+  reference: 'reference',
+};
+
+function tableOfValue(value: SearchValue): string {
+  if (value.kind === 'missing' || value.kind === 'composite') throw badRequest(`A composite component cannot be a ${value.kind} value`);
+  return indexTables[tableOfValueKind[value.kind]].table;
+}
+
+function compositeValue(value: SearchValue, code: string): CompositeValue {
+  if (value.kind !== 'composite' || value.components.length === 0) throw badRequest(`'${code}' needs composite values`);
+  return value;
+}
+
+/** `_lastUpdated` on the column: the version's instant is a one-millisecond range, compared as stored ISO text. */
+function lastUpdatedTest(row: string, values: readonly SearchValue[]): Sql {
+  const column = raw(`${row}.last_updated`);
+  return or(
+    values.map((value) => {
+      if (value.kind !== 'date') throw badRequest('_lastUpdated needs a date');
+      return rangeMatch(value.prefix, column, column, storedText(value.low), storedText(value.high));
+    }),
+  );
+}
+
+/** Years 0..9999: ISO text outside them does not sort as the instants do. */
+const firstStorable = Date.parse('0000-01-01T00:00:00.000Z');
+const lastStorable = Date.parse('9999-12-31T23:59:59.999Z');
+
+function storedText(ms: number): string {
+  const clamped = Math.min(Math.max(ms, firstStorable), lastStorable);
+  return new Date(clamped).toISOString();
+}

@@ -1,0 +1,59 @@
+/**
+ * SQL built from fragments that carry their own bound parameters, so a
+ * compiler can assemble a statement in any order (select list, WHERE, ORDER
+ * BY) and the parameters always follow the text. Values are never spliced
+ * into the text: everything from a request is bound.
+ */
+export interface Sql {
+  readonly text: string;
+  readonly params: readonly unknown[];
+}
+
+export type SqlValue = string | number | bigint | null | Buffer;
+
+/** `sql\`x.param = ${code}\``: a value becomes `?`, a nested fragment is inlined. */
+export function sql(strings: TemplateStringsArray, ...values: Array<Sql | SqlValue>): Sql {
+  let text = strings[0]!;
+  const params: unknown[] = [];
+  values.forEach((value, i) => {
+    if (isSql(value)) {
+      text += value.text;
+      params.push(...value.params);
+    } else {
+      text += '?';
+      params.push(value);
+    }
+    text += strings[i + 1]!;
+  });
+  return { text, params };
+}
+
+/** Trusted text (aliases, column names, keywords) with no parameters. */
+export function raw(text: string): Sql {
+  return { text, params: [] };
+}
+
+export function join(fragments: readonly Sql[], separator: string): Sql {
+  return { text: fragments.map((f) => f.text).join(separator), params: fragments.flatMap((f) => f.params) };
+}
+
+/** AND of the fragments; TRUE when there are none. */
+export function and(fragments: readonly Sql[]): Sql {
+  if (fragments.length === 0) return raw('1');
+  return fragments.length === 1 ? fragments[0]! : sql`(${join(fragments, ' AND ')})`;
+}
+
+/** OR of the fragments; FALSE when there are none. */
+export function or(fragments: readonly Sql[]): Sql {
+  if (fragments.length === 0) return raw('0');
+  return fragments.length === 1 ? fragments[0]! : sql`(${join(fragments, ' OR ')})`;
+}
+
+/** `(?, ?, ?)` for a list of values. */
+export function list(values: readonly SqlValue[]): Sql {
+  return { text: `(${values.map(() => '?').join(', ')})`, params: [...values] };
+}
+
+function isSql(value: unknown): value is Sql {
+  return typeof value === 'object' && value !== null && 'text' in value && 'params' in value && !Buffer.isBuffer(value);
+}

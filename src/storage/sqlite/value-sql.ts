@@ -1,0 +1,123 @@
+/**
+ * The match of one search value against one index row (alias `e`), per the
+ * semantics in src/search/query.ts. Conditions, drivers and composites are
+ * condition-sql.ts's business; this module only compares values.
+ */
+import { badRequest } from '../../errors';
+import type { Prefix, QuantityValue, ReferenceValue, SearchValue, StringValue, TokenValue, UriValue } from '../../search/query';
+import { and, list, or, raw, sql, type Sql, type SqlValue } from './sql-fragment';
+
+/**
+ * The resource range [rl, rh] against the search range [sl, sh]. The bounds
+ * that are implied anyway (for example rh >= sl for `ge`) are written out so
+ * that a (param, low) or (param, high) index can range-scan.
+ */
+export function rangeMatch(prefix: Prefix, rl: Sql, rh: Sql, sl: SqlValue, sh: SqlValue): Sql {
+  const contained = sql`(${rl} >= ${sl} AND ${rh} <= ${sh})`;
+  switch (prefix) {
+    case 'eq':
+      return sql`(${rl} >= ${sl} AND ${rl} <= ${sh} AND ${rh} <= ${sh})`;
+    case 'ne':
+      return sql`NOT ${contained}`;
+    case 'gt':
+      return sql`${rh} > ${sh}`;
+    case 'lt':
+      return sql`${rl} < ${sl}`;
+    case 'ge':
+      return sql`(${rh} >= ${sl} AND (${rh} > ${sh} OR ${contained}))`;
+    case 'le':
+      return sql`(${rl} <= ${sh} AND (${rl} < ${sl} OR ${contained}))`;
+    case 'sa':
+      return sql`${rl} > ${sh}`;
+    case 'eb':
+      return sql`${rh} < ${sl}`;
+    case 'ap':
+      return sql`(${rl} <= ${sh} AND ${rh} >= ${sl})`;
+  }
+}
+
+/** A token against two columns of the row: (system, code) of a token entry, or a reference's logical identifier. */
+export function tokenMatch(e: string, value: TokenValue, systemColumn = 'system', codeColumn = 'code'): Sql {
+  const parts: Sql[] = [];
+  if (value.system === null) parts.push(raw(`${e}.${systemColumn} IS NULL`));
+  else if (value.system !== undefined) parts.push(sql`${raw(`${e}.${systemColumn}`)} = ${value.system}`);
+  if (value.code !== undefined) parts.push(sql`${raw(`${e}.${codeColumn}`)} = ${value.code}`);
+  if (value.code === undefined && (value.system === undefined || value.system === null)) {
+    throw badRequest('A token search value needs a system or a code');
+  }
+  return and(parts);
+}
+
+/**
+ * Text that starts with `prefix`, as a range so that an index on the column
+ * can serve it: every string with that prefix sorts between the prefix and
+ * the prefix followed by the largest code point.
+ */
+export function startsWith(column: Sql, prefix: string): Sql {
+  if (prefix === '') return sql`${column} IS NOT NULL`;
+  return sql`(${column} >= ${prefix} AND ${column} < ${prefix + '\u{10FFFF}'})`;
+}
+
+export function stringMatch(e: string, value: StringValue, modifier: string | undefined): Sql {
+  const norm = raw(`${e}.norm`);
+  if (modifier === 'exact') return sql`(${norm} = ${value.norm} AND ${raw(`${e}.exact`)} = ${value.value})`;
+  if (modifier === 'contains') return sql`instr(${norm}, ${value.norm}) > 0`;
+  return startsWith(norm, value.norm);
+}
+
+export function uriMatch(e: string, value: UriValue, modifier: string | undefined): Sql {
+  const column = raw(`${e}.value`);
+  if (modifier === 'below') return startsWith(column, value.value);
+  // :above: the stored URI is a prefix of the searched one.
+  if (modifier === 'above') return sql`${column} = substr(${value.value}, 1, length(${column}))`;
+  return sql`${column} = ${value.value}`;
+}
+
+export function referenceMatch(e: string, value: ReferenceValue): Sql {
+  if (value.ref !== undefined) {
+    const ref = sql`${raw(`${e}.ref`)} = ${value.ref}`;
+    return value.version === undefined ? ref : sql`(${ref} AND ${raw(`${e}.version`)} = ${value.version})`;
+  }
+  if (value.id === undefined) throw badRequest('A reference search value needs a reference or an id');
+  // A local reference's ref is always `Type/id`: the (ref, ...) index serves a bare id too.
+  if (value.targetTypes !== undefined) return sql`${raw(`${e}.ref`)} IN ${list(value.targetTypes.map((type) => `${type}/${value.id}`))}`;
+  return sql`${raw(`${e}.target_id`)} = ${value.id}`;
+}
+
+export function quantityMatch(e: string, value: QuantityValue): Sql {
+  const parts = [rangeMatch(value.prefix, raw(`${e}.low`), raw(`${e}.high`), value.low, value.high)];
+  if (value.system !== undefined) {
+    parts.push(sql`${raw(`${e}.system`)} = ${value.system}`);
+    if (value.code !== undefined) parts.push(sql`${raw(`${e}.code`)} = ${value.code}`);
+  } else if (value.code !== undefined) {
+    parts.push(or([sql`${raw(`${e}.code`)} = ${value.code}`, sql`${raw(`${e}.unit`)} = ${value.code}`]));
+  }
+  return and(parts);
+}
+
+/**
+ * One value of a non-composite parameter against one row of its table.
+ * `onText`: the value is a token `:text` string, compared with the row's text.
+ */
+export function valueMatch(e: string, value: SearchValue, modifier: string | undefined): Sql {
+  switch (value.kind) {
+    case 'token':
+      return modifier === 'identifier' ? tokenMatch(e, value, 'identifier_system', 'identifier_value') : tokenMatch(e, value);
+    case 'of-type':
+      return sql`(${raw(`${e}.type_system`)} = ${value.typeSystem} AND ${raw(`${e}.type_code`)} = ${value.typeCode} AND ${raw(`${e}.code`)} = ${value.value})`;
+    case 'string':
+      return modifier === 'text' ? startsWith(raw(`${e}.text`), value.norm) : stringMatch(e, value, modifier);
+    case 'uri':
+      return uriMatch(e, value, modifier);
+    case 'date':
+    case 'number':
+      return rangeMatch(value.prefix, raw(`${e}.low`), raw(`${e}.high`), value.low, value.high);
+    case 'quantity':
+      return quantityMatch(e, value);
+    case 'reference':
+      return referenceMatch(e, value);
+    case 'missing':
+    case 'composite':
+      throw new Error(`valueMatch: ${value.kind} values are compiled by the condition compiler`);
+  }
+}
