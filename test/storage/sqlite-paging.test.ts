@@ -1,0 +1,110 @@
+/**
+ * SQLite search paging and totals: keyset cursors in both directions, offset
+ * paging, the paging flags and positions, and the capped count.
+ */
+import t from 'tap';
+import type { SearchQuery } from '../../src/search/query';
+import type { VersionRecord } from '../../src/storage/port';
+import { createSqliteStorage } from '../../src/storage/sqlite/sqlite-storage';
+import { contextAt } from './contract-fixtures';
+import { parsed, searchContext, searchIndexer, writeSearchFixtures } from './search-cases';
+
+const storage = createSqliteStorage({ path: ':memory:', indexer: searchIndexer });
+t.teardown(() => storage.close());
+t.before(() => writeSearchFixtures(storage));
+const ctx = searchContext({});
+const ids = (records: VersionRecord[]) => records.map((r) => r.id);
+
+/** Follows `next` positions from the first page to the end; returns the pages' ids. */
+async function pagesForward(query: SearchQuery): Promise<string[][]> {
+  const pages: string[][] = [];
+  let result = await storage.search(ctx, query);
+  pages.push(ids(result.records));
+  while (result.hasMore) {
+    result = await storage.search(ctx, { ...query, after: result.last! });
+    pages.push(ids(result.records));
+  }
+  return pages;
+}
+
+t.test('keyset: next positions walk the whole order once, with every sort shape', async (t) => {
+  for (const request of ['Patient?_count=2', 'Patient?_count=2&_sort=-birthdate', 'Patient?_count=2&_sort=family', 'Observation?_count=2&_sort=-value-quantity', 'Patient?_count=1&_sort=-_lastUpdated']) {
+    const query = parsed(request);
+    const all = ids((await storage.search(ctx, { ...query, count: 100 })).records);
+    const pages = await pagesForward(query);
+    t.same(pages.flat(), all, `${request}: pages concatenate to the full order`);
+    t.ok(pages.slice(0, -1).every((page) => page.length === query.count), `${request}: only the last page is short`);
+  }
+});
+
+t.test('keyset: previous positions walk back, each page in the query order', async (t) => {
+  const query = parsed('Patient?_count=2&_sort=birthdate');
+  const all = ids((await storage.search(ctx, { ...query, count: 100 })).records);
+  t.same(all, ['pat-peter', 'pat-anna', 'pat-zoe', 'pat-nobirth', 'pat-updated'], 'missing birth dates last');
+  const third = await storage.search(ctx, { ...query, after: (await storage.search(ctx, { ...query, count: 4 })).last! });
+  t.same(ids(third.records), ['pat-updated']);
+  const second = await storage.search(ctx, { ...query, before: third.first! });
+  t.same(ids(second.records), ['pat-zoe', 'pat-nobirth'], 'rows right before, in the query order');
+  t.equal(second.hasMore, true, 'rows exist after a previous page');
+  t.equal(second.hasPrevious, true);
+  const first = await storage.search(ctx, { ...query, before: second.first! });
+  t.same(ids(first.records), ['pat-peter', 'pat-anna']);
+  t.equal(first.hasPrevious, undefined, 'nothing before the first page');
+});
+
+t.test('keyset: positions hold the sort values, then type and id', async (t) => {
+  const result = await storage.search(ctx, parsed('Patient?_count=2&_sort=-birthdate'));
+  t.same(result.first, { values: [Date.parse('1980-12-31T23:59:59.999Z'), 'pat-anna'], resourceType: 'Patient', id: 'pat-anna' });
+  t.same(result.last?.id, 'pat-zoe');
+  t.equal(result.hasMore, true);
+  t.equal(result.hasPrevious, undefined);
+});
+
+t.test('keyset: a row deleted between pages neither shifts nor repeats the rest', async (t) => {
+  const scratch = createSqliteStorage({ path: ':memory:', indexer: searchIndexer });
+  t.teardown(() => scratch.close());
+  await writeSearchFixtures(scratch);
+  const query = parsed('Patient?_count=2');
+  const first = await scratch.search(ctx, query);
+  t.same(ids(first.records), ['pat-anna', 'pat-nobirth']);
+  await scratch.delete(contextAt('2024-07-01T00:00:00.000Z'), 'Patient', 'pat-anna');
+  const next = await scratch.search(ctx, { ...query, after: first.last! });
+  t.same(ids(next.records), ['pat-peter', 'pat-updated']);
+  t.equal(next.hasPrevious, true, 'pat-nobirth is still before');
+});
+
+t.test('keyset: several types are ordered by type, then id', async (t) => {
+  const query = parsed('?_count=2&_id=org1,pr1,pat-zoe,enc1', ['Patient', 'Organization', 'Practitioner', 'Encounter']);
+  const all = await storage.search(ctx, { ...query, count: 100 });
+  t.same(all.records.map((r) => `${r.resourceType}/${r.id}`), ['Encounter/enc1', 'Organization/org1', 'Patient/pat-zoe', 'Practitioner/pr1']);
+  const pages = await pagesForward(query);
+  t.same(pages, [['enc1', 'org1'], ['pat-zoe', 'pr1']]);
+});
+
+t.test('offset paging: hasMore from one extra row; hasPrevious when the offset is past the start', async (t) => {
+  const query = parsed('Patient?_count=2');
+  const middle = await storage.search(ctx, { ...query, offset: 2 });
+  t.same(ids(middle.records), ['pat-peter', 'pat-updated']);
+  t.equal(middle.hasMore, true);
+  t.equal(middle.hasPrevious, true);
+  const last = await storage.search(ctx, { ...query, offset: 4 });
+  t.same(ids(last.records), ['pat-zoe']);
+  t.equal(last.hasMore, undefined);
+});
+
+t.test('total: capped count sets totalExceeds; none gives no total; estimate counts like accurate', async (t) => {
+  const query = parsed('Patient?_count=1');
+  t.equal((await storage.search(ctx, { ...query, totalCap: 5 })).total, 5, 'exactly at the cap is counted');
+  const capped = await storage.search(ctx, { ...query, totalCap: 4 });
+  t.equal(capped.total, undefined);
+  t.equal(capped.totalExceeds, 4);
+  t.equal((await storage.search(ctx, { ...query, total: 'none' })).total, undefined);
+  t.equal((await storage.search(ctx, { ...query, total: 'estimate' })).total, 5);
+  const countOnly = await storage.search(ctx, { ...query, count: 0 });
+  t.same(countOnly, { records: [], total: 5 }, 'count 0: no page, no flags');
+});
+
+t.test('a cursor of another sort is refused with 400', async (t) => {
+  const query = parsed('Patient?_count=2&_sort=family');
+  await t.rejects(storage.search(ctx, { ...query, after: { values: [], resourceType: 'Patient', id: 'x' } }), { status: 400 });
+});
