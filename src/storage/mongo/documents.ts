@@ -39,9 +39,26 @@ export type StoredEntry<K extends IndexEntryKind> = Omit<Extract<IndexEntry, { k
  */
 export type IndexFields = { [K in IndexEntryKind]?: Array<StoredEntry<K>> };
 
+/**
+ * Precomputed sort keys, one per parameter that has a sortable value, so
+ * that `_sort` reads (and an index can cover) one field instead of scanning
+ * entries at query time: `min` is the value an ascending sort uses, `max`
+ * the one a descending sort uses (see search-sort.ts). `has` is always true:
+ * it exists so that a sort can put resources WITHOUT the key last in both
+ * directions (a missing field sorts before `true`).
+ */
+export type SortKeyFields = Record<string, SortKey>;
+
+export interface SortKey {
+  has: true;
+  min: string | number;
+  max: string | number;
+}
+
 /** The current version of a resource (`resources` collection). */
 export interface ResourceDocument extends VersionDocument {
   idx: IndexFields;
+  sort: SortKeyFields;
   /**
    * Set while the history row of this version may not be written yet (writes
    * outside a transaction, see ops.ts): whoever finds it set can write that
@@ -72,7 +89,54 @@ export function indexFields(entries: readonly IndexEntry[]): IndexFields {
 }
 
 export function resourceDocument(version: VersionDocument, entries: readonly IndexEntry[]): ResourceDocument {
-  return { ...versionFields(version), idx: indexFields(entries) };
+  return { ...versionFields(version), idx: indexFields(entries), sort: sortKeyFields(entries) };
+}
+
+/**
+ * The value an entry contributes to its parameter's sort key (query.ts,
+ * "Sort"): ranges their ends, strings their normalized form, tokens their
+ * code, references their `ref`, uris their value. Composites do not sort,
+ * and entries without the field (a text-only token, a logical reference)
+ * contribute nothing.
+ */
+function sortValues(entry: IndexEntry): { low: string | number; high: string | number } | undefined {
+  switch (entry.kind) {
+    case 'date':
+    case 'number':
+    case 'quantity':
+      return { low: entry.low, high: entry.high };
+    case 'string':
+      return { low: entry.norm, high: entry.norm };
+    case 'token':
+      return entry.code === null ? undefined : { low: entry.code, high: entry.code };
+    case 'reference':
+      return entry.ref === null ? undefined : { low: entry.ref, high: entry.ref };
+    case 'uri':
+      return { low: entry.value, high: entry.value };
+    case 'composite':
+      return undefined;
+  }
+}
+
+/** A parameter code usable as a field name: no `.` (a path step) and no leading `$` (an operator). */
+export function isFieldSafe(code: string): boolean {
+  return /^[A-Za-z_][A-Za-z0-9_-]*$/.test(code);
+}
+
+export function sortKeyFields(entries: readonly IndexEntry[]): SortKeyFields {
+  // Built as a Map: a parameter called `__proto__` or `constructor` must stay an ordinary key.
+  const keys = new Map<string, SortKey>();
+  for (const entry of entries) {
+    const values = sortValues(entry);
+    if (values === undefined || !isFieldSafe(entry.param)) continue;
+    const key = keys.get(entry.param);
+    if (key === undefined) keys.set(entry.param, { has: true, min: values.low, max: values.high });
+    else {
+      if (values.low < key.min) key.min = values.low;
+      if (values.high > key.max) key.max = values.high;
+    }
+  }
+  return Object.fromEntries(keys);
 }
 
 /** The history row of a version, whichever document it is taken from. */
@@ -80,7 +144,7 @@ export function historyDocument(version: VersionDocument): HistoryDocument {
   return versionFields(version);
 }
 
-/** Only the version fields: drops `_id`, `idx` and markers, which must not travel between collections. */
+/** Only the version fields: drops `_id`, `idx`, `sort` and markers, which must not travel between collections. */
 function versionFields(doc: VersionDocument): VersionDocument {
   return {
     type: doc.type,

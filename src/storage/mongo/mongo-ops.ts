@@ -1,4 +1,4 @@
-import type { ClientSession, Document, FindCursor } from 'mongodb';
+import type { ClientSession, Collection, Document, FindCursor } from 'mongodb';
 import type { RequestContext } from '../../context';
 import { conflict } from '../../errors';
 import type { AnyResource } from '../../fhir/types';
@@ -7,12 +7,14 @@ import type { SearchQuery } from '../../search/query';
 import type { HistoryPage, HistoryQuery, SearchResult, StorageOps, UpdateResult, VersionRecord, WriteOptions } from '../port';
 import { versionRecord, type VersionDocument } from './documents';
 import { compileHistory } from './history-filter';
-import { compileSearch } from './search-filter';
+import { runSearch } from './mongo-search';
+import { collectionReader, type ResourceReader } from './resource-reader';
+import { isVisible, visibleHistoryFilter, visibleResourceFilter } from './visibility';
 import { VersionWriter, type VersionCollections } from './version-writer';
 import { identity } from '../versioning';
 
 /** The index entries are for the database's eyes only: never read them back. */
-const withoutIndex = { projection: { idx: 0, historyPending: 0 } };
+const withoutIndex = { projection: { idx: 0, sort: 0, historyPending: 0 } };
 
 export interface OpsOptions {
   /** Inside a transaction: every operation joins it. */
@@ -24,6 +26,7 @@ export interface OpsOptions {
 /** The port's operations over the MongoDB collections, outside or (with a session) inside a transaction. */
 export class MongoOps implements StorageOps {
   private readonly writer: VersionWriter;
+  private readonly reader: ResourceReader;
 
   constructor(
     private readonly collections: VersionCollections,
@@ -31,14 +34,17 @@ export class MongoOps implements StorageOps {
     private readonly options: OpsOptions = {},
   ) {
     this.writer = new VersionWriter(collections, indexer, options.session);
+    this.reader = collectionReader(collections.resources as unknown as Collection<Document>, options.session);
   }
 
-  async read(_ctx: RequestContext, resourceType: string, id: string): Promise<VersionRecord | undefined> {
-    const current = await this.collections.resources.findOne({ type: resourceType, id }, { ...withoutIndex, session: this.options.session });
+  async read(ctx: RequestContext, resourceType: string, id: string): Promise<VersionRecord | undefined> {
+    const filter = ctx.access ? await visibleResourceFilter(this.reader, ctx.access, resourceType, id) : { type: resourceType, id };
+    const current = await this.collections.resources.findOne(filter, { ...withoutIndex, session: this.options.session });
     return current ? versionRecord(current) : undefined;
   }
 
-  async vread(_ctx: RequestContext, resourceType: string, id: string, versionId: number): Promise<VersionRecord | undefined> {
+  async vread(ctx: RequestContext, resourceType: string, id: string, versionId: number): Promise<VersionRecord | undefined> {
+    if (ctx.access && !(await isVisible(this.reader, ctx.access, resourceType, id))) return undefined;
     const session = this.options.session;
     const version =
       (await this.collections.history.findOne({ type: resourceType, id, versionId }, { session })) ??
@@ -75,22 +81,20 @@ export class MongoOps implements StorageOps {
     return committed && versionRecord(committed.version);
   }
 
-  async history(_ctx: RequestContext, query: HistoryQuery): Promise<HistoryPage> {
-    const { filter, sort, skip, limit } = compileHistory(query);
+  async history(ctx: RequestContext, query: HistoryQuery): Promise<HistoryPage> {
+    const compiled = compileHistory(query);
+    const { sort, skip, limit } = compiled;
+    const filter = ctx.access ? await visibleHistoryFilter(this.reader, ctx.access, query, compiled.filter) : compiled.filter;
+    if (filter === undefined) return { records: [], total: 0 };
     const session = this.options.session;
     const records = limit > 0 ? await this.page(this.collections.history.find(filter, { session }), sort, skip, limit) : [];
     const total = await this.collections.history.countDocuments(filter, { session });
     return { records, total };
   }
 
-  async search(_ctx: RequestContext, query: SearchQuery): Promise<SearchResult> {
-    const { filter, sort, skip, limit } = compileSearch(query);
+  async search(ctx: RequestContext, query: SearchQuery): Promise<SearchResult> {
     await this.options.beforeSearch?.(query);
-    const session = this.options.session;
-    const records = limit > 0 ? await this.page(this.collections.resources.find(filter, { ...withoutIndex, session }), sort, skip, limit) : [];
-    const result: SearchResult = { records };
-    if (query.total !== 'none') result.total = await this.collections.resources.countDocuments(filter, { session });
-    return result;
+    return runSearch(this.reader, ctx.access, query);
   }
 
   // Outside a transaction the page and the total are two reads and may see different moments (SQLite reads both in one snapshot).

@@ -144,7 +144,8 @@ export class VersionWriter {
   }
 }
 
-function stampVersion(
+/** The next version of a resource, as the adapter stores it (exported for the differential test's documents). */
+export function stampVersion(
   now: Date,
   type: string,
   id: string,
