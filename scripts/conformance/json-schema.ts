@@ -6,7 +6,7 @@ import type { ElementModel, PropertyDef, RequiredElement } from './element-model
  *
  * Standard keywords carry what JSON Schema expresses well: property types,
  * primitive regexes, arrays vs single values, no unknown properties, the
- * `resourceType` constant. Three FHIR-specific keywords, implemented by the
+ * `resourceType` constant. Four FHIR-specific keywords, implemented by the
  * runtime (src/validation/schema-keywords.ts), carry the rest without the
  * error noise of `anyOf`/`oneOf` encodings:
  * - `fhirRequired`: elements with min >= 1, satisfied by the value, its `_`
@@ -14,11 +14,16 @@ import type { ElementModel, PropertyDef, RequiredElement } from './element-model
  * - `fhirChoice`: at most one variant of each choice element;
  * - `fhirResource`: a nested resource of any type (contained,
  *   Bundle.entry.resource, Parameters.parameter.resource), validated against
- *   the schema of its own `resourceType`.
+ *   the schema of its own `resourceType`;
+ * - `fhirCalendar` (on date, dateTime and instant): the day exists in its
+ *   month (the spec's regexes accept 2021-02-30).
  */
 export const SCHEMA_ID = 'urn:concord:fhir-r4';
 
 type JsonSchema = Record<string, unknown>;
+
+/** Primitive types whose values start with a calendar date (YYYY-MM-DD when complete). */
+const CALENDAR_TYPES = new Set(['date', 'dateTime', 'instant']);
 
 export function buildJsonSchema(model: ElementModel, required: Record<string, RequiredElement[]>, resourceTypes: string[]): JsonSchema {
   const definitions: Record<string, JsonSchema> = {};
@@ -27,6 +32,7 @@ export function buildJsonSchema(model: ElementModel, required: Record<string, Re
     if (p.regex) value.pattern = `^(?:${xmlSchemaRegexToJs(p.regex)})$`;
     if (p.minimum !== undefined) value.minimum = p.minimum;
     if (p.maximum !== undefined) value.maximum = p.maximum;
+    if (CALENDAR_TYPES.has(name)) value.fhirCalendar = name;
     definitions[name] = value;
     definitions[nullable(name)] = { ...value, type: [p.json, 'null'] };
   }

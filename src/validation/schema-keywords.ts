@@ -1,5 +1,6 @@
 import type Ajv from 'ajv';
 import type { SchemaValidateFunction, ErrorObject } from 'ajv/dist/types';
+import { dayExistsInMonth } from './calendar';
 
 /**
  * The FHIR-specific keywords of conformance/fhir-schema.json (documented in
@@ -45,8 +46,15 @@ export function addFhirKeywords(ajv: Ajv, validateNested: NestedResourceValidato
     return errors.length === 0;
   };
 
+  const calendar: SchemaValidateFunction = function fhirCalendar(type: string, data: string, _parent, cxt) {
+    if (dayExistsInMonth(data)) return true;
+    calendar.errors = [error(cxt?.instancePath ?? '', 'fhirCalendar', { type }, 'not a calendar date')];
+    return false;
+  };
+
   ajv.addKeyword({ keyword: 'fhirRequired', type: 'object', schemaType: 'object', errors: true, validate: required });
   ajv.addKeyword({ keyword: 'fhirChoice', type: 'object', schemaType: 'object', errors: true, validate: choice });
+  ajv.addKeyword({ keyword: 'fhirCalendar', type: 'string', schemaType: 'string', errors: true, validate: calendar });
   ajv.addKeyword({ keyword: 'fhirResource', schemaType: 'boolean', errors: true, validate: nested });
 }
 

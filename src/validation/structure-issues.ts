@@ -46,6 +46,8 @@ function toIssue(rootType: string, e: ErrorObject): Issue {
     }
     case 'pattern':
       return issue('value', `${at}: not a valid ${primitiveType(e) ?? 'value'}`);
+    case 'fhirCalendar':
+      return issue('value', `${at}: not a valid ${String(p.type)} (no such day in that month)`);
     case 'minimum':
     case 'maximum':
       return issue('value', `${at}: out of range for ${primitiveType(e) ?? 'this element'}`);
