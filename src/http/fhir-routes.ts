@@ -3,7 +3,7 @@ import type { RequestContext } from '../context';
 import { parseCriteria, type QueryPairs } from '../interactions/conditional';
 import { history } from '../interactions/history';
 import { readResource, vreadResource } from '../interactions/read';
-import { search } from '../interactions/search';
+import { search, unsupportedCompartment } from '../interactions/search';
 import type { Services } from '../interactions/services';
 import {
   conditionalDelete,
@@ -14,12 +14,13 @@ import {
   updateResource,
 } from '../interactions/write';
 import { capabilityStatement } from '../operations/capability-statement';
+import { SUPPORTED_COMPARTMENTS } from '../search/compartment';
 import { validateInstance, validateType } from '../operations/validate';
 import { FHIR_JSON, FORM, JSON_PATCH, requireBodyType } from './formats';
 import { clientCopyIsCurrent, sendJson, sendRecord, sendWriteResult, versionHeaders } from './reply';
 import { header, preferences, queryPairs } from './request-helpers';
 
-type Params = { type: string; id: string; vid: string };
+type Params = { type: string; id: string; vid: string; compartmentType: string };
 type Req = FastifyRequest<{ Params: Params }>;
 
 const JSON_BODIES = [FHIR_JSON, 'application/json'];
@@ -140,6 +141,16 @@ export function registerFhirRoutes(
     return sendRecord(request, reply, record);
   });
 
+  // Compartment search: `/Patient/123/Encounter`, `/Patient/123/*`. Static segments (`_history`, `$validate`) win over this parameter.
+  app.get('/:type/:id/:compartmentType', async (request: Req, reply) => {
+    const { type, id, compartmentType } = request.params;
+    if (!SUPPORTED_COMPARTMENTS.has(type)) throw unsupportedCompartment(type);
+    const compartment = { type: 'Patient' as const, id };
+    const resourceType = compartmentType === '*' ? undefined : compartmentType;
+    const bundle = await search(services, contextOf(request), resourceType, queryPairs(request), { strict: preferences(request).strict, compartment });
+    return sendJson(request, reply, 200, bundle);
+  });
+
   app.get('/:type/:id/$validate', async (request: Req, reply) => {
     const { type, id } = request.params;
     return sendJson(request, reply, 200, await validateInstance(services, contextOf(request), type, id, undefined));
@@ -168,4 +179,5 @@ export const ROUTE_SHAPES: Array<{ pattern: RegExp; methods: string[] }> = [
   { pattern: /^\/[A-Za-z]+\/[^/]+\/_history$/, methods: ['GET'] },
   { pattern: /^\/[A-Za-z]+\/[^/]+\/_history\/[^/]+$/, methods: ['GET'] },
   { pattern: /^\/[A-Za-z]+\/[^/]+\/\$validate$/, methods: ['GET', 'POST'] },
+  { pattern: /^\/[A-Za-z]+\/[^/]+\/(?:[A-Za-z]+|\*)$/, methods: ['GET'] },
 ];

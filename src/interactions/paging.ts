@@ -7,9 +7,12 @@ export const MAX_PAGE_SIZE = 1000;
 /**
  * Server paging parameters. They are not FHIR search parameters, so they
  * carry a double underscore to stay clear of the spec's `_` names:
- * `__offset` is the position of the page, `__until` pins history paging to
- * the moment the first page was read.
+ * `__cursor` is the keyset position of a search page (src/search/cursor.ts),
+ * `__offset` the position of a page by count (history, and searches that
+ * ask for it), `__until` pins history paging to the moment the first page
+ * was read.
  */
+export const CURSOR_PARAM = '__cursor';
 export const OFFSET_PARAM = '__offset';
 export const UNTIL_PARAM = '__until';
 
@@ -28,13 +31,14 @@ export function lastValue(pairs: QueryPairs, name: string): string | undefined {
   return value;
 }
 
+/** `path?pairs`, or the path alone. */
+export function urlWith(baseUrlAndPath: string, pairs: QueryPairs): string {
+  const query = new URLSearchParams(pairs).toString();
+  return query ? `${baseUrlAndPath}?${query}` : baseUrlAndPath;
+}
+
 /** Builds the URL of another page: the same parameters with a new offset. */
 export function pageUrlBuilder(baseUrlAndPath: string, pairs: QueryPairs): (offset: number) => string {
   const kept = pairs.filter(([key]) => key !== OFFSET_PARAM);
-  return (offset) => {
-    const params = new URLSearchParams(kept);
-    if (offset > 0) params.set(OFFSET_PARAM, String(offset));
-    const query = params.toString();
-    return query ? `${baseUrlAndPath}?${query}` : baseUrlAndPath;
-  };
+  return (offset) => urlWith(baseUrlAndPath, offset > 0 ? [...kept, [OFFSET_PARAM, String(offset)]] : kept);
 }

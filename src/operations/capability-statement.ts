@@ -1,5 +1,6 @@
-import { resourceTypes, searchParameters } from '../fhir/definitions';
+import { resourceTypes } from '../fhir/definitions';
 import type { CapabilityStatement } from '../fhir/types';
+import { includeValues, revincludeValues, supportedParameters } from '../search/supported-parameters';
 import { SERVER_VERSION } from '../version';
 
 type RestResource = NonNullable<NonNullable<CapabilityStatement['rest']>[number]['resource']>[number];
@@ -22,7 +23,10 @@ function resourceEntry(type: string): RestResource {
     conditionalRead: 'full-support',
     conditionalUpdate: true,
     conditionalDelete: 'single',
-    searchParam: searchParameters(type).map((param) => ({
+    searchInclude: includeValues(type),
+    searchRevInclude: revincludeValues(type),
+    // Only what the parser and the indexer really answer: a listed parameter is a promise.
+    searchParam: supportedParameters(type).map((param) => ({
       name: param.code,
       definition: param.url,
       type: param.type as 'token',
@@ -56,6 +60,8 @@ export function capabilityStatement(baseUrl: string): CapabilityStatement {
         mode: 'server',
         resource: resourceTypes().map(resourceEntry),
         interaction: [{ code: 'history-system' }, { code: 'search-system' }],
+        // Compartment search (`/Patient/123/Encounter`, `/Patient/123/*`).
+        compartment: ['http://hl7.org/fhir/CompartmentDefinition/patient'],
       },
     ],
   };

@@ -103,6 +103,23 @@ export interface UnitOfWorkOptions {
   guard?: string;
 }
 
+/**
+ * Re-indexing (`npm run reindex`, after the search definitions change):
+ * every current resource's index entries recomputed by the indexer and
+ * rewritten, versions and bodies untouched. Each adapter implements it over
+ * its own connection (sqlite/reindex.ts, mongo/reindex.ts), in batches so
+ * that a running server's writes interleave, and reports progress after
+ * each batch.
+ */
+export type ReindexProgress = (done: number, total: number) => void;
+
+export interface ReindexSummary {
+  /** Current (non-deleted) resources whose entries were rewritten. */
+  resources: number;
+  /** Index entries written. */
+  entries: number;
+}
+
 export interface Storage extends StorageOps {
   /**
    * Runs `work` as one atomic unit: either every write inside it is committed

@@ -1,0 +1,78 @@
+/**
+ * Compartments (http://hl7.org/fhir/R4/compartmentdefinition.html) as search
+ * conditions: "in Patient/123's compartment" is, for each resource type of
+ * the compartment, "one of its compartment parameters points at Patient/123".
+ * Used by compartment search (`/Patient/123/Encounter`, `/Patient/123/*`)
+ * and meant for the access layer too (a patient-scoped token sees its
+ * patient's compartment): `compartmentAccess` is an AccessFilter.
+ */
+import type { AccessFilter } from '../context';
+import { patientCompartment } from '../fhir/definitions';
+import type { Condition, ParamCondition } from './query';
+
+/** The one compartment the definitions carry (CompartmentDefinition-patient). */
+export interface Compartment {
+  type: 'Patient';
+  id: string;
+}
+
+export const SUPPORTED_COMPARTMENTS: ReadonlySet<string> = new Set(['Patient']);
+
+/** The resource types that can be in a compartment of this type, sorted. */
+export function compartmentTypes(): string[] {
+  return [...patientCompartment().keys()].sort();
+}
+
+export function isInCompartmentDefinition(resourceType: string): boolean {
+  return patientCompartment().has(resourceType);
+}
+
+function pointsAt(code: string, compartment: Compartment): ParamCondition {
+  return { kind: 'param', code, type: 'reference', values: [{ kind: 'reference', ref: `${compartment.type}/${compartment.id}` }] };
+}
+
+/** The focal resource itself is in its own compartment (`Patient/123` in Patient/123's). */
+function isFocal(compartment: Compartment): ParamCondition {
+  return { kind: 'param', code: '_id', type: 'token', values: [{ kind: 'token', code: compartment.id }] };
+}
+
+/**
+ * The condition that puts a resource of `resourceType` in the compartment;
+ * undefined when the type is not part of the compartment definition (no
+ * resource of it is in any patient's compartment).
+ */
+export function compartmentCondition(compartment: Compartment, resourceType: string): Condition | undefined {
+  const codes = patientCompartment().get(resourceType);
+  if (codes === undefined) return undefined;
+  const groups: Condition[][] = codes.map((code) => [pointsAt(code, compartment)]);
+  if (resourceType === compartment.type) groups.unshift([isFocal(compartment)]);
+  return { kind: 'any', of: groups };
+}
+
+/**
+ * One condition for a search over several compartment types at once: a
+ * reference to the compartment by ANY of the compartment parameters of ANY
+ * of the types. Wider than the per-type conditions where a type has a
+ * parameter that is another type's compartment parameter (Basic.subject);
+ * pair it with `compartmentAccess` for the exact set.
+ */
+export function compartmentConditionForTypes(compartment: Compartment, resourceTypes: readonly string[]): Condition {
+  const codes = new Set(resourceTypes.flatMap((type) => patientCompartment().get(type) ?? []));
+  const groups: Condition[][] = [...codes].sort().map((code) => [pointsAt(code, compartment)]);
+  if (resourceTypes.includes(compartment.type)) groups.unshift([isFocal(compartment)]);
+  return { kind: 'any', of: groups };
+}
+
+/**
+ * An access filter that restricts every type of the compartment definition
+ * to the compartment (types outside it are left alone), on top of `inner`.
+ */
+export function compartmentAccess(compartment: Compartment, inner?: AccessFilter): AccessFilter {
+  return {
+    conditionsFor(resourceType: string): Condition[] {
+      const base = inner?.conditionsFor(resourceType) ?? [];
+      const own = compartmentCondition(compartment, resourceType);
+      return own ? [...base, own] : base;
+    },
+  };
+}
