@@ -11,9 +11,10 @@ import { isFieldSafe } from './documents';
  * `sort.<code>`): ascending on its `min`, descending on its `max`, and
  * resources without the key last in both directions, which `sort.<code>.has`
  * (true, or absent) gives: `has: -1` puts true before absent. `_id` and
- * `_lastUpdated` are the document's `id` and `lastUpdated`. Then `id`
- * (when the keys do not have it) and, over several types, `type`: the order
- * is total, so a keyset position names exactly one place in it.
+ * `_lastUpdated` are the document's `id` and `lastUpdated`. Then, over
+ * several types, `type`, and `id` when the keys do not have it (the parser
+ * always ends them with `_id`): the order is total, so a keyset position
+ * names exactly one place in it. The same order as the SQLite adapter's.
  */
 
 /** One step of the order: a field, a direction, and whether a resource may lack it. */
@@ -48,8 +49,9 @@ function orderTerms(keys: readonly SortKey[], severalTypes: boolean): OrderTerm[
       terms.push({ field: `${base}.${key.descending ? 'max' : 'min'}`, direction, hasField: `${base}.has`, positionValue });
     }
   });
-  if (!seen.has('_id')) terms.push({ field: 'id', direction: 1, positionValue: (p) => p.id });
+  // Ties: type (over several types: they may share ids), then id, unless a key already ordered by it.
   if (severalTypes) terms.push({ field: 'type', direction: 1, positionValue: (p) => p.resourceType });
+  if (!seen.has('_id')) terms.push({ field: 'id', direction: 1, positionValue: (p) => p.id });
   return terms;
 }
 
