@@ -83,8 +83,9 @@ export function applySummary(resource: AnyResource, mode: SummaryMode): AnyResou
 export function applyElements(resource: AnyResource, elements: readonly string[]): AnyResource {
   const names = elements.flatMap((element) => {
     const dot = element.indexOf('.');
-    if (dot < 0) return [element];
-    return element.slice(0, dot) === resource.resourceType ? [element.slice(dot + 1)] : [];
+    const name = dot < 0 ? element : element.slice(0, dot) === resource.resourceType ? element.slice(dot + 1) : undefined;
+    // `value` names the choice element value[x] (valueQuantity, valueString...) as well.
+    return name === undefined ? [] : name.endsWith('[x]') ? [name] : [name, `${name}[x]`];
   });
   return keep(resource, [...names, ...elementsOf(resource.resourceType).mandatory]);
 }
