@@ -6,6 +6,7 @@ import type { AnyResource } from '../../fhir/types';
 import type { Indexer } from '../../search/index-entry';
 import type { SearchQuery } from '../../search/query';
 import type { HistoryQuery, Storage, StorageOps, WriteOptions } from '../port';
+import { reindexSqlite } from './reindex';
 import { ResourceStore } from './resource-store';
 import { applyPragmas, createSchema } from './schema';
 import { WriteLock } from './write-lock';
@@ -47,7 +48,8 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
 
   const writerDb = new Database(options.path);
   applyPragmas(writerDb, { fsyncEveryCommit, readOnly: false });
-  createSchema(writerDb);
+  // A database from before the current index tables gets them refilled before it serves anything.
+  if (createSchema(writerDb).reindex) reindexSqlite(writerDb, options.indexer);
   const writer = new ResourceStore(writerDb, options.indexer);
 
   let readerDb = writerDb;
