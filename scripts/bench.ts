@@ -2,19 +2,24 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { benchRestCore } from './bench/rest-core';
+import { benchSearch } from './bench/search';
 
 /**
  * `npm run bench`: starts the built server against fresh databases, drives it
  * with autocannon from this process and prints markdown tables for the README.
- * BENCH_SECONDS and BENCH_RESOURCES shorten a run while developing.
+ * BENCH_SECONDS and BENCH_RESOURCES shorten a run while developing;
+ * BENCH_SEARCH_RESOURCES sizes the search section's data set.
  */
 async function main(): Promise<void> {
   const seconds = Number(process.env.BENCH_SECONDS ?? 10);
   const resources = Number(process.env.BENCH_RESOURCES ?? 100_000);
+  const searchResources = Number(process.env.BENCH_SEARCH_RESOURCES ?? 1_000_000);
   const dir = mkdtempSync(join(tmpdir(), 'concord-bench-'));
   try {
     console.log(`Concord benchmark: Node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), load generator on the same machine\n`);
     console.log(await benchRestCore(dir, { resources, seconds, connections: 32 }));
+    // Few connections: search latency is the figure, and more clients would only queue on the one event loop.
+    console.log(`\n${await benchSearch(dir, { resources: searchResources, seconds, connections: 4 })}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
