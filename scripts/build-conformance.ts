@@ -9,6 +9,7 @@
  */
 import { join } from 'node:path';
 import { projectRoot } from '../src/paths';
+import { buildBindings } from './conformance/bindings';
 import { buildPatientCompartment } from './conformance/compartment';
 import { buildConstraints } from './conformance/constraints';
 import { buildElementModel, requiredElements } from './conformance/element-model';
@@ -48,6 +49,7 @@ function build(pkg: SpecPackage): void {
   writeArtefact(join(out, 'element-model.json'), model, 2);
   writeArtefact(join(out, 'fhir-schema.json'), buildJsonSchema(model, requiredElements(defs, model), resourceTypes), 2);
   writeArtefact(join(out, 'constraints.json'), buildConstraints(defs, pkg));
+  writeArtefact(join(out, 'bindings.json'), buildBindings(defs, pkg), 2);
   const examples = copyExamples(pkg, join(projectRoot, 'test', 'fixtures', 'examples'));
   console.log(`${resourceTypes.length} resource types, ${examples} examples copied, artefacts in ${out}`);
 }

@@ -10,6 +10,8 @@ export interface VisitedNode {
   elementPath: string;
   /** The type whose invariants apply (a profile of the type where the element names one). */
   typeName: string;
+  /** The key of the node's properties in the element model (a profile's base type, not the profile). */
+  definitionKey: string;
   /** The resource that contains this node most closely (`%resource`). */
   resource: Record<string, unknown>;
   /** The outermost resource, container of contained resources (`%rootResource`). */
@@ -32,7 +34,7 @@ export function walkResource(
   const type = String(resource.resourceType);
   if (!model.definitions[type]) return;
   const context = { resource, rootResource };
-  visit({ value: resource, expression, elementPath: type, typeName: type, ...context });
+  visit({ value: resource, expression, elementPath: type, typeName: type, definitionKey: type, ...context });
   walkChildren(model, resource, type, expression, context, visit);
 }
 
@@ -63,7 +65,7 @@ function walkChildren(
         walkResource(model, child, childExpr, visit, context.rootResource);
         return;
       }
-      visit({ value: child, expression: childExpr, elementPath: prop.path, typeName: prop.profile ?? prop.type, ...context });
+      visit({ value: child, expression: childExpr, elementPath: prop.path, typeName: prop.profile ?? prop.type, definitionKey: prop.type, ...context });
       walkChildren(model, child, prop.type, childExpr, context, visit);
     });
   }

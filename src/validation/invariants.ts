@@ -1,8 +1,7 @@
 import type { Issue } from '../errors';
 import { readConformanceArtefact } from '../fhir/definitions';
-import type { ElementModel } from './element-model';
 import type { FhirPathEngine } from './fhirpath-engine';
-import { walkResource } from './instance-walker';
+import type { VisitedNode } from './instance-walker';
 import { SKIPPED_INVARIANTS } from './skipped-invariants';
 
 /** An invariant of conformance/constraints.json or of a profile. */
@@ -21,20 +20,18 @@ export function loadCoreInvariants(): InvariantIndex {
 }
 
 /**
- * Evaluates, on every node of the resource, the invariants of the node's type
- * and of its element. A violated invariant is an error; one that cannot be
+ * Evaluates, on one node of a resource, the invariants of the node's type and
+ * of its element. A violated invariant is an error; one that cannot be
  * evaluated is a warning: validation must not fail because of the evaluator.
  */
-export function checkInvariants(model: ElementModel, index: InvariantIndex, engine: FhirPathEngine, resource: Record<string, unknown>): Issue[] {
+export function invariantIssuesAt(node: VisitedNode, index: InvariantIndex, engine: FhirPathEngine): Issue[] {
   const issues: Issue[] = [];
-  walkResource(model, resource, String(resource.resourceType), (node) => {
-    const keys = node.typeName === node.elementPath ? [node.typeName] : [node.typeName, node.elementPath];
-    for (const key of keys) {
-      for (const invariant of index.get(key) ?? []) {
-        issues.push(...evaluate(engine, invariant, node.value, key, node.expression, node));
-      }
+  const keys = node.typeName === node.elementPath ? [node.typeName] : [node.typeName, node.elementPath];
+  for (const key of keys) {
+    for (const invariant of index.get(key) ?? []) {
+      issues.push(...evaluate(engine, invariant, node.value, key, node.expression, node));
     }
-  });
+  }
   return issues;
 }
 

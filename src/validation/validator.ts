@@ -1,9 +1,11 @@
 import type { Issue } from '../errors';
 import { isResourceType } from '../fhir/definitions';
 import { profilesDir as defaultProfilesDir } from '../paths';
+import { bindingIssuesAt, loadCoreBindings, type BindingIndex } from './bindings';
 import { elementModel } from './element-model';
 import { FhirPathEngine } from './fhirpath-engine';
-import { checkInvariants, loadCoreInvariants, type InvariantIndex } from './invariants';
+import { walkResource } from './instance-walker';
+import { invariantIssuesAt, loadCoreInvariants, type InvariantIndex } from './invariants';
 import { ProfileRegistry } from './profiles';
 import { StructureValidator } from './structure';
 import { structureIssues } from './structure-issues';
@@ -29,11 +31,14 @@ export interface ValidatorOptions {
  */
 export function createValidator(options: ValidatorOptions = {}): Validator {
   const profilesDir = options.profilesDir ?? defaultProfilesDir;
-  let state: { structure: StructureValidator; invariants: InvariantIndex; engine: FhirPathEngine; profiles: ProfileRegistry } | undefined;
+  let state:
+    | { structure: StructureValidator; invariants: InvariantIndex; bindings: BindingIndex; engine: FhirPathEngine; profiles: ProfileRegistry }
+    | undefined;
   const ready = () =>
     (state ??= {
       structure: new StructureValidator(),
       invariants: loadCoreInvariants(),
+      bindings: loadCoreBindings(elementModel()),
       engine: new FhirPathEngine(),
       profiles: ProfileRegistry.load(profilesDir),
     });
@@ -42,13 +47,18 @@ export function createValidator(options: ValidatorOptions = {}): Validator {
     validate(resource: unknown): Issue[] {
       const rootIssue = checkEnvelope(resource);
       if (rootIssue) return [rootIssue];
-      const { structure, invariants, engine, profiles } = ready();
+      const { structure, invariants, bindings, engine, profiles } = ready();
       const body = resource as Record<string, unknown>;
       const type = body.resourceType as string;
       const structural = structureIssues(type, structure.errors(body));
-      // Invariants assume the structure is right (types of values): skip them when it is not.
+      // Invariants and bindings assume the structure is right (types of values): skip them when it is not.
       if (structural.length > 0) return structural;
-      const issues = [...checkInvariants(elementModel(), invariants, engine, body), ...profiles.check(body, engine)];
+      const issues: Issue[] = [];
+      // One walk for both per-node checks: walking the instance costs as much as checking its bindings.
+      walkResource(elementModel(), body, type, (node) => {
+        issues.push(...bindingIssuesAt(node, bindings), ...invariantIssuesAt(node, invariants, engine));
+      });
+      issues.push(...profiles.check(body, engine));
       return [...issues.filter((i) => i.severity === 'error'), ...issues.filter((i) => i.severity !== 'error')];
     },
   };
