@@ -1,0 +1,91 @@
+/**
+ * The consent layer's part of the access filter: for each resource type, one
+ * search condition that holds exactly for the resources decision.ts permits
+ * to this request, so that storage enforces consent inside every query.
+ *
+ * Only parameter conditions (references, tokens, dates, `_id`) and their
+ * any/not combinations are produced, never chains or `_has`: the adapters
+ * apply the access filter again inside chain targets and `_has` sources, so
+ * a relationship written as a `_has` would be filtered by itself (and recurse).
+ * The relationships are looked up per request instead (relationships.ts).
+ */
+import type { Condition } from '../../search/query';
+import { actorPatientId, canBreakGlass } from './actor';
+import { and, FALSE, not, or, toConditionList } from './conditions';
+import { baseRulesInPlay, consentsCanApply, patientVerdict, payerOpens, sensitiveFree, type PatientVerdict } from './compile';
+import type { ConsentWorld } from './consent-world';
+import { aboutPatients, isPatientDataType } from './patients-of';
+import { EMERGENCY_TREAT } from './vocabulary';
+
+const without = (ids: Iterable<string>, excluded: ReadonlySet<string>) => [...ids].filter((id) => !excluded.has(id));
+
+/** Patients whose Consents can apply to this request on this type, grouped by identical verdicts (one condition per group). */
+function verdictGroups(world: ConsentWorld, type: string): { ruled: Set<string>; groups: Array<{ ids: string[]; verdict: PatientVerdict }> } {
+  const ruled = new Set<string>();
+  const groups = new Map<string, { ids: string[]; verdict: PatientVerdict }>();
+  for (const [patientId, consents] of world.consents) {
+    if (!consentsCanApply(consents, world.env, type)) continue;
+    ruled.add(patientId);
+    const verdict = patientVerdict(consents, world.env, type, patientId, world.base);
+    const key = JSON.stringify(verdict);
+    const group = groups.get(key) ?? { ids: [], verdict };
+    group.ids.push(patientId);
+    groups.set(key, group);
+  }
+  return { ruled, groups: [...groups.values()] };
+}
+
+/** The base policy for patients whose Consents do not apply: it opens, and never vetoes. */
+function baseOpens(world: ConsentWorld, type: string, ruled: ReadonlySet<string>): Condition {
+  const { treats, pays } = baseRulesInPlay(world.env);
+  const payer = world.base.payer;
+  return and(
+    or(
+      treats ? aboutPatients(type, without(world.base.treated, ruled)) : FALSE,
+      pays && payer ? and(payerOpens(type, payer), aboutPatients(type, without(payer.patientIds, ruled))) : FALSE,
+    ),
+    sensitiveFree(type),
+  );
+}
+
+/** The consent condition on resources of `type` (decision.ts's `decide`, compiled). */
+export function consentCondition(world: ConsentWorld, type: string): Condition {
+  if (!isPatientDataType(type)) return { kind: 'constant', value: true };
+  const { env } = world;
+  if (env.purpose === EMERGENCY_TREAT && canBreakGlass(env.actor)) return { kind: 'constant', value: true };
+  const { ruled, groups } = verdictGroups(world, type);
+  const opened = or(...groups.map((g) => and(aboutPatients(type, g.ids), g.verdict.permits)), baseOpens(world, type, ruled));
+  const notVetoed = and(...groups.map((g) => or(not(aboutPatients(type, g.ids)), not(g.verdict.consentDenies))));
+  const own = actorPatientId(env.actor);
+  return or(own === undefined ? FALSE : aboutPatients(type, [own]), and(opened, notVetoed));
+}
+
+export interface ConsentAccessPart {
+  conditionsFor(resourceType: string): Condition[];
+  /** The request is honoured by break-the-glass: its responses carry `X-Break-Glass: true`. */
+  readonly breakGlass: boolean;
+}
+
+/**
+ * Marks the consent condition as a test on each row rather than a set to
+ * drive the query from. The SQLite compiler turns a large `any` into a
+ * UNION of driving sets, one per group, recursively: on the trees consent
+ * produces that was 10 to 100 times slower (8 s against under 0.2 s for a
+ * few dozen rows). NOT NOT is the same condition; drop this once the
+ * adapters choose drivers by cost.
+ */
+function asRowTest(condition: Condition): Condition {
+  return condition.kind === 'constant' ? condition : { kind: 'not', condition: { kind: 'not', condition } };
+}
+
+export function consentAccessPart(world: ConsentWorld): ConsentAccessPart {
+  const memo = new Map<string, Condition[]>();
+  return {
+    breakGlass: world.env.purpose === EMERGENCY_TREAT && canBreakGlass(world.env.actor),
+    conditionsFor(resourceType) {
+      let conditions = memo.get(resourceType);
+      if (!conditions) memo.set(resourceType, (conditions = toConditionList(consentCondition(world, resourceType)).map(asRowTest)));
+      return conditions;
+    },
+  };
+}

@@ -1,0 +1,62 @@
+/**
+ * Everything the consent layer reads for one request, looked up with a few
+ * unfiltered indexed queries and nothing cached between requests (so a new
+ * Consent, role, Encounter, Appointment, ServiceRequest, Patient, Claim or
+ * Coverage counts on the very next request): the actor, the Consents in
+ * force grouped by patient, and the base policy's relationships.
+ */
+import type { Consent } from 'fhir/r4';
+import type { RequestContext } from '../../context';
+import type { Indexer } from '../../search/index-entry';
+import type { StorageOps } from '../../storage/port';
+import type { ConsentActor } from './actor';
+import { consentsInForce } from './active-consents';
+import { baseRulesInPlay, type RequestBase } from './compile';
+import { tokenParam } from './conditions';
+import type { EvaluationEnv } from './evaluation-env';
+import { localReference } from './provision-static';
+import { payerReach, treatedPatients } from './relationships';
+import { searchAll } from './storage-queries';
+import { CONSENT_SCOPE_SYSTEM } from './vocabulary';
+
+export interface ConsentWorld {
+  env: EvaluationEnv;
+  /** Patient id → their Consents in force, newest first. */
+  consents: ReadonlyMap<string, readonly Consent[]>;
+  base: RequestBase;
+}
+
+/** Active patient-privacy Consents by patient; those in force now, newest first. */
+export async function consentsByPatient(ops: StorageOps, ctx: RequestContext): Promise<Map<string, Consent[]>> {
+  const active = await searchAll<Consent>(ops, ctx, 'Consent', [
+    tokenParam('status', [{ kind: 'token', code: 'active' }]),
+    tokenParam('scope', [{ kind: 'token', system: CONSENT_SCOPE_SYSTEM, code: 'patient-privacy' }]),
+  ]);
+  const byPatient = new Map<string, Consent[]>();
+  for (const consent of active) {
+    const ref = localReference(consent.patient?.reference, ctx.baseUrl);
+    if (!ref?.startsWith('Patient/')) continue;
+    const id = ref.slice('Patient/'.length);
+    byPatient.set(id, [...(byPatient.get(id) ?? []), consent]);
+  }
+  const now = ctx.now.getTime();
+  for (const [id, consents] of byPatient) byPatient.set(id, consentsInForce(consents, now));
+  return byPatient;
+}
+
+export async function loadConsentWorld(
+  ops: StorageOps,
+  ctx: RequestContext,
+  indexer: Indexer,
+  actor: ConsentActor,
+  purpose: string,
+): Promise<ConsentWorld> {
+  const env: EvaluationEnv = { actor, purpose, action: 'access', now: ctx.now.getTime(), baseUrl: ctx.baseUrl };
+  const { treats, pays } = baseRulesInPlay(env);
+  const [consents, treated, payer] = await Promise.all([
+    consentsByPatient(ops, ctx),
+    treats ? treatedPatients(ops, ctx, actor.identities) : Promise.resolve(new Set<string>()),
+    pays ? payerReach(ops, ctx, indexer, actor.reference) : Promise.resolve(undefined),
+  ]);
+  return { env, consents, base: payer ? { treated, payer } : { treated } };
+}
