@@ -235,7 +235,8 @@ export async function benchSearch(dir: string, options: SearchBenchOptions): Pro
   const sqlitePath = join(dir, 'search.db');
   const loadMs = await loadDataset(sqlitePath, shape);
   // Authentication off: the figures are the search's, not the token check's (AUTH_MODE=off is refused in production).
-  const server = await startServerProcess({ SQLITE_PATH: sqlitePath, AUTH_MODE: 'off' });
+  // Logs at error: with AUTH_MODE=off the server warns on every request, which would measure the log pipe.
+  const server = await startServerProcess({ SQLITE_PATH: sqlitePath, AUTH_MODE: 'off', LOG_LEVEL: 'error' });
   const rows: Array<Array<string | number>> = [];
   let peakRss = 0;
   let paging: PagingResult;
