@@ -14,7 +14,11 @@ export interface Config {
   sqlitePath: string;
   logLevel: string;
   maxBodyBytes: number;
+  /** Larger batch and transaction bundles are answered 413. */
+  maxBundleEntries: number;
 }
+
+export const DEFAULT_MAX_BUNDLE_ENTRIES = 10_000;
 
 export class ConfigError extends Error {
   constructor(readonly variable: string, message: string) {
@@ -79,5 +83,6 @@ export function loadConfig(env: Env = process.env): Config {
     sqlitePath: text(env, 'SQLITE_PATH', './data/concord.db'),
     logLevel,
     maxBodyBytes: integer(env, 'MAX_BODY_BYTES', 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    maxBundleEntries: integer(env, 'MAX_BUNDLE_ENTRIES', DEFAULT_MAX_BUNDLE_ENTRIES, 1, 1_000_000),
   };
 }

@@ -1,5 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RequestContext } from '../context';
+import { DEFAULT_MAX_BUNDLE_ENTRIES } from '../config';
+import { processBundle } from '../interactions/bundle';
 import { parseCriteria, type QueryPairs } from '../interactions/conditional';
 import { history } from '../interactions/history';
 import { readResource, vreadResource } from '../interactions/read';
@@ -14,6 +16,7 @@ import {
   updateResource,
 } from '../interactions/write';
 import { capabilityStatement } from '../operations/capability-statement';
+import { matchPatients } from '../operations/match';
 import { SUPPORTED_COMPARTMENTS } from '../search/compartment';
 import { validateInstance, validateType } from '../operations/validate';
 import { FHIR_JSON, FORM, JSON_PATCH, requireBodyType } from './formats';
@@ -39,6 +42,7 @@ export function registerFhirRoutes(
   app: FastifyInstance,
   services: Services,
   contextOf: (request: FastifyRequest) => RequestContext,
+  limits: { maxBundleEntries: number } = { maxBundleEntries: DEFAULT_MAX_BUNDLE_ENTRIES },
 ): void {
   const sendDeleted = (reply: FastifyReply, record: { versionId: number } | undefined) => {
     if (record) reply.header('etag', `W/"${record.versionId}"`);
@@ -50,6 +54,17 @@ export function registerFhirRoutes(
   app.get('/', async (request, reply) => {
     const bundle = await search(services, contextOf(request), undefined, queryPairs(request), { strict: preferences(request).strict });
     return sendJson(request, reply, 200, bundle);
+  });
+
+  app.post('/', async (request, reply) => {
+    requireBodyType(request, JSON_BODIES);
+    const options = { maxEntries: limits.maxBundleEntries, preference: preferences(request).return };
+    return sendJson(request, reply, 200, await processBundle(services, contextOf(request), request.body, options));
+  });
+
+  app.post('/Patient/$match', async (request, reply) => {
+    requireBodyType(request, JSON_BODIES);
+    return sendJson(request, reply, 200, await matchPatients(services, contextOf(request), request.body));
   });
 
   app.get('/_history', async (request, reply) =>
@@ -168,7 +183,8 @@ export function registerFhirRoutes(
  * with another method answers 405 (with Allow) instead of 404.
  */
 export const ROUTE_SHAPES: Array<{ pattern: RegExp; methods: string[] }> = [
-  { pattern: /^\/?$/, methods: ['GET'] },
+  { pattern: /^\/?$/, methods: ['GET', 'POST'] },
+  { pattern: /^\/Patient\/\$match$/, methods: ['POST'] },
   { pattern: /^\/metadata$/, methods: ['GET'] },
   { pattern: /^\/_history$/, methods: ['GET'] },
   { pattern: /^\/[A-Za-z]+$/, methods: ['GET', 'POST', 'PUT', 'DELETE'] },

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
-import type { Config } from '../config';
+import { DEFAULT_MAX_BUNDLE_ENTRIES, type Config } from '../config';
 import type { RequestContext } from '../context';
 import type { Services } from '../interactions/services';
 import { installErrorHandling } from './error-handling';
@@ -9,7 +9,7 @@ import { FHIR_JSON, FORM, JSON_PATCH, responseMediaType } from './formats';
 import { queryPairs } from './request-helpers';
 
 export interface ServerOptions {
-  config: Pick<Config, 'baseUrl' | 'basePath' | 'maxBodyBytes' | 'logLevel'>;
+  config: Pick<Config, 'baseUrl' | 'basePath' | 'maxBodyBytes' | 'logLevel'> & Partial<Pick<Config, 'maxBundleEntries'>>;
   services: Services;
   /** A pino destination for tests; stdout otherwise. */
   logStream?: NodeJS.WritableStream;
@@ -64,6 +64,6 @@ export function buildServer({ config, services, logStream }: ServerOptions): Fas
   });
 
   installErrorHandling(app, config.basePath);
-  app.register(async (fhir) => registerFhirRoutes(fhir, services, contextOf), { prefix: config.basePath });
+  app.register(async (fhir) => registerFhirRoutes(fhir, services, contextOf, { maxBundleEntries: config.maxBundleEntries ?? DEFAULT_MAX_BUNDLE_ENTRIES }), { prefix: config.basePath });
   return app;
 }

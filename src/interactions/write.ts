@@ -43,10 +43,12 @@ export async function createResource(
   type: string,
   body: unknown,
   ifNoneExist?: QueryPairs,
+  /** A transaction bundle chooses the id first, to rewrite the references to the new resource before any write. */
+  assignedId: string = randomUUID(),
 ): Promise<WriteOutcome> {
   assertResourceType(type);
   // The spec has the server ignore a client id on create.
-  const resource = prepare(services, type, body, randomUUID());
+  const resource = prepare(services, type, body, assignedId);
   if (!ifNoneExist) return { status: 201, record: await services.storage.create(ctx, resource) };
   // Search and create in one unit of work, so two racing requests cannot both create.
   return services.storage.unitOfWork(async (tx) => {

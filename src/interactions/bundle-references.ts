@@ -1,0 +1,55 @@
+import type { RequestContext } from '../context';
+import { FhirError } from '../errors';
+import type { StorageOps } from '../storage/port';
+import { findMatches, parseCriteria } from './conditional';
+import { assertResourceType } from './resource-body';
+
+/** A conditional reference: `Practitioner?identifier=http://hl7.org/fhir/sid/us-npi|160`. */
+const CONDITIONAL_REFERENCE = /^([A-Z][A-Za-z]+)\?(.+)$/;
+
+/** What a transaction's references are replaced by: fullUrl or conditional reference → `Type/id`. */
+export type ReferenceTargets = ReadonlyMap<string, string>;
+
+/**
+ * A deep copy of `value` in which every string equal to a key of `targets`
+ * is replaced: the spec has the server replace the fullUrls of the entries it
+ * creates wherever they appear (references, also inside contained resources
+ * and extensions, and uri elements). Narrative links are left as they are.
+ */
+export function replaceReferences(value: unknown, targets: ReferenceTargets): unknown {
+  if (typeof value === 'string') return targets.get(value) ?? value;
+  if (Array.isArray(value)) return value.map((item) => replaceReferences(item, targets));
+  if (value === null || typeof value !== 'object') return value;
+  const copy: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) copy[key] = replaceReferences(item, targets);
+  return copy;
+}
+
+/** Every `reference` of `value` written as a search (`Type?criteria`). */
+export function conditionalReferences(value: unknown, found: Set<string> = new Set()): Set<string> {
+  if (Array.isArray(value)) {
+    for (const item of value) conditionalReferences(item, found);
+  } else if (value !== null && typeof value === 'object') {
+    for (const [key, item] of Object.entries(value)) {
+      if (key === 'reference' && typeof item === 'string' && CONDITIONAL_REFERENCE.test(item)) found.add(item);
+      else if (typeof item === 'object') conditionalReferences(item, found);
+    }
+  }
+  return found;
+}
+
+/**
+ * Resolves a conditional reference by searching inside the transaction: the
+ * one match becomes `Type/id`; none or several fail the transaction (412), an
+ * unknown search parameter is 400 (as for any conditional interaction).
+ */
+export async function resolveConditionalReference(ops: StorageOps, ctx: RequestContext, reference: string): Promise<string> {
+  const [, type, query] = CONDITIONAL_REFERENCE.exec(reference) as RegExpExecArray;
+  assertResourceType(type);
+  const matches = await findMatches(ops, ctx, type, parseCriteria(query));
+  if (matches.length !== 1) {
+    const found = matches.length === 0 ? 'no resource' : 'more than one resource';
+    throw FhirError.of(412, matches.length === 0 ? 'not-found' : 'multiple-matches', `The conditional reference ${reference} matches ${found}`);
+  }
+  return `${type}/${matches[0].id}`;
+}
