@@ -109,3 +109,27 @@ t.test('a cursor of another sort is refused with 400', async (t) => {
   const outcome = await storage.search(ctx, { ...query, after: { values: [], resourceType: 'Patient', id: 'x' } }).catch((error: unknown) => error);
   t.match(outcome, { status: 400 });
 });
+
+t.test('a broad condition with an _id or _lastUpdated order pages the same through the index walk', async (t) => {
+  const { contractIndexer, token } = await import('./contract-fixtures');
+  const broad = createSqliteStorage({ path: ':memory:', indexer: contractIndexer });
+  t.teardown(() => broad.close());
+  // More matches than the driving-set probe allows (2000), so the page walks the (type, id) index.
+  await broad.unitOfWork(async (tx) => {
+    for (let i = 0; i < 2100; i++) {
+      const id = `p${String(i).padStart(4, '0')}`;
+      await tx.create(contextAt(new Date(Date.UTC(2024, 0, 1, 0, 0, 0, i)).toISOString()), { resourceType: 'Patient', id, gender: i % 50 === 0 ? 'male' : 'female' });
+    }
+  });
+  const base = { types: ['Patient'], where: [token('gender', { code: 'female' })], count: 3, offset: 0, total: 'accurate' as const };
+  const byId = await broad.search(ctx, { ...base, sort: [{ code: '_id', descending: false }] });
+  t.same(ids(byId.records), ['p0001', 'p0002', 'p0003']);
+  t.equal(byId.total, 2058);
+  t.equal(byId.hasMore, true);
+  const next = await broad.search(ctx, { ...base, sort: [{ code: '_id', descending: false }], after: byId.last!, offset: 0 });
+  t.same(ids(next.records), ['p0004', 'p0005', 'p0006']);
+  const around = await broad.search(ctx, { ...base, sort: [{ code: '_id', descending: false }], offset: 47 });
+  t.same(ids(around.records), ['p0048', 'p0049', 'p0051'], 'a non-matching row is skipped');
+  const newest = await broad.search(ctx, { ...base, sort: [{ code: '_lastUpdated', descending: true }, { code: '_id', descending: false }] });
+  t.same(ids(newest.records), ['p2099', 'p2098', 'p2097']);
+});

@@ -41,6 +41,24 @@ export class ConditionCompiler {
    * row is already fixed), every condition is a test.
    */
   rows(row: string, types: readonly string[], conditions: readonly Condition[], drive: boolean): Sql {
+    const { driver, where } = this.plan(row, types, conditions, drive);
+    return driver ? and([sql`${raw(`${row}.pk`)} IN (${driver})`, where]) : where;
+  }
+
+  /**
+   * The same selection as `rows`, as a FROM clause and a WHERE clause: the
+   * driving set comes first as a streamed DISTINCT sub-select, so that a
+   * LIMIT (the capped count, a page in index order) stops reading it early
+   * instead of materializing every match of a broad condition.
+   */
+  from(row: string, types: readonly string[], conditions: readonly Condition[], drive = true): { from: Sql; where: Sql; driver?: Sql } {
+    const { driver, where } = this.plan(row, types, conditions, drive);
+    if (!driver) return { from: raw(`resources ${row}`), where };
+    const d = this.alias('d');
+    return { from: sql`(SELECT DISTINCT * FROM (${driver})) ${raw(d)} CROSS JOIN resources ${raw(row)} ON ${raw(`${row}.pk = ${d}.pk`)}`, where, driver };
+  }
+
+  private plan(row: string, types: readonly string[], conditions: readonly Condition[], drive: boolean): { driver?: Sql; where: Sql } {
     if (types.length === 0) throw badRequest('A search needs at least one resource type');
     const all = types.length === 1 ? [...conditions, ...this.accessFor(types[0]!)] : [...conditions];
     const driverIndex = drive ? this.pickDriver(all) : -1;
@@ -50,13 +68,14 @@ export class ConditionCompiler {
     parts.push(types.length === 1 ? sql`${typeColumn} = ${types[0]!}` : sql`${typeColumn} IN ${list(types)}`);
     parts.push(raw(`${row}.deleted = 0`));
     all.forEach((condition, i) => {
-      parts.push(i === driverIndex ? sql`${raw(`${row}.pk`)} IN (${this.driver(condition)!.set(types)})` : this.test(row, condition));
+      if (i !== driverIndex) parts.push(this.test(row, condition));
     });
     if (types.length > 1) {
       const access = this.accessByType(row, types);
       if (access) parts.push(access);
     }
-    return and(parts);
+    const where = and(parts);
+    return driverIndex >= 0 ? { driver: this.driver(all[driverIndex]!)!.set(types), where } : { where };
   }
 
   /** The access filter for rows whose type is one of `types` (system search, history); undefined when nothing is restricted. */
@@ -144,11 +163,11 @@ export class ConditionCompiler {
     if (condition.code === '_lastUpdated') return missing === undefined ? lastUpdatedTest(row, condition.values) : raw(missing ? '0' : '1');
     const e = this.alias('x');
     if (missing !== undefined) {
-      const exists = sql`EXISTS (SELECT 1 FROM ${raw(tableFor(condition))} ${raw(e)} WHERE ${raw(`${e}.resource = ${row}.pk`)} AND ${raw(`${e}.param`)} = ${condition.code})`;
+      const exists = sql`EXISTS (SELECT 1 FROM ${perResource(tableFor(condition), e)} WHERE ${raw(`${e}.resource = ${row}.pk`)} AND ${raw(`${e}.param`)} = ${condition.code})`;
       return missing ? sql`NOT ${exists}` : exists;
     }
     const { table, param, match } = this.entryMatch(e, condition);
-    const exists = sql`EXISTS (SELECT 1 FROM ${raw(table)} ${raw(e)} WHERE ${raw(`${e}.resource = ${row}.pk`)} AND ${raw(`${e}.param`)} = ${param} AND ${match})`;
+    const exists = sql`EXISTS (SELECT 1 FROM ${perResource(table, e)} WHERE ${raw(`${e}.resource = ${row}.pk`)} AND ${raw(`${e}.param`)} = ${param} AND ${match})`;
     return condition.modifier === 'not' ? sql`NOT ${exists}` : exists;
   }
 
@@ -168,7 +187,7 @@ export class ConditionCompiler {
     const missing = missingValue(condition);
     if (missing === true) return undefined;
     if (missing === false) {
-      return { rank: broadRank, set: () => sql`SELECT resource FROM ${raw(tableFor(condition))} WHERE param = ${condition.code}` };
+      return { rank: broadRank, set: () => sql`SELECT resource AS pk FROM ${raw(tableFor(condition))} WHERE param = ${condition.code}` };
     }
     const ranks = condition.values.map((value) => valueRank(value, condition.modifier));
     if (ranks.some((rank) => rank === undefined)) return undefined;
@@ -177,7 +196,7 @@ export class ConditionCompiler {
       set: () => {
         const e = this.alias('x');
         const { table, param, match } = this.entryMatch(e, condition);
-        return sql`SELECT ${raw(`${e}.resource`)} FROM ${raw(table)} ${raw(e)} WHERE ${raw(`${e}.param`)} = ${param} AND ${match}`;
+        return sql`SELECT ${raw(`${e}.resource AS pk`)} FROM ${raw(table)} ${raw(e)} WHERE ${raw(`${e}.param`)} = ${param} AND ${match}`;
       },
     };
   }
@@ -203,7 +222,7 @@ export class ConditionCompiler {
     rest.forEach((component, i) => {
       const c = this.alias('c');
       parts.push(
-        sql`EXISTS (SELECT 1 FROM ${raw(tableOfValue(component))} ${raw(c)} WHERE ${raw(`${c}.grp = ${e}.grp`)} AND ${raw(`${c}.param`)} = ${componentParam(code, i + 1)} AND ${valueMatch(c, component, undefined)})`,
+        sql`EXISTS (SELECT 1 FROM ${raw(`${tableOfValue(component)} ${c} INDEXED BY ${tableOfValue(component)}_by_group`)} WHERE ${raw(`${c}.grp = ${e}.grp`)} AND ${raw(`${c}.param`)} = ${componentParam(code, i + 1)} AND ${valueMatch(c, component, undefined)})`,
       );
     });
     return and(parts);
@@ -215,7 +234,7 @@ export class ConditionCompiler {
     return or(
       condition.targets.map((target) => {
         const [s, t] = [this.alias('s'), this.alias('t')];
-        return sql`EXISTS (SELECT 1 FROM idx_reference ${raw(s)} JOIN resources ${raw(t)} ON ${raw(`${t}.type = ${s}.target_type AND ${t}.id = ${s}.target_id`)} WHERE ${raw(`${s}.resource = ${row}.pk`)} AND ${raw(`${s}.param`)} = ${condition.code} AND ${raw(`${s}.target_type`)} = ${target.resourceType} AND ${this.rows(t, [target.resourceType], [target.where], false)})`;
+        return sql`EXISTS (SELECT 1 FROM ${perResource('idx_reference', s)} JOIN resources ${raw(t)} ON ${raw(`${t}.type = ${s}.target_type AND ${t}.id = ${s}.target_id`)} WHERE ${raw(`${s}.resource = ${row}.pk`)} AND ${raw(`${s}.param`)} = ${condition.code} AND ${raw(`${s}.target_type`)} = ${target.resourceType} AND ${this.rows(t, [target.resourceType], [target.where], false)})`;
       }),
     );
   }
@@ -228,7 +247,7 @@ export class ConditionCompiler {
         join(
           condition.targets.map((target) => {
             const [s, t] = [this.alias('s'), this.alias('t')];
-            return sql`SELECT ${raw(`${s}.resource`)} FROM resources ${raw(t)} JOIN idx_reference ${raw(s)} ON ${raw(`${s}.ref = ${t}.type || '/' || ${t}.id`)} AND ${raw(`${s}.param`)} = ${condition.code} WHERE ${this.rows(t, [target.resourceType], [target.where], true)}`;
+            return sql`SELECT ${raw(`${s}.resource AS pk`)} FROM resources ${raw(t)} JOIN idx_reference ${raw(s)} ON ${raw(`${s}.ref = ${t}.type || '/' || ${t}.id`)} AND ${raw(`${s}.param`)} = ${condition.code} WHERE ${this.rows(t, [target.resourceType], [target.where], true)}`;
           }),
           ' UNION ALL ',
         ),
@@ -315,6 +334,15 @@ function checkValues(condition: ParamCondition): void {
 function missingValue(condition: ParamCondition): boolean | undefined {
   const [first] = condition.values;
   return condition.modifier === 'missing' || first?.kind === 'missing' ? (first as { missing: boolean }).missing : undefined;
+}
+
+/**
+ * A table read for one known resource. Without statistics SQLite may prefer
+ * a (param, value) range over the (resource, param) equality and scan a whole
+ * parameter per row; naming the index keeps every probe a point lookup.
+ */
+export function perResource(table: string, alias: string): Sql {
+  return raw(`${table} ${alias} INDEXED BY ${table}_by_resource`);
 }
 
 function tableFor(condition: ParamCondition): string {

@@ -81,7 +81,8 @@ function sourcesOf(spec: IncludeSpec, frontier: readonly IncludedRow[]): Sql {
   const filters = [raw('s.grp IS NULL'), raw('h.deleted = 0'), sql`s.ref IN (SELECT value FROM json_each(${JSON.stringify(refs)}))`];
   if (spec.param !== '*') filters.push(sql`s.param = ${spec.param}`);
   if (spec.sourceType !== '*') filters.push(sql`h.type = ${spec.sourceType}`);
-  return sql`SELECT DISTINCT h.type AS type, h.id AS id FROM idx_reference s JOIN resources h ON h.pk = s.resource WHERE ${and(filters)}`;
+  // CROSS JOIN keeps the references (by ref) as the outer loop: the planner would rather walk every resource of the source type.
+  return sql`SELECT DISTINCT h.type AS type, h.id AS id FROM idx_reference s CROSS JOIN resources h ON h.pk = s.resource WHERE ${and(filters)}`;
 }
 
 /** The current, visible resources of one type among `ids`. */

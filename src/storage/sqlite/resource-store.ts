@@ -36,6 +36,9 @@ interface CurrentRow {
   deleted: number;
 }
 
+/** A driving set this large makes walking an index in the sort order the better plan for a page (see pagePlan). */
+const broadDriver = 2000;
+
 /** Dynamic SQL (search, history) comes in a bounded number of shapes; beyond this many something is generating junk. */
 const maxCachedStatements = 500;
 
@@ -111,7 +114,7 @@ export class ResourceStore {
     // One read transaction: page, paging probes, total and includes see the same snapshot.
     return this.db.transaction(() => {
       const result: SearchResult = { records: [] };
-      if (query.count > 0) this.fillPage(result, compiled, query, access);
+      if (query.count > 0) this.fillPage(result, this.pagePlan(query, access, compiled), query, access);
       if (query.total !== 'none') {
         // 'estimate' is answered like 'accurate': the capped count is already cheap.
         const cap = query.totalCap ?? DEFAULT_TOTAL_CAP;
@@ -121,6 +124,19 @@ export class ResourceStore {
       }
       return result;
     })();
+  }
+
+  /**
+   * A page sorted by `_id` or `_lastUpdated` can walk the (type, id) or
+   * (type, last_updated) index and stop after `count + 1` matches; driven by
+   * a broad condition it would read and sort every match first. A bounded
+   * probe of the driving set decides which is cheaper.
+   */
+  private pagePlan(query: SearchQuery, access: AccessFilter | undefined, driven: CompiledSearch): CompiledSearch {
+    const orderedByColumn = query.types.length === 1 && (query.sort[0]?.code === '_id' || query.sort[0]?.code === '_lastUpdated');
+    const probe = orderedByColumn ? driven.driverSize(broadDriver) : undefined;
+    if (!probe || (this.get(probe) as { total: number }).total < broadDriver) return driven;
+    return new CompiledSearch(query, access, false);
   }
 
   /**

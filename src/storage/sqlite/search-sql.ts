@@ -17,17 +17,23 @@ export type PageRequest = { after: CursorPosition } | { before: CursorPosition }
  */
 export class CompiledSearch {
   readonly order: SortOrder;
+  /** The driving set, when a condition drives (see condition-sql.ts). */
+  readonly driver?: Sql;
+  private readonly from: Sql;
   private readonly where: Sql;
 
-  constructor(query: SearchQuery, access: AccessFilter | undefined) {
-    this.where = new ConditionCompiler(access).rows('r', query.types, query.where, true);
+  /** `drive: false` walks `resources` in the order of its (type, ...) indexes instead, testing every condition per row. */
+  constructor(query: SearchQuery, access: AccessFilter | undefined, drive = true) {
+    const { from, where, driver } = new ConditionCompiler(access).from('r', query.types, query.where, drive);
+    [this.from, this.where] = [from, where];
+    if (driver) this.driver = driver;
     this.order = new SortOrder('r', query.sort, query.types.length > 1);
   }
 
   /** `limit` rows of the page, with `pk` and the sort values; a `before` page comes in reverse order. */
   page(request: PageRequest, limit: number): Sql {
     const keys = this.order.keys.length > 0 ? sql`, ${this.order.selectList()}` : raw('');
-    const select = sql`SELECT r.pk, ${raw(resourceColumns)}${keys} FROM resources r WHERE ${this.where}`;
+    const select = sql`SELECT r.pk, ${raw(resourceColumns)}${keys} FROM ${this.from} WHERE ${this.where}`;
     if ('after' in request) return sql`${select} AND ${this.order.beyond(request.after)} ORDER BY ${this.order.orderBy()} LIMIT ${limit}`;
     if ('before' in request) {
       return sql`${select} AND ${this.order.beyond(request.before, true)} ORDER BY ${this.order.orderBy(true)} LIMIT ${limit}`;
@@ -37,11 +43,16 @@ export class CompiledSearch {
 
   /** Whether a match exists that is not after `position` (`backwards`: not before it); the row at the position counts. */
   existsUpTo(position: CursorPosition, backwards: boolean): Sql {
-    return sql`SELECT EXISTS (SELECT 1 FROM resources r WHERE ${this.where} AND NOT ${this.order.beyond(position, backwards)}) AS found`;
+    return sql`SELECT EXISTS (SELECT 1 FROM ${this.from} WHERE ${this.where} AND NOT ${this.order.beyond(position, backwards)}) AS found`;
+  }
+
+  /** How many rows the driving set yields, counting at most `limit`. */
+  driverSize(limit: number): Sql | undefined {
+    return this.driver && sql`SELECT count(*) AS total FROM (SELECT 1 FROM (${this.driver}) LIMIT ${limit})`;
   }
 
   /** The number of matches, counting at most `cap + 1` rows so that a broad search never counts its whole table. */
   count(cap: number): Sql {
-    return sql`SELECT count(*) AS total FROM (SELECT 1 FROM resources r WHERE ${this.where} LIMIT ${cap + 1})`;
+    return sql`SELECT count(*) AS total FROM (SELECT 1 FROM ${this.from} WHERE ${this.where} LIMIT ${cap + 1})`;
   }
 }

@@ -7,6 +7,7 @@
  */
 import { FhirError } from '../../errors';
 import type { CursorPosition, SortKey } from '../../search/query';
+import { perResource } from './condition-sql';
 import { tableOfParamType } from './index-tables';
 import { and, join, or, raw, sql, type Sql, type SqlValue } from './sql-fragment';
 
@@ -93,7 +94,7 @@ export class SortOrder {
     if (!table || !columns) throw notSupported(`Sorting by '${key.code}' is not supported`);
     const aggregate = raw(columns[key.descending ? 1 : 0]);
     return {
-      value: sql`(SELECT ${aggregate} FROM ${raw(table)} WHERE resource = ${raw(`${this.row}.pk`)} AND param = ${key.code})`,
+      value: sql`(SELECT ${aggregate} FROM ${perResource(table, 'v')} WHERE v.resource = ${raw(`${this.row}.pk`)} AND v.param = ${key.code})`,
       descending: key.descending,
       nullable: true,
     };
