@@ -18,6 +18,7 @@ import { buildJsonSchema } from './conformance/json-schema';
 import { openSpecPackage, type SpecPackage } from './conformance/package-source';
 import { buildSearchParameters } from './conformance/search-parameters';
 import { concreteResourceTypes, loadCoreDefinitions } from './conformance/structure-definitions';
+import { buildSummaryElements } from './conformance/summary-elements';
 import { writeArtefact } from './conformance/write-json';
 
 function packageArgument(argv: string[]): string | undefined {
@@ -50,6 +51,7 @@ function build(pkg: SpecPackage): void {
   writeArtefact(join(out, 'fhir-schema.json'), buildJsonSchema(model, requiredElements(defs, model), resourceTypes), 2);
   writeArtefact(join(out, 'constraints.json'), buildConstraints(defs, pkg));
   writeArtefact(join(out, 'bindings.json'), buildBindings(defs, pkg), 2);
+  writeArtefact(join(out, 'summary-elements.json'), buildSummaryElements(defs, resourceTypes));
   const examples = copyExamples(pkg, join(projectRoot, 'test', 'fixtures', 'examples'));
   console.log(`${resourceTypes.length} resource types, ${examples} examples copied, artefacts in ${out}`);
 }

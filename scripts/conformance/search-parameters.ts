@@ -15,6 +15,8 @@ export interface SearchParamArtefact {
   multipleAnd?: boolean;
   component?: { definition: string; expression: string }[];
   description: string;
+  /** A parameter shared by several types describes itself per type ("* [Patient](patient.html): ..."). */
+  descriptions?: Record<string, string>;
 }
 
 /**
@@ -48,7 +50,17 @@ function toArtefact(sp: SearchParameter): SearchParamArtefact {
     ...(sp.multipleAnd !== undefined ? { multipleAnd: sp.multipleAnd } : {}),
     ...(sp.component ? { component: sp.component.map((c) => ({ definition: c.definition, expression: c.expression })) } : {}),
     description: firstSentence(sp.description ?? ''),
+    ...perTypeDescriptions(sp.description ?? ''),
   };
+}
+
+/** The `* [Type](type.html): text` lines of a description shared by several types. */
+function perTypeDescriptions(text: string): { descriptions?: Record<string, string> } {
+  const descriptions: Record<string, string> = {};
+  for (const match of text.matchAll(/^\* \[([A-Za-z]+)\]\([^)]*\): (.+?)\s*$/gm)) {
+    descriptions[match[1]!] = match[2]!;
+  }
+  return Object.keys(descriptions).length > 0 ? { descriptions } : {};
 }
 
 /** The first non-empty line, cut after its first sentence. */

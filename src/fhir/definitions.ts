@@ -28,6 +28,8 @@ export interface SearchParamDef {
   component?: { definition: string; expression: string }[];
   /** First sentence of the spec's description. */
   description: string;
+  /** For a parameter shared by several types: its description for each of them. */
+  descriptions?: Record<string, string>;
 }
 
 function lazy<T>(load: () => T): () => T {
