@@ -13,6 +13,7 @@ import type {
   TokenEntry,
   UriEntry,
 } from './index-entry';
+import { impliedSystem } from './implied-system';
 import { normalizeString } from './normalize';
 import { jsonNumberRange, numberRange, OPEN_HIGH, OPEN_LOW } from './number-range';
 import { normalizeReference } from './reference';
@@ -21,6 +22,8 @@ import { normalizeReference } from './reference';
 export interface FoundValue {
   type: string | undefined;
   data: unknown;
+  /** The element's path without indexes (`Patient.gender`), when the value is an element. */
+  path?: string;
 }
 
 /** What reference extraction needs besides the value. */
@@ -44,8 +47,11 @@ const normalizedText = (v: unknown): { text: string } | Record<string, never> =>
   return s === undefined ? {} : { text: normalizeString(s) };
 };
 
-export function tokenEntries(param: string, { type, data }: FoundValue): TokenEntry[] {
-  if (isPrimitive(data)) return [{ param, kind: 'token', system: null, code: String(data) }];
+export function tokenEntries(param: string, { type, data, path }: FoundValue): TokenEntry[] {
+  if (isPrimitive(data)) {
+    const code = String(data);
+    return [{ param, kind: 'token', system: type === 'code' && path ? impliedSystem(path, code) : null, code }];
+  }
   if (!isObject(data)) return [];
   switch (type) {
     case 'CodeableConcept': {

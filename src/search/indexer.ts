@@ -211,7 +211,16 @@ function compositeEntries(param: CompiledParam, node: unknown, resource: AnyReso
 interface ResourceNodeLike {
   data: unknown;
   fhirNodeDataType: string | null;
+  /** The model path of elements (`Encounter.participant`), but the type name of primitives (`code`). */
   path: string | null;
+  propName?: string;
+  parentResNode?: ResourceNodeLike | null;
+}
+
+/** `Patient.gender` for the gender element: its parent's model path and its own name. */
+function elementPath(node: ResourceNodeLike): string | undefined {
+  const parent = node.parentResNode?.path;
+  return parent && node.propName ? `${parent}.${node.propName}` : undefined;
 }
 
 function isResourceNode(node: unknown): node is ResourceNodeLike {
@@ -220,7 +229,7 @@ function isResourceNode(node: unknown): node is ResourceNodeLike {
 
 /** fhirpath.js returns ResourceNodes for elements and boxed primitives for computed values (`exists()`). */
 function foundValue(node: unknown): FoundValue {
-  if (isResourceNode(node)) return { type: node.fhirNodeDataType ?? undefined, data: node.data };
+  if (isResourceNode(node)) return { type: node.fhirNodeDataType ?? undefined, data: node.data, path: elementPath(node) };
   const data = node instanceof Boolean || node instanceof Number || node instanceof String ? node.valueOf() : node;
   return { type: typeof data === 'boolean' ? 'boolean' : undefined, data };
 }
