@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+
 /**
  * Server configuration from environment variables, validated once at start-up.
  * An invalid value stops the server with a one-line message naming the variable.
@@ -16,6 +18,19 @@ export interface Config {
   maxBodyBytes: number;
   /** Larger batch and transaction bundles are answered 413. */
   maxBundleEntries: number;
+  auth: AuthConfig;
+}
+
+/** SMART security settings (src/security/auth/); files are read when the server starts. */
+export interface AuthConfig {
+  /** `off` only for local experiments: every request acts as the operator. */
+  mode: 'on' | 'off';
+  /** `AUTH_TRUSTED_ISSUERS`: JSON file listing external issuers and their keys. */
+  trustedIssuersFile?: string;
+  /** `AUTH_CLIENTS_FILE`: JSON file of Backend Services clients of `POST /auth/token`. */
+  clientsFile?: string;
+  /** `AUTH_SIGNING_KEY_FILE`: the server's PEM signing key; generated when missing. */
+  signingKeyFile?: string;
 }
 
 export const DEFAULT_MAX_BUNDLE_ENTRIES = 10_000;
@@ -43,6 +58,26 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
 function text(env: Env, name: string, fallback: string): string {
   const raw = env[name];
   return raw === undefined || raw === '' ? fallback : raw;
+}
+
+function existingFile(env: Env, name: string): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  if (!existsSync(raw)) throw new ConfigError(name, `names a file that does not exist: "${raw}"`);
+  return raw;
+}
+
+function authConfig(env: Env): AuthConfig {
+  const mode = text(env, 'AUTH_MODE', 'on');
+  if (mode !== 'on' && mode !== 'off') throw new ConfigError('AUTH_MODE', `must be on or off, got "${mode}"`);
+  // Switching security off must never reach a production deployment by accident.
+  if (mode === 'off' && env.NODE_ENV === 'production') throw new ConfigError('AUTH_MODE', 'off is refused when NODE_ENV=production');
+  return {
+    mode,
+    trustedIssuersFile: existingFile(env, 'AUTH_TRUSTED_ISSUERS'),
+    clientsFile: existingFile(env, 'AUTH_CLIENTS_FILE'),
+    signingKeyFile: env.AUTH_SIGNING_KEY_FILE || undefined,
+  };
 }
 
 function parseBaseUrl(raw: string): { baseUrl: string; basePath: string } {
@@ -83,6 +118,7 @@ export function loadConfig(env: Env = process.env): Config {
     sqlitePath: text(env, 'SQLITE_PATH', './data/concord.db'),
     logLevel,
     maxBodyBytes: integer(env, 'MAX_BODY_BYTES', 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    auth: authConfig(env),
     maxBundleEntries: integer(env, 'MAX_BUNDLE_ENTRIES', DEFAULT_MAX_BUNDLE_ENTRIES, 1, 1_000_000),
   };
 }

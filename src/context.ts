@@ -1,4 +1,5 @@
 import type { Condition } from './search/query';
+import type { Scope } from './security/scopes/scope';
 
 /**
  * Who is asking, and why. Built once per request by the HTTP layer and passed,
@@ -22,10 +23,42 @@ export interface RequestContext {
 }
 
 /**
- * Until SMART security lands every caller is the operator: unauthenticated
- * access to everything, which is the documented development default.
+ * The operator sees everything without a consent filter: internal work
+ * (`systemContext`), `AUTH_MODE=off`, or a token with only `system/` scopes
+ * and no `fhirUser` (then `token` is set: its scopes still apply, and the
+ * interaction is audited).
  */
-export type Principal = { readonly kind: 'operator' };
+export interface OperatorPrincipal {
+  readonly kind: 'operator';
+  readonly token?: TokenGrant;
+}
+
+/** What a verified access token says about its bearer (src/security/auth/). */
+export interface TokenGrant {
+  /** `iss` of the token. */
+  readonly issuer: string;
+  /** The OAuth client (`client_id`, else `azp`, else `sub` for Backend Services). */
+  readonly clientId?: string;
+  readonly scopes: readonly Scope[];
+}
+
+/** The kinds of actor a `fhirUser` claim may name. */
+export type ActorType = 'Patient' | 'RelatedPerson' | 'Practitioner' | 'PractitionerRole' | 'Organization';
+
+/** A person or organization acting through a token: scopes, compartment and consent all apply. */
+export interface UserPrincipal {
+  readonly kind: 'user';
+  readonly token: TokenGrant;
+  /** Relative reference, e.g. `Practitioner/123`. */
+  readonly fhirUser: string;
+  readonly actorType: ActorType;
+  /** The `patient` launch context (an id): `patient/` scopes are confined to this compartment. */
+  readonly patient?: string;
+  /** A v3-ActReason code: the token's `purpose_of_use`, else the actor's default. */
+  readonly purpose: string;
+}
+
+export type Principal = OperatorPrincipal | UserPrincipal;
 
 export function systemContext(baseUrl: string, requestId = 'system'): RequestContext {
   return { requestId, baseUrl, principal: { kind: 'operator' }, now: new Date() };

@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig, type Config } from './config';
 import { buildServer } from './http/server';
+import { createAuth, type Auth } from './security/auth/auth-service';
 import { createIndexer } from './search/indexer';
 import { openStorage } from './storage/open-storage';
 import { createValidator } from './validation/validator';
@@ -17,8 +18,18 @@ async function main(): Promise<void> {
     throw error;
   }
 
+  let auth: Auth;
+  try {
+    auth = await createAuth({ ...config.auth, baseUrl: config.baseUrl, sqlitePath: config.sqlitePath });
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`concord: invalid configuration: ${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
   const storage = await openStorage(config, createIndexer({ baseUrl: config.baseUrl }));
-  const app = buildServer({ config, services: { storage, validator: createValidator() } });
+  const app = buildServer({ config, services: { storage, validator: createValidator() }, auth });
 
   let stopping = false;
   const stop = async (signal: string) => {

@@ -3,6 +3,9 @@ import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { DEFAULT_MAX_BUNDLE_ENTRIES, type Config } from '../config';
 import type { RequestContext } from '../context';
 import type { Services } from '../interactions/services';
+import type { AccessPartSource } from '../security/access-filter';
+import type { Auth } from '../security/auth/auth-service';
+import { installSecurity, securedContext } from '../security/auth/install-security';
 import { installErrorHandling } from './error-handling';
 import { registerFhirRoutes } from './fhir-routes';
 import { FHIR_JSON, FORM, JSON_PATCH, responseMediaType } from './formats';
@@ -13,6 +16,14 @@ export interface ServerOptions {
   services: Services;
   /** A pino destination for tests; stdout otherwise. */
   logStream?: NodeJS.WritableStream;
+  /**
+   * SMART security (src/security/auth/). main.ts always passes it; absent
+   * means off (tests that build the server directly), which logs the
+   * AUTH_MODE=off warning on every request so it cannot go unnoticed.
+   */
+  auth?: Auth;
+  /** Access layers ANDed with the scopes (the consent layer). */
+  accessSources?: readonly AccessPartSource[];
 }
 
 /**
@@ -20,7 +31,7 @@ export interface ServerOptions {
  * the mapping of every error to an OperationOutcome. Routes live in
  * fhir-routes.ts; nothing here knows about FHIR semantics.
  */
-export function buildServer({ config, services, logStream }: ServerOptions): FastifyInstance {
+export function buildServer({ config, services, logStream, auth, accessSources }: ServerOptions): FastifyInstance {
   const app = Fastify({
     logger: { level: config.logLevel, ...(logStream ? { stream: logStream } : {}) },
     // The default request logging writes URLs, which can hold identifying search values.
@@ -39,12 +50,8 @@ export function buildServer({ config, services, logStream }: ServerOptions): Fas
     done(null, [...new URLSearchParams(body as string).entries()]);
   });
 
-  const contextOf = (request: FastifyRequest): RequestContext => ({
-    requestId: request.id,
-    baseUrl: config.baseUrl,
-    principal: { kind: 'operator' },
-    now: new Date(),
-  });
+  // Built by the security hooks: principal, access filter and "now" of this request.
+  const contextOf = (request: FastifyRequest): RequestContext => securedContext(request, config.baseUrl);
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -63,6 +70,8 @@ export function buildServer({ config, services, logStream }: ServerOptions): Fas
     );
   });
 
+  // After the hook above, so that a 401 or 403 carries the request id and honours the format.
+  installSecurity(app, { auth: auth ?? { mode: 'off' }, storage: services.storage, baseUrl: config.baseUrl, basePath: config.basePath, accessSources });
   installErrorHandling(app, config.basePath);
   app.register(async (fhir) => registerFhirRoutes(fhir, services, contextOf, { maxBundleEntries: config.maxBundleEntries ?? DEFAULT_MAX_BUNDLE_ENTRIES }), { prefix: config.basePath });
   return app;

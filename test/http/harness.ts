@@ -1,6 +1,8 @@
 import { Writable } from 'node:stream';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { buildServer } from '../../src/http/server';
+import type { AccessPartSource } from '../../src/security/access-filter';
+import type { Auth } from '../../src/security/auth/auth-service';
 import { createIndexer } from '../../src/search/indexer';
 import type { Storage } from '../../src/storage/port';
 import { createSqliteStorage } from '../../src/storage/sqlite/sqlite-storage';
@@ -20,8 +22,16 @@ export interface Harness {
   close(): Promise<void>;
 }
 
+export interface HarnessOptions {
+  maxBodyBytes?: number;
+  sqlitePath?: string;
+  /** Security: off (every request is the operator) unless a test passes a `createAuth` result. */
+  auth?: Auth;
+  accessSources?: readonly AccessPartSource[];
+}
+
 /** A server on an in-memory SQLite database, driven with inject (real routing, parsing and hooks). */
-export async function startHarness(options: { maxBodyBytes?: number; sqlitePath?: string } = {}): Promise<Harness> {
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const storage = await createSqliteStorage({ path: options.sqlitePath ?? ':memory:', indexer: createIndexer({ baseUrl: BASE_URL }) });
   const logs: Array<Record<string, unknown>> = [];
   const logStream = new Writable({
@@ -34,6 +44,8 @@ export async function startHarness(options: { maxBodyBytes?: number; sqlitePath?
     config: { baseUrl: BASE_URL, basePath: '/fhir', maxBodyBytes: options.maxBodyBytes ?? 10 * 1024 * 1024, logLevel: 'info' },
     services: { storage, validator },
     logStream,
+    auth: options.auth ?? { mode: 'off' },
+    accessSources: options.accessSources,
   });
   await app.ready();
   return {

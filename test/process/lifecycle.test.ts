@@ -18,7 +18,8 @@ interface Running {
 function startServer(env: Record<string, string>): Promise<Running> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: ROOT,
-    env: { ...process.env, PORT: '0', LOG_LEVEL: 'info', ...env },
+    // These tests are about the process (durability, shutdown), not security: explicitly open.
+    env: { ...process.env, PORT: '0', LOG_LEVEL: 'info', AUTH_MODE: 'off', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -1,0 +1,53 @@
+import type { AccessPartSource } from '../access-filter';
+import type { Principal } from '../../context';
+import { compartmentCondition } from '../../search/compartment';
+import type { Condition } from '../../search/query';
+import { scopesGranting, tokenScopes } from './authorize';
+import type { Permission, Scope } from './scope';
+
+const NOTHING: Condition = { kind: 'constant', value: false };
+
+/**
+ * A patient's access log: the events whose entity is the patient. Not the
+ * compartment's `patient` parameter, which also matches events where the
+ * patient is the agent, and those can name another patient (an attempt to
+ * read someone else's record): a patient never sees another patient's name.
+ */
+function auditEntityIs(patient: string): Condition {
+  return { kind: 'param', code: 'entity', type: 'reference', values: [{ kind: 'reference', ref: `Patient/${patient}` }] };
+}
+
+/** What one scope lets through for `resourceType`: its compartment and its granular query. */
+function scopeConditions(scope: Scope, principal: Principal, resourceType: string): Condition[] {
+  const conditions: Condition[] = [];
+  if (scope.context === 'patient') {
+    // Claims were checked when the principal was built: a patient/ scope always has a patient.
+    const patient = principal.kind === 'user' ? principal.patient : undefined;
+    if (patient === undefined) return [NOTHING];
+    // Types in no patient compartment (Organization, Practitioner...) are governed by the scope alone.
+    const inCompartment = resourceType === 'AuditEvent' ? auditEntityIs(patient) : compartmentCondition({ type: 'Patient', id: patient }, resourceType);
+    if (inCompartment) conditions.push(inCompartment);
+  }
+  if (scope.where && scope.resourceType === resourceType) conditions.push(...scope.where);
+  return conditions;
+}
+
+/**
+ * The scope layer's part of the access filter: a resource of `resourceType`
+ * is visible for `permission` when some granting scope lets it through (the
+ * grants are ORed); no granting scope at all hides the type. Undefined for a
+ * principal without scopes (the operator acting without a token).
+ */
+export function scopeConditionsFor(principal: Principal, resourceType: string, permission: Permission): Condition[] | undefined {
+  const scopes = tokenScopes(principal);
+  if (scopes === undefined) return undefined;
+  const groups = scopesGranting(scopes, resourceType, permission).map((scope) => scopeConditions(scope, principal, resourceType));
+  if (groups.length === 0) return [NOTHING];
+  // One unrestricted grant makes the others irrelevant.
+  if (groups.some((group) => group.length === 0)) return [];
+  return groups.length === 1 ? groups[0] : [{ kind: 'any', of: groups }];
+}
+
+/** The scope layer as a part of the composed access filter (src/security/access-filter.ts). */
+export const scopeAccessPart: AccessPartSource = ({ principal, permission }) =>
+  tokenScopes(principal) === undefined ? undefined : { conditionsFor: (resourceType) => scopeConditionsFor(principal, resourceType, permission) };
