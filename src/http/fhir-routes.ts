@@ -19,6 +19,9 @@ import { capabilityStatement } from '../operations/capability-statement';
 import { matchPatients } from '../operations/match';
 import { SUPPORTED_COMPARTMENTS } from '../search/compartment';
 import { validateInstance, validateType } from '../operations/validate';
+import { evaluateConsent } from '../operations/consent-evaluate';
+import { patientEverything } from '../operations/everything';
+import { honouredByBreakGlass } from '../security/consent/consent-source';
 import { FHIR_JSON, FORM, JSON_PATCH, requireBodyType } from './formats';
 import { clientCopyIsCurrent, sendJson, sendRecord, sendWriteResult, versionHeaders } from './reply';
 import { header, preferences, queryPairs } from './request-helpers';
@@ -48,6 +51,12 @@ export function registerFhirRoutes(
     if (record) reply.header('etag', `W/"${record.versionId}"`);
     return reply.code(204).send();
   };
+
+  // A response that break-the-glass opened says so (issue 4, step 2); no other response does.
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (reply.statusCode < 400 && honouredByBreakGlass(contextOf(request).principal)) reply.header('x-break-glass', 'true');
+    return payload;
+  });
 
   app.get('/metadata', async (request, reply) => sendJson(request, reply, 200, capabilityStatement(contextOf(request).baseUrl)));
 
@@ -105,6 +114,16 @@ export function registerFhirRoutes(
   app.get('/:type/_history', async (request: Req, reply) =>
     sendJson(request, reply, 200, await history(services, contextOf(request), { resourceType: request.params.type }, queryPairs(request))),
   );
+
+  app.post('/:type/$evaluate', async (request: Req, reply) => {
+    requireBodyType(request, JSON_BODIES);
+    return sendJson(request, reply, 200, await evaluateConsent(services, contextOf(request), request.params.type, request.body));
+  });
+
+  app.get('/:type/:id/$everything', async (request: Req, reply) => {
+    const { type, id } = request.params;
+    return sendJson(request, reply, 200, await patientEverything(services, contextOf(request), type, id, queryPairs(request)));
+  });
 
   app.post('/:type/$validate', async (request: Req, reply) => {
     requireBodyType(request, JSON_BODIES);
@@ -191,6 +210,8 @@ export const ROUTE_SHAPES: Array<{ pattern: RegExp; methods: string[] }> = [
   { pattern: /^\/[A-Za-z]+\/_search$/, methods: ['POST'] },
   { pattern: /^\/[A-Za-z]+\/_history$/, methods: ['GET'] },
   { pattern: /^\/[A-Za-z]+\/\$validate$/, methods: ['POST'] },
+  { pattern: /^\/[A-Za-z]+\/\$evaluate$/, methods: ['POST'] },
+  { pattern: /^\/[A-Za-z]+\/[^/]+\/\$everything$/, methods: ['GET'] },
   { pattern: /^\/[A-Za-z]+\/[^/]+$/, methods: ['GET', 'PUT', 'PATCH', 'DELETE'] },
   { pattern: /^\/[A-Za-z]+\/[^/]+\/_history$/, methods: ['GET'] },
   { pattern: /^\/[A-Za-z]+\/[^/]+\/_history\/[^/]+$/, methods: ['GET'] },

@@ -5,6 +5,7 @@ import { badRequest, FhirError } from '../errors';
 import type { AnyResource } from '../fhir/types';
 import type { StorageOps, VersionRecord } from '../storage/port';
 import { atMostOne, criteriaGuard, findMatches, type QueryPairs } from './conditional';
+import { assertConsentWriteAllowed } from '../security/consent/consent-write';
 import { applyJsonPatch } from './json-patch';
 import { readResource } from './read';
 import { assertResourceType, assertValid, resourceBody, withoutServerMeta } from './resource-body';
@@ -49,6 +50,7 @@ export async function createResource(
   assertResourceType(type);
   // The spec has the server ignore a client id on create.
   const resource = prepare(services, type, body, assignedId);
+  await assertConsentWriteAllowed(services.storage, ctx, type, resource.id!, resource);
   if (!ifNoneExist) return { status: 201, record: await services.storage.create(ctx, resource) };
   // Search and create in one unit of work, so two racing requests cannot both create.
   return services.storage.unitOfWork(async (tx) => {
@@ -59,6 +61,7 @@ export async function createResource(
 }
 
 async function storeUpdate(ops: StorageOps, ctx: RequestContext, resource: AnyResource, expectedVersion?: number): Promise<WriteOutcome> {
+  await assertConsentWriteAllowed(ops, ctx, resource.resourceType, resource.id!, resource);
   const { record, created } = await ops.update(ctx, resource, { expectedVersion });
   return { status: created ? 201 : 200, record };
 }
@@ -132,6 +135,7 @@ export async function deleteResource(
   ifMatch?: string,
 ): Promise<VersionRecord | undefined> {
   assertResourceType(type);
+  await assertConsentWriteAllowed(services.storage, ctx, type, id);
   return services.storage.delete(ctx, type, id, { expectedVersion: parseIfMatch(ifMatch) });
 }
 
@@ -144,6 +148,7 @@ export async function conditionalDelete(
   assertResourceType(type);
   return services.storage.unitOfWork(async (tx) => {
     const match = atMostOne(await findMatches(tx, ctx, type, criteria), 'delete');
+    if (match) await assertConsentWriteAllowed(tx, ctx, type, match.id);
     return match ? tx.delete(ctx, type, match.id, { expectedVersion: match.versionId }) : undefined;
   }, { guard: criteriaGuard(type, criteria) });
 }

@@ -11,6 +11,19 @@ const TYPE_INTERACTIONS: RestResource['interaction'] = [
 
 const VALIDATE_OPERATION = { name: 'validate', definition: 'http://hl7.org/fhir/OperationDefinition/Resource-validate' };
 
+/** Operations of one type only: the spec's Patient $everything, and Concord's own consent explanation. */
+const TYPE_OPERATIONS: Record<string, Array<{ name: string; definition: string; documentation?: string }>> = {
+  Patient: [{ name: 'everything', definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything' }],
+  Consent: [
+    {
+      name: 'evaluate',
+      definition: 'urn:concord:OperationDefinition:Consent-evaluate',
+      documentation:
+        'POST a Parameters with actor (valueReference), purpose (valueCode, v3-ActReason) and resource (valueReference); the answer is a Parameters with decision (valueCode permit | deny), basis (valueReference to the deciding Consent, or valueString naming the base-policy rule) and path (valueString, the matched provisions). Only the operator, the patient and their treating practitioners may ask.',
+    },
+  ],
+};
+
 function resourceEntry(type: string): RestResource {
   return {
     type: type as RestResource['type'],
@@ -32,7 +45,7 @@ function resourceEntry(type: string): RestResource {
       type: param.type as 'token',
       documentation: param.description,
     })),
-    operation: [VALIDATE_OPERATION],
+    operation: [VALIDATE_OPERATION, ...(TYPE_OPERATIONS[type] ?? [])],
   };
 }
 

@@ -56,7 +56,7 @@ function run(resource: AnyResource, consents: Consent[], base: BaseFacts = relat
   return decide(e, facts, patientsOf(facts).map((patientId) => ({ patientId, consents, base })));
 }
 const verdict = (...args: Parameters<typeof run>) => run(...args).decision;
-const actorIs = (ref: string) => [{ reference: { reference: ref } }];
+const actorIs = (ref: string) => [{ role: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'IRCP' }] }, reference: { reference: ref } }];
 
 t.test('step 1: the patient always sees their own record, whatever their Consents say', async (t) => {
   const d = run(encounter(), [consent(undefined, { policyRule: { coding: [{ system: ACT, code: 'OPTOUT' }] } })], unrelated, env(actor('Patient/p'), 'PATRQT'));

@@ -35,7 +35,7 @@ export function isProvider(actor: ConsentActor): boolean {
 }
 
 /** Break-the-glass is for clinicians only: an organization cannot claim an emergency. */
-export function canBreakGlass(actor: ConsentActor): boolean {
+export function canBreakGlass(actor: Pick<ConsentActor, 'kind'>): boolean {
   return actor.kind === 'Practitioner' || actor.kind === 'PractitionerRole';
 }
 

@@ -12,8 +12,8 @@ import type { StorageOps } from '../../storage/port';
 import type { ConsentActor } from './actor';
 import { consentsInForce } from './active-consents';
 import { baseRulesInPlay, type RequestBase } from './compile';
-import { tokenParam } from './conditions';
-import type { EvaluationEnv } from './evaluation-env';
+import { referenceParam, tokenParam } from './conditions';
+import type { ConsentAction, EvaluationEnv } from './evaluation-env';
 import { localReference } from './provision-static';
 import { payerReach, treatedPatients } from './relationships';
 import { searchAll } from './storage-queries';
@@ -50,8 +50,9 @@ export async function loadConsentWorld(
   indexer: Indexer,
   actor: ConsentActor,
   purpose: string,
+  action: ConsentAction = 'access',
 ): Promise<ConsentWorld> {
-  const env: EvaluationEnv = { actor, purpose, action: 'access', now: ctx.now.getTime(), baseUrl: ctx.baseUrl };
+  const env: EvaluationEnv = { actor, purpose, action, now: ctx.now.getTime(), baseUrl: ctx.baseUrl };
   const { treats, pays } = baseRulesInPlay(env);
   const [consents, treated, payer] = await Promise.all([
     consentsByPatient(ops, ctx),
@@ -59,4 +60,10 @@ export async function loadConsentWorld(
     pays ? payerReach(ops, ctx, indexer, actor.reference) : Promise.resolve(undefined),
   ]);
   return { env, consents, base: payer ? { treated, payer } : { treated } };
+}
+
+/** One patient's Consents in force, newest first. */
+export async function consentsOfPatient(ops: StorageOps, ctx: RequestContext, patientId: string): Promise<Consent[]> {
+  const consents = await searchAll<Consent>(ops, ctx, 'Consent', [referenceParam('patient', [`Patient/${patientId}`])]);
+  return consentsInForce(consents, ctx.now.getTime());
 }

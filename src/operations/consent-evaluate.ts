@@ -1,0 +1,99 @@
+/**
+ * `POST /Consent/$evaluate` (a Concord operation): why may (or may not) this
+ * actor, for this purpose, see this resource? In: Parameters `actor`
+ * (valueReference), `purpose` (valueCode; default: the actor's), `resource`
+ * (valueReference), optional `action` (valueCode `access` or `correct`). Out:
+ * Parameters `decision` (valueCode permit | deny), `basis` (valueReference to
+ * the deciding Consent, or valueString naming the base-policy rule), `path`
+ * (valueString: the matched provisions, root first; absent when none),
+ * `breakGlass` (valueBoolean) and, when a sensitive resource was withheld,
+ * `withheld` (the permit that step 5 overrode).
+ *
+ * Asking is itself a disclosure, so only the operator, a patient of the
+ * resource and practitioners treating one of its patients may ask: 403 for
+ * anyone else, also when the resource does not exist.
+ */
+import type { Parameters, ParametersParameter } from 'fhir/r4';
+import type { RequestContext } from '../context';
+import { badRequest, FhirError, notFound } from '../errors';
+import type { AnyResource } from '../fhir/types';
+import type { Services } from '../interactions/services';
+import { createIndexer } from '../search/indexer';
+import { defaultPurpose } from '../security/consent/actor';
+import type { Basis, Decision } from '../security/consent/decision';
+import type { ConsentAction } from '../security/consent/evaluation-env';
+import { explainDecision } from '../security/consent/explain';
+import { patientsOf } from '../security/consent/patients-of';
+import { localReference } from '../security/consent/provision-static';
+import { treatedPatients } from '../security/consent/relationships';
+import { resolveActor } from '../security/consent/resolve-actor';
+import { readCurrent } from '../security/consent/storage-queries';
+
+interface EvaluateRequest {
+  actor: string;
+  purpose?: string;
+  resource: string;
+  action: ConsentAction;
+}
+
+function parameter(body: Parameters, name: string): ParametersParameter | undefined {
+  return body.parameter?.find((p) => p.name === name);
+}
+
+function parseRequest(body: unknown, baseUrl: string): EvaluateRequest {
+  const params = body as Parameters | undefined;
+  if (params?.resourceType !== 'Parameters') throw badRequest('$evaluate takes a Parameters resource');
+  const reference = (name: string) => {
+    const ref = localReference(parameter(params, name)?.valueReference?.reference, baseUrl);
+    if (!ref || !/^[A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64}$/.test(ref)) throw badRequest(`$evaluate needs "${name}" as a valueReference to a resource on this server`, [name]);
+    return ref;
+  };
+  const action = parameter(params, 'action')?.valueCode ?? 'access';
+  if (action !== 'access' && action !== 'correct') throw badRequest('"action" must be access or correct', ['action']);
+  const purpose = parameter(params, 'purpose')?.valueCode;
+  return { actor: reference('actor'), resource: reference('resource'), action, ...(purpose ? { purpose } : {}) };
+}
+
+const forbidden = () => FhirError.of(403, 'forbidden', 'Only the operator, the patient and their treating practitioners may ask for a consent decision');
+
+async function assertMayAsk(services: Services, ctx: RequestContext, patients: readonly string[]): Promise<void> {
+  const principal = ctx.principal;
+  if (principal.kind === 'operator') return;
+  if (principal.actorType === 'Patient' && patients.includes(principal.fhirUser.slice('Patient/'.length))) return;
+  if (principal.actorType === 'Practitioner' || principal.actorType === 'PractitionerRole') {
+    const caller = await resolveActor(services.storage, ctx, { fhirUser: principal.fhirUser });
+    const treated = await treatedPatients(services.storage, ctx, caller.identities);
+    if (patients.some((p) => treated.has(p))) return;
+  }
+  throw forbidden();
+}
+
+const basisPart = (name: string, basis: Basis): ParametersParameter =>
+  'consent' in basis ? { name, valueReference: { reference: basis.consent } } : { name, valueString: basis.rule };
+
+function answer(decision: Decision | undefined): Parameters {
+  if (!decision) {
+    return { resourceType: 'Parameters', parameter: [{ name: 'decision', valueCode: 'permit' }, { name: 'basis', valueString: 'outside-patient-compartment' }] };
+  }
+  const parts: ParametersParameter[] = [{ name: 'decision', valueCode: decision.decision }, basisPart('basis', decision.basis)];
+  if (decision.path.length > 0) parts.push({ name: 'path', valueString: decision.path.join(' > ') });
+  parts.push({ name: 'breakGlass', valueBoolean: decision.breakGlass });
+  if (decision.patientId) parts.push({ name: 'patient', valueReference: { reference: `Patient/${decision.patientId}` } });
+  if (decision.withheld) parts.push(basisPart('withheld', decision.withheld));
+  return { resourceType: 'Parameters', parameter: parts };
+}
+
+export async function evaluateConsent(services: Services, ctx: RequestContext, type: string, body: unknown): Promise<Parameters> {
+  if (type !== 'Consent') throw FhirError.of(404, 'not-supported', `$evaluate is defined on Consent, not ${type}`);
+  const request = parseRequest(body, ctx.baseUrl);
+  const indexer = createIndexer({ baseUrl: ctx.baseUrl });
+  const resource = await readCurrent<AnyResource>(services.storage, ctx, request.resource);
+  if (!resource) {
+    if (ctx.principal.kind !== 'operator') throw forbidden();
+    throw notFound(`${request.resource} is not known`);
+  }
+  await assertMayAsk(services, ctx, patientsOf({ resourceType: resource.resourceType, id: resource.id!, entries: indexer(resource) }));
+  const actor = await resolveActor(services.storage, ctx, { fhirUser: request.actor });
+  const purpose = request.purpose ?? defaultPurpose(actor);
+  return answer(await explainDecision(services.storage, ctx, indexer, { actor, purpose, action: request.action, resource }));
+}
