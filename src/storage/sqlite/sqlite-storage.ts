@@ -9,6 +9,7 @@ import type { HistoryQuery, Storage, StorageOps, WriteOptions } from '../port';
 import { reindexSqlite } from './reindex';
 import { ResourceStore } from './resource-store';
 import { applyPragmas, createSchema } from './schema';
+import { GroupCommit } from './group-commit';
 import { WriteLock } from './write-lock';
 
 export interface SqliteStorageOptions {
@@ -28,8 +29,9 @@ type Access = <T>(operation: (store: ResourceStore) => T) => T | Promise<T>;
 /**
  * Connections and isolation:
  * - One writer connection, used by every write and by everything inside a unit
- *   of work, behind a FIFO lock. A single write runs synchronously in its own
- *   transaction; a unit of work holds the lock and a BEGIN IMMEDIATE
+ *   of work, behind a FIFO lock. Single writes are group-committed: those that
+ *   arrive in one turn of the event loop share a transaction, each in its own
+ *   savepoint (group-commit.ts); a unit of work holds the lock and a BEGIN IMMEDIATE
  *   transaction across its awaits, so it sees its own writes and nothing else
  *   joins it.
  * - For a file, one more connection for reads outside units of work: in WAL
@@ -63,7 +65,8 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
   const lock = new WriteLock();
   const readCommitted: Access = (operation) =>
     reader !== writer || !writerDb.inTransaction ? operation(reader) : lock.run(() => operation(writer));
-  const writeAlone: Access = (operation) => lock.run(() => operation(writer));
+  const groupCommit = new GroupCommit(writerDb, lock);
+  const writeAlone: Access = (operation) => groupCommit.run(() => operation(writer));
 
   let closing: Promise<void> | undefined;
 
