@@ -1,6 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { projectRoot } from '../src/paths';
+import { benchBundles } from './bench/bundles';
 import { benchRestCore } from './bench/rest-core';
 import { benchSearch } from './bench/search';
 
@@ -18,6 +20,10 @@ async function main(): Promise<void> {
   try {
     console.log(`Concord benchmark: Node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), load generator on the same machine\n`);
     console.log(await benchRestCore(dir, { resources, seconds, connections: 32 }));
+    // The Synthea bundles sit beside the checkout, not in it.
+    const synthea = join(projectRoot, '..', 'shared', 'data', 'synthea');
+    if (!existsSync(synthea)) console.log(`\nBundle loading skipped: ${synthea} is absent`);
+    else console.log(`\n${await benchBundles({ folder: synthea, sqlitePath: join(dir, 'bundles.db'), rounds: Number(process.env.BENCH_BUNDLE_ROUNDS ?? 1) })}`);
     // Few connections: search latency is the figure, and more clients would only queue on the one event loop.
     console.log(`\n${await benchSearch(dir, { resources: searchResources, seconds, connections: 4 })}`);
   } finally {

@@ -4,10 +4,11 @@ import { badRequest } from '../errors';
 import type { StorageOps } from '../storage/port';
 import { executeEntry, type EntryResult } from './bundle-entry';
 import { conditionalReferences, replaceReferences, resolveConditionalReference } from './bundle-references';
-import type { EntryRequest } from './bundle-request';
+import { unsupportedRequest, type EntryRequest } from './bundle-request';
 import { atEntry } from './bundle-response';
 import { servicesInUnit } from './bundle-services';
 import { atMostOne, findMatches } from './conditional';
+import { assertResourceType } from './resource-body';
 import type { Services } from './services';
 
 /** http.html#trules: DELETE, then POST, then PUT and PATCH, then GET and HEAD; entry order within each. */
@@ -41,8 +42,13 @@ interface PlannedWrite {
  * references to its fullUrl point at the resource it will really touch.
  */
 async function planWrite(tx: StorageOps, ctx: RequestContext, request: EntryRequest): Promise<PlannedWrite> {
-  const [type, id] = request.segments;
-  if (request.method === 'POST') {
+  const { segments, query, method } = request;
+  const [type, id] = segments;
+  const instance = segments.length === 2 && query.length === 0;
+  const typeLevel = segments.length === 1 && (method === 'POST' ? query.length === 0 : method === 'PUT' && query.length > 0);
+  if (!instance && !typeLevel) throw unsupportedRequest(request);
+  assertResourceType(type);
+  if (method === 'POST') {
     const existing = request.ifNoneExist ? atMostOne(await findMatches(tx, ctx, type, request.ifNoneExist), 'create') : undefined;
     const assignedId = existing?.id ?? randomUUID();
     return { request, target: `${type}/${assignedId}`, assignedId };
@@ -50,9 +56,12 @@ async function planWrite(tx: StorageOps, ctx: RequestContext, request: EntryRequ
   if (id !== undefined) return { request, target: `${type}/${id}` };
   // Conditional update: the match, else the body's id, else a new one written into the body.
   const match = atMostOne(await findMatches(tx, ctx, type, request.query), 'update');
-  const bodyId = (request.resource as { id?: unknown }).id;
+  const body = request.resource;
+  const isObject = body !== null && typeof body === 'object' && !Array.isArray(body);
+  const bodyId = isObject ? (body as { id?: unknown }).id : undefined;
   const chosen = match?.id ?? (typeof bodyId === 'string' ? bodyId : randomUUID());
-  const resource = bodyId === undefined ? { ...(request.resource as object), id: chosen } : request.resource;
+  // Anything but an object is left for the update to refuse (400), as the REST route would.
+  const resource = isObject && bodyId === undefined ? { ...body, id: chosen } : body;
   return { request: { ...request, resource }, target: `${type}/${chosen}` };
 }
 

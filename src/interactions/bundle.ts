@@ -54,6 +54,7 @@ async function runBatch(services: Services, ctx: RequestContext, entries: unknow
  * failing entry's error instead (thrown), and nothing of it is written.
  */
 export async function processBundle(services: Services, ctx: RequestContext, body: unknown, options: BundleOptions): Promise<Bundle> {
+  assertUnrestricted(ctx);
   const { type, entries } = envelope(body, options.maxEntries);
   if (type === 'batch') {
     return { resourceType: 'Bundle', type: 'batch-response', entry: await runBatch(services, ctx, entries, options.preference) };
@@ -62,6 +63,19 @@ export async function processBundle(services: Services, ctx: RequestContext, bod
   assertDistinctFullUrls(requests);
   const results: EntryResult[] = await runTransaction(services, ctx, requests);
   return { resourceType: 'Bundle', type: 'transaction-response', entry: results.map((result) => responseEntry(ctx.baseUrl, result, options.preference)) };
+}
+
+/**
+ * Scopes and access conditions are decided per HTTP route (the security
+ * hooks classify `POST /` as one operation), not yet per bundle entry. Until
+ * each entry is authorized as its own request would be, only the unrestricted
+ * operator (no token scopes, no access filter) may send a bundle: an entry
+ * must never do what its own request would be refused.
+ */
+function assertUnrestricted(ctx: RequestContext): void {
+  const { principal } = ctx;
+  if (principal.kind === 'operator' && principal.token === undefined && ctx.access === undefined) return;
+  throw FhirError.of(403, 'forbidden', 'Batch and transaction bundles are available to the operator only until bundle entries are authorized one by one');
 }
 
 /** Two entries with one fullUrl would make the references to it ambiguous. */

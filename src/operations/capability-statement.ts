@@ -13,7 +13,10 @@ const VALIDATE_OPERATION = { name: 'validate', definition: 'http://hl7.org/fhir/
 
 /** Operations of one type only: the spec's Patient $everything, and Concord's own consent explanation. */
 const TYPE_OPERATIONS: Record<string, Array<{ name: string; definition: string; documentation?: string }>> = {
-  Patient: [{ name: 'everything', definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything' }],
+  Patient: [
+    { name: 'everything', definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything' },
+    { name: 'match', definition: 'http://hl7.org/fhir/OperationDefinition/Patient-match', documentation: 'Scored candidates for a Patient: identifiers, names, birth date, gender, telecom, postal code' },
+  ],
   Consent: [
     {
       name: 'evaluate',
@@ -72,7 +75,7 @@ export function capabilityStatement(baseUrl: string): CapabilityStatement {
       {
         mode: 'server',
         resource: resourceTypes().map(resourceEntry),
-        interaction: [{ code: 'history-system' }, { code: 'search-system' }],
+        interaction: [{ code: 'transaction' }, { code: 'batch' }, { code: 'history-system' }, { code: 'search-system' }],
         // Compartment search (`/Patient/123/Encounter`, `/Patient/123/*`).
         compartment: ['http://hl7.org/fhir/CompartmentDefinition/patient'],
       },

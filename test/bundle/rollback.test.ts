@@ -66,3 +66,27 @@ t.test('an entry kind this server does not take is 400 and rolls back', async (t
   t.same(response.json().issue[0].expression, ['Bundle.entry[1].request.url']);
   t.equal(await countOf(h, 'Patient'), 0);
 });
+
+t.test('odd entries are client errors, never 500', async (t) => {
+  const h = await startHarness();
+  t.teardown(h.close);
+  const cases: Array<[Record<string, unknown>, number]> = [
+    [{ resource: null, request: { method: 'PUT', url: 'Patient?identifier=x' } }, 400],
+    [{ resource: 'text', request: { method: 'POST', url: 'Patient' } }, 400],
+    [{ resource: patient(), request: { method: 'POST', url: '/' } }, 400],
+    [{ resource: patient(), request: { method: 'PUT', url: 'Patient' } }, 400],
+    [{ resource: patient(), request: { method: 'POST', url: 'Patient?x=1' } }, 400],
+    [{ resource: patient(), request: { method: 'PUT', url: 'Unknown?identifier=1' } }, 404],
+    [{ resource: patient(), request: { method: 'POST', url: 'Unknown' } }, 404],
+    [{ resource: patient(), request: { method: 'POST', url: 'Patient', ifNoneExist: 'shoe-size=1' } }, 400],
+    [{ request: { method: 'GET', url: 'Patient?shoe-size=1' } }, 200],
+    [{ request: { method: 'GET', url: 'Patient/%E0%A4%A' } }, 400],
+  ];
+  for (const [entry, status] of cases) {
+    for (const type of ['transaction', 'batch'] as const) {
+      const response = await postBundle(h, bundleOf(type, [entry]));
+      const answered = type === 'batch' && response.statusCode === 200 ? Number(response.json().entry[0].response.status.slice(0, 3)) : response.statusCode;
+      t.equal(answered, status, `${type}: ${JSON.stringify(entry.request)}`);
+    }
+  }
+});
