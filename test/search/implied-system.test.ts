@@ -1,10 +1,11 @@
 import t from 'tap';
 import { createIndexer } from '../../src/search/indexer';
 import { impliedSystem } from '../../src/search/implied-system';
+import type { TokenEntry } from '../../src/search/index-entry';
 
 const index = createIndexer({ baseUrl: 'http://example.org/fhir' });
-const tokens = (resource: Record<string, unknown>, param: string) =>
-  index(resource as never).filter((e) => e.kind === 'token' && e.param === param);
+const tokens = (resource: Record<string, unknown>, param: string): TokenEntry[] =>
+  index(resource as never).filter((e): e is TokenEntry => e.kind === 'token' && e.param === param);
 
 t.test('a code element is indexed with the system its required binding implies', async (t) => {
   t.same(tokens({ resourceType: 'Patient', gender: 'female' }, 'gender'), [
