@@ -46,7 +46,7 @@ function resourceEntry(type: string): RestResource {
       name: param.code,
       definition: param.url,
       type: param.type as 'token',
-      documentation: param.description,
+      documentation: param.descriptions?.[type] ?? param.description,
     })),
     operation: [VALIDATE_OPERATION, ...(TYPE_OPERATIONS[type] ?? [])],
   };
