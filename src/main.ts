@@ -1,6 +1,7 @@
 import { ConfigError, loadConfig, type Config } from './config';
 import { buildServer } from './http/server';
 import { createAuth, type Auth } from './security/auth/auth-service';
+import { consentAccessSource } from './security/consent/consent-source';
 import { createIndexer } from './search/indexer';
 import { openStorage } from './storage/open-storage';
 import { createValidator } from './validation/validator';
@@ -8,18 +9,9 @@ import { createValidator } from './validation/validator';
 /** Start-up: configuration, storage, HTTP; and an orderly stop on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
   let config: Config;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`concord: invalid configuration: ${error.message}\n`);
-      process.exit(1);
-    }
-    throw error;
-  }
-
   let auth: Auth;
   try {
+    config = loadConfig();
     auth = await createAuth({ ...config.auth, baseUrl: config.baseUrl, sqlitePath: config.sqlitePath });
   } catch (error) {
     if (error instanceof ConfigError) {
@@ -29,7 +21,13 @@ async function main(): Promise<void> {
     throw error;
   }
   const storage = await openStorage(config, createIndexer({ baseUrl: config.baseUrl }));
-  const app = buildServer({ config, services: { storage, validator: createValidator() }, auth });
+  const app = buildServer({
+    config,
+    services: { storage, validator: createValidator() },
+    auth,
+    // The privacy layer: the patient's Consents, compiled into every query beside the scopes.
+    accessSources: [consentAccessSource(storage, config.baseUrl)],
+  });
 
   let stopping = false;
   const stop = async (signal: string) => {

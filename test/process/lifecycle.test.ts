@@ -1,44 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-
-const ROOT = join(__dirname, '..', '..');
-
-interface Running {
-  child: ChildProcess;
-  url: string;
-  exited: Promise<number | null>;
-  output: () => string;
-}
-
-/** Starts the real entry point (src/main.ts through tsx) and waits for its ready line. */
-function startServer(env: Record<string, string>): Promise<Running> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: ROOT,
-    // These tests are about the process (durability, shutdown), not security: explicitly open.
-    env: { ...process.env, PORT: '0', LOG_LEVEL: 'info', AUTH_MODE: 'off', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${output}`)), 20000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const ready = output.split('\n').find((line) => line.includes('Concord FHIR server ready'));
-      if (ready) {
-        clearTimeout(timer);
-        resolve({ child, url: `http://127.0.0.1:${JSON.parse(ready).port}/fhir`, exited, output: () => output });
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    exited.then((code) => reject(new Error(`server exited with ${code}: ${output}`)));
-  });
-}
+import { ROOT, startServer as startEntryPoint } from './entry-point';
 
 /**
  * A POST whose body arrives in two halves, with `between` run after the
@@ -59,6 +25,9 @@ function postInTwoHalves(url: string, body: unknown, between: () => void): Promi
     }, 300);
   });
 }
+
+// These tests are about the process (durability, shutdown), not security: explicitly open.
+const startServer = (env: Record<string, string>) => startEntryPoint({ AUTH_MODE: 'off', ...env });
 
 const post = (url: string, body: unknown) =>
   fetch(url, { method: 'POST', headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify(body) });
