@@ -182,11 +182,13 @@ ${indexTablesDdl}
 `;
 
 /**
- * Bumped when the index tables change shape. A database written by an older
- * version gets fresh index tables, and the caller must re-index every
- * current resource (the resources and their history are untouched).
+ * Bumped when the index tables change shape, or the indexer changes the
+ * values it writes (3: code elements carry their binding's implied system).
+ * A database written by an older version gets fresh index tables, and the
+ * caller must re-index every current resource (the resources and their
+ * history are untouched).
  */
-const indexSchemaVersion = 2;
+const indexSchemaVersion = 3;
 
 /** Creates what is missing; true when the index tables were rebuilt and must be refilled. */
 export function createSchema(db: Database): { reindex: boolean } {
