@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { DEFAULT_MAX_BUNDLE_ENTRIES, type Config } from '../config';
 import type { RequestContext } from '../context';
 import type { Services } from '../interactions/services';
@@ -35,7 +35,7 @@ export function buildServer({ config, services, logStream, auth, accessSources }
   const app = Fastify({
     logger: { level: config.logLevel, ...(logStream ? { stream: logStream } : {}) },
     // The default request logging writes URLs, which can hold identifying search values.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.maxBodyBytes,
     genReqId: () => randomUUID(),
     // A client-chosen request id could be anything, including patient data.
