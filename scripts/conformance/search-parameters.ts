@@ -1,23 +1,9 @@
 import type { SearchParameter } from 'fhir/r4';
+import type { SearchParamDef } from '../../src/fhir/definitions';
 import type { SpecPackage } from './package-source';
 
-/** The artefact format of one search parameter (see src/fhir/definitions.ts SearchParamDef). */
-export interface SearchParamArtefact {
-  url: string;
-  code: string;
-  type: string;
-  base: string[];
-  expression?: string;
-  target?: string[];
-  modifier?: string[];
-  comparator?: string[];
-  multipleOr?: boolean;
-  multipleAnd?: boolean;
-  component?: { definition: string; expression: string }[];
-  description: string;
-  /** A parameter shared by several types describes itself per type ("* [Patient](patient.html): ..."). */
-  descriptions?: Record<string, string>;
-}
+/** The artefact format of one search parameter: exactly what the server reads. */
+export type SearchParamArtefact = SearchParamDef;
 
 /**
  * Every search parameter the spec defines. The package also holds a few
