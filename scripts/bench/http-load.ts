@@ -15,7 +15,8 @@ export interface LoadSpec {
   /** Called for every request, so each can target another resource. */
   path: () => string;
   body?: () => string;
-  headers?: Record<string, string>;
+  /** Static, or per request (called after `path`, so it can follow the resource `path` drew). */
+  headers?: Record<string, string> | (() => Record<string, string>);
   seconds: number;
   connections: number;
 }
@@ -33,7 +34,7 @@ export async function runLoad(baseUrl: string, spec: LoadSpec): Promise<LoadResu
           ...request,
           method: spec.method,
           path: `${url.pathname}${spec.path()}`,
-          headers: { 'content-type': 'application/fhir+json', ...spec.headers },
+          headers: { 'content-type': 'application/fhir+json', ...(typeof spec.headers === 'function' ? spec.headers() : spec.headers) },
           ...(spec.body ? { body: spec.body() } : {}),
         }),
       },

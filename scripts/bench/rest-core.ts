@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { systemContext } from '../../src/context';
+import { loadConfig } from '../../src/config';
 import { projectRoot } from '../../src/paths';
+import { mintToken } from '../../src/security/auth/cli-token';
 import { createIndexer } from '../../src/search/indexer';
 import { createSqliteStorage } from '../../src/storage/sqlite/sqlite-storage';
 import { createValidator } from '../../src/validation/validator';
@@ -52,7 +54,8 @@ export async function benchRestCore(dir: string, options: { resources: number; s
   const sqlitePath = join(dir, 'rest-core.db');
   const preloadMs = await preload(sqlitePath, options.resources);
   const claim = readFileSync(join(projectRoot, 'test', 'fixtures', 'examples', 'Claim-100150.json'), 'utf8');
-  const server = await startServerProcess({ SQLITE_PATH: sqlitePath });
+  // The REST core figures are about the FHIR layer: security is measured on its own below.
+  const server = await startServerProcess({ SQLITE_PATH: sqlitePath, AUTH_MODE: 'off' });
   const random = () => Math.floor(Math.random() * options.resources);
   const common = { seconds: options.seconds, connections: options.connections };
   const results: LoadResult[] = [];
@@ -74,8 +77,11 @@ export async function benchRestCore(dir: string, options: { resources: number; s
   } finally {
     await server.stop();
   }
+  const secured = await securedRead(sqlitePath, options, random);
+  results.push(secured);
   for (const r of results) if (r.errors || r.non2xx) process.stderr.write(`warning: ${r.name}: ${r.errors} errors, ${r.non2xx} non-2xx\n`);
   const validateMicros = validationCost(JSON.parse(claim));
+  const ratio = Math.round((secured.requestsPerSecond / results[0]!.requestsPerSecond) * 100);
   return [
     `### REST core (SQLite, ${options.resources.toLocaleString('en')} resources preloaded in ${(preloadMs / 1000).toFixed(1)} s, ${options.connections} connections, ${options.seconds} s per row)`,
     '',
@@ -85,5 +91,33 @@ export async function benchRestCore(dir: string, options: { resources: number; s
     ),
     '',
     `Validation alone (in process, Claim example): ${validateMicros.toFixed(0)} µs per resource.`,
+    `Read by id with token verification, scopes, consent and a durable AuditEvent per read: ${ratio}% of the throughput with AUTH_MODE=off.`,
   ].join('\n');
+}
+
+/**
+ * Read by id with security on: each request is a patient app reading its own
+ * Patient with a patient-scoped token, so the token is verified, the scopes
+ * and the consent filter apply inside the query, and an AuditEvent is written
+ * before the answer.
+ */
+async function securedRead(sqlitePath: string, options: { resources: number; seconds: number; connections: number }, random: () => number): Promise<LoadResult> {
+  const server = await startServerProcess({ SQLITE_PATH: sqlitePath });
+  try {
+    // Signed with the key the server generated beside its database, as `npm run token` does.
+    const config = loadConfig({ ...process.env, SQLITE_PATH: sqlitePath, BASE_URL: server.url });
+    const patients = Math.min(options.resources, 500);
+    const tokens = await Promise.all(
+      Array.from({ length: patients }, (_, i) => mintToken(['--fhir-user', `Patient/bench-${i}`, '--patient', `bench-${i}`, '--scope', 'patient/*.rs'], config)),
+    );
+    let drawn = 0;
+    return await runLoad(server.url, {
+      seconds: options.seconds, connections: options.connections,
+      name: 'read by id (token, scopes, consent, audit)', method: 'GET',
+      path: () => `/Patient/bench-${(drawn = random() % patients)}`,
+      headers: () => ({ authorization: `Bearer ${tokens[drawn]}` }),
+    });
+  } finally {
+    await server.stop();
+  }
 }
