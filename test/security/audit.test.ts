@@ -146,12 +146,13 @@ t.test('an audit write failure fails the request', async (t) => {
   t.teardown(h.close);
   await seed(h);
   const doctor = await h.token({ scope: 'user/*.rs', fhirUser: 'Practitioner/d1' });
-  const original = h.storage.unitOfWork.bind(h.storage);
-  h.storage.unitOfWork = async () => {
+  // A read writes nothing but its AuditEvent: make that write fail.
+  const original = h.storage.create.bind(h.storage);
+  h.storage.create = async () => {
     throw new Error('disk full');
   };
   const response = await h.as(doctor, { url: '/fhir/Observation/obs-p1' });
-  h.storage.unitOfWork = original;
+  h.storage.create = original;
   t.equal(response.statusCode, 500);
   t.match(response.json(), { resourceType: 'OperationOutcome', issue: [{ code: 'exception' }] });
   t.notMatch(response.body, /obs-p1|Patient\/p1/, 'the unrecorded data is not sent');

@@ -66,9 +66,11 @@ export function installAudit(app: FastifyInstance, { storage, baseUrl }: AuditOp
       resources: resources.map((resource) => ({ reference: `${resource.resourceType}/${resource.id}`, patients: patientsOf(resource) })),
     });
     const ctx = systemContext(baseUrl, request.id);
-    await storage.unitOfWork(async (tx) => {
-      for (const event of events) await tx.create(ctx, { ...event, id: randomUUID() } as AnyResource);
-    });
+    // Plain creates, not a unit of work: the storage commits the events of
+    // concurrent requests together (group commit), and each is durable before
+    // its promise resolves. Should one fail, the request fails: the events are
+    // independent records, so the others standing is harmless.
+    await Promise.all(events.map((event) => storage.create(ctx, { ...event, id: randomUUID() } as AnyResource)));
   };
 
   app.addHook('onSend', async (request, reply, payload) => {
