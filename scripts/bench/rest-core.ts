@@ -55,7 +55,7 @@ export async function benchRestCore(dir: string, options: { resources: number; s
   const preloadMs = await preload(sqlitePath, options.resources);
   const claim = readFileSync(join(projectRoot, 'test', 'fixtures', 'examples', 'Claim-100150.json'), 'utf8');
   // The REST core figures are about the FHIR layer: security is measured on its own below.
-  const server = await startServerProcess({ SQLITE_PATH: sqlitePath, AUTH_MODE: 'off' });
+  const server = await startServerProcess({ SQLITE_PATH: sqlitePath, AUTH_MODE: 'off', LOG_LEVEL: 'error' });
   const random = () => Math.floor(Math.random() * options.resources);
   const common = { seconds: options.seconds, connections: options.connections };
   const results: LoadResult[] = [];
