@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { RequestContext } from '../context';
 import { operationOutcome, type Issue } from '../errors';
 import { etag, versionUrl } from '../fhir/bundle';
+import { clientCopyIsCurrent as copyIsCurrent } from '../interactions/conditional-read';
 import type { VersionRecord } from '../storage/port';
 import { FHIR_JSON } from './formats';
 import type { ReturnPreference } from './request-helpers';
@@ -66,21 +67,7 @@ export function sendWriteResult(
   return sendJson(request, reply, status, record.resource);
 }
 
-/**
- * Conditional read (`If-None-Match`, `If-Modified-Since`): true when the
- * client's copy is current, so a 304 without a body will do.
- */
+/** Conditional read headers: true when the client's copy is current (304). */
 export function clientCopyIsCurrent(request: FastifyRequest, record: VersionRecord): boolean {
-  const noneMatch = request.headers['if-none-match'];
-  if (noneMatch !== undefined) {
-    const tags = noneMatch.split(',').map((tag) => tag.trim().replace(/^W\//, ''));
-    return tags.includes('*') || tags.includes(`"${record.versionId}"`);
-  }
-  const modifiedSince = request.headers['if-modified-since'];
-  if (modifiedSince !== undefined) {
-    const since = Date.parse(modifiedSince);
-    // HTTP dates have whole seconds: compare at that precision.
-    return !Number.isNaN(since) && Math.floor(Date.parse(record.lastUpdated) / 1000) * 1000 <= since;
-  }
-  return false;
+  return copyIsCurrent({ ifNoneMatch: request.headers['if-none-match'], ifModifiedSince: request.headers['if-modified-since'] }, record);
 }

@@ -8,6 +8,7 @@ import { readResource, vreadResource } from './read';
 import { search } from './search';
 import type { Services } from './services';
 import { conditionalDelete, conditionalUpdate, createResource, deleteResource, patchResource, updateResource } from './write';
+import { clientCopyIsCurrent } from './conditional-read';
 
 /** What one entry did: the response entry is built from it. */
 export interface EntryResult {
@@ -37,19 +38,6 @@ function jsonPatchOf(request: EntryRequest): unknown {
   } catch {
     throw badRequest('The Binary of a PATCH entry does not hold JSON', [`${where}.data`]);
   }
-}
-
-/** `If-None-Match` / `If-Modified-Since` of a read entry: true when the client's copy is current (304). */
-function clientCopyIsCurrent(request: EntryRequest, record: VersionRecord): boolean {
-  if (request.ifNoneMatch !== undefined) {
-    const tags = request.ifNoneMatch.split(',').map((tag) => tag.trim().replace(/^W\//, ''));
-    return tags.includes('*') || tags.includes(`"${record.versionId}"`);
-  }
-  if (request.ifModifiedSince !== undefined) {
-    const since = Date.parse(request.ifModifiedSince);
-    return !Number.isNaN(since) && Math.floor(Date.parse(record.lastUpdated) / 1000) * 1000 <= since;
-  }
-  return false;
 }
 
 async function readOrNotModified(request: EntryRequest, record: Promise<VersionRecord>): Promise<EntryResult> {
