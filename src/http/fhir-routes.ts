@@ -86,9 +86,7 @@ export function registerFhirRoutes(
   });
 
   app.post('/:type/_search', async (request: Req, reply) => {
-    requireBodyType(request, [FORM]);
-    const pairs = [...queryPairs(request), ...((request.body as QueryPairs | undefined) ?? [])];
-    const bundle = await search(services, contextOf(request), request.params.type, pairs, { strict: preferences(request).strict });
+    const bundle = await search(services, contextOf(request), request.params.type, formSearchPairs(request), { strict: preferences(request).strict });
     return sendJson(request, reply, 200, bundle);
   });
 
@@ -176,14 +174,16 @@ export function registerFhirRoutes(
   });
 
   // Compartment search: `/Patient/123/Encounter`, `/Patient/123/*`. Static segments (`_history`, `$validate`) win over this parameter.
-  app.get('/:type/:id/:compartmentType', async (request: Req, reply) => {
+  const compartmentSearch = async (request: Req, reply: FastifyReply, pairs: QueryPairs) => {
     const { type, id, compartmentType } = request.params;
     if (!SUPPORTED_COMPARTMENTS.has(type)) throw unsupportedCompartment(type);
     const compartment = { type: 'Patient' as const, id };
     const resourceType = compartmentType === '*' ? undefined : compartmentType;
-    const bundle = await search(services, contextOf(request), resourceType, queryPairs(request), { strict: preferences(request).strict, compartment });
+    const bundle = await search(services, contextOf(request), resourceType, pairs, { strict: preferences(request).strict, compartment });
     return sendJson(request, reply, 200, bundle);
-  });
+  };
+  app.get('/:type/:id/:compartmentType', async (request: Req, reply) => compartmentSearch(request, reply, queryPairs(request)));
+  app.post('/:type/:id/:compartmentType/_search', async (request: Req, reply) => compartmentSearch(request, reply, formSearchPairs(request)));
 
   app.get('/:type/:id/$validate', async (request: Req, reply) => {
     const { type, id } = request.params;
@@ -195,6 +195,22 @@ export function registerFhirRoutes(
     const { type, id } = request.params;
     return sendJson(request, reply, 200, await validateInstance(services, contextOf(request), type, id, request.body));
   });
+
+  // These URLs only take POST, but their other methods would otherwise reach the read
+  // and compartment routes (`GET /Patient/$match` reads a Patient whose id is `$match`,
+  // which answers 404). The not-found handler answers 405 from ROUTE_SHAPES.
+  for (const url of POST_ONLY_URLS) {
+    app.route({ method: ['GET', 'PUT', 'PATCH', 'DELETE'], url, handler: (_request, reply) => reply.callNotFound() });
+  }
+}
+
+/** Routes above that answer POST only; listed with their methods in ROUTE_SHAPES. */
+const POST_ONLY_URLS = ['/Patient/$match', '/:type/_search', '/:type/$validate', '/:type/$evaluate', '/:type/:id/:compartmentType/_search'];
+
+/** A search sent as a form (`POST .../_search`): the URL's parameters and the body's, which combine (AND). */
+function formSearchPairs(request: FastifyRequest): QueryPairs {
+  requireBodyType(request, [FORM]);
+  return [...queryPairs(request), ...((request.body as QueryPairs | undefined) ?? [])];
 }
 
 /**
@@ -217,4 +233,5 @@ export const ROUTE_SHAPES: Array<{ pattern: RegExp; methods: string[] }> = [
   { pattern: /^\/[A-Za-z]+\/[^/]+\/_history\/[^/]+$/, methods: ['GET'] },
   { pattern: /^\/[A-Za-z]+\/[^/]+\/\$validate$/, methods: ['GET', 'POST'] },
   { pattern: /^\/[A-Za-z]+\/[^/]+\/(?:[A-Za-z]+|\*)$/, methods: ['GET'] },
+  { pattern: /^\/[A-Za-z]+\/[^/]+\/(?:[A-Za-z]+|\*)\/_search$/, methods: ['POST'] },
 ];

@@ -91,6 +91,53 @@ t.test('POST /Type/_search (form body) answers exactly what GET does', async (t)
   t.same(matchRefs(split.json()), ['Patient/pat-jose'], 'URL and body parameters combine (AND)');
 });
 
+/** The same search sent as a form body to `url` (POST .../_search). */
+async function postForm(url: string, form: string) {
+  return h.request({ method: 'POST', url, headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: form });
+}
+
+t.test('POST compartment search (form body) answers exactly what GET does, for one type and for *', async (t) => {
+  const cases: Array<[string, string]> = [
+    ['/fhir/Patient/pat-peter/Encounter', ''],
+    ['/fhir/Patient/pat-peter/Observation', 'code=29463-7'],
+    ['/fhir/Patient/pat-peter/Patient', '_sort=_id'],
+    ['/fhir/Patient/pat-peter/*', '_count=100'],
+    ['/fhir/Patient/pat-jose/*', '_count=2'],
+    ['/fhir/Patient/pat-nobody/Encounter', ''],
+  ];
+  for (const [path, query] of cases) {
+    const viaGet = await get(h, query === '' ? path : `${path}?${query}`);
+    const viaPost = await postForm(`${path}/_search`, query);
+    t.equal(viaPost.statusCode, 200, `${path} ${query}`);
+    t.same(viaPost.json(), viaGet.json(), `${path} ${query}`);
+  }
+  t.ok(matchRefs((await postForm('/fhir/Patient/pat-peter/Encounter/_search', '')).json()).length > 0, 'the compared answers are not empty');
+  const split = await postForm('/fhir/Patient/pat-peter/Observation/_search?code=29463-7', 'code=8867-4');
+  t.same(matchRefs(split.json()), [], 'URL and body parameters combine (AND)');
+  t.equal((await postForm('/fhir/Patient/pat-peter/Organization/_search', '')).statusCode, 400, 'not in the Patient compartment');
+  t.equal((await postForm('/fhir/Practitioner/prac-1/Encounter/_search', '')).statusCode, 404, 'no Practitioner compartment');
+  const json = await h.request({ method: 'POST', url: '/fhir/Patient/pat-peter/Encounter/_search', headers: { 'content-type': 'application/fhir+json' }, payload: '{}' });
+  t.equal(json.statusCode, 415, 'a search body is a form');
+});
+
+t.test('an operation or _search that only takes POST answers other methods 405 with Allow and an OperationOutcome', async (t) => {
+  const cases: Array<[string, string]> = [
+    ['GET', '/fhir/Patient/$match'],
+    ['DELETE', '/fhir/Patient/$match'],
+    ['GET', '/fhir/Patient/_search'],
+    ['GET', '/fhir/Patient/$validate'],
+    ['PUT', '/fhir/Consent/$evaluate'],
+    ['GET', '/fhir/Patient/pat-peter/Encounter/_search'],
+  ];
+  for (const [method, url] of cases) {
+    const res = await h.request({ method: method as 'GET', url });
+    t.equal(res.statusCode, 405, `${method} ${url}`);
+    t.equal(res.headers.allow, 'POST', `${method} ${url}`);
+    t.equal(res.json().resourceType, 'OperationOutcome', `${method} ${url}`);
+  }
+  t.equal((await get(h, '/fhir/Patient/pat-peter')).statusCode, 200, 'reads still reach the read route');
+});
+
 t.test('system search with _type', async (t) => {
   const both = await searchBundle(h, '/fhir?_type=Patient,Encounter&_id=pat-peter,enc-1');
   t.same(matchRefs(both).sort(), ['Encounter/enc-1', 'Patient/pat-peter']);
