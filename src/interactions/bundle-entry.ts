@@ -5,7 +5,9 @@ import type { VersionRecord } from '../storage/port';
 import { unsupportedRequest, type EntryRequest } from './bundle-request';
 import { history } from './history';
 import { readResource, vreadResource } from './read';
-import { search } from './search';
+import { search, unsupportedCompartment } from './search';
+import { patientEverything } from '../operations/everything';
+import { SUPPORTED_COMPARTMENTS } from '../search/compartment';
 import type { Services } from './services';
 import { conditionalDelete, conditionalUpdate, createResource, deleteResource, patchResource, updateResource } from './write';
 import { clientCopyIsCurrent } from './conditional-read';
@@ -19,6 +21,8 @@ export interface EntryResult {
   wrote?: boolean;
   /** A search or history page. */
   bundle?: Bundle;
+  /** A HEAD entry: the response entry carries the status and version, never the resource (http.html#read). */
+  bodiless?: boolean;
 }
 
 const JSON_PATCH = 'application/json-patch+json';
@@ -27,7 +31,7 @@ const JSON_PATCH = 'application/json-patch+json';
  * A PATCH entry carries its JSON Patch in a Binary (http.html#patch: the
  * body of a PATCH in a bundle is a Binary when the format is not a resource).
  */
-function jsonPatchOf(request: EntryRequest): unknown {
+export function jsonPatchOf(request: EntryRequest): unknown {
   const binary = request.resource as { resourceType?: string; contentType?: string; data?: string };
   const where = `Bundle.entry[${request.index}].resource`;
   if (binary.resourceType !== 'Binary' || binary.contentType !== JSON_PATCH || typeof binary.data !== 'string') {
@@ -45,6 +49,17 @@ async function readOrNotModified(request: EntryRequest, record: Promise<VersionR
   return { status: clientCopyIsCurrent(request, found) ? 304 : 200, record: found };
 }
 
+/** `Patient/1/$everything`, or a compartment search (`Patient/1/Encounter`, `Patient/1/*`), as their REST routes answer them. */
+async function operationOrCompartment(services: Services, ctx: RequestContext, request: EntryRequest): Promise<EntryResult> {
+  const [type, id, last, ...rest] = request.segments;
+  if (rest.length > 0) throw unsupportedRequest(request);
+  if (last === '$everything') return { status: 200, bundle: await patientEverything(services, ctx, type, id, request.query) };
+  if (last.startsWith('$')) throw unsupportedRequest(request);
+  if (!SUPPORTED_COMPARTMENTS.has(type)) throw unsupportedCompartment(type);
+  const compartment = { type: 'Patient' as const, id };
+  return { status: 200, bundle: await search(services, ctx, last === '*' ? undefined : last, request.query, { strict: false, compartment }) };
+}
+
 async function readEntry(services: Services, ctx: RequestContext, request: EntryRequest): Promise<EntryResult> {
   const [type, id, historyPart, vid, ...rest] = request.segments;
   const noSearch = { strict: false };
@@ -56,7 +71,7 @@ async function readEntry(services: Services, ctx: RequestContext, request: Entry
     return { status: 200, bundle: await history(services, ctx, { resourceType: type }, request.query) };
   }
   if (historyPart === undefined) return readOrNotModified(request, readResource(services, ctx, type, id));
-  if (historyPart !== '_history') throw unsupportedRequest(request);
+  if (historyPart !== '_history') return operationOrCompartment(services, ctx, request);
   if (vid === undefined) return { status: 200, bundle: await history(services, ctx, { resourceType: type, id }, request.query) };
   return readOrNotModified(request, vreadResource(services, ctx, type, id, vid));
 }
@@ -74,8 +89,9 @@ export async function executeEntry(services: Services, ctx: RequestContext, requ
   const typeOnly = type !== undefined && id === undefined;
   switch (request.method) {
     case 'GET':
-    case 'HEAD':
       return readEntry(services, ctx, request);
+    case 'HEAD':
+      return { ...(await readEntry(services, ctx, request)), bundle: undefined, bodiless: true };
     case 'POST': {
       if (!typeOnly || query.length > 0) throw unsupportedRequest(request);
       const outcome = await createResource(services, ctx, type, request.resource, request.ifNoneExist, assignedId);

@@ -1,7 +1,7 @@
 import type { RequestContext } from '../context';
 import { FhirError } from '../errors';
 import type { StorageOps } from '../storage/port';
-import { findMatches, parseCriteria } from './conditional';
+import { findMatches, parseCriteria, type QueryPairs } from './conditional';
 import { assertResourceType } from './resource-body';
 
 /** A conditional reference: `Practitioner?identifier=http://hl7.org/fhir/sid/us-npi|160`. */
@@ -36,6 +36,20 @@ export function conditionalReferences(value: unknown, found: Set<string> = new S
     }
   }
   return found;
+}
+
+/** The type a conditional reference searches: `Practitioner` of `Practitioner?identifier=...`. */
+export function conditionalReferenceType(reference: string): string {
+  return (CONDITIONAL_REFERENCE.exec(reference) as RegExpExecArray)[1];
+}
+
+/**
+ * Search criteria with the bundle's fullUrls replaced by `Type/id`
+ * (`subject=urn:uuid:...` in an ifNoneExist or a conditional URL), value by
+ * value: a comma separates the alternatives of one parameter.
+ */
+export function replaceInCriteria(criteria: QueryPairs, targets: ReferenceTargets): QueryPairs {
+  return criteria.map(([key, value]): [string, string] => [key, value.split(',').map((part) => targets.get(part) ?? part).join(',')]);
 }
 
 /**

@@ -81,6 +81,11 @@ export function parseEntryRequest(entry: unknown, index: number, baseUrl: string
   };
 }
 
+/** Entries that write: their bodies pass the write checks before they run. */
+export function isWrite(request: EntryRequest): boolean {
+  return request.method !== 'GET' && request.method !== 'HEAD';
+}
+
 /** An entry whose URL has no shape this server answers: 400 naming the entry. */
 export function unsupportedRequest(request: EntryRequest): FhirError {
   return FhirError.of(400, 'not-supported', `${request.method} ${request.url} is not an interaction this server supports in a bundle`, [

@@ -20,7 +20,7 @@ export function responseEntry(baseUrl: string, result: EntryResult, preference: 
     if (result.wrote) response.location = versionUrl(baseUrl, record);
   }
   if (result.bundle) return { resource: result.bundle, response };
-  if (!record?.resource || result.status === 304) return { response };
+  if (!record?.resource || result.status === 304 || result.bodiless) return { response };
   if (result.wrote && preference === 'minimal') return { response };
   if (result.wrote && preference === 'OperationOutcome') {
     const verb = result.status === 201 ? 'Created' : 'Updated';

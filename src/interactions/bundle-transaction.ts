@@ -1,11 +1,20 @@
 import { randomUUID } from 'node:crypto';
-import type { RequestContext } from '../context';
-import { badRequest } from '../errors';
+import { badRequest, FhirError } from '../errors';
 import type { StorageOps } from '../storage/port';
+import type { ClassifiedRequest } from '../security/scopes/classify';
 import { executeEntry, type EntryResult } from './bundle-entry';
-import { conditionalReferences, replaceReferences, resolveConditionalReference } from './bundle-references';
+import {
+  conditionalReferenceType,
+  conditionalReferences,
+  replaceInCriteria,
+  replaceReferences,
+  resolveConditionalReference,
+  type ReferenceTargets,
+} from './bundle-references';
 import { unsupportedRequest, type EntryRequest } from './bundle-request';
 import { atEntry } from './bundle-response';
+import { classifyEntry } from './bundle-route';
+import type { AdmittedEntry, EntrySecurity } from './bundle-security';
 import { servicesInUnit } from './bundle-services';
 import { atMostOne, findMatches } from './conditional';
 import { assertResourceType } from './resource-body';
@@ -29,19 +38,25 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resol
 
 /** A write entry with the id it will write, decided before any create or update runs. */
 interface PlannedWrite {
-  request: EntryRequest;
+  entry: AdmittedEntry;
   /** `Type/id`. */
   target: string;
   /** For a create: the new resource's id. */
   assignedId?: string;
 }
 
+/** A conditional create or update: which resource it writes depends on a search. */
+const isConditionalWrite = ({ method, ifNoneExist, query }: EntryRequest) =>
+  (method === 'POST' && ifNoneExist !== undefined) || (method === 'PUT' && query.length > 0);
+
 /**
  * Which resource a create, update or patch entry will write. A conditional
- * create or update is looked up now, inside the transaction, so that
- * references to its fullUrl point at the resource it will really touch.
+ * create or update is looked up now, inside the transaction and through the
+ * entry's own access filter (it finds only what its REST call would), so
+ * that references to its fullUrl point at the resource it will really touch.
  */
-async function planWrite(tx: StorageOps, ctx: RequestContext, request: EntryRequest): Promise<PlannedWrite> {
+async function planWrite(tx: StorageOps, entry: AdmittedEntry): Promise<PlannedWrite> {
+  const { request, ctx } = entry;
   const { segments, query, method } = request;
   const [type, id] = segments;
   const instance = segments.length === 2 && query.length === 0;
@@ -51,9 +66,9 @@ async function planWrite(tx: StorageOps, ctx: RequestContext, request: EntryRequ
   if (method === 'POST') {
     const existing = request.ifNoneExist ? atMostOne(await findMatches(tx, ctx, type, request.ifNoneExist), 'create') : undefined;
     const assignedId = existing?.id ?? randomUUID();
-    return { request, target: `${type}/${assignedId}`, assignedId };
+    return { entry, target: `${type}/${assignedId}`, assignedId };
   }
-  if (id !== undefined) return { request, target: `${type}/${id}` };
+  if (id !== undefined) return { entry, target: `${type}/${id}` };
   // Conditional update: the match, else the body's id, else a new one written into the body.
   const match = atMostOne(await findMatches(tx, ctx, type, request.query), 'update');
   const body = request.resource;
@@ -62,7 +77,7 @@ async function planWrite(tx: StorageOps, ctx: RequestContext, request: EntryRequ
   const chosen = match?.id ?? (typeof bodyId === 'string' ? bodyId : randomUUID());
   // Anything but an object is left for the update to refuse (400), as the REST route would.
   const resource = isObject && bodyId === undefined ? { ...body, id: chosen } : body;
-  return { request: { ...request, resource }, target: `${type}/${chosen}` };
+  return { entry: { ...entry, request: { ...request, resource } }, target: `${type}/${chosen}` };
 }
 
 /**
@@ -83,66 +98,144 @@ class TouchedResources {
   }
 }
 
-/**
- * Replaces, in every write entry's resource and every read entry's query,
- * the fullUrls of the bundle's creates and updates with `Type/id`, and
- * resolves conditional references by search in the transaction. Returns new
- * requests: the work of a unit may run again (MongoDB retries transient
- * transaction errors), so the input stays untouched.
- */
-async function resolveReferences(tx: StorageOps, ctx: RequestContext, writes: PlannedWrite[], reads: EntryRequest[]) {
-  const targets = new Map<string, string>();
-  for (const { request, target } of writes) {
-    if (request.fullUrl !== undefined && request.method !== 'PATCH') targets.set(request.fullUrl, target);
-  }
-  for (const { request } of writes) {
-    for (const reference of conditionalReferences(request.resource)) {
-      if (!targets.has(reference)) targets.set(reference, await atEntry(request, () => resolveConditionalReference(tx, ctx, reference)));
-    }
-  }
-  const rewrittenWrites = writes.map((write) =>
-    write.request.method === 'PATCH' ? write : { ...write, request: { ...write.request, resource: replaceReferences(write.request.resource, targets) } },
-  );
-  const rewrittenReads = reads.map((request) => ({
-    ...request,
-    query: request.query.map(([key, value]): [string, string] => [key, targets.get(value) ?? value]),
-  }));
-  return { writes: rewrittenWrites, reads: rewrittenReads };
+/** The entry with its resource's references replaced (a PATCH's Binary holds no references). */
+function withReferences(entry: AdmittedEntry, targets: ReferenceTargets): AdmittedEntry {
+  if (entry.request.method === 'PATCH') return entry;
+  return { ...entry, request: { ...entry.request, resource: replaceReferences(entry.request.resource, targets) } };
 }
 
 /**
- * A transaction: every entry in one unit of work, in the spec's order; the
- * first entry that fails rolls everything back and its error (naming the
- * entry) is the answer. Returns the results in the bundle's order.
+ * One transaction's progress: the results so far, the fullUrls and
+ * conditional references resolved so far, and the entry being worked on
+ * (the one a failure is audited against). Built afresh for each attempt of
+ * the unit of work (MongoDB retries transient errors), so the input stays
+ * untouched.
  */
-export async function runTransaction(services: Services, ctx: RequestContext, requests: EntryRequest[]): Promise<EntryResult[]> {
-  const ordered = processingOrder(requests);
-  return services.storage.unitOfWork(async (tx) => {
-    const inUnit = servicesInUnit(services, tx);
-    const results: EntryResult[] = new Array(requests.length);
-    const touched = new TouchedResources();
-    const run = async (request: EntryRequest, assignedId?: string) => {
-      results[request.index] = await atEntry(request, () => executeEntry(inUnit, ctx, request, assignedId));
-    };
+class TransactionRun {
+  readonly results: EntryResult[];
+  readonly targets = new Map<string, string>();
+  readonly touched = new TouchedResources();
+  private readonly inUnit: Services;
 
-    for (const request of ordered.filter((r) => r.method === 'DELETE')) {
-      await run(request);
-      const deleted = results[request.index].record;
-      const target = deleted ? `${deleted.resourceType}/${deleted.id}` : request.segments.length === 2 ? request.segments.join('/') : undefined;
-      if (target) touched.add(target, request);
+  constructor(
+    services: Services,
+    private readonly tx: StorageOps,
+    private readonly security: EntrySecurity,
+    size: number,
+    private readonly onStep: (entry: AdmittedEntry) => void,
+  ) {
+    this.inUnit = servicesInUnit(services, tx);
+    this.results = new Array(size);
+  }
+
+  /** Runs `work` for `entry`: whatever fails there names the entry and is audited against it. */
+  step<T>(entry: AdmittedEntry, work: () => Promise<T>): Promise<T> {
+    this.onStep(entry);
+    return atEntry(entry.request, work);
+  }
+
+  async run(entry: AdmittedEntry, assignedId?: string): Promise<void> {
+    this.results[entry.request.index] = await this.step(entry, () => executeEntry(this.inUnit, entry.ctx, entry.request, assignedId));
+  }
+
+  async runDelete(entry: AdmittedEntry): Promise<void> {
+    await this.run(entry);
+    const deleted = this.results[entry.request.index].record;
+    const { segments } = entry.request;
+    const target = deleted ? `${deleted.resourceType}/${deleted.id}` : segments.length === 2 ? segments.join('/') : undefined;
+    if (target) this.touched.add(target, entry.request);
+  }
+
+  /**
+   * Plans every create, update and patch. Unconditional ones first, so that
+   * the criteria of the conditional ones (`ifNoneExist`, a conditional
+   * update's URL) can name the fullUrls of the others (`subject=urn:uuid:...`)
+   * and are searched with the ids those will have.
+   */
+  async plan(writes: AdmittedEntry[]): Promise<PlannedWrite[]> {
+    const planned = new Map<AdmittedEntry, PlannedWrite>();
+    const conditionalLast = [...writes.filter((e) => !isConditionalWrite(e.request)), ...writes.filter((e) => isConditionalWrite(e.request))];
+    for (const entry of conditionalLast) {
+      const write = await this.step(entry, () => planWrite(this.tx, withCriteria(entry, this.targets)));
+      this.touched.add(write.target, entry.request);
+      if (entry.request.fullUrl !== undefined && entry.request.method !== 'PATCH') this.targets.set(entry.request.fullUrl, write.target);
+      planned.set(entry, write);
     }
-    const planned: PlannedWrite[] = [];
-    for (const request of ordered.filter((r) => PHASE[r.method] === 1 || PHASE[r.method] === 2)) {
-      const write = await atEntry(request, () => planWrite(tx, ctx, request));
-      touched.add(write.target, request);
-      planned.push(write);
+    return writes.map((entry) => planned.get(entry) as PlannedWrite);
+  }
+
+  /**
+   * Writes one planned entry: its fullUrl references replaced, then its
+   * conditional references resolved (a search through the caller's access
+   * filter, which sees what this transaction wrote before), then the write
+   * check on the final body, then the write.
+   */
+  async write({ entry, assignedId }: PlannedWrite): Promise<void> {
+    for (const reference of conditionalReferences(entry.request.resource)) {
+      if (this.targets.has(reference)) continue;
+      const type = conditionalReferenceType(reference);
+      const resolved = await this.step(entry, async () => resolveConditionalReference(this.tx, await this.security.searchContext(type), reference));
+      this.targets.set(reference, resolved);
     }
-    const { writes, reads } = await resolveReferences(tx, ctx, planned, ordered.filter((r) => PHASE[r.method] === 3));
-    for (const [position, write] of writes.entries()) {
-      if (position % ENTRIES_BETWEEN_YIELDS === ENTRIES_BETWEEN_YIELDS - 1) await yieldToEventLoop();
-      await run(write.request, write.assignedId);
+    const final = withReferences(entry, this.targets);
+    await this.step(final, () => this.security.checkWrite(final, this.inUnit.storage));
+    await this.run(final, assignedId);
+  }
+}
+
+/** The entry with the fullUrls in its search criteria (conditional URL, ifNoneExist, a read's query) replaced by `Type/id`. */
+function withCriteria(entry: AdmittedEntry, targets: ReferenceTargets): AdmittedEntry {
+  const { request } = entry;
+  const ifNoneExist = request.ifNoneExist && replaceInCriteria(request.ifNoneExist, targets);
+  return { ...entry, request: { ...request, query: replaceInCriteria(request.query, targets), ...(ifNoneExist ? { ifNoneExist } : {}) } };
+}
+
+/**
+ * Conditional references are resolved when the entry holding them is
+ * written, so they find what the transaction created before; entries
+ * without any go first within their phase (POST, then PUT and PATCH), and so
+ * a conditional reference finds every resource another entry of its phase
+ * or an earlier one creates.
+ */
+function referencesLast(writes: PlannedWrite[]): PlannedWrite[] {
+  const holds = (write: PlannedWrite) => conditionalReferences(write.entry.request.resource).size > 0;
+  const phase = (write: PlannedWrite) => PHASE[write.entry.request.method];
+  return [...writes].sort((a, b) => phase(a) - phase(b) || Number(holds(a)) - Number(holds(b)));
+}
+
+/**
+ * A transaction: every entry admitted first (a refusal fails it before
+ * anything is locked or written), then in one unit of work, in the spec's
+ * order; the first entry that fails rolls everything back and its error
+ * (naming the entry) is the answer. Every entry is audited once the outcome
+ * is known: all of them when it commits, the failing one when it does not.
+ * Returns the results in the bundle's order.
+ */
+export async function runTransaction(services: Services, requests: EntryRequest[], security: EntrySecurity): Promise<EntryResult[]> {
+  let current: ClassifiedRequest | undefined;
+  try {
+    const admitted: AdmittedEntry[] = [];
+    for (const request of processingOrder(requests)) {
+      current = undefined;
+      const classified = (current = await atEntry(request, async () => classifyEntry(request)));
+      admitted.push(await atEntry(request, () => security.admit(request, classified)));
     }
-    for (const request of reads) await run(request);
+    const results = await services.storage.unitOfWork(async (tx) => {
+      const run = new TransactionRun(services, tx, security, requests.length, (entry) => (current = entry.classified));
+      for (const entry of admitted.filter((e) => e.request.method === 'DELETE')) await run.runDelete(entry);
+      const planned = await run.plan(admitted.filter((e) => PHASE[e.request.method] === 1 || PHASE[e.request.method] === 2));
+      for (const [position, write] of referencesLast(planned).entries()) {
+        if (position % ENTRIES_BETWEEN_YIELDS === ENTRIES_BETWEEN_YIELDS - 1) await yieldToEventLoop();
+        await run.write(write);
+      }
+      for (const entry of admitted.filter((e) => PHASE[e.request.method] === 3)) await run.run(withCriteria(entry, run.targets));
+      return run.results;
+    });
+    current = undefined;
+    for (const entry of admitted) await security.audit(entry.classified, results[entry.request.index].status, results[entry.request.index]);
     return results;
-  });
+  } catch (error) {
+    if (current) await security.audit(current, error instanceof FhirError ? error.status : 500);
+    throw error;
+  }
 }

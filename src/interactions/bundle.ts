@@ -3,12 +3,15 @@ import { badRequest, FhirError } from '../errors';
 import type { Bundle, BundleEntry } from '../fhir/types';
 import type { EntryResult } from './bundle-entry';
 import { executeEntry } from './bundle-entry';
-import { parseEntryRequest, type EntryRequest } from './bundle-request';
+import { isWrite, parseEntryRequest, type EntryRequest } from './bundle-request';
+import type { ClassifiedRequest } from '../security/scopes/classify';
+import { classifyEntry } from './bundle-route';
+import { entrySecurity, type EntrySecurity, type EntrySecurityOptions } from './bundle-security';
 import { errorAtEntry, failedEntry, responseEntry, type EntryReturn } from './bundle-response';
 import { runTransaction } from './bundle-transaction';
 import type { Services } from './services';
 
-export interface BundleOptions {
+export interface BundleOptions extends EntrySecurityOptions {
   /** MAX_BUNDLE_ENTRIES: a larger bundle is answered 413 before any entry runs. */
   maxEntries: number;
   /** `Prefer: return=` for the entries that write. */
@@ -30,18 +33,35 @@ function envelope(body: unknown, maxEntries: number): { type: 'batch' | 'transac
   return { type, entries };
 }
 
-/** A batch: each entry on its own (its own unit of work where it needs one), a failure answered in its entry only. */
-async function runBatch(services: Services, ctx: RequestContext, entries: unknown[], preference: EntryReturn): Promise<BundleEntry[]> {
+/** A batch entry that failed with something other than a FhirError: a bug, answered 500 in that entry only (the details stay out of the response). */
+function internalError(ctx: RequestContext, index: number): FhirError {
+  return FhirError.of(500, 'exception', `Bundle.entry[${index}] failed with an internal error (request id ${ctx.requestId})`, [`Bundle.entry[${index}]`]);
+}
+
+/**
+ * A batch: each entry on its own (its own unit of work where it needs one),
+ * admitted as its own REST call would be; a failure (refusal included) is
+ * answered in its entry only, and every entry that got as far as being
+ * classified is audited with its own status.
+ */
+async function runBatch(services: Services, ctx: RequestContext, entries: unknown[], preference: EntryReturn, security: EntrySecurity): Promise<BundleEntry[]> {
   const response: BundleEntry[] = [];
   for (const [index, entry] of entries.entries()) {
     let request: EntryRequest | undefined;
+    let classified: ClassifiedRequest | undefined;
     try {
       request = parseEntryRequest(entry, index, ctx.baseUrl);
-      response.push(responseEntry(ctx.baseUrl, await executeEntry(services, ctx, request), preference));
+      classified = classifyEntry(request);
+      const admitted = await security.admit(request, classified);
+      if (isWrite(request)) await security.checkWrite(admitted, services.storage);
+      const result = await executeEntry(services, admitted.ctx, request);
+      await security.audit(admitted.classified, result.status, result);
+      response.push(responseEntry(ctx.baseUrl, result, preference));
     } catch (error) {
       const located = request ? errorAtEntry(error, request) : error;
-      if (!(located instanceof FhirError)) throw located;
-      response.push(failedEntry(located));
+      const failure = located instanceof FhirError ? located : internalError(ctx, index);
+      if (classified) await security.audit(classified, failure.status);
+      response.push(failedEntry(failure));
     }
   }
   return response;
@@ -52,30 +72,19 @@ async function runBatch(services: Services, ctx: RequestContext, entries: unknow
  * answers the batch-response or transaction-response Bundle, one entry per
  * request entry in the same order. A transaction that fails answers the
  * failing entry's error instead (thrown), and nothing of it is written.
+ * Each entry is authorized, filtered and audited as its own REST call
+ * (`options.guard`, `options.onEntry`).
  */
 export async function processBundle(services: Services, ctx: RequestContext, body: unknown, options: BundleOptions): Promise<Bundle> {
-  assertUnrestricted(ctx);
+  const security = entrySecurity(services, ctx, options);
   const { type, entries } = envelope(body, options.maxEntries);
   if (type === 'batch') {
-    return { resourceType: 'Bundle', type: 'batch-response', entry: await runBatch(services, ctx, entries, options.preference) };
+    return { resourceType: 'Bundle', type: 'batch-response', entry: await runBatch(services, ctx, entries, options.preference, security) };
   }
   const requests = entries.map((entry, index) => parseEntryRequest(entry, index, ctx.baseUrl));
   assertDistinctFullUrls(requests);
-  const results: EntryResult[] = await runTransaction(services, ctx, requests);
+  const results: EntryResult[] = await runTransaction(services, requests, security);
   return { resourceType: 'Bundle', type: 'transaction-response', entry: results.map((result) => responseEntry(ctx.baseUrl, result, options.preference)) };
-}
-
-/**
- * Scopes and access conditions are decided per HTTP route (the security
- * hooks classify `POST /` as one operation), not yet per bundle entry. Until
- * each entry is authorized as its own request would be, only the unrestricted
- * operator (no token scopes, no access filter) may send a bundle: an entry
- * must never do what its own request would be refused.
- */
-function assertUnrestricted(ctx: RequestContext): void {
-  const { principal } = ctx;
-  if (principal.kind === 'operator' && principal.token === undefined && ctx.access === undefined) return;
-  throw FhirError.of(403, 'forbidden', 'Batch and transaction bundles are available to the operator only until bundle entries are authorized one by one');
 }
 
 /** Two entries with one fullUrl would make the references to it ambiguous. */

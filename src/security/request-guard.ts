@@ -1,0 +1,98 @@
+import type { AccessFilter, Principal, RequestContext } from '../context';
+import { createIndexer } from '../search/indexer';
+import type { Storage } from '../storage/port';
+import { accessFor, type AccessPartSource } from './access-filter';
+import { assertAuditEventWritable } from './audit/immutable';
+import { authorize } from './scopes/authorize';
+import type { ClassifiedRequest } from './scopes/classify';
+import type { Permission } from './scopes/scope';
+import { scopeAccessPart } from './scopes/scope-access';
+import { checkWriteStaysInside } from './scopes/write-check';
+
+/** One interaction to admit: a REST request, or one entry of a batch or transaction. */
+export interface Admission {
+  principal: Principal;
+  classified: ClassifiedRequest;
+  requestId: string;
+  now: Date;
+}
+
+/**
+ * The access filters of one bundle, by permission: the filter depends only
+ * on the caller, the permission and the moment, so the entries of a bundle
+ * share the five there can be instead of loading the caller's Consents once
+ * per entry. A Consent written by the bundle therefore takes effect on the
+ * next request, as it does for REST.
+ */
+export type AccessCache = Map<Permission, Promise<AccessFilter | undefined>>;
+
+/**
+ * The security decisions of one interaction, in one place for the REST
+ * hooks and for every bundle entry: admit (AuditEvents are immutable: 405;
+ * the scopes must grant the interaction: 403; the access filter of the scope
+ * and consent layers) and, for writes, the check that the written resource
+ * stays inside what the scopes grant (403). Consent's own write rules live
+ * in the write interactions, which bundle entries run too.
+ */
+export interface RequestGuard {
+  /** The context the interaction runs with; throws 405 or 403. */
+  admit(admission: Admission, cache?: AccessCache): Promise<RequestContext>;
+  /** Writes only: 403 when `body` (or the stored version) is outside the scopes. `storage` is the unit of work of a transaction. */
+  checkWrite(ctx: RequestContext, classified: ClassifiedRequest, body: unknown, storage?: Storage): Promise<void>;
+  /** Both, for a request whose body is known when it is admitted (the REST preHandler). */
+  guard(admission: Admission & { body: unknown }): Promise<RequestContext>;
+}
+
+export interface RequestGuardOptions {
+  storage: Storage;
+  baseUrl: string;
+  /** Further access layers (consent), ANDed with the scope layer. */
+  accessSources?: readonly AccessPartSource[];
+}
+
+/**
+ * `POST [base]` (a batch or transaction) as classifyRequest names it. The
+ * envelope needs only an authenticated caller: each entry is admitted on its
+ * own, as its own request would be, by the bundle interaction.
+ */
+export const BUNDLE_OPERATION = 'POST /';
+
+export function isBundleRequest(classified: ClassifiedRequest): boolean {
+  return classified.interaction === 'operation' && classified.operation === BUNDLE_OPERATION;
+}
+
+export function createRequestGuard({ storage, baseUrl, accessSources = [] }: RequestGuardOptions): RequestGuard {
+  const sources = [scopeAccessPart, ...accessSources];
+  const indexer = createIndexer({ baseUrl });
+
+  const filterFor = (admission: Admission, cache?: AccessCache): Promise<AccessFilter | undefined> => {
+    const { principal, classified, requestId, now } = admission;
+    const request = { principal, permission: classified.accessPermission, requestId, now };
+    if (!cache) return accessFor(request, sources);
+    let filter = cache.get(request.permission);
+    if (!filter) cache.set(request.permission, (filter = accessFor(request, sources)));
+    return filter;
+  };
+
+  const admit: RequestGuard['admit'] = async (admission, cache) => {
+    const { principal, classified, requestId, now } = admission;
+    const base = { requestId, baseUrl, principal, now };
+    if (isBundleRequest(classified)) return base;
+    assertAuditEventWritable(classified);
+    authorize(principal, classified.resourceType ? [classified.resourceType] : [], classified.permissions);
+    const access = await filterFor(admission, cache);
+    return access ? { ...base, access } : base;
+  };
+
+  const checkWrite: RequestGuard['checkWrite'] = (ctx, classified, body, unit = storage) => checkWriteStaysInside(ctx, classified, body, unit, indexer);
+
+  return {
+    admit,
+    checkWrite,
+    guard: async (admission) => {
+      const ctx = await admit(admission);
+      await checkWrite(ctx, admission.classified, admission.body);
+      return ctx;
+    },
+  };
+}
