@@ -1,11 +1,32 @@
 import { compile } from 'fhirpath';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 import r4Model = require('fhirpath/fhir-context/r4');
+import type { PropertyDef } from './element-model';
+import { propertiesOf, shortcutFor, type Shortcut } from './invariant-shortcuts';
 
 type Compiled = (data: unknown, env?: Record<string, unknown>) => unknown[];
 
 /** Outcome of one invariant on one node. */
 export type InvariantResult = { kind: 'pass' } | { kind: 'fail' } | { kind: 'error'; message: string };
+
+export interface FhirPathEngineOptions {
+  /**
+   * Decide the invariants that have a plain-JS shortcut without fhirpath.js
+   * where the shortcut is certain (invariant-shortcuts.ts). On by default;
+   * off only to compare the two.
+   */
+  shortcuts?: boolean;
+}
+
+/** One (base, expression) pair, ready to evaluate. */
+interface Prepared {
+  compiled: Compiled;
+  shortcut: Shortcut | undefined;
+  properties: Readonly<Record<string, PropertyDef>> | undefined;
+}
+
+const PASS: InvariantResult = { kind: 'pass' };
+const FAIL: InvariantResult = { kind: 'fail' };
 
 /**
  * FHIRPath evaluation with the R4 model, so that choice types and primitive
@@ -14,7 +35,12 @@ export type InvariantResult = { kind: 'pass' } | { kind: 'fail' } | { kind: 'err
  * constraints of the conformance artefacts and of the loaded profiles.
  */
 export class FhirPathEngine {
-  private readonly cache = new Map<string, Compiled>();
+  private readonly cache = new Map<string, Prepared>();
+  private readonly shortcuts: boolean;
+
+  constructor(options: FhirPathEngineOptions = {}) {
+    this.shortcuts = options.shortcuts ?? true;
+  }
 
   /**
    * Evaluates `expression` on `node`, `base` being the node's element path or
@@ -24,26 +50,34 @@ export class FhirPathEngine {
    */
   check(node: unknown, base: string, expression: string, context: { resource: unknown; rootResource: unknown }): InvariantResult {
     try {
-      const result = this.compiled(base, expression)(node, { resource: context.resource, rootResource: context.rootResource });
-      if (result.length === 0) return { kind: 'pass' };
-      if (result.length === 1 && typeof result[0] === 'boolean') return result[0] ? { kind: 'pass' } : { kind: 'fail' };
+      const prepared = this.prepared(base, expression);
+      if (prepared.shortcut && node !== null && typeof node === 'object' && !Array.isArray(node)) {
+        const verdict = prepared.shortcut(node as Record<string, unknown>, { rootResource: context.rootResource, properties: prepared.properties });
+        if (verdict !== undefined) return verdict ? PASS : FAIL;
+      }
+      const result = prepared.compiled(node, { resource: context.resource, rootResource: context.rootResource });
+      if (result.length === 0) return PASS;
+      if (result.length === 1 && typeof result[0] === 'boolean') return result[0] ? PASS : FAIL;
       return { kind: 'error', message: 'did not evaluate to a single boolean' };
     } catch (e) {
       return { kind: 'error', message: e instanceof Error ? e.message.split('\n')[0]! : String(e) };
     }
   }
 
-  private compiled(base: string, expression: string): Compiled {
+  private prepared(base: string, expression: string): Prepared {
     const key = `${base}\u0000${expression}`;
-    let fn = this.cache.get(key);
-    if (!fn) {
-      fn = compile({ base, expression }, r4Model, {
+    let prepared = this.cache.get(key);
+    if (!prepared) {
+      const compiled = compile({ base, expression }, r4Model, {
         resolveInternalTypes: true,
         // Some official invariants call trace(); its output must not reach the logs (it may be patient data).
         traceFn: () => undefined,
       }) as unknown as Compiled;
-      this.cache.set(key, fn);
+      const shortcut = this.shortcuts ? shortcutFor(expression) : undefined;
+      prepared = { compiled, shortcut, properties: shortcut && propertiesOf(base) };
+      this.cache.set(key, prepared);
     }
-    return fn;
+    return prepared;
   }
 }
+
