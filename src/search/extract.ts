@@ -15,7 +15,7 @@ import type {
 } from './index-entry';
 import { impliedSystem } from './implied-system';
 import { normalizeString } from './normalize';
-import { jsonNumberRange, numberRange, OPEN_HIGH, OPEN_LOW } from './number-range';
+import { jsonNumberRange, OPEN_HIGH, OPEN_LOW } from './number-range';
 import { normalizeReference } from './reference';
 
 /** A value found in a resource: its FHIR type (`HumanName`, `dateTime`...) when known, and its JSON. */
@@ -141,13 +141,7 @@ export function dateEntries(param: string, { type, data }: FoundValue): DateEntr
 }
 
 export function numberEntries(param: string, { data }: FoundValue): NumberEntry[] {
-  if (typeof data === 'number') return Number.isFinite(data) ? [{ param, kind: 'number', ...jsonNumberRange(data) }] : [];
-  // fhirpath.js hands decimals over as FP_Decimal objects that keep their text.
-  if (isObject(data) && typeof data.asStr === 'string') {
-    const range = numberRange(data.asStr);
-    return range ? [{ param, kind: 'number', ...range }] : [];
-  }
-  return [];
+  return typeof data === 'number' && Number.isFinite(data) ? [{ param, kind: 'number', ...jsonNumberRange(data) }] : [];
 }
 
 /** ISO 4217 is the code system of Money.currency. */

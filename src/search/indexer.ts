@@ -3,6 +3,11 @@
  * each applicable SearchParameter's FHIRPath expression (compiled once per
  * resource type and parameter) and normalizing what it finds.
  *
+ * The common expression shapes are compiled to plain navigation
+ * (compiled-path.ts); the rest is evaluated with fhirpath.js. The `engine:
+ * 'fhirpath'` option evaluates everything with fhirpath.js, the reference the
+ * compiled navigation is tested against.
+ *
  * A write never fails because of indexing: an expression that cannot be
  * rewritten for fhirpath.js is skipped (see `skippedExpressions`), and one that
  * throws on a particular resource yields no entries for that parameter and is
@@ -22,8 +27,10 @@ import {
   tokenEntries,
   uriEntries,
 } from './extract';
-import { rewriteCalls, rewriteForType } from './fhirpath-rewrite';
+import { compilePath, type Navigator } from './compiled-path';
+import { rewriteCalls, rewriteForType, splitUnion } from './fhirpath-rewrite';
 import type { CompositeEntry, IndexEntry, Indexer } from './index-entry';
+import { type ElementNode, resourceNode } from './navigate';
 import { defaultParamSource, type SearchParamDef, type SearchParamSource } from './param-source';
 
 export interface IndexerOptions {
@@ -32,7 +39,11 @@ export interface IndexerOptions {
   params?: SearchParamSource;
   /** Called when an expression throws on a resource; the parameter is then left unindexed. */
   onError?: (error: unknown, resourceType: string, param: string) => void;
+  /** `fhirpath`: evaluate every expression with fhirpath.js (the reference for the compiled navigation). */
+  engine?: IndexerEngine;
 }
+
+export type IndexerEngine = 'compiled' | 'fhirpath';
 
 /**
  * Parameters not indexed on purpose: `_id` is a column of every store; the
@@ -43,21 +54,30 @@ const NOT_INDEXED = new Set(['_id']);
 
 type Evaluate = (data: unknown, env?: Record<string, unknown>) => unknown[];
 
+/** The elements one expression part selects in a resource. */
+type EvaluatePart = (resource: AnyResource) => ElementNode[];
+
 interface CompiledPart {
-  evaluate: Evaluate;
+  expression: string;
+  evaluate: EvaluatePart;
+  /** Whether it runs as plain navigation rather than with fhirpath.js. */
+  navigated: boolean;
   targetType?: string;
 }
 
 interface CompiledParam {
   def: SearchParamDef;
   parts: CompiledPart[];
-  /** For composites: the component parameters and their expressions, compiled per base path on first use. */
+  /** For composites: the component parameters and their expressions. */
   components?: CompiledComponent[];
 }
 
 interface CompiledComponent {
   def: SearchParamDef;
   expression: string;
+  /** One navigator per `|` operand, when every operand compiles (engine `compiled`). */
+  navigators?: Navigator[];
+  /** fhirpath.js, compiled per base path on first use. */
   byBasePath: Map<string, Evaluate>;
 }
 
@@ -74,18 +94,31 @@ function compile(expression: string | { base: string; expression: string }): Eva
   return (data, env) => fn(data, env) as unknown[];
 }
 
-/** Compiled expressions per parameter source and resource type; they do not depend on the base URL. */
-const cache = new WeakMap<SearchParamSource, Map<string, { params: CompiledParam[]; skipped: SkippedExpression[] }>>();
+/** A part as plain navigation when its shape compiles (and the engine allows), else with fhirpath.js. */
+function compilePart(expression: string, engine: IndexerEngine, targetType: string | undefined): CompiledPart {
+  const part = (evaluate: EvaluatePart, navigated: boolean): CompiledPart =>
+    targetType === undefined ? { expression, evaluate, navigated } : { expression, evaluate, navigated, targetType };
+  const navigate = engine === 'compiled' ? compilePath(expression) : undefined;
+  if (navigate) return part((resource) => navigate(resourceNode(resource)), true);
+  const evaluate = compile(expression);
+  return part((resource) => evaluate(resource).map(elementNode), false);
+}
 
-function compiledFor(source: SearchParamSource, resourceType: string) {
+type CompiledType = { params: CompiledParam[]; skipped: SkippedExpression[] };
+
+/** Compiled expressions per parameter source, engine and resource type; they do not depend on the base URL. */
+const cache = new WeakMap<SearchParamSource, Map<string, CompiledType>>();
+
+function compiledFor(source: SearchParamSource, resourceType: string, engine: IndexerEngine = 'compiled'): CompiledType {
   let byType = cache.get(source);
   if (!byType) cache.set(source, (byType = new Map()));
-  let compiled = byType.get(resourceType);
-  if (!compiled) byType.set(resourceType, (compiled = compileType(source, resourceType)));
+  const key = `${engine} ${resourceType}`;
+  let compiled = byType.get(key);
+  if (!compiled) byType.set(key, (compiled = compileType(source, resourceType, engine)));
   return compiled;
 }
 
-function compileType(source: SearchParamSource, resourceType: string) {
+function compileType(source: SearchParamSource, resourceType: string, engine: IndexerEngine): CompiledType {
   const params: CompiledParam[] = [];
   const skipped: SkippedExpression[] = [];
   const all = source.searchParameters(resourceType);
@@ -105,12 +138,10 @@ function compileType(source: SearchParamSource, resourceType: string) {
     try {
       // Parts are evaluated one by one rather than joined with `|`: fhirpath.js's union
       // deduplicates by comparing values, which throws on a Quantity with a comparator.
-      const parts = rewritten.parts.map(({ expression, targetType }) =>
-        targetType === undefined ? { evaluate: compile(expression) } : { evaluate: compile(expression), targetType },
-      );
+      const parts = rewritten.parts.map(({ expression, targetType }) => compilePart(expression, engine, targetType));
       const compiled: CompiledParam = { def, parts };
       if (def.type === 'composite') {
-        const components = compositeComponents(def, all);
+        const components = compositeComponents(def, all, engine);
         if (typeof components === 'string') {
           skip(components);
           continue;
@@ -125,12 +156,16 @@ function compileType(source: SearchParamSource, resourceType: string) {
   return { params, skipped };
 }
 
-function compositeComponents(def: SearchParamDef, all: readonly SearchParamDef[]): CompiledComponent[] | string {
+function compositeComponents(def: SearchParamDef, all: readonly SearchParamDef[], engine: IndexerEngine): CompiledComponent[] | string {
   const components: CompiledComponent[] = [];
   for (const c of def.component ?? []) {
     const componentDef = all.find((p) => p.url === c.definition);
     if (!componentDef) return `component ${c.definition} is not a parameter of this type`;
-    components.push({ def: componentDef, expression: rewriteCalls(c.expression), byBasePath: new Map() });
+    const expression = rewriteCalls(c.expression);
+    const component: CompiledComponent = { def: componentDef, expression, byBasePath: new Map() };
+    const navigators = engine === 'compiled' ? splitUnion(expression).map(compilePath) : [];
+    if (navigators.length > 0 && navigators.every((n) => n !== undefined)) component.navigators = navigators as Navigator[];
+    components.push(component);
   }
   return components.length > 0 ? components : 'composite without components';
 }
@@ -140,13 +175,26 @@ export function skippedExpressions(resourceType: string, params: SearchParamSour
   return compiledFor(params, resourceType).skipped;
 }
 
+/**
+ * The expressions (parts, and composite components) of this type's parameters
+ * that the default engine still evaluates with fhirpath.js: the shapes
+ * compiled-path.ts does not compile.
+ */
+export function interpretedExpressions(resourceType: string, params: SearchParamSource = defaultParamSource): { code: string; expression: string }[] {
+  return compiledFor(params, resourceType).params.flatMap(({ def, parts, components }) => [
+    ...parts.filter((p) => !p.navigated).map((p) => ({ code: def.code, expression: p.expression })),
+    ...(components ?? []).filter((c) => !c.navigators).map((c) => ({ code: def.code, expression: c.expression })),
+  ]);
+}
+
 export function createIndexer(options: IndexerOptions): Indexer {
   const source = options.params ?? defaultParamSource;
+  const engine = options.engine ?? 'compiled';
   const baseUrl = options.baseUrl.replace(/\/+$/, '');
   return (resource: AnyResource) => {
     const refCtx: ReferenceContext = { baseUrl, containedTypes: containedTypes(resource) };
     const entries: IndexEntry[] = [];
-    for (const param of compiledFor(source, resource.resourceType).params) {
+    for (const param of compiledFor(source, resource.resourceType, engine).params) {
       try {
         entries.push(...indexParam(param, resource, refCtx));
       } catch (e) {
@@ -165,7 +213,7 @@ function indexParam(param: CompiledParam, resource: AnyResource, refCtx: Referen
         entries.push(...compositeEntries(param, node, resource, refCtx));
         continue;
       }
-      const found = entriesOf(param.def, foundValue(node), refCtx);
+      const found = entriesOf(param.def, node, refCtx);
       entries.push(...(part.targetType === undefined ? found : found.filter((e) => e.kind === 'reference' && e.targetType === part.targetType)));
     }
   }
@@ -194,22 +242,36 @@ function entriesOf(def: SearchParamDef, value: FoundValue, refCtx: ReferenceCont
 }
 
 /** One entry per combination of the components' values found under the same focus node. */
-function compositeEntries(param: CompiledParam, node: unknown, resource: AnyResource, refCtx: ReferenceContext): CompositeEntry[] {
-  const basePath = isResourceNode(node) && node.path ? node.path : resource.resourceType;
-  const data = isResourceNode(node) ? node.data : node;
+function compositeEntries(param: CompiledParam, node: ElementNode, resource: AnyResource, refCtx: ReferenceContext): CompositeEntry[] {
   let combinations: IndexEntry[][] = [[]];
   for (const component of param.components!) {
-    let evaluate = component.byBasePath.get(basePath);
-    if (!evaluate) component.byBasePath.set(basePath, (evaluate = compile({ base: basePath, expression: component.expression })));
-    const values = evaluate(data, { resource }).flatMap((n) => entriesOf(component.def, foundValue(n), refCtx));
+    const values = componentNodes(component, node, resource).flatMap((n) => entriesOf(component.def, n, refCtx));
     combinations = combinations.flatMap((prefix) => values.map((v) => [...prefix, v]));
     if (combinations.length === 0) return [];
   }
   return combinations.map((components) => ({ param: param.def.code, kind: 'composite', components }));
 }
 
+/**
+ * A component's elements under the composite's focus node. The operands of a
+ * `|` are navigated one by one; a union is also distinct, so when they find
+ * more than one element fhirpath.js decides (it never happens with the R4
+ * components, whose operands are the types of one choice element).
+ */
+function componentNodes(component: CompiledComponent, node: ElementNode, resource: AnyResource): ElementNode[] {
+  if (component.navigators) {
+    const found = component.navigators.length === 1 ? component.navigators[0]!(node) : component.navigators.flatMap((n) => n(node));
+    if (component.navigators.length === 1 || found.length <= 1) return found;
+  }
+  const basePath = node.modelPath ?? resource.resourceType;
+  let evaluate = component.byBasePath.get(basePath);
+  if (!evaluate) component.byBasePath.set(basePath, (evaluate = compile({ base: basePath, expression: component.expression })));
+  return evaluate(node.data, { resource }).map(elementNode);
+}
+
 interface ResourceNodeLike {
   data: unknown;
+  _data: unknown;
   fhirNodeDataType: string | null;
   /** The model path of elements (`Encounter.participant`), but the type name of primitives (`code`). */
   path: string | null;
@@ -227,11 +289,23 @@ function isResourceNode(node: unknown): node is ResourceNodeLike {
   return typeof node === 'object' && node !== null && 'fhirNodeDataType' in node && 'data' in node;
 }
 
-/** fhirpath.js returns ResourceNodes for elements and boxed primitives for computed values (`exists()`). */
-function foundValue(node: unknown): FoundValue {
-  if (isResourceNode(node)) return { type: node.fhirNodeDataType ?? undefined, data: node.data, path: elementPath(node) };
+/**
+ * fhirpath.js returns ResourceNodes for elements and boxed primitives for
+ * computed values (`exists()`); numbers come wrapped in its decimal type,
+ * which keeps their text (String(number) for a number read from JSON).
+ */
+function elementNode(node: unknown): ElementNode {
+  if (isResourceNode(node)) {
+    return { type: node.fhirNodeDataType ?? undefined, data: unwrapDecimal(node.data), path: elementPath(node), modelPath: node.path, extra: node._data };
+  }
   const data = node instanceof Boolean || node instanceof Number || node instanceof String ? node.valueOf() : node;
-  return { type: typeof data === 'boolean' ? 'boolean' : undefined, data };
+  return { type: typeof data === 'boolean' ? 'boolean' : undefined, data, path: undefined, modelPath: null, extra: null };
+}
+
+function unwrapDecimal(data: unknown): unknown {
+  if (typeof data !== 'object' || data === null || Object.getPrototypeOf(data) === Object.prototype) return data;
+  const text = (data as { asStr?: unknown }).asStr;
+  return typeof text === 'string' ? Number(text) : data;
 }
 
 function containedTypes(resource: AnyResource): Map<string, string> {

@@ -4,7 +4,7 @@ import t from 'tap';
 import type { AnyResource } from '../../src/fhir/types';
 import { MAX_INSTANT, MIN_INSTANT } from '../../src/search/date-range';
 import type { IndexEntry } from '../../src/search/index-entry';
-import { createIndexer, skippedExpressions } from '../../src/search/indexer';
+import { createIndexer, interpretedExpressions, skippedExpressions } from '../../src/search/indexer';
 
 const BASE = 'https://concord.example/fhir';
 const index = createIndexer({ baseUrl: BASE });
@@ -158,4 +158,17 @@ t.test('indexing leaves the resource unchanged', async (t) => {
   const before = JSON.stringify(resource);
   t.ok(index(resource).length > 0);
   t.equal(JSON.stringify(resource), before);
+});
+
+t.test('the common expression shapes run as compiled navigation, not through fhirpath.js', async (t) => {
+  // Dotted paths, ofType(), where(system='phone'), extension(url) and the composite components all compile.
+  for (const type of ['Observation', 'Encounter', 'Condition', 'Claim', 'ExplanationOfBenefit', 'MedicationRequest', 'Appointment', 'Consent']) {
+    t.same(interpretedExpressions(type), [], type);
+  }
+  // What remains interpreted: a boolean expression, an index, %resource, a where() with a function inside.
+  t.same(interpretedExpressions('Patient'), [{ code: 'deceased', expression: 'Patient.deceased.exists() and Patient.deceased != false' }]);
+  t.same(interpretedExpressions('Bundle').map((e) => e.expression), ['Bundle.entry[0].resource', 'Bundle.entry[0].resource']);
+  // The interpreted ones still index.
+  const entries = index({ resourceType: 'Patient', deceasedDateTime: '2020-01-01' } as AnyResource);
+  t.same(of(entries, 'deceased', 'token').map((e) => e.code), ['true']);
 });

@@ -1,0 +1,46 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AnyResource } from '../../src/fhir/types';
+import { createIndexer } from '../../src/search/indexer';
+import { projectRoot } from '../../src/paths';
+
+/**
+ * Indexer micro-benchmark: indexes every resource of the Synthea bundles
+ * beside the checkout (or test/fixtures/synthea) in-process, several rounds,
+ * and prints the median microseconds per resource and entries per resource,
+ * for the compiled navigation and for fhirpath.js alone, rounds interleaved
+ * so that both see the same machine load. `npx tsx scripts/bench/indexer.ts [rounds]`.
+ */
+function resources(): AnyResource[] {
+  const shared = join(projectRoot, '..', 'shared', 'data', 'synthea');
+  let folder = shared;
+  try {
+    readdirSync(shared);
+  } catch {
+    folder = join(projectRoot, 'test', 'fixtures', 'synthea');
+  }
+  return readdirSync(folder)
+    .filter((name) => name.endsWith('.json'))
+    .flatMap((name) => (JSON.parse(readFileSync(join(folder, name), 'utf8')) as { entry: { resource: AnyResource }[] }).entry.map((e) => e.resource));
+}
+
+const all = resources();
+const rounds = Number(process.argv[2] ?? 5);
+const engines = ['compiled', 'fhirpath'] as const;
+const indexers = engines.map((engine) => createIndexer({ baseUrl: 'http://localhost/fhir', engine }));
+const timings: number[][] = engines.map(() => []);
+let entries = 0;
+for (const index of indexers) for (const r of all.slice(0, 2000)) index(r); // warm-up: compile per type
+for (let round = 0; round < rounds; round++) {
+  for (const [i, index] of indexers.entries()) {
+    entries = 0;
+    const started = performance.now();
+    for (const r of all) entries += index(r).length;
+    timings[i]!.push(((performance.now() - started) * 1000) / all.length);
+  }
+}
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+console.log(`${all.length} resources, ${(entries / all.length).toFixed(1)} entries/resource`);
+for (const [i, engine] of engines.entries()) {
+  console.log(`${engine}: median ${median(timings[i]!).toFixed(1)} µs/resource (rounds: ${timings[i]!.map((x) => x.toFixed(1)).join(', ')})`);
+}
