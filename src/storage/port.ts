@@ -127,5 +127,16 @@ export interface Storage extends StorageOps {
    * relies on that to avoid duplicates; transaction bundles use it whole).
    */
   unitOfWork<T>(work: (tx: StorageOps) => Promise<T>, options?: UnitOfWorkOptions): Promise<T>;
+  /**
+   * An opaque stamp of the committed writes to these resource types: it
+   * differs from every earlier stamp of them once a create, update or delete
+   * of one of them has committed (and before that write's promise resolves),
+   * and stays the same while none does. Writes to other types leave it
+   * alone. Caches of data derived from these types key on it (the consent
+   * layer), so a change counts on the very next request. Both adapters have
+   * it; a view without it (a unit of work's operations posing as a Storage)
+   * gets no such caching.
+   */
+  changeStamp?(resourceTypes: readonly string[]): Promise<string>;
   close(): Promise<void>;
 }

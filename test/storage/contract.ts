@@ -34,6 +34,7 @@ export function storageContract(t: Test, name: string, makeStorage: MakeStorage)
     rulesOfHistory(rule);
     rulesOfSearch(rule);
     rulesOfUnitOfWork(rule);
+    rulesOfChangeStamps(rule);
   });
 }
 
@@ -423,3 +424,51 @@ function rulesOfUnitOfWork(rule: Rule): void {
   });
 }
 
+
+function rulesOfChangeStamps(rule: Rule): void {
+  /** The adapter's stamp (both adapters have one: a storage without it fails here). */
+  const stampOf = (storage: Storage, types: string[]) => {
+    if (!storage.changeStamp) throw new Error('this storage has no changeStamp');
+    return storage.changeStamp(types);
+  };
+
+  rule('the change stamp of some types moves with each committed create, update and delete of them, and only then', async (t, storage) => {
+    const watched = ['Consent', 'Patient'];
+    const seen = new Set([await stampOf(storage, watched)]);
+    const moved = async (what: string) => {
+      const stamp = await stampOf(storage, watched);
+      t.notOk(seen.has(stamp), `${what} gives a new stamp`);
+      seen.add(stamp);
+    };
+    await storage.create(contextAt(t0), patient('a'));
+    await moved('a create');
+    await storage.update(contextAt(t1), patient('a', { gender: 'male' }));
+    await moved('an update');
+    await storage.delete(contextAt(t2), 'Patient', 'a');
+    await moved('a delete');
+    await storage.create(contextAt(t2), { resourceType: 'Consent', id: 'c', status: 'active' } as AnyResource);
+    await moved('a write to the other watched type');
+    const before = await stampOf(storage, watched);
+    await storage.create(contextAt(t3), { resourceType: 'AuditEvent', id: 'ae' } as AnyResource);
+    await storage.read(contextAt(t3), 'Patient', 'a');
+    await rejectsWith(t, storage.create(contextAt(t3), patient('a')), { status: 409 });
+    t.equal(await stampOf(storage, watched), before, 'reads, a write of another type and a rejected write leave it alone');
+  });
+
+  rule('a unit of work moves the stamp when it commits, and not when it rolls back', async (t, storage) => {
+    const before = await stampOf(storage, ['Encounter']);
+    await rejectsWith(
+      t,
+      storage.unitOfWork(async (tx) => {
+        await tx.create(contextAt(t0), { resourceType: 'Encounter', id: 'e1' } as AnyResource);
+        throw new Error('roll back');
+      }),
+      { message: 'roll back' },
+    );
+    t.equal(await stampOf(storage, ['Encounter']), before, 'rolled back: same stamp');
+    await storage.unitOfWork(async (tx) => {
+      await tx.create(contextAt(t1), { resourceType: 'Encounter', id: 'e2' } as AnyResource);
+    });
+    t.not(await stampOf(storage, ['Encounter']), before, 'committed: a new stamp');
+  });
+}

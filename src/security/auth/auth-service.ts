@@ -10,7 +10,8 @@ import type { TokenIssuer } from './token-endpoint';
 import { loadTrustedIssuers } from './trusted-issuers';
 import { unauthorized } from './unauthorized';
 import { UsedJtiRegistry } from './used-jti';
-import { verifyAccessToken, type TokenVerifier } from './verify-token';
+import { VerifiedTokens } from './verified-tokens';
+import { type TokenVerifier } from './verify-token';
 
 /** Security switched off (`AUTH_MODE=off`): every request is the operator. */
 export interface AuthOff {
@@ -24,6 +25,8 @@ export interface AuthOn {
   origin: string;
   baseUrl: string;
   verifier: TokenVerifier;
+  /** Tokens that verified, kept until they expire (verified-tokens.ts). */
+  verifiedTokens: VerifiedTokens;
   tokenIssuer: TokenIssuer;
 }
 
@@ -55,7 +58,7 @@ export async function createAuth(settings: AuthSettings): Promise<Auth> {
     clients: loadClients(settings.clientsFile),
     usedJti: new UsedJtiRegistry(),
   };
-  return { mode: 'on', origin, baseUrl: settings.baseUrl, verifier, tokenIssuer };
+  return { mode: 'on', origin, baseUrl: settings.baseUrl, verifier, verifiedTokens: new VerifiedTokens(verifier), tokenIssuer };
 }
 
 /** The bearer token of an `Authorization` header, or a 401 saying what is wrong with the header. */
@@ -68,6 +71,6 @@ export function bearerToken(authorization: string | undefined): string {
 
 /** Authenticates one request: the principal its token describes, or a 401. */
 export async function authenticate(auth: AuthOn, authorization: string | undefined, storage: Storage): Promise<Principal> {
-  const claims = await verifyAccessToken(auth.verifier, bearerToken(authorization));
+  const claims = await auth.verifiedTokens.verify(bearerToken(authorization));
   return principalFromClaims(claims, storage, auth.baseUrl);
 }

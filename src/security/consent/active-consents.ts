@@ -2,10 +2,10 @@
  * Which of a patient's Consents take part in a decision, and in which order
  * (issue 4, step 3): active patient-privacy Consents in force now, newest first.
  */
-import type { Consent } from 'fhir/r4';
+import type { Consent, ConsentProvision } from 'fhir/r4';
 import { dateRange } from '../../search/date-range';
 import { codingsName } from './coded';
-import { periodCovers } from './provision-static';
+import { periodCovers, periodRange } from './provision-static';
 import { CONSENT_SCOPE_SYSTEM } from './vocabulary';
 
 const instant = (text: string | undefined): number | undefined => (text === undefined ? undefined : dateRange(text)?.low);
@@ -29,4 +29,34 @@ export function consentsInForce(consents: readonly Consent[], now: number): Cons
   return consents
     .filter((c) => isPrivacyConsentInForce(c, now))
     .sort((a, b) => consentDate(b) - consentDate(a) || lastUpdated(b) - lastUpdated(a) || String(a.id).localeCompare(String(b.id)));
+}
+
+/** The instants a clock reading is compared with when `now` is inside [low, high]: a range crosses into and out of force at low and just after high. */
+export interface TimeRange {
+  low: number;
+  high: number;
+}
+
+function provisionPeriods(provision: ConsentProvision | undefined): TimeRange[] {
+  if (!provision) return [];
+  return [...(provision.period ? [periodRange(provision.period)] : []), ...(provision.provision ?? []).flatMap(provisionPeriods)];
+}
+
+/**
+ * Every range of time a decision about this Consent compares the clock
+ * with: its date (in force once written), its period, and its nested
+ * provisions' periods (compile.ts folds them to constants).
+ */
+export function consentTimeRanges(consent: Consent): TimeRange[] {
+  const written = instant(consent.dateTime);
+  return [...(written === undefined ? [] : [{ low: written, high: Number.POSITIVE_INFINITY }]), ...provisionPeriods(consent.provision)];
+}
+
+/** The first instant after `now` at which being inside one of these ranges can change; Infinity when never. */
+export function nextTimeBoundary(ranges: Iterable<TimeRange>, now: number): number {
+  let next = Number.POSITIVE_INFINITY;
+  for (const { low, high } of ranges) {
+    for (const boundary of [low, high + 1]) if (boundary > now && boundary < next) next = boundary;
+  }
+  return next;
 }

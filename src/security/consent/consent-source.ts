@@ -1,28 +1,46 @@
 /**
  * How the consent layer plugs into the access filter (src/security/access-filter.ts):
- * for a user (not the operator), its part of every request's filter, built
- * from storage on each request. Reads and searches are consent's `access`
- * action, writes its `correct`.
+ * for a user (not the operator), its part of every request's filter. Reads
+ * and searches are consent's `access` action, writes its `correct`.
+ *
+ * The part is compiled from storage (consent-world.ts) and cached per actor,
+ * purpose and action, keyed by the change stamps of every type it is read
+ * from (CONSENT_INPUT_TYPES): a write to one of them gives a new stamp, so
+ * it counts on the very next request, while the AuditEvents every request
+ * writes leave the cache alone. A cached part also expires when the clock
+ * reaches a Consent's or role's date or period boundary.
  */
 import type { Principal, RequestContext } from '../../context';
 import { createIndexer } from '../../search/indexer';
-import type { StorageOps } from '../../storage/port';
+import type { Storage } from '../../storage/port';
 import type { AccessPartSource } from '../access-filter';
+import { TimedCache, type Timed } from '../timed-cache';
 import { actorKind, canBreakGlass } from './actor';
-import { consentAccessPart } from './consent-access';
-import { loadConsentWorld } from './consent-world';
-import { resolveActor } from './resolve-actor';
+import { consentAccessPart, type ConsentAccessPart } from './consent-access';
+import { CONSENT_INPUT_TYPES, loadConsentWorld } from './consent-world';
+import { resolveActorUntil } from './resolve-actor';
 import { EMERGENCY_TREAT } from './vocabulary';
 
-export function consentAccessSource(storage: StorageOps, baseUrl: string): AccessPartSource {
+/** Distinct actor, purpose and action combinations kept (an entry is a compiled filter, a few kB). */
+const CACHED_PARTS = 2000;
+
+export function consentAccessSource(storage: Storage, baseUrl: string): AccessPartSource {
   const indexer = createIndexer({ baseUrl });
+  const cache = new TimedCache<ConsentAccessPart>(CACHED_PARTS);
   return async (request) => {
     const principal = request.principal;
     if (principal.kind !== 'user') return undefined;
     const ctx: RequestContext = { requestId: request.requestId, baseUrl, principal, now: request.now };
-    const actor = await resolveActor(storage, ctx, { fhirUser: principal.fhirUser });
     const action = request.permission === 'r' || request.permission === 's' ? 'access' : 'correct';
-    return consentAccessPart(await loadConsentWorld(storage, ctx, indexer, actor, principal.purpose, action));
+    const compile = async (): Promise<Timed<ConsentAccessPart>> => {
+      const { actor, changesAt } = await resolveActorUntil(storage, ctx, { fhirUser: principal.fhirUser });
+      const world = await loadConsentWorld(storage, ctx, indexer, actor, principal.purpose, action);
+      return { value: consentAccessPart(world), until: Math.min(changesAt, world.changesAt) };
+    };
+    // A storage without stamps cannot tell when the data changed: compiled afresh every time.
+    const stamp = await storage.changeStamp?.(CONSENT_INPUT_TYPES);
+    if (stamp === undefined) return (await compile()).value;
+    return cache.get(JSON.stringify([stamp, principal.fhirUser, principal.purpose, action]), request.now.getTime(), compile);
   };
 }
 

@@ -1,16 +1,17 @@
 /**
  * Everything the consent layer reads for one request, looked up with a few
- * unfiltered indexed queries and nothing cached between requests (so a new
- * Consent, role, Encounter, Appointment, ServiceRequest, Patient, Claim or
- * Coverage counts on the very next request): the actor, the Consents in
- * force grouped by patient, and the base policy's relationships.
+ * unfiltered indexed queries: the actor, the Consents in force grouped by
+ * patient, and the base policy's relationships. Nothing here is cached;
+ * consent-source.ts caches the compiled result, keyed by the change stamps
+ * of the types read here (CONSENT_INPUT_TYPES) and valid until the clock
+ * alone could change it (`changesAt`).
  */
 import type { Consent } from 'fhir/r4';
 import type { RequestContext } from '../../context';
 import type { Indexer } from '../../search/index-entry';
 import type { StorageOps } from '../../storage/port';
 import type { ConsentActor } from './actor';
-import { consentsInForce } from './active-consents';
+import { consentsInForce, consentTimeRanges, nextTimeBoundary } from './active-consents';
 import { baseRulesInPlay, type RequestBase } from './compile';
 import { referenceParam, tokenParam } from './conditions';
 import type { ConsentAction, EvaluationEnv } from './evaluation-env';
@@ -24,10 +25,20 @@ export interface ConsentWorld {
   /** Patient id → their Consents in force, newest first. */
   consents: ReadonlyMap<string, readonly Consent[]>;
   base: RequestBase;
+  /** The first instant after the request's clock at which a Consent's date or period could change `consents`. */
+  changesAt: number;
 }
 
-/** Active patient-privacy Consents by patient; those in force now, newest first. */
-export async function consentsByPatient(ops: StorageOps, ctx: RequestContext): Promise<Map<string, Consent[]>> {
+/**
+ * The resource types a world (and its actor) is read from: a write to any
+ * of them may change it. Organization: an actor's type (payer, provider).
+ */
+export const CONSENT_INPUT_TYPES: readonly string[] = [
+  'Consent', 'PractitionerRole', 'Organization', 'Patient', 'Encounter', 'Appointment', 'ServiceRequest', 'Claim', 'Coverage',
+];
+
+/** Active patient-privacy Consents by patient: those in force now, newest first; and when the clock could change that. */
+export async function consentsByPatient(ops: StorageOps, ctx: RequestContext): Promise<{ byPatient: Map<string, Consent[]>; changesAt: number }> {
   const active = await searchAll<Consent>(ops, ctx, 'Consent', [
     tokenParam('status', [{ kind: 'token', code: 'active' }]),
     tokenParam('scope', [{ kind: 'token', system: CONSENT_SCOPE_SYSTEM, code: 'patient-privacy' }]),
@@ -41,7 +52,7 @@ export async function consentsByPatient(ops: StorageOps, ctx: RequestContext): P
   }
   const now = ctx.now.getTime();
   for (const [id, consents] of byPatient) byPatient.set(id, consentsInForce(consents, now));
-  return byPatient;
+  return { byPatient, changesAt: nextTimeBoundary(active.flatMap(consentTimeRanges), now) };
 }
 
 export async function loadConsentWorld(
@@ -59,7 +70,7 @@ export async function loadConsentWorld(
     treats ? treatedPatients(ops, ctx, actor.identities) : Promise.resolve(new Set<string>()),
     pays ? payerReach(ops, ctx, indexer, actor.reference) : Promise.resolve(undefined),
   ]);
-  return { env, consents, base: payer ? { treated, payer } : { treated } };
+  return { env, consents: consents.byPatient, base: payer ? { treated, payer } : { treated }, changesAt: consents.changesAt };
 }
 
 /** One patient's Consents in force, newest first. */

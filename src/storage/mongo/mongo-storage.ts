@@ -1,6 +1,9 @@
 import { MongoClient, type ClientSession, type Collection, type Db } from 'mongodb';
+import type { RequestContext } from '../../context';
+import type { AnyResource } from '../../fhir/types';
 import type { Indexer } from '../../search/index-entry';
-import type { Storage, StorageOps, UnitOfWorkOptions } from '../port';
+import type { Storage, StorageOps, UnitOfWorkOptions, WriteOptions } from '../port';
+import { MongoChangeStamps, recordingWrites, type ChangeStampDocument } from './change-stamps';
 import type { HistoryDocument, ResourceDocument } from './documents';
 import { guardKey } from './guard-key';
 import { collectionNames, ensureIndexes } from './indexes';
@@ -67,6 +70,7 @@ async function topologySupportsTransactions(db: Db): Promise<boolean> {
 class MongoStorageImpl extends MongoOps implements MongoStorage {
   private readonly versionCollections: VersionCollections;
   private readonly locks: Collection<LockDocument>;
+  private readonly changes: MongoChangeStamps;
 
   constructor(
     private readonly client: MongoClient,
@@ -81,6 +85,29 @@ class MongoStorageImpl extends MongoOps implements MongoStorage {
     super(collections, indexer);
     this.versionCollections = collections;
     this.locks = db.collection<LockDocument>(collectionNames.locks);
+    this.changes = new MongoChangeStamps(db.collection<ChangeStampDocument>('change_stamps'));
+  }
+
+  override async create(ctx: RequestContext, resource: AnyResource) {
+    const record = await super.create(ctx, resource);
+    await this.changes.committed([resource.resourceType]);
+    return record;
+  }
+
+  override async update(ctx: RequestContext, resource: AnyResource, options?: WriteOptions) {
+    const result = await super.update(ctx, resource, options);
+    await this.changes.committed([resource.resourceType]);
+    return result;
+  }
+
+  override async delete(ctx: RequestContext, resourceType: string, id: string, options?: WriteOptions) {
+    const record = await super.delete(ctx, resourceType, id, options);
+    await this.changes.committed([resourceType]);
+    return record;
+  }
+
+  changeStamp(resourceTypes: readonly string[]): Promise<string> {
+    return this.changes.stamp(resourceTypes);
   }
 
   ensureIndexes(): Promise<void> {
@@ -89,10 +116,15 @@ class MongoStorageImpl extends MongoOps implements MongoStorage {
 
   unitOfWork<T>(work: (tx: StorageOps) => Promise<T>, options: UnitOfWorkOptions = {}): Promise<T> {
     const strategy = unitStrategy(this.supportsTransactions, options);
+    // `this` counts its own writes as they are acknowledged (no transaction to join).
     if (strategy.kind === 'lease') return withLease(this.locks, strategy.guardKey, () => work(this));
     return this.inTransaction(async (session) => {
       if (strategy.guardKey !== undefined) await touchTransactionGuard(this.locks, strategy.guardKey, session);
-      return work(this.transactionOps(session));
+      // A fresh set per attempt: withTransaction may run the body again.
+      const written = new Set<string>();
+      const result = await work(recordingWrites(this.transactionOps(session), written));
+      await this.changes.committed(written, session);
+      return result;
     });
   }
 

@@ -9,6 +9,7 @@ import type { HistoryQuery, Storage, StorageOps, WriteOptions } from '../port';
 import { reindexSqlite } from './reindex';
 import { ResourceStore } from './resource-store';
 import { applyPragmas, createSchema } from './schema';
+import { ChangeCounters } from './change-counters';
 import { GroupCommit } from './group-commit';
 import { WriteLock } from './write-lock';
 
@@ -68,9 +69,11 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
   const groupCommit = new GroupCommit(writerDb, lock);
   const writeAlone: Access = (operation) => groupCommit.run(() => operation(writer));
 
+  // The file has one writing process (this one, behind `lock`), so counting its own commits is enough.
+  const changes = new ChangeCounters();
   let closing: Promise<void> | undefined;
 
-  return Object.assign(new SqliteOps(readCommitted, writeAlone), {
+  return Object.assign(new SqliteOps(readCommitted, writeAlone, (type) => changes.committed(type)), {
     unitOfWork<T>(work: (tx: StorageOps) => Promise<T>): Promise<T> {
       return lock.run(async () => {
         let open = true;
@@ -79,11 +82,13 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
           if (!open) throw new Error('This unit of work is over: its operations can no longer be used');
           return operation(writer);
         };
+        const written = new Set<string>();
         writerDb.exec('BEGIN IMMEDIATE');
         try {
-          const result = await work(new SqliteOps(inUnit, inUnit));
+          const result = await work(new SqliteOps(inUnit, inUnit, (type) => written.add(type)));
           open = false;
           writerDb.exec('COMMIT');
+          written.forEach((type) => changes.committed(type));
           return result;
         } catch (error) {
           open = false;
@@ -92,6 +97,9 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
           throw error;
         }
       });
+    },
+    async changeStamp(resourceTypes: readonly string[]): Promise<string> {
+      return changes.stamp(resourceTypes);
     },
     close(): Promise<void> {
       // Behind the lock: a unit of work in flight finishes before its connection goes.
@@ -109,7 +117,16 @@ class SqliteOps implements StorageOps {
   constructor(
     private readonly reading: Access,
     private readonly writing: Access,
+    /** Told the type of each successful write, once it is committed (alone) or part of the unit (inside one). */
+    private readonly wrote: (resourceType: string) => void,
   ) {}
+
+  /** Runs a write and reports its type; the caller's continuation runs only after the report, so a stamp read after the write sees it. */
+  private async write<T>(resourceType: string, operation: (store: ResourceStore) => T): Promise<T> {
+    const result = await this.writing(operation);
+    this.wrote(resourceType);
+    return result;
+  }
 
   async read(ctx: RequestContext, resourceType: string, id: string) {
     return this.reading((store) => store.read(resourceType, id, ctx.access));
@@ -128,14 +145,14 @@ class SqliteOps implements StorageOps {
   }
 
   async create(ctx: RequestContext, resource: AnyResource) {
-    return this.writing((store) => store.create(ctx.now, resource));
+    return this.write(resource.resourceType, (store) => store.create(ctx.now, resource));
   }
 
   async update(ctx: RequestContext, resource: AnyResource, options?: WriteOptions) {
-    return this.writing((store) => store.update(ctx.now, resource, options));
+    return this.write(resource.resourceType, (store) => store.update(ctx.now, resource, options));
   }
 
   async delete(ctx: RequestContext, resourceType: string, id: string, options?: WriteOptions) {
-    return this.writing((store) => store.delete(ctx.now, resourceType, id, options));
+    return this.write(resourceType, (store) => store.delete(ctx.now, resourceType, id, options));
   }
 }
