@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { badRequest, FhirError } from '../errors';
 import type { StorageOps } from '../storage/port';
+import type { RequestContext } from '../context';
 import type { ClassifiedRequest } from '../security/scopes/classify';
 import { executeEntry, type EntryResult } from './bundle-entry';
 import {
@@ -120,6 +121,8 @@ class TransactionRun {
   constructor(
     services: Services,
     private readonly tx: StorageOps,
+    /** The context of a conditional reference's search, by the type it searches (admitted before the unit of work). */
+    private readonly searchContexts: ReadonlyMap<string, RequestContext>,
     private readonly security: EntrySecurity,
     size: number,
     private readonly onStep: (entry: AdmittedEntry) => void,
@@ -173,8 +176,8 @@ class TransactionRun {
   async write({ entry, assignedId }: PlannedWrite): Promise<void> {
     for (const reference of conditionalReferences(entry.request.resource)) {
       if (this.targets.has(reference)) continue;
-      const type = conditionalReferenceType(reference);
-      const resolved = await this.step(entry, async () => resolveConditionalReference(this.tx, await this.security.searchContext(type), reference));
+      const ctx = this.searchContexts.get(conditionalReferenceType(reference)) as RequestContext;
+      const resolved = await this.step(entry, () => resolveConditionalReference(this.tx, ctx, reference));
       this.targets.set(reference, resolved);
     }
     const final = withReferences(entry, this.targets);
@@ -215,13 +218,18 @@ export async function runTransaction(services: Services, requests: EntryRequest[
   let current: ClassifiedRequest | undefined;
   try {
     const admitted: AdmittedEntry[] = [];
+    const searchContexts = new Map<string, RequestContext>();
     for (const request of processingOrder(requests)) {
       current = undefined;
       const classified = (current = await atEntry(request, async () => classifyEntry(request)));
       admitted.push(await atEntry(request, () => security.admit(request, classified)));
+      // Admitted now, outside the unit of work: building an access filter reads the storage (Consents).
+      for (const type of new Set([...conditionalReferences(request.resource)].map(conditionalReferenceType))) {
+        if (!searchContexts.has(type)) searchContexts.set(type, await atEntry(request, () => security.searchContext(type)));
+      }
     }
     const results = await services.storage.unitOfWork(async (tx) => {
-      const run = new TransactionRun(services, tx, security, requests.length, (entry) => (current = entry.classified));
+      const run = new TransactionRun(services, tx, searchContexts, security, requests.length, (entry) => (current = entry.classified));
       for (const entry of admitted.filter((e) => e.request.method === 'DELETE')) await run.runDelete(entry);
       const planned = await run.plan(admitted.filter((e) => PHASE[e.request.method] === 1 || PHASE[e.request.method] === 2));
       for (const [position, write] of referencesLast(planned).entries()) {
