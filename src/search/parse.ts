@@ -10,6 +10,9 @@ import { badRequest, FhirError, type Issue } from '../errors';
 import { splitUnescaped } from './escape';
 import { defaultParamSource, type SearchParamDef, type SearchParamSource } from './param-source';
 import { parseValue, type ValueContext } from './parse-value';
+import { conformanceTerminology } from '../terminology/conformance-terminology';
+import type { TerminologySource } from '../terminology/value-set-expansion';
+import { TERMINOLOGY_MODIFIERS, terminologyCondition } from './modifiers-terminology';
 import type { Condition, IncludeSpec, ParamCondition, SearchQuery, SearchValue, SortKey, SummaryMode, TotalMode } from './query';
 
 export interface ParseOptions {
@@ -18,6 +21,12 @@ export interface ParseOptions {
   params?: SearchParamSource;
   /** "now" for `ap` on dates; defaults to the clock. */
   now?: Date;
+  /**
+   * Value sets and code systems for the token modifiers `:in`, `:not-in`,
+   * `:above` and `:below`; defaults to the official R4 ones. Those stored on
+   * the server are loaded before parsing (src/terminology/stored-terminology.ts).
+   */
+  terminology?: TerminologySource;
 }
 
 export interface ParsedSearch {
@@ -30,7 +39,7 @@ export const MAX_COUNT = 1000;
 
 /** Modifiers each parameter type accepts (besides `missing`, which all accept). `:Type` on references is handled apart. */
 const MODIFIERS: Record<string, readonly string[]> = {
-  token: ['text', 'not', 'of-type'],
+  token: ['text', 'not', 'of-type', ...TERMINOLOGY_MODIFIERS],
   string: ['exact', 'contains'],
   uri: ['above', 'below'],
   reference: ['identifier'],
@@ -169,7 +178,7 @@ class SearchParser {
     return this.paramCondition(types, key, name, value);
   }
 
-  private paramCondition(types: string[], key: string, name: string, value: string): ParamCondition | undefined {
+  private paramCondition(types: string[], key: string, name: string, value: string): Condition | undefined {
     const [code, modifier] = splitKey(key);
     const def = this.definition(types, code);
     if (!def) {
@@ -195,6 +204,9 @@ class SearchParser {
     // An empty value is ignored (search.html#escaping: "a parameter with no value is ignored").
     const pieces = splitUnescaped(value, ',').filter((p) => p !== '');
     if (pieces.length === 0) return undefined;
+    if (def.type === 'token' && modifier !== undefined && TERMINOLOGY_MODIFIERS.has(modifier)) {
+      return terminologyCondition(code, modifier, pieces, ctx, this.options.terminology ?? conformanceTerminology);
+    }
     const values: SearchValue[] = pieces.map((p) => parseValue(def, p, modifier, ctx));
     const condition: ParamCondition = { kind: 'param', code, type: def.type, values };
     if (modifier !== undefined && !targetType) condition.modifier = modifier;

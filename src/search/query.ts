@@ -289,3 +289,24 @@ export interface SearchQuery {
   /** `_elements`: top-level element names to keep. */
   elements?: string[];
 }
+
+/**
+ * The values of one condition split into the tokens that name both a system
+ * and a code, grouped by system (codes in order), and the rest. Compilers
+ * turn each group into one "system = s AND code IN (...)" test: a value set
+ * expansion (`:in`) brings thousands of such tokens.
+ */
+export function tokensBySystem(values: readonly SearchValue[]): { codesBySystem: Map<string, string[]>; others: SearchValue[] } {
+  const codesBySystem = new Map<string, string[]>();
+  const others: SearchValue[] = [];
+  for (const value of values) {
+    if (value.kind === 'token' && typeof value.system === 'string' && value.code !== undefined) {
+      const codes = codesBySystem.get(value.system);
+      if (codes) codes.push(value.code);
+      else codesBySystem.set(value.system, [value.code]);
+    } else {
+      others.push(value);
+    }
+  }
+  return { codesBySystem, others };
+}

@@ -50,6 +50,34 @@ t.test('token syntax', async (t) => {
   rejects(t, 'Patient', [['gender:in', 'http://vs']], 'gender:in');
 });
 
+t.test('token :in, :not-in, :above, :below compile to plain token conditions', async (t) => {
+  const gender = 'http://hl7.org/fhir/administrative-gender';
+  const inGender = only('Patient', 'gender:in', 'http://hl7.org/fhir/ValueSet/administrative-gender');
+  t.equal(inGender.modifier, undefined, ':in is an OR of system|code values');
+  t.same(inGender.values.map((v) => (v.kind === 'token' ? `${v.system}|${v.code}` : v.kind)).sort(), ['female', 'male', 'other', 'unknown'].map((c) => `${gender}|${c}`));
+  t.equal(only('Patient', 'gender:not-in', 'http://hl7.org/fhir/ValueSet/administrative-gender').modifier, 'not', ':not-in is :not of the same values');
+  t.same(only('Patient', 'gender:in', 'http://hl7.org/fhir/ValueSet/administrative-gender|4.0.1').values, inGender.values, 'a |version is accepted');
+  const actCode = 'http://terminology.hl7.org/CodeSystem/v3-ActCode';
+  t.same(values('Encounter', 'class:below', `${actCode}|IMP`).map((v) => (v.kind === 'token' ? v.code : '')).sort(), ['ACUTE', 'IMP', 'NONAC']);
+  t.same(values('Encounter', 'class:above', `${actCode}|AMB`).map((v) => (v.kind === 'token' ? v.code : '')).sort(), ['AMB', '_ActCareProvisionCode', '_ActEncounterCode'], 'every parent of a code under two');
+  t.same(values('Encounter', 'class:below', `${actCode}|NOT-A-CODE`), [{ kind: 'token', system: actCode, code: 'NOT-A-CODE' }], 'an unknown code is only itself');
+});
+
+t.test('token terminology modifiers that cannot be answered are 400 naming the parameter', async (t) => {
+  rejects(t, 'Observation', [['code:in', 'http://example.org/no-such-vs']], 'code:in');
+  rejects(t, 'Condition', [['code:in', 'http://hl7.org/fhir/ValueSet/condition-code']], 'code:in');
+  rejects(t, 'Observation', [['code:not-in', 'http://hl7.org/fhir/ValueSet/observation-codes']], 'code:not-in');
+  rejects(t, 'Observation', [['code:below', 'http://loinc.org|8867-4']], 'code:below');
+  rejects(t, 'Encounter', [['class:below', 'IMP']], 'class:below');
+  rejects(t, 'Encounter', [['class:above', 'http://terminology.hl7.org/CodeSystem/v3-ActCode|']], 'class:above');
+  rejects(t, 'Patient', [['family:in', 'http://hl7.org/fhir/ValueSet/administrative-gender']], 'family:in');
+  try {
+    parse(['Condition'], [['code:in', 'http://hl7.org/fhir/ValueSet/condition-code']]);
+  } catch (e) {
+    t.match((e as FhirError).issues[0], { code: 'not-supported', diagnostics: /code:in: .*snomed/ }, 'the reason is given');
+  }
+});
+
 t.test('repetition = AND', async (t) => {
   const conditions = where('Patient', [['name', 'a'], ['name', 'b']]);
   t.equal(conditions.length, 2);

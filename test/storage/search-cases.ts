@@ -16,6 +16,8 @@ import type { AnyResource } from '../../src/fhir/types';
 import { createIndexer } from '../../src/search/indexer';
 import { parseSearch } from '../../src/search/parse';
 import type { Condition, SearchQuery } from '../../src/search/query';
+import { conformanceTerminology } from '../../src/terminology/conformance-terminology';
+import { layeredTerminology, resourceTerminology } from '../../src/terminology/resource-terminology';
 import type { StorageOps } from '../../src/storage/port';
 import { contextAt } from './contract-fixtures';
 
@@ -197,11 +199,43 @@ export function searchContext(searchCase: Pick<SearchCase, 'access'>): RequestCo
   return searchCase.access ? { ...ctx, access: searchCase.access } : ctx;
 }
 
+const officialVs = 'http://hl7.org/fhir/ValueSet';
+const hl7Vs = 'http://terminology.hl7.org/ValueSet';
+const actCode = 'http://terminology.hl7.org/CodeSystem/v3-ActCode';
+const heartVs = 'http://example.org/fhir/ValueSet/heart';
+const cholesterolVs = 'http://example.org/fhir/ValueSet/cholesterol';
+const maleVs = 'http://example.org/fhir/ValueSet/male';
+const emptyVs = 'http://example.org/fhir/ValueSet/empty';
+const largeVs = 'http://example.org/fhir/ValueSet/large';
+/** Heart rate among 3,000 made-up codes, over SQLite's expression depth limit of 1,000 if each were an OR term. */
+const largeConcepts = [{ code: '8867-4' }, ...Array.from({ length: 2999 }, (_, i) => ({ code: `x-${i}` }))];
+
+/**
+ * Value sets "stored on the server" for the `:in` cases: the parser reads
+ * them like those loaded from storage, over the official definitions.
+ */
+export const searchTerminology = layeredTerminology(
+  conformanceTerminology,
+  resourceTerminology([
+    { resourceType: 'ValueSet', status: 'active', url: heartVs, compose: { include: [{ system: loinc, concept: [{ code: '8867-4' }, { code: '85354-9' }] }] } },
+    { resourceType: 'ValueSet', status: 'active', url: cholesterolVs, compose: { include: [{ system: loinc, concept: [{ code: '2345-7' }] }] } },
+    {
+      resourceType: 'ValueSet',
+      status: 'active',
+      url: maleVs,
+      expansion: { timestamp: '2024-01-01', contains: [{ system: 'http://hl7.org/fhir/administrative-gender', code: 'male' }] },
+    },
+    { resourceType: 'ValueSet', status: 'active', url: emptyVs, compose: { include: [{ system: loinc, concept: [] }] } },
+    { resourceType: 'ValueSet', status: 'active', url: largeVs, compose: { include: [{ system: loinc, concept: largeConcepts }] } },
+  ]),
+);
+
 /** `Type?query` (or `?query` for a system search over `systemTypes`) through the server's parser, with a large page. */
 export function parsed(request: string, systemTypes: string[] = []): SearchQuery {
   const [type, queryString = ''] = request.split('?') as [string, string?];
   const pairs = [...new URLSearchParams(queryString)];
-  const { query } = parseSearch(type ? [type] : systemTypes, pairs, { strict: true, baseUrl: searchBaseUrl, now: searchNow });
+  const options = { strict: true, baseUrl: searchBaseUrl, now: searchNow, terminology: searchTerminology };
+  const { query } = parseSearch(type ? [type] : systemTypes, pairs, options);
   return { ...query, count: pairs.some(([k]) => k === '_count') ? query.count : 100 };
 }
 
@@ -247,6 +281,48 @@ export const searchCases: SearchCase[] = [
   c('token: :missing=true', 'Patient?gender:missing=true', ['Patient/pat-nobirth']),
   c('token: :missing=false', 'Patient?gender:missing=false', ['Patient/pat-anna', 'Patient/pat-peter', 'Patient/pat-updated', 'Patient/pat-zoe']),
   c('_id: several ids', 'Patient?_id=pat-zoe,pat-deleted,enc1', ['Patient/pat-zoe']),
+  // token modifiers that need terminology (src/search/modifiers-terminology.ts)
+  c('token: :in an official value set (a code element carries its implied system)', `Patient?gender:in=${officialVs}/administrative-gender`, [
+    'Patient/pat-anna',
+    'Patient/pat-peter',
+    'Patient/pat-updated',
+    'Patient/pat-zoe',
+  ]),
+  c('token: :in a value set of the server', `Observation?code:in=${heartVs}`, ['Observation/obs1', 'Observation/obs2', 'Observation/obs3']),
+  c('token: :not-in matches the rest, resources without the element too', `Patient?gender:not-in=${maleVs}`, [
+    'Patient/pat-anna',
+    'Patient/pat-nobirth',
+    'Patient/pat-updated',
+    'Patient/pat-zoe',
+  ]),
+  c('token: :not-in a value set of the server', `Observation?code:not-in=${heartVs}`, ['Observation/obs4', 'Observation/obs5']),
+  c('token: :in with two value sets is their union', `Observation?code:in=${heartVs},${cholesterolVs}`, [
+    'Observation/obs1',
+    'Observation/obs2',
+    'Observation/obs3',
+    'Observation/obs4',
+    'Observation/obs5',
+  ]),
+  c('token: :in an empty value set matches nothing', `Observation?code:in=${emptyVs}`, []),
+  c('token: :not-in an empty value set matches everything', `Patient?gender:not-in=${emptyVs}`, [
+    'Patient/pat-anna',
+    'Patient/pat-nobirth',
+    'Patient/pat-peter',
+    'Patient/pat-updated',
+    'Patient/pat-zoe',
+  ]),
+  c('token: :in a value set of thousands of codes (one IN list per system, not one OR term per code)', `Observation?code:in=${largeVs}`, ['Observation/obs1', 'Observation/obs2']),
+  c('token: :in in a chain', `Encounter?subject:Patient.gender:in=${maleVs}`, ['Encounter/enc1', 'Encounter/enc2']),
+  c('token: :in a value set defined by an is-a filter (v3 ActEncounterCode)', `Encounter?class:in=${hl7Vs}/v3-ActEncounterCode&status=in-progress`, ['Encounter/enc2']),
+  c('token: :below includes the code and what it subsumes', `Encounter?class:below=${actCode}|_ActEncounterCode`, [
+    'Encounter/enc-of-deleted',
+    'Encounter/enc1',
+    'Encounter/enc2',
+    'Encounter/enc3',
+  ]),
+  c('token: :below a leaf is the code itself', `Encounter?class:below=${actCode}|IMP`, ['Encounter/enc2']),
+  c('token: :above includes the code and what subsumes it', `Encounter?class:above=${actCode}|ACUTE`, ['Encounter/enc2']),
+  c('token: :above does not go down', `Encounter?class:above=${actCode}|_ActEncounterCode`, []),
   // date
   c('date eq: the search range contains the resource range (partial dates)', 'Patient?birthdate=1980', ['Patient/pat-anna', 'Patient/pat-zoe']),
   c('date eq: a year is not inside a month', 'Patient?birthdate=1980-03', ['Patient/pat-zoe']),

@@ -1,6 +1,6 @@
 import type { Document } from 'mongodb';
 import { badRequest, FhirError } from '../../errors';
-import type { CompositeValue, ParamType, QuantityValue, RangeValue, ReferenceValue, SearchValue, StringValue, TokenValue } from '../../search/query';
+import { tokensBySystem, type CompositeValue, type ParamType, type QuantityValue, type RangeValue, type ReferenceValue, type SearchValue, type StringValue, type TokenValue } from '../../search/query';
 
 /**
  * One search value as a condition on ONE index entry (the fields of an
@@ -45,6 +45,19 @@ export function entryMatch(value: SearchValue, site: ValueSite): Document {
       // `:missing` is a condition on the resource, not on one entry (search-filter.ts).
       throw badRequest(`'${site.code}': :missing cannot be combined with other values`);
   }
+}
+
+/**
+ * The alternatives (ORed) for several values of one parameter. Tokens with a
+ * system and a code are grouped by system into one `$in` on the code, so a
+ * value set expansion (`:in`, thousands of codes) is a handful of
+ * alternatives instead of one per code.
+ */
+export function entryMatches(values: readonly SearchValue[], site: ValueSite): Document[] {
+  const [systemField, codeField] = site.type === 'reference' ? ['identifierSystem', 'identifierValue'] : ['system', 'code'];
+  const { codesBySystem, others } = tokensBySystem(values);
+  const grouped = [...codesBySystem].map(([system, codes]) => ({ [systemField]: system, [codeField]: codes.length === 1 ? codes[0] : { $in: codes } }));
+  return [...grouped, ...others.map((value) => entryMatch(value, site))];
 }
 
 /** A token value; `system: null` is "no system", which the adapter stores as an explicit null. */

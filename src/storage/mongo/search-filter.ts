@@ -3,7 +3,7 @@ import type { AccessFilter } from '../../context';
 import { badRequest, FhirError } from '../../errors';
 import type { IndexEntryKind } from '../../search/index-entry';
 import type { ChainCondition, Condition, HasCondition, ParamCondition, ParamType, SearchValue } from '../../search/query';
-import { allOf, entryMatch, type ValueSite } from './entry-match';
+import { allOf, entryMatches, type ValueSite } from './entry-match';
 
 /**
  * The search IR's conditions compiled to a MongoDB filter over `resources`
@@ -133,7 +133,7 @@ function compileParam(condition: ParamCondition): Document {
   }
   if (code === '_id') return compileId(condition);
   const site: ValueSite = { code, type, ...(modifier !== undefined ? { modifier } : {}) };
-  const alternatives = values.map((value) => entryMatch(value, site));
+  const alternatives = entryMatches(values, site);
   // The values are ORed, and each alternative must hold within ONE entry: one $elemMatch with the alternatives inside.
   const withinEntry = alternatives.length === 1 ? alternatives[0]! : { $or: alternatives };
   const someEntry = { [`idx.${type as IndexEntryKind}`]: { $elemMatch: { param: code, ...withinEntry } } };

@@ -16,7 +16,7 @@ import { badRequest, FhirError } from '../../errors';
 import type { ChainCondition, CompositeValue, Condition, HasCondition, ParamCondition, SearchValue } from '../../search/query';
 import { componentParam, indexTables, tableOfParamType, type ValueKind } from './index-tables';
 import { and, join, list, or, raw, sql, type Sql } from './sql-fragment';
-import { rangeMatch, valueMatch } from './value-sql';
+import { rangeMatch, valueMatch, valuesMatch } from './value-sql';
 
 const notSupported = (message: string) => FhirError.of(400, 'not-supported', message);
 
@@ -212,7 +212,7 @@ export class ConditionCompiler {
         match: or(composites.map((value) => this.compositeMatch(e, condition.code, value))),
       };
     }
-    return { table: tableFor(condition), param: condition.code, match: or(condition.values.map((value) => valueMatch(e, value, condition.modifier))) };
+    return { table: tableFor(condition), param: condition.code, match: valuesMatch(e, condition.values, condition.modifier) };
   }
 
   /** Component 0 on the row `e`; every other component on a row of the same composite entry (same grp). */

@@ -4,7 +4,7 @@
  * condition-sql.ts's business; this module only compares values.
  */
 import { badRequest } from '../../errors';
-import type { Prefix, QuantityValue, ReferenceValue, SearchValue, StringValue, TokenValue, UriValue } from '../../search/query';
+import { tokensBySystem, type Prefix, type QuantityValue, type ReferenceValue, type SearchValue, type StringValue, type TokenValue, type UriValue } from '../../search/query';
 import { and, list, or, raw, sql, type Sql, type SqlValue } from './sql-fragment';
 
 /**
@@ -93,6 +93,24 @@ export function quantityMatch(e: string, value: QuantityValue): Sql {
     parts.push(or([sql`${raw(`${e}.code`)} = ${value.code}`, sql`${raw(`${e}.unit`)} = ${value.code}`]));
   }
   return and(parts);
+}
+
+/**
+ * The values of a non-composite parameter (ORed) against one row of its
+ * table. Tokens with a system and a code are grouped by system into
+ * `system = ? AND code IN (...)`: a value set expansion (`:in`) brings
+ * thousands of them, and as many ORed terms would exceed SQLite's
+ * expression depth limit (1000) and plan worse than an IN list.
+ */
+export function valuesMatch(e: string, values: readonly SearchValue[], modifier: string | undefined): Sql {
+  const [systemColumn, codeColumn] = modifier === 'identifier' ? ['identifier_system', 'identifier_value'] : ['system', 'code'];
+  const { codesBySystem, others } = tokensBySystem(values);
+  const grouped = [...codesBySystem].map(([system, codes]) =>
+    codes.length === 1
+      ? tokenMatch(e, { kind: 'token', system, code: codes[0]! }, systemColumn, codeColumn)
+      : sql`(${raw(`${e}.${systemColumn}`)} = ${system} AND ${raw(`${e}.${codeColumn}`)} IN ${list(codes)})`,
+  );
+  return or([...grouped, ...others.map((value) => valueMatch(e, value, modifier))]);
 }
 
 /**
