@@ -1,6 +1,8 @@
 import { resourceTypes } from '../fhir/definitions';
 import type { CapabilityStatement } from '../fhir/types';
+import { MODIFIERS } from '../search/parse';
 import { includeValues, revincludeValues, supportedParameters } from '../search/supported-parameters';
+import { MAX_EXPANSION_CODES } from '../terminology/value-set-expansion';
 import { SERVER_VERSION } from '../version';
 
 type RestResource = NonNullable<NonNullable<CapabilityStatement['rest']>[number]['resource']>[number];
@@ -52,6 +54,23 @@ function resourceEntry(type: string): RestResource {
   };
 }
 
+/**
+ * R4 has no element for search modifiers, so they are said in words, from
+ * the parser's own table: what is written here is what the parser accepts.
+ */
+function searchDocumentation(): string {
+  const modifiers = Object.entries(MODIFIERS)
+    .filter(([, names]) => names.length > 0)
+    .map(([type, names]) => `${type} ${names.map((name) => `:${name}`).join(' ')}`);
+  return [
+    'Search: GET [type]?params or POST [type]/_search (form body); compartment search GET or POST Patient/[id]/[type or *](/_search).',
+    `Modifiers: ${modifiers.join('; ')}; reference :[type]; :missing on every type.`,
+    // Stored ValueSets and CodeSystems join here once the search interaction loads them (src/terminology/stored-terminology.ts).
+    `Token :in and :not-in expand the value sets of the R4 specification (explicit concepts, complete code systems, is-a filters, complete expansions; at most ${MAX_EXPANSION_CODES} codes);`,
+    'token :above and :below follow the hierarchy of a complete R4 code system. A value set or hierarchy that cannot be used is a 400 naming the parameter.',
+  ].join(' ');
+}
+
 let cached: { baseUrl: string; statement: CapabilityStatement } | undefined;
 
 /**
@@ -74,6 +93,7 @@ export function capabilityStatement(baseUrl: string): CapabilityStatement {
     rest: [
       {
         mode: 'server',
+        documentation: searchDocumentation(),
         resource: resourceTypes().map(resourceEntry),
         interaction: [{ code: 'transaction' }, { code: 'batch' }, { code: 'history-system' }, { code: 'search-system' }],
         // Compartment search (`/Patient/123/Encounter`, `/Patient/123/*`).

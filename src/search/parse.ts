@@ -38,7 +38,7 @@ export const DEFAULT_COUNT = 20;
 export const MAX_COUNT = 1000;
 
 /** Modifiers each parameter type accepts (besides `missing`, which all accept). `:Type` on references is handled apart. */
-const MODIFIERS: Record<string, readonly string[]> = {
+export const MODIFIERS: Readonly<Record<string, readonly string[]>> = {
   token: ['text', 'not', 'of-type', ...TERMINOLOGY_MODIFIERS],
   string: ['exact', 'contains'],
   uri: ['above', 'below'],

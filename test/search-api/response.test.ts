@@ -216,6 +216,9 @@ t.test('CapabilityStatement: supported parameters with type and documentation, i
   const statement = (await get(h, '/fhir/metadata')).json();
   const rest = statement.rest[0];
   t.same(rest.compartment, ['http://hl7.org/fhir/CompartmentDefinition/patient']);
+  for (const promised of [/token :text :not :of-type :in :not-in :above :below/, /uri :above :below/, /at most 5000 codes/, /POST Patient\/\[id\]/]) {
+    t.match(rest.documentation, promised, `the search documentation says ${promised}`);
+  }
   const byType = (type: string) => rest.resource.find((r: { type: string }) => r.type === type);
   const patient = byType('Patient');
   const family = patient.searchParam.find((p: { name: string }) => p.name === 'family');
