@@ -86,24 +86,28 @@ export function buildBindingIndex(model: ElementModel, artefact: BindingsArtefac
 }
 
 /** The binding issues of the properties of one complex node (see instance-walker.ts). */
-export function bindingIssuesAt(node: VisitedNode, index: BindingIndex): Issue[] {
+export function bindingIssuesAt(node: VisitedNode, index: BindingIndex, issues: Issue[] = []): Issue[] {
   const bound = index.get(node.definitionKey);
-  if (!bound) return [];
+  if (!bound) return issues;
   const value = node.value as Record<string, unknown>;
-  const issues: Issue[] = [];
   for (const property of bound) {
     const raw = value[property.name];
     if (raw === undefined) continue;
-    const items = Array.isArray(raw) ? raw : [raw];
-    items.forEach((item, i) => {
-      // null stands for a value present only by its extensions (`_x`): nothing to check.
-      if (item === null || isMember(property, item)) return;
-      const at = childExpression(node.expression, property.name, Array.isArray(raw) ? i : undefined);
-      const what = property.type === 'code' ? 'the code is not in' : 'no coding is from';
-      issues.push({ severity: 'error', code: 'code-invalid', diagnostics: `${at}: ${what} the required value set ${property.valueSet.url}`, expression: [at] });
-    });
+    if (!Array.isArray(raw)) {
+      checkMember(node, property, raw, undefined, issues);
+      continue;
+    }
+    for (let i = 0; i < raw.length; i++) checkMember(node, property, raw[i], i, issues);
   }
   return issues;
+}
+
+function checkMember(node: VisitedNode, property: BoundProperty, item: unknown, index: number | undefined, issues: Issue[]): void {
+  // null stands for a value present only by its extensions (`_x`): nothing to check.
+  if (item === null || isMember(property, item)) return;
+  const at = childExpression(node.expression, property.name, index);
+  const what = property.type === 'code' ? 'the code is not in' : 'no coding is from';
+  issues.push({ severity: 'error', code: 'code-invalid', diagnostics: `${at}: ${what} the required value set ${property.valueSet.url}`, expression: [at] });
 }
 
 function isMember(property: BoundProperty, value: unknown): boolean {

@@ -35,7 +35,8 @@ const FAIL: InvariantResult = { kind: 'fail' };
  * constraints of the conformance artefacts and of the loaded profiles.
  */
 export class FhirPathEngine {
-  private readonly cache = new Map<string, Prepared>();
+  /** Base → expression → prepared: two lookups of strings the index already holds, no key to build per call. */
+  private readonly cache = new Map<string, Map<string, Prepared>>();
   private readonly shortcuts: boolean;
 
   constructor(options: FhirPathEngineOptions = {}) {
@@ -65,8 +66,9 @@ export class FhirPathEngine {
   }
 
   private prepared(base: string, expression: string): Prepared {
-    const key = `${base}\u0000${expression}`;
-    let prepared = this.cache.get(key);
+    let byExpression = this.cache.get(base);
+    if (!byExpression) this.cache.set(base, (byExpression = new Map()));
+    let prepared = byExpression.get(expression);
     if (!prepared) {
       const compiled = compile({ base, expression }, r4Model, {
         resolveInternalTypes: true,
@@ -75,7 +77,7 @@ export class FhirPathEngine {
       }) as unknown as Compiled;
       const shortcut = this.shortcuts ? shortcutFor(expression) : undefined;
       prepared = { compiled, shortcut, properties: shortcut && propertiesOf(base) };
-      this.cache.set(key, prepared);
+      byExpression.set(expression, prepared);
     }
     return prepared;
   }

@@ -1,5 +1,5 @@
 import { childExpression } from './element-path';
-import type { ElementModel } from './element-model';
+import type { ElementModel, PropertyDef } from './element-model';
 
 /** One node of an instance, with what the definitions say about it. */
 export interface VisitedNode {
@@ -33,40 +33,42 @@ export function walkResource(
 ): void {
   const type = String(resource.resourceType);
   if (!model.definitions[type]) return;
-  const context = { resource, rootResource };
-  visit({ value: resource, expression, elementPath: type, typeName: type, definitionKey: type, ...context });
-  walkChildren(model, resource, type, expression, context, visit);
+  visit({ value: resource, expression, elementPath: type, typeName: type, definitionKey: type, resource, rootResource });
+  walkChildren({ model, resource, rootResource, visit }, resource, type, expression);
 }
 
-interface ResourceContext {
+/** What stays the same while one resource (not its nested ones) is walked. */
+interface Walk {
+  model: ElementModel;
   resource: Record<string, unknown>;
   rootResource: Record<string, unknown>;
+  visit: (node: VisitedNode) => void;
 }
 
-function walkChildren(
-  model: ElementModel,
-  node: Record<string, unknown>,
-  definitionKey: string,
-  expression: string,
-  context: ResourceContext,
-  visit: (node: VisitedNode) => void,
-): void {
-  const props = model.definitions[definitionKey];
+// Plain loops and no intermediate arrays or spreads: this runs for every complex node of every resource written.
+function walkChildren(walk: Walk, node: Record<string, unknown>, definitionKey: string, expression: string): void {
+  const props = walk.model.definitions[definitionKey];
   if (!props) return;
-  for (const [name, value] of Object.entries(node)) {
+  for (const name in node) {
     const prop = props[name];
-    if (!prop || prop.type in model.primitives) continue;
-    const items = Array.isArray(value) ? value : [value];
-    items.forEach((item, i) => {
-      if (item === null || typeof item !== 'object' || Array.isArray(item)) return;
-      const child = item as Record<string, unknown>;
-      const childExpr = childExpression(expression, name, Array.isArray(value) ? i : undefined);
-      if (prop.type === 'Resource') {
-        walkResource(model, child, childExpr, visit, context.rootResource);
-        return;
-      }
-      visit({ value: child, expression: childExpr, elementPath: prop.path, typeName: prop.profile ?? prop.type, definitionKey: prop.type, ...context });
-      walkChildren(model, child, prop.type, childExpr, context, visit);
-    });
+    if (!prop || prop.type in walk.model.primitives) continue;
+    const value = node[name];
+    if (!Array.isArray(value)) {
+      walkItem(walk, prop, value, childExpression(expression, name));
+      continue;
+    }
+    for (let i = 0; i < value.length; i++) walkItem(walk, prop, value[i], childExpression(expression, name, i));
   }
+}
+
+function walkItem(walk: Walk, prop: PropertyDef, item: unknown, expression: string): void {
+  if (item === null || typeof item !== 'object' || Array.isArray(item)) return;
+  const child = item as Record<string, unknown>;
+  if (prop.type === 'Resource') {
+    walkResource(walk.model, child, expression, walk.visit, walk.rootResource);
+    return;
+  }
+  const { resource, rootResource } = walk;
+  walk.visit({ value: child, expression, elementPath: prop.path, typeName: prop.profile ?? prop.type, definitionKey: prop.type, resource, rootResource });
+  walkChildren(walk, child, prop.type, expression);
 }

@@ -24,17 +24,21 @@ export function loadCoreInvariants(): InvariantIndex {
  * of its element. A violated invariant is an error; one that cannot be
  * evaluated is a warning: validation must not fail because of the evaluator.
  */
-export function invariantIssuesAt(node: VisitedNode, index: InvariantIndex, engine: FhirPathEngine): Issue[] {
-  const issues: Issue[] = [];
-  const keys = node.typeName === node.elementPath ? [node.typeName] : [node.typeName, node.elementPath];
-  for (const key of keys) {
-    for (const invariant of index.get(key) ?? []) {
-      issues.push(...evaluate(engine, invariant, node.value, key, node.expression, node));
-    }
-  }
+export function invariantIssuesAt(node: VisitedNode, index: InvariantIndex, engine: FhirPathEngine, issues: Issue[] = []): Issue[] {
+  addIssuesOf(index.get(node.typeName), node.typeName, node, engine, issues);
+  if (node.elementPath !== node.typeName) addIssuesOf(index.get(node.elementPath), node.elementPath, node, engine, issues);
   return issues;
 }
 
+function addIssuesOf(invariants: readonly Invariant[] | undefined, base: string, node: VisitedNode, engine: FhirPathEngine, issues: Issue[]): void {
+  if (!invariants) return;
+  for (const invariant of invariants) {
+    const issue = evaluate(engine, invariant, node.value, base, node.expression, node);
+    if (issue) issues.push(issue);
+  }
+}
+
+/** The issue of one invariant on one node, if it is violated or cannot be evaluated. */
 export function evaluate(
   engine: FhirPathEngine,
   invariant: Invariant,
@@ -42,18 +46,16 @@ export function evaluate(
   base: string,
   expression: string,
   context: { resource: unknown; rootResource: unknown },
-): Issue[] {
+): Issue | undefined {
   const result = engine.check(node, base, invariant.expression, context);
-  if (result.kind === 'pass') return [];
+  if (result.kind === 'pass') return undefined;
   if (result.kind === 'fail') {
-    return [{ severity: 'error', code: 'invariant', diagnostics: `${invariant.key}: ${invariant.human}`, expression: [expression] }];
+    return { severity: 'error', code: 'invariant', diagnostics: `${invariant.key}: ${invariant.human}`, expression: [expression] };
   }
-  return [
-    {
-      severity: 'warning',
-      code: 'processing',
-      diagnostics: `${invariant.key} could not be evaluated (${result.message})`,
-      expression: [expression],
-    },
-  ];
+  return {
+    severity: 'warning',
+    code: 'processing',
+    diagnostics: `${invariant.key} could not be evaluated (${result.message})`,
+    expression: [expression],
+  };
 }

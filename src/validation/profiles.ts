@@ -106,6 +106,6 @@ function constraintIssues(profile: StructureDefinition, e: ElementDefinition, re
   if (constraints.length === 0) return [];
   const nodes = selectNodes(resource, e.path);
   return constraints.flatMap((c) =>
-    nodes.flatMap((node) => evaluate(engine, { key: c.key, expression: c.expression!, human: c.human }, node.value, e.path, node.expression, { resource, rootResource: resource })),
+    nodes.flatMap((node) => evaluate(engine, { key: c.key, expression: c.expression!, human: c.human }, node.value, e.path, node.expression, { resource, rootResource: resource }) ?? []),
   );
 }

@@ -1,5 +1,5 @@
 import type Ajv from 'ajv';
-import type { SchemaValidateFunction, ErrorObject } from 'ajv/dist/types';
+import type { DataValidateFunction, SchemaValidateFunction, ErrorObject } from 'ajv/dist/types';
 import { dayExistsInMonth } from './calendar';
 
 /**
@@ -12,28 +12,39 @@ import { dayExistsInMonth } from './calendar';
 export type NestedResourceValidator = (resource: unknown) => ErrorObject[];
 
 export function addFhirKeywords(ajv: Ajv, validateNested: NestedResourceValidator): void {
-  const required: SchemaValidateFunction = function fhirRequired(schema: Record<string, string[]>, data: unknown, _parent, cxt) {
-    const node = data as Record<string, unknown>;
-    const errors: ErrorObject[] = [];
-    for (const [element, names] of Object.entries(schema)) {
-      if (names.some((n) => node[n] !== undefined)) continue;
-      errors.push(error(cxt?.instancePath ?? '', 'fhirRequired', { element }, `missing required element ${element}`));
-    }
-    required.errors = errors;
-    return errors.length === 0;
+  // Compiled once per schema location (ajv's `compile`), so that a node costs property lookups only.
+  const required = (schema: Record<string, string[]>): DataValidateFunction => {
+    const elements = Object.entries(schema);
+    const validate: DataValidateFunction = (data, cxt) => {
+      const node = data as Record<string, unknown>;
+      let errors: ErrorObject[] | undefined;
+      for (const [element, names] of elements) {
+        if (names.some((n) => node[n] !== undefined)) continue;
+        (errors ??= []).push(error(cxt?.instancePath ?? '', 'fhirRequired', { element }, `missing required element ${element}`));
+      }
+      validate.errors = errors;
+      return errors === undefined;
+    };
+    return validate;
   };
 
-  const choice: SchemaValidateFunction = function fhirChoice(schema: Record<string, string[]>, data: unknown, _parent, cxt) {
-    const node = data as Record<string, unknown>;
-    const errors: ErrorObject[] = [];
-    for (const [element, names] of Object.entries(schema)) {
-      const present = names.filter((n) => node[n] !== undefined || node['_' + n] !== undefined);
-      if (present.length > 1) {
-        errors.push(error(cxt?.instancePath ?? '', 'fhirChoice', { element, present }, `only one of ${element} may be present`));
+  const choice = (schema: Record<string, string[]>): DataValidateFunction => {
+    // Each variant with its `_x` companion: either one present makes the variant present.
+    const elements = Object.entries(schema).map(([element, names]) => ({ element, variants: names.map((n) => [n, `_${n}`] as const) }));
+    const validate: DataValidateFunction = (data, cxt) => {
+      const node = data as Record<string, unknown>;
+      let errors: ErrorObject[] | undefined;
+      for (const { element, variants } of elements) {
+        let present: string[] | undefined;
+        for (const [name, companion] of variants) if (node[name] !== undefined || node[companion] !== undefined) (present ??= []).push(name);
+        if (present && present.length > 1) {
+          (errors ??= []).push(error(cxt?.instancePath ?? '', 'fhirChoice', { element, present }, `only one of ${element} may be present`));
+        }
       }
-    }
-    choice.errors = errors;
-    return errors.length === 0;
+      validate.errors = errors;
+      return errors === undefined;
+    };
+    return validate;
   };
 
   const nested: SchemaValidateFunction = function fhirResource(_schema: unknown, data: unknown, _parent, cxt) {
@@ -52,8 +63,8 @@ export function addFhirKeywords(ajv: Ajv, validateNested: NestedResourceValidato
     return false;
   };
 
-  ajv.addKeyword({ keyword: 'fhirRequired', type: 'object', schemaType: 'object', errors: true, validate: required });
-  ajv.addKeyword({ keyword: 'fhirChoice', type: 'object', schemaType: 'object', errors: true, validate: choice });
+  ajv.addKeyword({ keyword: 'fhirRequired', type: 'object', schemaType: 'object', errors: true, compile: required });
+  ajv.addKeyword({ keyword: 'fhirChoice', type: 'object', schemaType: 'object', errors: true, compile: choice });
   ajv.addKeyword({ keyword: 'fhirCalendar', type: 'string', schemaType: 'string', errors: true, validate: calendar });
   ajv.addKeyword({ keyword: 'fhirResource', schemaType: 'boolean', errors: true, validate: nested });
 }

@@ -56,7 +56,8 @@ export function createValidator(options: ValidatorOptions = {}): Validator {
       const issues: Issue[] = [];
       // One walk for both per-node checks: walking the instance costs as much as checking its bindings.
       walkResource(elementModel(), body, type, (node) => {
-        issues.push(...bindingIssuesAt(node, bindings), ...invariantIssuesAt(node, invariants, engine));
+        bindingIssuesAt(node, bindings, issues);
+        invariantIssuesAt(node, invariants, engine, issues);
       });
       issues.push(...profiles.check(body, engine));
       return [...issues.filter((i) => i.severity === 'error'), ...issues.filter((i) => i.severity !== 'error')];
