@@ -51,14 +51,16 @@ export interface RequestGuardOptions {
 }
 
 /**
- * `POST [base]` (a batch or transaction) as classifyRequest names it. The
- * envelope needs only an authenticated caller: each entry is admitted on its
- * own, as its own request would be, by the bundle interaction.
+ * `POST [base]` (a batch or transaction), as classifyRequest names it: an
+ * operation `POST ` plus the route pattern, which is empty or `/` depending
+ * on how the base route is registered. The envelope needs only an
+ * authenticated caller: each entry is admitted on its own, as its own
+ * request would be, by the bundle interaction.
  */
-export const BUNDLE_OPERATION = 'POST /';
+const BUNDLE_OPERATION = /^POST \/?$/;
 
 export function isBundleRequest(classified: ClassifiedRequest): boolean {
-  return classified.interaction === 'operation' && classified.operation === BUNDLE_OPERATION;
+  return classified.interaction === 'operation' && classified.resourceType === undefined && BUNDLE_OPERATION.test(classified.operation ?? '');
 }
 
 export function createRequestGuard({ storage, baseUrl, accessSources = [] }: RequestGuardOptions): RequestGuard {
