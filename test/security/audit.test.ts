@@ -17,8 +17,9 @@ interface Event {
   entity?: Array<{ what: { reference: string }; role?: { code: string } }>;
 }
 
-/** Every AuditEvent stored, oldest first, read as the operator straight from storage. */
+/** Every AuditEvent stored, oldest first, read as the operator straight from storage (once the buffer is written). */
 async function auditLog(h: SecureHarness): Promise<Event[]> {
+  await h.app.auditTrail.flush();
   const result = await h.storage.search(systemContext(BASE_URL), { types: ['AuditEvent'], where: [], sort: [{ code: '_lastUpdated', descending: false }], count: 1000, offset: 0, total: 'none' });
   return result.records.map((record) => record.resource as unknown as Event).sort((a, b) => a.recorded.localeCompare(b.recorded));
 }
@@ -36,7 +37,7 @@ async function seed(h: SecureHarness): Promise<Record<string, string>> {
 
 const patientsNamed = (event: Event) => (event.entity ?? []).filter((e) => e.role?.code === '1').map((e) => e.what.reference);
 
-t.test('a read writes one AuditEvent with who, why, what and the outcome, before the response', async (t) => {
+t.test('a read writes one AuditEvent with who, why, what and the outcome', async (t) => {
   const h = await startSecureHarness();
   t.teardown(h.close);
   await seed(h);
@@ -141,21 +142,45 @@ t.test('AuditEvents cannot be updated or deleted through the API', async (t) => 
   t.equal((await h.as(operator, { url: `/fhir/AuditEvent/${event.id}` })).json().outcome, event.outcome, 'unchanged');
 });
 
-t.test('an audit write failure fails the request', async (t) => {
+t.test('while the audit store fails, authenticated requests are refused (503) rather than served unrecorded; then it recovers', async (t) => {
   const h = await startSecureHarness();
   t.teardown(h.close);
   await seed(h);
   const doctor = await h.token({ scope: 'user/*.rs', fhirUser: 'Practitioner/d1' });
-  // A read writes nothing but its AuditEvent: make that write fail.
-  const original = h.storage.create.bind(h.storage);
-  h.storage.create = async () => {
+  const original = h.storage.unitOfWork.bind(h.storage);
+  h.storage.unitOfWork = async () => {
     throw new Error('disk full');
   };
-  const response = await h.as(doctor, { url: '/fhir/Observation/obs-p1' });
-  h.storage.create = original;
-  t.equal(response.statusCode, 500);
-  t.match(response.json(), { resourceType: 'OperationOutcome', issue: [{ code: 'exception' }] });
-  t.notMatch(response.body, /obs-p1|Patient\/p1/, 'the unrecorded data is not sent');
+  t.equal((await h.as(doctor, { url: '/fhir/Observation/obs-p1' })).statusCode, 200, 'answered; its event waits in the buffer');
+  await t.rejects(h.app.auditTrail.flush(), { message: 'disk full' }, 'the batch write fails');
+  t.ok(h.app.auditTrail.failing, 'the trail knows it');
+  const refused = await h.as(doctor, { url: '/fhir/Observation/obs-p2' });
+  t.equal(refused.statusCode, 503);
+  t.match(refused.json(), { resourceType: 'OperationOutcome', issue: [{ code: 'transient' }] });
+  t.notMatch(refused.body, /obs-p2|Patient\/p2/, 'the data is not sent');
+  const write = await h.as(doctor, { method: 'PUT', url: '/fhir/Patient/p3', payload: { resourceType: 'Patient', id: 'p3' } });
+  t.equal(write.statusCode, 503, 'a write is refused before it runs');
+  t.equal(await h.storage.read(systemContext(BASE_URL), 'Patient', 'p3'), undefined, 'and nothing was written');
+  t.equal(h.logs.filter((line) => line.msg === 'audit write failed; retrying').length, 1, 'the failure is logged');
+  t.notMatch(JSON.stringify(h.logs), /obs-p1|Patient\/p1/, 'without the events (no patient data in logs)');
+
+  h.storage.unitOfWork = original;
+  const log = await auditLog(h);
+  t.same(log.map((e) => e.entity?.[1]?.what.reference), ['Observation/obs-p1'], 'the retry writes the buffered event; the refused requests did not run');
+  t.notOk(h.app.auditTrail.failing, 'recovered');
+  t.equal((await h.as(doctor, { url: '/fhir/Observation/obs-p2' })).statusCode, 200, 'and requests are served again');
+});
+
+t.test('graceful shutdown writes the buffered events before the storage closes', async (t) => {
+  const h = await startSecureHarness();
+  await seed(h);
+  const doctor = await h.token({ scope: 'user/*.rs', fhirUser: 'Practitioner/d1' });
+  await h.as(doctor, { url: '/fhir/Observation/obs-p1' });
+  t.equal(h.app.auditTrail.size, 1, 'buffered, not yet written');
+  await h.app.close();
+  const stored = await h.storage.search(systemContext(BASE_URL), { types: ['AuditEvent'], where: [], sort: [], count: 10, offset: 0, total: 'accurate' });
+  t.equal(stored.total, 1, 'written by the close hook');
+  await h.storage.close();
 });
 
 t.test("patients read their own access log and never another patient's", async (t) => {

@@ -1,18 +1,25 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { systemContext, type Principal } from '../../context';
-import { operationOutcome } from '../../errors';
+import { FhirError, operationOutcome } from '../../errors';
 import type { AnyResource } from '../../fhir/types';
 import type { Storage } from '../../storage/port';
 import type { ClassifiedRequest } from '../scopes/classify';
+import { AuditBuffer, type Schedule } from './audit-buffer';
 import { auditEvents, type AuditOutcome } from './audit-event';
 import { locationTarget, namedResource, resourcesInPayload } from './collect';
+import type { EntryAudit } from './entry-audits';
+import { mayReadAuditLog } from './log-reads';
 import { patientsOfFactory } from './patients-of';
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** Set once the request's audit record is written (the hook must not run twice). */
     audited?: boolean;
+  }
+  interface FastifyInstance {
+    /** The AuditEvents on their way to storage (tests flush it before reading storage directly). */
+    auditTrail: AuditBuffer;
   }
 }
 
@@ -29,19 +36,66 @@ function outcomeOf(status: number, hidden: boolean): AuditOutcome {
 export interface AuditOptions {
   storage: Storage;
   baseUrl: string;
+  /** Replaces the flush timer (tests). */
+  schedule?: Schedule;
 }
 
-/**
- * Writes the AuditEvents of every FHIR interaction by an authenticated
- * caller before its response leaves (onSend is awaited): durable first, then
- * sent. If the audit write fails, the response becomes a 500 instead, so no
- * access goes unrecorded. Public requests and rejected tokens (401, no
- * caller known) are not audited.
- */
-export function installAudit(app: FastifyInstance, { storage, baseUrl }: AuditOptions): void {
-  const patientsOf = patientsOfFactory(baseUrl);
+const unavailable = (requestId: string) =>
+  new FhirError(503, [
+    { severity: 'error', code: 'transient', diagnostics: `The access log cannot be written at the moment, so nothing is served (request id ${requestId})` },
+  ]);
 
-  const record = async (request: FastifyRequest, reply: FastifyReply, payload: unknown, principal: Principal, classified: ClassifiedRequest) => {
+/**
+ * Records every FHIR interaction by an authenticated caller as AuditEvents
+ * (audit-event.ts), and the entries of a batch or transaction each as their
+ * own (`request.entryAudits`). Public requests and rejected tokens (401, no
+ * caller known) are not audited.
+ *
+ * Durability: the events are buffered (audit-buffer.ts) and written at most
+ * FLUSH_DELAY_MS after the first of them, in one unit of work per batch, and
+ * on shutdown (onClose, before the storage closes); a request that may read
+ * the log first waits for the buffer to be written (log-reads.ts). A crash
+ * (kill -9) loses at most the events of that window. Fail closed: while the
+ * audit store fails (a batch write failed and no retry has succeeded yet),
+ * every authenticated request answers 503 before it runs, and one already
+ * running when the failure arrives is answered 503 instead of its result,
+ * its events kept for the retry.
+ */
+export function installAudit(app: FastifyInstance, { storage, baseUrl, schedule }: AuditOptions): void {
+  const patientsOf = patientsOfFactory(baseUrl);
+  const basePath = new URL(baseUrl).pathname.replace(/\/$/, '');
+  const trail = new AuditBuffer({
+    write: (events) =>
+      storage.unitOfWork(async (tx) => {
+        const ctx = systemContext(baseUrl, 'audit');
+        for (const event of events) await tx.create(ctx, event);
+      }),
+    onWriteError: (error, pending) => app.log.error({ err: { type: (error as Error).name, message: (error as Error).message }, pending }, 'audit write failed; retrying'),
+    ...(schedule ? { schedule } : {}),
+  });
+  app.decorate('auditTrail', trail);
+
+  const eventsOf = (
+    request: FastifyRequest,
+    principal: Principal,
+    classified: ClassifiedRequest,
+    status: number,
+    resources: readonly AnyResource[],
+    hidden: boolean,
+  ): AnyResource[] =>
+    auditEvents({
+      principal,
+      interaction: classified.interaction,
+      operation: classified.operation,
+      recorded: new Date(),
+      outcome: outcomeOf(status, hidden),
+      networkAddress: request.ip,
+      baseUrl,
+      resources: resources.map((resource) => ({ reference: `${resource.resourceType}/${resource.id}`, patients: patientsOf(resource) })),
+    }).map((event) => ({ ...event, id: randomUUID() }) as AnyResource);
+
+  /** The request's own events, then one set per bundle entry it carried. */
+  const collect = async (request: FastifyRequest, reply: FastifyReply, payload: unknown, principal: Principal, classified: ClassifiedRequest) => {
     const status = reply.statusCode;
     const returned = status < 400 ? resourcesInPayload(payload) : [];
     const resources: AnyResource[] = [...returned];
@@ -55,39 +109,42 @@ export function installAudit(app: FastifyInstance, { storage, baseUrl }: AuditOp
         hidden = status === 404 && !stored.deleted;
       }
     }
-    const events = auditEvents({
-      principal,
-      interaction: classified.interaction,
-      operation: classified.operation,
-      recorded: new Date(),
-      outcome: outcomeOf(status, hidden),
-      networkAddress: request.ip,
-      baseUrl,
-      resources: resources.map((resource) => ({ reference: `${resource.resourceType}/${resource.id}`, patients: patientsOf(resource) })),
-    });
-    const ctx = systemContext(baseUrl, request.id);
-    // Plain creates, not a unit of work: the storage commits the events of
-    // concurrent requests together (group commit), and each is durable before
-    // its promise resolves. Should one fail, the request fails: the events are
-    // independent records, so the others standing is harmless.
-    await Promise.all(events.map((event) => storage.create(ctx, { ...event, id: randomUUID() } as AnyResource)));
+    const entries = (request.entryAudits ?? []).flatMap((entry: EntryAudit) =>
+      eventsOf(request, principal, entry.classified, entry.status, entry.resources, entry.hidden === true),
+    );
+    return [...eventsOf(request, principal, classified, status, resources, hidden), ...entries];
   };
+
+  app.addHook('preHandler', async (request) => {
+    if (!isAudited(request.principal)) return;
+    if (trail.failing) throw unavailable(request.id);
+    if (mayReadAuditLog(request.url, basePath)) await trail.flush().catch(() => Promise.reject(unavailable(request.id)));
+  });
 
   app.addHook('onSend', async (request, reply, payload) => {
     const principal = request.principal;
     const classified = request.fhirRequest;
     if (request.audited || !isAudited(principal) || !classified) return payload;
     request.audited = true;
+    let refusal: { status: number; outcome: ReturnType<typeof operationOutcome> };
     try {
-      await record(request, reply, payload, principal, classified);
-      return payload;
+      trail.add(await collect(request, reply, payload, principal, classified));
+      if (!trail.failing) return payload;
+      refusal = { status: 503, outcome: operationOutcome(unavailable(request.id).issues) };
     } catch (error) {
-      request.log.error({ err: { type: (error as Error).name, message: (error as Error).message } }, 'audit write failed');
-      for (const name of ['etag', 'last-modified', 'location']) reply.removeHeader(name);
-      reply.code(500).header('content-type', 'application/fhir+json; charset=utf-8');
-      return JSON.stringify(
-        operationOutcome([{ severity: 'error', code: 'exception', diagnostics: `The access could not be recorded, so it was not served (request id ${request.id})` }]),
-      );
+      request.log.error({ err: { type: (error as Error).name, message: (error as Error).message } }, 'audit record failed');
+      const diagnostics = `The access could not be recorded, so it was not served (request id ${request.id})`;
+      refusal = { status: 500, outcome: operationOutcome([{ severity: 'error', code: 'exception', diagnostics }]) };
     }
+    // Not recorded, or the log is failing: the response is not sent.
+    for (const name of ['etag', 'last-modified', 'location']) reply.removeHeader(name);
+    reply.code(refusal.status).header('content-type', 'application/fhir+json; charset=utf-8');
+    return JSON.stringify(refusal.outcome);
+  });
+
+  // On graceful shutdown (app.close(), after in-flight requests, before main.ts closes the storage).
+  app.addHook('onClose', async () => {
+    for (let attempt = 0; attempt < 5 && trail.size > 0; attempt++) await trail.flush().catch(() => new Promise((resolve) => setTimeout(resolve, 200)));
+    if (trail.size > 0) app.log.error({ lost: trail.size }, 'audit events could not be written before shutdown');
   });
 }
