@@ -43,9 +43,9 @@ function benchEncounter(i: number): Record<string, unknown> {
  * Encounter for each of the first TREATED patients, and Consents for some
  * patients (`hasConsent`), some of them treated.
  */
-export async function preloadSecurityData(sqlitePath: string, patients: number): Promise<void> {
+export async function preloadSecurityData(sqlitePath: string, patients: number, withConsents = true): Promise<void> {
   const treated = Math.min(TREATED, patients);
-  const consented = Array.from({ length: patients }, (_, i) => i).filter(hasConsent);
+  const consented = withConsents ? Array.from({ length: patients }, (_, i) => i).filter(hasConsent) : [];
   await storeResources(sqlitePath, 1, () => ({ resourceType: 'Practitioner', id: 'bench-doc', name: [{ family: 'Bench' }] }));
   await storeResources(sqlitePath, treated, benchEncounter);
   await storeResources(sqlitePath, consented.length, (n) => benchConsent(consented[n]!));

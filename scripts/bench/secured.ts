@@ -9,6 +9,7 @@ import { preloadSecurityData, securedScenarios, type SecurityFigures } from './s
  * Only the security scenarios of the REST core section, repeated
  * (BENCH_ROUNDS, default 3) on one preloaded database, with the median of
  * each figure: `npm run build && node dist/scripts/bench/secured.js`.
+ * BENCH_CONSENTS=0 leaves the Consents out (the read scenario as first specified).
  */
 async function main(): Promise<void> {
   const seconds = Number(process.env.BENCH_SECONDS ?? 10);
@@ -18,7 +19,7 @@ async function main(): Promise<void> {
   try {
     const sqlitePath = join(dir, 'secured.db');
     await preload(sqlitePath, resources);
-    await preloadSecurityData(sqlitePath, resources);
+    await preloadSecurityData(sqlitePath, resources, process.env.BENCH_CONSENTS !== '0');
     const runs: SecurityFigures[] = [];
     for (let round = 0; round < rounds; round++) {
       const figures = await securedScenarios(sqlitePath, { resources, seconds, connections: 32 });

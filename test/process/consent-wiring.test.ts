@@ -3,6 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { loadConfig } from '../../src/config';
+import { systemContext } from '../../src/context';
+import { createIndexer } from '../../src/search/indexer';
+import { createSqliteStorage } from '../../src/storage/sqlite/sqlite-storage';
 import { mintToken } from '../../src/security/auth/cli-token';
 import { startServer } from './entry-point';
 
@@ -44,4 +47,36 @@ t.test('npm start enforces tokens and consent', async (t) => {
   const broken = await call(glass, 'GET', '/Encounter/e1');
   t.equal(broken.status, 200, 'break-the-glass reads it');
   t.equal(broken.headers.get('x-break-glass'), 'true');
+});
+
+t.test('the buffered AuditEvents are written on SIGTERM, and before a read of the log (which a kill -9 then cannot undo)', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'concord-audit-'));
+  const env = { SQLITE_PATH: join(dir, 'concord.db'), BASE_URL: 'http://127.0.0.1:0/fhir' };
+  const config = loadConfig({ ...process.env, ...env });
+  const auditEventsStored = async () => {
+    const storage = createSqliteStorage({ path: env.SQLITE_PATH, indexer: createIndexer({ baseUrl: env.BASE_URL }) });
+    try {
+      const found = await storage.search(systemContext(env.BASE_URL), { types: ['AuditEvent'], where: [], sort: [], count: 100, offset: 0, total: 'accurate' });
+      return found.total ?? 0;
+    } finally {
+      await storage.close();
+    }
+  };
+  const operator = await mintToken(['--scope', 'system/*.cruds'], config);
+  const get = (url: string, path: string) => fetch(`${url}${path}`, { headers: { authorization: `Bearer ${operator}` } });
+
+  const first = await startServer(env);
+  t.teardown(() => void first.child.kill('SIGKILL'));
+  t.equal((await get(first.url, '/Patient/none')).status, 404);
+  first.child.kill('SIGTERM');
+  t.equal(await first.exited, 0, 'a clean stop');
+  t.equal(await auditEventsStored(), 1, 'the read’s AuditEvent was written on the way out');
+
+  const second = await startServer(env);
+  t.teardown(() => void second.child.kill('SIGKILL'));
+  t.equal((await get(second.url, '/Patient/none')).status, 404);
+  t.equal((await get(second.url, '/AuditEvent?_total=accurate')).status, 200, 'reading the log first writes what is buffered');
+  second.child.kill('SIGKILL');
+  await second.exited;
+  t.ok((await auditEventsStored()) >= 2, 'so a kill -9 after it loses none of it');
 });
