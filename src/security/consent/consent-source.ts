@@ -17,7 +17,7 @@ import type { AccessPartSource } from '../access-filter';
 import { TimedCache, type Timed } from '../timed-cache';
 import { actorKind, canBreakGlass } from './actor';
 import { consentAccessPart, type ConsentAccessPart } from './consent-access';
-import { CONSENT_INPUT_TYPES, loadConsentWorld } from './consent-world';
+import { CONSENT_INPUT_TYPES, consentsByPatient, loadConsentWorld, type ConsentsInForce } from './consent-world';
 import { resolveActorUntil } from './resolve-actor';
 import { EMERGENCY_TREAT } from './vocabulary';
 
@@ -27,20 +27,30 @@ const CACHED_PARTS = 2000;
 export function consentAccessSource(storage: Storage, baseUrl: string): AccessPartSource {
   const indexer = createIndexer({ baseUrl });
   const cache = new TimedCache<ConsentAccessPart>(CACHED_PARTS);
+  // Every actor's part starts from the same Consents: looked up once per Consent stamp, not once per actor.
+  const consents = new TimedCache<ConsentsInForce>(1);
   return async (request) => {
     const principal = request.principal;
     if (principal.kind !== 'user') return undefined;
     const ctx: RequestContext = { requestId: request.requestId, baseUrl, principal, now: request.now };
     const action = request.permission === 'r' || request.permission === 's' ? 'access' : 'correct';
-    const compile = async (): Promise<Timed<ConsentAccessPart>> => {
-      const { actor, changesAt } = await resolveActorUntil(storage, ctx, { fhirUser: principal.fhirUser });
-      const world = await loadConsentWorld(storage, ctx, indexer, actor, principal.purpose, action);
-      return { value: consentAccessPart(world), until: Math.min(changesAt, world.changesAt) };
-    };
+    const now = request.now.getTime();
     // A storage without stamps cannot tell when the data changed: compiled afresh every time.
     const stamp = await storage.changeStamp?.(CONSENT_INPUT_TYPES);
+    const inForce = async () => {
+      const load = async () => {
+        const found = await consentsByPatient(storage, ctx);
+        return { value: found, until: found.changesAt };
+      };
+      return stamp === undefined ? (await load()).value : consents.get(JSON.stringify([await storage.changeStamp!(['Consent'])]), now, load);
+    };
+    const compile = async (): Promise<Timed<ConsentAccessPart>> => {
+      const { actor, changesAt } = await resolveActorUntil(storage, ctx, { fhirUser: principal.fhirUser });
+      const world = await loadConsentWorld(storage, ctx, indexer, actor, principal.purpose, action, inForce);
+      return { value: consentAccessPart(world), until: Math.min(changesAt, world.changesAt) };
+    };
     if (stamp === undefined) return (await compile()).value;
-    return cache.get(JSON.stringify([stamp, principal.fhirUser, principal.purpose, action]), request.now.getTime(), compile);
+    return cache.get(JSON.stringify([stamp, principal.fhirUser, principal.purpose, action]), now, compile);
   };
 }
 

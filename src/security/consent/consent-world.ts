@@ -37,8 +37,14 @@ export const CONSENT_INPUT_TYPES: readonly string[] = [
   'Consent', 'PractitionerRole', 'Organization', 'Patient', 'Encounter', 'Appointment', 'ServiceRequest', 'Claim', 'Coverage',
 ];
 
+/** The Consents in force by patient, and when the clock alone could change them. */
+export interface ConsentsInForce {
+  byPatient: ReadonlyMap<string, readonly Consent[]>;
+  changesAt: number;
+}
+
 /** Active patient-privacy Consents by patient: those in force now, newest first; and when the clock could change that. */
-export async function consentsByPatient(ops: StorageOps, ctx: RequestContext): Promise<{ byPatient: Map<string, Consent[]>; changesAt: number }> {
+export async function consentsByPatient(ops: StorageOps, ctx: RequestContext): Promise<ConsentsInForce> {
   const active = await searchAll<Consent>(ops, ctx, 'Consent', [
     tokenParam('status', [{ kind: 'token', code: 'active' }]),
     tokenParam('scope', [{ kind: 'token', system: CONSENT_SCOPE_SYSTEM, code: 'patient-privacy' }]),
@@ -62,11 +68,13 @@ export async function loadConsentWorld(
   actor: ConsentActor,
   purpose: string,
   action: ConsentAction = 'access',
+  /** The same for every actor: a caller may share one lookup between requests (consent-source.ts). */
+  inForce: () => Promise<ConsentsInForce> = () => consentsByPatient(ops, ctx),
 ): Promise<ConsentWorld> {
   const env: EvaluationEnv = { actor, purpose, action, now: ctx.now.getTime(), baseUrl: ctx.baseUrl };
   const { treats, pays } = baseRulesInPlay(env);
   const [consents, treated, payer] = await Promise.all([
-    consentsByPatient(ops, ctx),
+    inForce(),
     treats ? treatedPatients(ops, ctx, actor.identities) : Promise.resolve(new Set<string>()),
     pays ? payerReach(ops, ctx, indexer, actor.reference) : Promise.resolve(undefined),
   ]);
