@@ -11,10 +11,10 @@ import {
   type Compartment,
 } from '../search/compartment';
 import { decodeCursor, encodeCursor, type Cursor } from '../search/cursor';
-import { parseSearch } from '../search/parse';
 import type { SearchQuery } from '../search/query';
 import { subsetResource } from '../search/subset';
 import type { SearchResult } from '../storage/port';
+import { parseSearchWithStoredTerminology } from '../terminology/stored-terminology';
 import type { QueryPairs } from './conditional';
 import { CURSOR_PARAM, FORMAT_PARAMS, lastValue, OFFSET_PARAM, pageUrlBuilder, parseWholeNumber, urlWith } from './paging';
 import { assertResourceType } from './resource-body';
@@ -49,7 +49,9 @@ export async function search(
   if (resourceType) assertResourceType(resourceType);
   const criteria = pairs.filter(([key]) => !PAGING_PARAMS.has(key) && !FORMAT_PARAMS.has(key));
   const scope = searchScope(ctx, resourceType, options.compartment);
-  const { query, warnings } = parseSearch(scope.types, criteria, { strict: options.strict, baseUrl: ctx.baseUrl });
+  // Value sets and code systems stored on this server count for :in, :not-in, :above and :below,
+  // read with the caller's own access (one it may not see is unknown to it).
+  const { query, warnings } = await parseSearchWithStoredTerminology(services.storage, scope.ctx, scope.types, criteria, { strict: options.strict, baseUrl: ctx.baseUrl });
   if (scope.condition) query.where.push(scope.condition);
   const position = pagePosition(pairs, query);
   const result = await services.storage.search(scope.ctx, positioned(query, position));

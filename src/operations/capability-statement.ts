@@ -65,9 +65,8 @@ function searchDocumentation(): string {
   return [
     'Search: GET [type]?params or POST [type]/_search (form body); compartment search GET or POST Patient/[id]/[type or *](/_search).',
     `Modifiers: ${modifiers.join('; ')}; reference :[type]; :missing on every type.`,
-    // Stored ValueSets and CodeSystems join here once the search interaction loads them (src/terminology/stored-terminology.ts).
-    `Token :in and :not-in expand the value sets of the R4 specification (explicit concepts, complete code systems, is-a filters, complete expansions; at most ${MAX_EXPANSION_CODES} codes);`,
-    'token :above and :below follow the hierarchy of a complete R4 code system. A value set or hierarchy that cannot be used is a 400 naming the parameter.',
+    `Token :in and :not-in expand the value sets of the R4 specification and those stored on this server (explicit concepts, complete code systems, is-a filters, complete expansions; at most ${MAX_EXPANSION_CODES} codes);`,
+    'token :above and :below follow the hierarchy of a complete R4 or stored code system. A value set or hierarchy that cannot be used is a 400 naming the parameter.',
   ].join(' ');
 }
 

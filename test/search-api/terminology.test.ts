@@ -153,9 +153,11 @@ t.test('a stored value set that cannot be expanded, or none, is 400 naming the p
   t.same(badDate.issues[0]!.expression, ['date'], 'other errors still surface after the loading');
 });
 
-t.test('over HTTP: official value sets and hierarchies work; what cannot be answered is a 400 OperationOutcome', async (t) => {
+t.test('over HTTP: official and stored value sets and hierarchies work; what cannot be answered is a 400 OperationOutcome', async (t) => {
   t.same(await ids(h, '/fhir/Encounter?class:below=http://terminology.hl7.org/CodeSystem/v3-ActCode|_ActEncounterCode&status=finished'), ['enc-1', 'enc-3'].sort());
   t.same(await ids(h, '/fhir/Encounter?class:in=http://terminology.hl7.org/ValueSet/v3-ActEncounterCode&class:not-in=http://terminology.hl7.org/ValueSet/v3-ActEncounterCode'), []);
+  t.same(await ids(h, '/fhir/Observation?code:in=http://example.org/vs/vitals'), ['obs-1', 'obs-2', 'obs-3'], 'a value set stored on the server');
+  t.same(await ids(h, `/fhir/Observation?code:below=${SYS}|mammal`), [], 'a stored code system (no animal observations, and no 400)');
   for (const [query, param] of [
     ['Observation?code:in=http://example.org/vs/never-stored', 'code:in'],
     ['Observation?code:below=http://loinc.org|8867-4', 'code:below'],
