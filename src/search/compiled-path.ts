@@ -63,7 +63,10 @@ function rootStep(name: string): Step {
 }
 
 function compileStep(segment: string): Step | undefined {
-  if (IDENTIFIER.test(segment)) return memberOf(segment);
+  if (IDENTIFIER.test(segment)) {
+    // fhirpath.js answers `x.Name` with x itself when x is a resource of type Name; no R4 element is capitalized.
+    return /^[A-Z]/.test(segment) ? undefined : memberOf(segment);
+  }
   const ofType = OF_TYPE.exec(segment);
   if (ofType) {
     const type = ofType[1]!;
