@@ -22,6 +22,8 @@ import { validateInstance, validateType } from '../operations/validate';
 import { evaluateConsent } from '../operations/consent-evaluate';
 import { patientEverything } from '../operations/everything';
 import { honouredByBreakGlass } from '../security/consent/consent-source';
+import type { EntryAudit } from '../security/audit/entry-audits';
+import type { RequestGuard } from '../security/request-guard';
 import { FHIR_JSON, FORM, JSON_PATCH, requireBodyType } from './formats';
 import { clientCopyIsCurrent, sendJson, sendRecord, sendWriteResult, versionHeaders } from './reply';
 import { header, preferences, queryPairs } from './request-helpers';
@@ -45,7 +47,7 @@ export function registerFhirRoutes(
   app: FastifyInstance,
   services: Services,
   contextOf: (request: FastifyRequest) => RequestContext,
-  limits: { maxBundleEntries: number } = { maxBundleEntries: DEFAULT_MAX_BUNDLE_ENTRIES },
+  limits: { maxBundleEntries: number; guard?: RequestGuard } = { maxBundleEntries: DEFAULT_MAX_BUNDLE_ENTRIES },
 ): void {
   const sendDeleted = (reply: FastifyReply, record: { versionId: number } | undefined) => {
     if (record) reply.header('etag', `W/"${record.versionId}"`);
@@ -67,7 +69,9 @@ export function registerFhirRoutes(
 
   app.post('/', async (request, reply) => {
     requireBodyType(request, JSON_BODIES);
-    const options = { maxEntries: limits.maxBundleEntries, preference: preferences(request).return };
+    const entryAudits: EntryAudit[] = (request.entryAudits = []);
+    const onEntry = (audit: EntryAudit) => entryAudits.push(audit);
+    const options = { maxEntries: limits.maxBundleEntries, preference: preferences(request).return, guard: limits.guard, onEntry };
     return sendJson(request, reply, 200, await processBundle(services, contextOf(request), request.body, options));
   });
 

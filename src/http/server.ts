@@ -71,8 +71,8 @@ export function buildServer({ config, services, logStream, auth, accessSources }
   });
 
   // After the hook above, so that a 401 or 403 carries the request id and honours the format.
-  installSecurity(app, { auth: auth ?? { mode: 'off' }, storage: services.storage, baseUrl: config.baseUrl, basePath: config.basePath, accessSources });
+  const guard = installSecurity(app, { auth: auth ?? { mode: 'off' }, storage: services.storage, baseUrl: config.baseUrl, basePath: config.basePath, accessSources });
   installErrorHandling(app, config.basePath);
-  app.register(async (fhir) => registerFhirRoutes(fhir, services, contextOf, { maxBundleEntries: config.maxBundleEntries ?? DEFAULT_MAX_BUNDLE_ENTRIES }), { prefix: config.basePath });
+  app.register(async (fhir) => registerFhirRoutes(fhir, services, contextOf, { maxBundleEntries: config.maxBundleEntries ?? DEFAULT_MAX_BUNDLE_ENTRIES, guard }), { prefix: config.basePath });
   return app;
 }

@@ -1,19 +1,16 @@
 /**
  * Bundle entries authorized one by one through HTTP, with real signed
- * tokens: the whole path (hooks, route, audit hook). These need the route
- * and the security hooks to hand the server's request guard and an
- * entry-audit collector to processBundle (wiring in files other helpers own).
+ * tokens: the whole path (security hooks, the bundle route handing the
+ * request guard and an entry-audit collector to processBundle, audit hook).
  */
 import t from 'tap';
 import type { Bundle } from '../../src/fhir/types';
 import { bundleOf, requestEntry } from './helpers';
 import { startSecureWorld } from './secure-world';
 
-const WIRING = 'needs install-security.ts to admit through createRequestGuard (POST [base] admitted entry by entry) and fhir-routes.ts to pass guard and onEntry to processBundle';
-
 const statuses = (body: string) => ((JSON.parse(body) as Bundle).entry ?? []).map((entry) => entry.response?.status.split(' ')[0]);
 
-t.test('POST /fhir: a patient token gets its own data and 404 for another patient’s, entry by entry', { todo: WIRING }, async (t) => {
+t.test('POST /fhir: a patient token gets its own data and 404 for another patient’s, entry by entry', async (t) => {
   const { h } = await startSecureWorld(t);
   const token = await h.token({ scope: 'patient/*.rs', fhirUser: 'Patient/p', patient: 'p' });
   const response = await h.as(token, { method: 'POST', url: '/fhir', payload: bundleOf('batch', [requestEntry('GET', 'Observation/op'), requestEntry('GET', 'Observation/oq')]) });
@@ -21,7 +18,7 @@ t.test('POST /fhir: a patient token gets its own data and 404 for another patien
   t.same(statuses(response.body), ['200', '404']);
 });
 
-t.test('POST /fhir: break-the-glass entries flag the response', { todo: WIRING }, async (t) => {
+t.test('POST /fhir: break-the-glass entries flag the response', async (t) => {
   const { h } = await startSecureWorld(t);
   const token = await h.token({ scope: 'user/*.rs', fhirUser: 'Practitioner/other', purpose_of_use: 'ETREAT' });
   const response = await h.as(token, { method: 'POST', url: '/fhir', payload: bundleOf('batch', [requestEntry('GET', 'Encounter/e1')]) });
@@ -29,7 +26,7 @@ t.test('POST /fhir: break-the-glass entries flag the response', { todo: WIRING }
   t.equal(response.headers['x-break-glass'], 'true');
 });
 
-t.test('POST /fhir: every entry is audited on its own', { todo: WIRING }, async (t) => {
+t.test('POST /fhir: every entry is audited on its own', async (t) => {
   const { h } = await startSecureWorld(t);
   const token = await h.token({ scope: 'patient/*.rs', fhirUser: 'Patient/p', patient: 'p' });
   await h.as(token, { method: 'POST', url: '/fhir', payload: bundleOf('batch', [requestEntry('GET', 'Observation/op'), requestEntry('GET', 'Observation/oq')]) });

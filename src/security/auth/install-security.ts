@@ -1,14 +1,10 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Principal, RequestContext } from '../../context';
-import { createIndexer } from '../../search/indexer';
 import type { Storage } from '../../storage/port';
-import { accessFor, type AccessPartSource } from '../access-filter';
-import { assertAuditEventWritable } from '../audit/immutable';
+import type { AccessPartSource } from '../access-filter';
 import { installAudit } from '../audit/install-audit';
-import { authorize } from '../scopes/authorize';
+import { createRequestGuard, type RequestGuard } from '../request-guard';
 import { classifyRequest, type ClassifiedRequest } from '../scopes/classify';
-import { scopeAccessPart } from '../scopes/scope-access';
-import { checkWriteStaysInside } from '../scopes/write-check';
 import { authenticate, type Auth } from './auth-service';
 import { isPublicRequest, registerAuthRoutes } from './auth-routes';
 
@@ -42,10 +38,9 @@ export const AUTH_OFF_WARNING = 'AUTH_MODE=off: security is disabled, every requ
  * context with its access filter (preHandler: it needs the route and, for
  * writes, the body). Handlers read the context with `securedContext`.
  */
-export function installSecurity(app: FastifyInstance, options: SecurityOptions): void {
+export function installSecurity(app: FastifyInstance, options: SecurityOptions): RequestGuard {
   const { auth, storage, baseUrl, basePath } = options;
-  const sources = [scopeAccessPart, ...(options.accessSources ?? [])];
-  const indexer = createIndexer({ baseUrl });
+  const guard = createRequestGuard({ storage, baseUrl, accessSources: options.accessSources });
   if (auth.mode === 'on') registerAuthRoutes(app, auth, basePath);
   else app.log.warn(AUTH_OFF_WARNING);
   installAudit(app, { storage, baseUrl });
@@ -66,14 +61,9 @@ export function installSecurity(app: FastifyInstance, options: SecurityOptions):
     if (!principal || route === undefined || !route.startsWith(basePath)) return;
     const classified = classifyRequest(request.method, route.slice(basePath.length), request.params as Record<string, string | undefined>);
     request.fhirRequest = classified;
-    assertAuditEventWritable(classified);
-    authorize(principal, classified.resourceType ? [classified.resourceType] : [], classified.permissions);
-    const now = new Date();
-    const access = await accessFor({ principal, permission: classified.accessPermission, requestId: request.id, now }, sources);
-    const ctx: RequestContext = { requestId: request.id, baseUrl, principal, now, ...(access ? { access } : {}) };
-    await checkWriteStaysInside(ctx, classified, request.body, storage, indexer);
-    request.fhirContext = ctx;
+    request.fhirContext = await guard.guard({ principal, classified, requestId: request.id, now: new Date(), body: request.body });
   });
+  return guard;
 }
 
 /** The request's context: the one the security hooks built, else the operator's (public requests). */
