@@ -147,4 +147,20 @@ t.test('compartment search is a search of the named type, narrowed like any othe
   t.equal((await h.as(app, { url: '/fhir/Patient/p1/Condition' })).statusCode, 403, 'a type without a scope');
   const readOnly = await h.token({ scope: 'patient/Observation.r', fhirUser: 'Patient/p1', patient: 'p1' });
   t.equal((await h.as(readOnly, { url: '/fhir/Patient/p1/Observation' })).statusCode, 403, 'needs s');
+  const form = { 'content-type': 'application/x-www-form-urlencoded' };
+  const posted = await h.as(app, { method: 'POST', url: '/fhir/Patient/p1/Observation/_search', payload: '', headers: form });
+  t.equal(posted.statusCode, 200, 'the POST form is a search too, not an operation needing every right');
+  t.same(entryIds(posted.json()), [ids['p1-laboratory'], ids['p1-vital-signs']].sort());
+  const postedOther = await h.as(app, { method: 'POST', url: '/fhir/Patient/p2/Observation/_search', payload: '', headers: form });
+  t.same(entryIds(postedOther.json()), [], "... narrowed like the GET form");
+});
+
+t.test('HEAD needs what GET needs', async (t) => {
+  const h = await startSecureHarness();
+  t.teardown(h.close);
+  const { ids } = await world(h);
+  const app = await h.token({ scope: 'patient/Observation.r', fhirUser: 'Patient/p1', patient: 'p1' });
+  t.equal((await h.as(app, { method: 'HEAD', url: `/fhir/Observation/${ids['p1-laboratory']}` })).statusCode, 200, 'r allows HEAD of a read');
+  t.equal((await h.as(app, { method: 'HEAD', url: `/fhir/Observation/${ids['p2-laboratory']}` })).statusCode, 404, "another patient's resource is missing for HEAD too");
+  t.equal((await h.as(app, { method: 'HEAD', url: '/fhir/Observation' })).statusCode, 403, 'HEAD of a search needs s');
 });

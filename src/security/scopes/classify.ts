@@ -35,17 +35,23 @@ const ROUTES: Record<string, Exclude<Interaction, 'operation'>> = {
 };
 
 /**
- * `GET /Patient/123/Observation` (or `/*`) searches the named type (every
- * type) inside the compartment; the compartment route also catches
+ * `GET /Patient/123/Observation` (or `/*`, or `POST .../_search`) searches
+ * the named type (every type) inside the compartment; the compartment route also catches
  * `/Patient/123/$op` when no route names the operation.
  */
 function compartmentSearch(method: string, pattern: string, params: Record<string, string | undefined>): ClassifiedRequest | undefined {
   const target = params.compartmentType;
-  if (method !== 'GET' || pattern !== '/:type/:id/:compartmentType' || target === undefined) return undefined;
+  if (target === undefined) return undefined;
+  if (method === 'POST' && pattern === '/:type/:id/:compartmentType/_search') return compartmentSearchOf(target);
+  if (method !== 'GET' || pattern !== '/:type/:id/:compartmentType') return undefined;
   if (target.startsWith('$')) {
     const permissions = operationPermissions(target, true);
     return { interaction: 'operation', operation: target, resourceType: params.type, id: params.id, permissions, accessPermission: accessPermissionOf(permissions) };
   }
+  return compartmentSearchOf(target);
+}
+
+function compartmentSearchOf(target: string): ClassifiedRequest {
   const permissions = REQUIRED_PERMISSIONS['search-type'];
   return { interaction: 'search-type', resourceType: target === '*' ? undefined : target, permissions, accessPermission: 's' };
 }
@@ -61,7 +67,9 @@ function accessPermissionOf(permissions: readonly Permission[]): Permission {
  * literal segment, and an unknown one needs every permission, so that a new
  * route is never reachable with less than full rights by accident.
  */
-export function classifyRequest(method: string, pattern: string, params: Record<string, string | undefined>): ClassifiedRequest {
+export function classifyRequest(requestMethod: string, pattern: string, params: Record<string, string | undefined>): ClassifiedRequest {
+  // HEAD is GET without the body (Fastify answers it from the GET route): the same rights.
+  const method = requestMethod === 'HEAD' ? 'GET' : requestMethod;
   const resourceType = params.type;
   const id = params.id;
   const interaction = ROUTES[`${method} ${pattern === '' ? '/' : pattern}`];
