@@ -210,6 +210,9 @@ const largeVs = 'http://example.org/fhir/ValueSet/large';
 /** Heart rate among 3,000 made-up codes, over SQLite's expression depth limit of 1,000 if each were an OR term. */
 const largeConcepts = [{ code: '8867-4' }, ...Array.from({ length: 2999 }, (_, i) => ({ code: `x-${i}` }))];
 
+/** pat-peter among 2,999 patients that do not exist, as a comma list. */
+const manyPatients = (prefix: string): string => [...Array.from({ length: 2999 }, (_, i) => `${prefix}nobody-${i}`), `${prefix}pat-peter`].join(',');
+
 /**
  * Value sets "stored on the server" for the `:in` cases: the parser reads
  * them like those loaded from storage, over the official definitions.
@@ -354,6 +357,9 @@ export const searchCases: SearchCase[] = [
   // reference
   c('reference: Type/id', 'Observation?subject=Patient/pat-peter', ['Observation/obs1', 'Observation/obs3']),
   c('reference: a bare id over the parameter targets', 'Observation?subject=pat-zoe', ['Observation/obs2']),
+  c('reference: thousands of ORed values (over SQLite\'s expression depth limit of 1,000 as one flat OR chain)', `Observation?subject=${manyPatients('Patient/')}`, ['Observation/obs1', 'Observation/obs3']),
+  c('reference: thousands of ORed bare ids', `Observation?subject=${manyPatients('')}`, ['Observation/obs1', 'Observation/obs3']),
+  c('token: thousands of ORed codes without a system', `Patient?gender=${Array.from({ length: 2999 }, (_, i) => `g-${i}`).join(',')},other`, ['Patient/pat-updated']),
   c('reference: :Type with a bare id', 'Observation?subject:Patient=pat-anna', ['Observation/obs4']),
   c('reference: an absolute URL on this server is local', `Encounter?subject=${searchBaseUrl}/Patient/pat-peter`, ['Encounter/enc1', 'Encounter/enc2']),
   c('reference: :identifier (logical reference)', `Observation?subject:identifier=${mrn}|P300`, ['Observation/obs5']),

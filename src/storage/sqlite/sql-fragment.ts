@@ -37,16 +37,31 @@ export function join(fragments: readonly Sql[], separator: string): Sql {
   return { text: fragments.map((f) => f.text).join(separator), params: fragments.flatMap((f) => f.params) };
 }
 
+/**
+ * `a OP b OP c ...` as nested parenthesized groups of at most 64. SQLite
+ * parses a flat chain into a tree as deep as it is long and refuses depth
+ * over 1000 ("Expression tree is too large"): a search with thousands of
+ * ORed values (a long comma list, an access filter naming many patients)
+ * must still compile. Grouped, the depth grows with the logarithm of the length.
+ */
+function balanced(fragments: readonly Sql[], operator: 'AND' | 'OR'): Sql {
+  if (fragments.length === 1) return fragments[0]!;
+  const CHUNK = 64;
+  if (fragments.length <= CHUNK) return sql`(${join(fragments, ` ${operator} `)})`;
+  const size = Math.ceil(fragments.length / CHUNK);
+  const groups: Sql[] = [];
+  for (let from = 0; from < fragments.length; from += size) groups.push(balanced(fragments.slice(from, from + size), operator));
+  return balanced(groups, operator);
+}
+
 /** AND of the fragments; TRUE when there are none. */
 export function and(fragments: readonly Sql[]): Sql {
-  if (fragments.length === 0) return raw('1');
-  return fragments.length === 1 ? fragments[0]! : sql`(${join(fragments, ' AND ')})`;
+  return fragments.length === 0 ? raw('1') : balanced(fragments, 'AND');
 }
 
 /** OR of the fragments; FALSE when there are none. */
 export function or(fragments: readonly Sql[]): Sql {
-  if (fragments.length === 0) return raw('0');
-  return fragments.length === 1 ? fragments[0]! : sql`(${join(fragments, ' OR ')})`;
+  return fragments.length === 0 ? raw('0') : balanced(fragments, 'OR');
 }
 
 /** `(?, ?, ?)` for a list of values. */
