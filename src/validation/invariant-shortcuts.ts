@@ -47,8 +47,6 @@ const HAND_WRITTEN: ReadonlyMap<string, Shortcut> = new Map<string, Shortcut>([
   ],
   // org-1: a name or an identifier (a name known only by its extensions is left to fhirpath.js).
   ['(identifier.count() + name.count()) > 0', (node) => (node.identifier !== undefined || node.name !== undefined ? true : node._name === undefined ? false : undefined)],
-  // org-2, org-3: on the ContactPoint or Address itself.
-  ["where(use = 'home').empty()", (node) => (node._use !== undefined || (node.use !== undefined && typeof node.use !== 'string') ? undefined : node.use !== 'home')],
 ]);
 
 const CONDITION_CLINICAL = 'http://terminology.hl7.org/CodeSystem/condition-clinical';
