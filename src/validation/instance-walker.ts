@@ -34,40 +34,12 @@ export function walkResource(
   const type = String(resource.resourceType);
   if (!model.definitions[type]) return;
   visit({ value: resource, expression, elementPath: type, typeName: type, definitionKey: type, resource, rootResource });
-  walkChildren({ model, complex: complexPropertiesOf(model), resource, rootResource, visit }, resource, type, expression);
-}
-
-/** Definition key → its properties of complex types: the only ones the walk descends into. */
-type ComplexProperties = (definitionKey: string) => ReadonlyMap<string, PropertyDef> | undefined;
-
-const complexIndexes = new WeakMap<ElementModel, ComplexProperties>();
-
-/**
- * The model's definitions reduced to their complex properties, as Maps built
- * on first use: the walk then costs one Map lookup per JSON key, where the
- * generated objects (dictionaries of hundreds of keys) cost two property
- * lookups and a primitive test.
- */
-function complexPropertiesOf(model: ElementModel): ComplexProperties {
-  let index = complexIndexes.get(model);
-  if (!index) {
-    const byKey = new Map<string, ReadonlyMap<string, PropertyDef> | undefined>();
-    index = (key) => {
-      if (byKey.has(key)) return byKey.get(key);
-      const props = model.definitions[key];
-      const complex = props && new Map(Object.entries(props).filter(([, prop]) => !(prop.type in model.primitives)));
-      byKey.set(key, complex);
-      return complex;
-    };
-    complexIndexes.set(model, index);
-  }
-  return index;
+  walkChildren({ model, resource, rootResource, visit }, resource, type, expression);
 }
 
 /** What stays the same while one resource (not its nested ones) is walked. */
 interface Walk {
   model: ElementModel;
-  complex: ComplexProperties;
   resource: Record<string, unknown>;
   rootResource: Record<string, unknown>;
   visit: (node: VisitedNode) => void;
@@ -75,11 +47,11 @@ interface Walk {
 
 // Plain loops and no intermediate arrays or spreads: this runs for every complex node of every resource written.
 function walkChildren(walk: Walk, node: Record<string, unknown>, definitionKey: string, expression: string): void {
-  const props = walk.complex(definitionKey);
+  const props = walk.model.definitions[definitionKey];
   if (!props) return;
   for (const name in node) {
-    const prop = props.get(name);
-    if (!prop) continue;
+    const prop = props[name];
+    if (!prop || prop.type in walk.model.primitives) continue;
     const value = node[name];
     if (!Array.isArray(value)) {
       walkItem(walk, prop, value, childExpression(expression, name));

@@ -4,9 +4,8 @@ import { compilePresenceCheck, type Verdict } from './presence-logic';
 /**
  * Plain-JS verdicts for the invariants that cost the most under fhirpath.js,
  * because they are evaluated on nearly every node: ref-1 on every Reference,
- * per-1 on every Period, obs-7 on every Observation, the status rules of
- * Condition and AllergyIntolerance, and all the invariants that only test
- * presence (presence-logic.ts). Each returns undefined
+ * per-1 on every Period, obs-7 on every Observation, and all the invariants
+ * that only test presence (presence-logic.ts). Each returns undefined
  * whenever it is not certain to agree with fhirpath.js, which then decides:
  * test/validation/invariant-shortcuts.test.ts checks the agreement on every
  * node of the fixtures and on hand-made violations.
@@ -28,48 +27,7 @@ const HAND_WRITTEN: ReadonlyMap<string, Shortcut> = new Map<string, Shortcut>([
   ['start.hasValue().not() or end.hasValue().not() or (start <= end)', startNotAfterEnd],
   // obs-7: without a value, or without components, the `where` has nothing to find.
   ['value.empty() or component.code.where(coding.intersect(%resource.code.coding).exists()).empty()', (node) => (hasElement(node, 'value') && hasElement(node, 'component') ? undefined : true)],
-  // con-4, con-5, ait-1, ait-2: a status coding of one system and code.
-  [
-    "abatement.empty() or clinicalStatus.coding.where(system='http://terminology.hl7.org/CodeSystem/condition-clinical' and (code='resolved' or code='remission' or code='inactive')).exists()",
-    (node) => (hasElement(node, 'abatement') ? hasCoding(node.clinicalStatus, CONDITION_CLINICAL, ['resolved', 'remission', 'inactive']) : true),
-  ],
-  [
-    "verificationStatus.coding.where(system='http://terminology.hl7.org/CodeSystem/condition-ver-status' and code='entered-in-error').empty() or clinicalStatus.empty()",
-    (node) => (node.clinicalStatus === undefined ? true : not(hasCoding(node.verificationStatus, CONDITION_VERIFICATION, ['entered-in-error']))),
-  ],
-  [
-    "verificationStatus.coding.where(system = 'http://terminology.hl7.org/CodeSystem/allergyintolerance-verification' and code = 'entered-in-error').exists() or clinicalStatus.exists()",
-    (node) => (node.clinicalStatus !== undefined ? true : hasCoding(node.verificationStatus, ALLERGY_VERIFICATION, ['entered-in-error'])),
-  ],
-  [
-    "verificationStatus.coding.where(system = 'http://terminology.hl7.org/CodeSystem/allergyintolerance-verification' and code = 'entered-in-error').empty() or clinicalStatus.empty()",
-    (node) => (node.clinicalStatus === undefined ? true : not(hasCoding(node.verificationStatus, ALLERGY_VERIFICATION, ['entered-in-error']))),
-  ],
-  // org-1: a name or an identifier (a name known only by its extensions is left to fhirpath.js).
-  ['(identifier.count() + name.count()) > 0', (node) => (node.identifier !== undefined || node.name !== undefined ? true : node._name === undefined ? false : undefined)],
 ]);
-
-const CONDITION_CLINICAL = 'http://terminology.hl7.org/CodeSystem/condition-clinical';
-const CONDITION_VERIFICATION = 'http://terminology.hl7.org/CodeSystem/condition-ver-status';
-const ALLERGY_VERIFICATION = 'http://terminology.hl7.org/CodeSystem/allergyintolerance-verification';
-
-/** Whether a CodeableConcept has a coding of `system` with one of `codes` (undefined for codings known only by extensions). */
-function hasCoding(concept: unknown, system: string, codes: readonly string[]): Verdict {
-  if (concept === undefined) return false;
-  const codings = (concept as { coding?: unknown } | null)?.coding;
-  if (codings === undefined) return false;
-  if (!Array.isArray(codings)) return undefined;
-  let found = false;
-  for (const coding of codings as ({ system?: unknown; code?: unknown; _system?: unknown; _code?: unknown } | null)[]) {
-    if (coding === null || typeof coding !== 'object' || coding._system !== undefined || coding._code !== undefined) return undefined;
-    if (coding.system === system && typeof coding.code === 'string' && codes.includes(coding.code)) found = true;
-  }
-  return found;
-}
-
-function not(verdict: Verdict): Verdict {
-  return verdict === undefined ? undefined : !verdict;
-}
 
 /** The shortcut for an invariant expression, if it has one. */
 export function shortcutFor(expression: string): Shortcut | undefined {

@@ -175,45 +175,21 @@ function pathFound(node: Record<string, unknown>, path: readonly string[], prope
 
 /** The values of element `name` of `node` (arrays flattened), or undefined when that is not certain. */
 function childValues(node: Record<string, unknown>, name: string, properties: Readonly<Record<string, PropertyDef>> | undefined): unknown[] | undefined {
+  const choice = `${name}[x]`;
   const values: unknown[] = [];
-  if (properties) {
-    // The type is known: look up the few keys that can hold the element rather than scan the node.
-    for (const key of keysOf(properties, name)) if (!addValue(node, key, values)) return undefined;
-    return values;
-  }
   for (const key of Object.keys(node)) {
-    const bare = key.startsWith('_') ? key.slice(1) : key;
-    if (bare === name) {
-      if (!addValue(node, key, values)) return undefined;
-    } else if (bare.startsWith(name) && /^[A-Z]/.test(bare.slice(name.length))) {
-      return undefined;
-    }
+    const companion = key.startsWith('_');
+    const bare = companion ? key.slice(1) : key;
+    let matches: boolean;
+    if (bare === name) matches = true;
+    else if (!bare.startsWith(name) || !/^[A-Z]/.test(bare.slice(name.length))) matches = false;
+    else if (properties) matches = properties[bare]?.choice === choice;
+    else return undefined;
+    if (!matches) continue;
+    const value = node[key];
+    if (companion || value === null || (Array.isArray(value) && value.length === 0)) return undefined;
+    if (Array.isArray(value)) values.push(...value);
+    else values.push(value);
   }
   return values;
-}
-
-/** Adds the value at `key`, if any; false when fhirpath.js must decide (an `_x` companion, null, an empty array). */
-function addValue(node: Record<string, unknown>, key: string, values: unknown[]): boolean {
-  const value = node[key];
-  if (value === undefined) return true;
-  if (key.startsWith('_') || value === null || (Array.isArray(value) && value.length === 0)) return false;
-  if (Array.isArray(value)) values.push(...value);
-  else values.push(value);
-  return true;
-}
-
-const keysByType = new WeakMap<object, Map<string, readonly string[]>>();
-
-/** The JSON keys that may hold element `name` of a type: the name or its choice variants, each with its `_x` companion. */
-function keysOf(properties: Readonly<Record<string, PropertyDef>>, name: string): readonly string[] {
-  let byName = keysByType.get(properties);
-  if (!byName) keysByType.set(properties, (byName = new Map()));
-  let keys = byName.get(name);
-  if (!keys) {
-    const choice = `${name}[x]`;
-    const variants = Object.keys(properties).filter((k) => !k.startsWith('_') && properties[k]!.choice === choice);
-    keys = [name, ...variants].flatMap((k) => [k, `_${k}`]);
-    byName.set(name, keys);
-  }
-  return keys;
 }

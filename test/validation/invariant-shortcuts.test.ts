@@ -49,11 +49,6 @@ function compareOn(resources: Record<string, unknown>[]): Agreement {
 }
 
 const contained = { resourceType: 'Organization', id: 'o', name: 'Acme' };
-const CLINICAL = 'http://terminology.hl7.org/CodeSystem/condition-clinical';
-const CONDITION_VERIFICATION = 'http://terminology.hl7.org/CodeSystem/condition-ver-status';
-const ALLERGY_CLINICAL = 'http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical';
-const ALLERGY_VERIFICATION = 'http://terminology.hl7.org/CodeSystem/allergyintolerance-verification';
-const status = (system: string, code: string) => ({ coding: [{ system, code }] });
 
 /** Resources that break the invariants the shortcuts decide, and near misses that do not. */
 const HAND_MADE: Record<string, unknown>[] = [
@@ -98,24 +93,6 @@ const HAND_MADE: Record<string, unknown>[] = [
   },
   { resourceType: 'Observation', status: 'final', code: { text: 'x' }, component: [{ code: { text: 'y' } }] },
   { resourceType: 'Patient', telecom: [{ value: '555' }, { system: 'phone' }, { system: 'phone', value: '1' }] },
-  ...[
-    { abatementDateTime: '2020-01-01', clinicalStatus: status(CLINICAL, 'active') },
-    { abatementString: 'gone', clinicalStatus: status(CLINICAL, 'resolved') },
-    { abatementAge: { value: 3 } },
-    { abatementDateTime: '2020-01-01', clinicalStatus: status('http://other', 'resolved') },
-    { verificationStatus: status(CONDITION_VERIFICATION, 'entered-in-error'), clinicalStatus: status(CLINICAL, 'active') },
-    { verificationStatus: status(CONDITION_VERIFICATION, 'confirmed'), clinicalStatus: status(CLINICAL, 'active') },
-    { verificationStatus: status(CONDITION_VERIFICATION, 'entered-in-error') },
-  ].map((fields) => ({ resourceType: 'Condition', subject: { reference: 'Patient/p' }, ...fields })),
-  ...[
-    {},
-    { verificationStatus: status(ALLERGY_VERIFICATION, 'entered-in-error') },
-    { verificationStatus: status(ALLERGY_VERIFICATION, 'entered-in-error'), clinicalStatus: status(ALLERGY_CLINICAL, 'active') },
-    { verificationStatus: status(ALLERGY_VERIFICATION, 'confirmed'), clinicalStatus: status(ALLERGY_CLINICAL, 'active') },
-  ].map((fields) => ({ resourceType: 'AllergyIntolerance', patient: { reference: 'Patient/p' }, ...fields })),
-  { resourceType: 'Organization', active: true },
-  { resourceType: 'Organization', _name: { extension: [{ url: 'http://x', valueString: 'y' }] } },
-  { resourceType: 'Organization', name: 'O', telecom: [{ system: 'phone', use: 'home', value: '1' }, { system: 'phone', use: 'work', value: '2' }], address: [{ use: 'home', city: 'X' }, { city: 'Y' }] },
 ];
 
 t.test('shortcuts agree with fhirpath.js on every node of the official examples', async (t) => {
@@ -128,7 +105,7 @@ t.test('shortcuts agree with fhirpath.js on every node of the official examples'
 t.test('shortcuts agree with fhirpath.js on hand-made violations, and decide them', async (t) => {
   const { mismatches, decided } = compareOn(HAND_MADE);
   t.same(mismatches, []);
-  for (const key of ['ref-1', 'per-1', 'dom-2', 'dom-4', 'dom-5', 'ext-1', 'qty-3', 'obs-6', 'cpt-2', 'con-4', 'con-5', 'ait-1', 'ait-2', 'org-1']) {
+  for (const key of ['ref-1', 'per-1', 'dom-2', 'dom-4', 'dom-5', 'ext-1', 'qty-3', 'obs-6', 'cpt-2']) {
     t.ok((decided.get(key)?.fail ?? 0) > 0, `${key}: a violation decided by its shortcut`);
   }
 });
