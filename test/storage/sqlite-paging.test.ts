@@ -133,3 +133,36 @@ t.test('a broad condition with an _id or _lastUpdated order pages the same throu
   const newest = await broad.search(ctx, { ...base, sort: [{ code: '_lastUpdated', descending: true }, { code: '_id', descending: false }] });
   t.same(ids(newest.records), ['p2099', 'p2098', 'p2097']);
 });
+
+t.test('total: a lone indexed condition is counted from its index rows, per type, without deleted resources', async (t) => {
+  const Database = (await import('better-sqlite3')).default;
+  const { CompiledSearch } = await import('../../src/storage/sqlite/search-sql');
+  const { createSchema } = await import('../../src/storage/sqlite/schema');
+  const shared = createSqliteStorage({ path: ':memory:', indexer: searchIndexer });
+  t.teardown(() => shared.close());
+  // `date` is a parameter of Encounter and of Observation: the rows of the other type must not count.
+  const at = contextAt('2024-01-01T00:00:00.000Z');
+  for (let i = 0; i < 3; i++) await shared.create(at, { resourceType: 'Encounter', id: `e${i}`, status: 'finished', class: { code: 'AMB' }, period: { start: '2020-05-01', end: '2020-05-02' } });
+  for (let i = 0; i < 4; i++) await shared.create(at, { resourceType: 'Observation', id: `o${i}`, status: 'final', code: { text: 'x' }, effectiveDateTime: '2020-05-02' });
+  await shared.delete(at, 'Observation', 'o0');
+  await shared.delete(at, 'Encounter', 'e0');
+  const query = parsed('Observation?date=2020&_count=2');
+  const observations = await shared.search(ctx, query);
+  t.equal(observations.total, 3, 'deleted and other-type rows do not count');
+  t.equal((await shared.search(ctx, parsed('Encounter?date=2020'))).total, 2);
+  t.equal((await shared.search(ctx, { ...query, totalCap: 2 })).totalExceeds, 2, 'the cap still applies');
+  t.equal((await shared.search(ctx, parsed('Observation?date=2020&_id=o1,o2'))).total, 2, 'with other conditions the rows are read');
+  t.equal((await shared.search(ctx, parsed('Observation?date=2020&status=final'))).total, 3);
+
+  // The statement itself: the count never reads `resources`, the page does.
+  const db = new Database(':memory:');
+  t.teardown(() => db.close());
+  createSchema(db);
+  const compiled = new CompiledSearch(parsed('Observation?category=vital-signs'), undefined);
+  const plan = (statement: { text: string; params: readonly unknown[] }) =>
+    (db.prepare(`EXPLAIN QUERY PLAN ${statement.text}`).all(...statement.params) as Array<{ detail: string }>).map((row) => row.detail).join('\n');
+  t.notMatch(plan(compiled.count(10_000)), /\bresources\b|INTEGER PRIMARY KEY/, 'count: index rows only');
+  t.match(plan(compiled.page({ offset: 0 }, 10)), /INTEGER PRIMARY KEY/, 'page: reads the resources');
+  const twoConditions = new CompiledSearch(parsed('Observation?category=vital-signs&status=final'), undefined);
+  t.match(plan(twoConditions.count(10_000)), /INTEGER PRIMARY KEY/, 'a second condition is tested on the resource row');
+});

@@ -2,7 +2,8 @@
  * The engine-neutral search cases (search-cases.ts) against the SQLite adapter,
  * one test per case, on one database loaded once.
  */
-import t from 'tap';
+import type { Database as SqliteDatabase } from 'better-sqlite3';
+import t, { type Test } from 'tap';
 import { createSqliteStorage } from '../../src/storage/sqlite/sqlite-storage';
 import { parsed, searchCases, searchContext, searchIndexer, writeSearchFixtures } from './search-cases';
 
@@ -21,7 +22,8 @@ for (const searchCase of searchCases) {
   });
 }
 
-t.test('a database with the index tables of an older version is re-indexed when opened', async (t) => {
+/** A database with the fixtures, then changed by `downgrade` (an older version's tables) and reopened; returns its path. */
+async function upgraded(t: Test, downgrade: (db: SqliteDatabase) => void): Promise<string> {
   const { mkdtempSync, rmSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
@@ -32,15 +34,42 @@ t.test('a database with the index tables of an older version is re-indexed when 
   const first = createSqliteStorage({ path, indexer: searchIndexer });
   await writeSearchFixtures(first);
   await first.close();
-  // What version 1 of the schema left behind: a token table without the :text and :of-type columns, no other kinds.
   const db = new Database(path);
-  for (const table of ['idx_token', 'idx_string', 'idx_reference', 'idx_date', 'idx_number', 'idx_quantity', 'idx_uri', 'idx_composite']) db.exec(`DROP TABLE ${table}`);
-  db.exec('CREATE TABLE idx_token (resource INTEGER NOT NULL, param TEXT NOT NULL, system TEXT, code TEXT)');
-  db.pragma('user_version = 0');
+  downgrade(db);
   db.close();
+  return path;
+}
+
+t.test('a database with the index tables of an older version is re-indexed when opened', async (t) => {
+  const path = await upgraded(t, (db) => {
+    // What version 1 of the schema left behind: a token table without the :text and :of-type columns, no other kinds.
+    for (const table of ['idx_token', 'idx_string', 'idx_reference', 'idx_date', 'idx_number', 'idx_quantity', 'idx_uri', 'idx_composite']) db.exec(`DROP TABLE ${table}`);
+    db.exec('CREATE TABLE idx_token (resource INTEGER NOT NULL, param TEXT NOT NULL, system TEXT, code TEXT)');
+    db.pragma('user_version = 0');
+  });
   const reopened = createSqliteStorage({ path, indexer: searchIndexer });
   t.teardown(() => reopened.close());
   const find = async (request: string) => (await reopened.search(searchContext({}), parsed(request))).records.map((r) => r.id);
   t.same(await find('Patient?family=chal'), ['pat-anna', 'pat-peter']);
   t.same(await find(`Patient?identifier:of-type=http://terminology.hl7.org/CodeSystem/v2-0203|MR|P100`), ['pat-peter']);
+});
+
+t.test('a database of index schema 3 (rows without their resource type) is re-indexed when opened', async (t) => {
+  const path = await upgraded(t, (db) => {
+    // Version 3 left the tables without `type`: emptied and rebuilt that way, a search there would find nothing.
+    db.exec('DROP TABLE idx_string; CREATE TABLE idx_string (resource INTEGER NOT NULL, grp INTEGER, param TEXT NOT NULL, norm TEXT NOT NULL, exact TEXT NOT NULL)');
+    db.pragma('user_version = 3');
+  });
+  const reopened = createSqliteStorage({ path, indexer: searchIndexer });
+  const result = await reopened.search(searchContext({}), parsed('Patient?family=chal'));
+  t.same(result.records.map((r) => r.id), ['pat-anna', 'pat-peter']);
+  t.equal(result.total, 2);
+  await reopened.close();
+  const Database = (await import('better-sqlite3')).default;
+  const check = new Database(path, { readonly: true });
+  t.teardown(() => check.close());
+  const rows = check.prepare('SELECT count(*) AS n, sum(s.type = r.type) AS typed FROM idx_string s JOIN resources r ON r.pk = s.resource').get() as { n: number; typed: number };
+  t.ok(rows.n > 0, 'the string rows are back');
+  t.equal(rows.typed, rows.n, "every row carries its resource's type");
+  t.equal(check.pragma('user_version', { simple: true }), 4);
 });

@@ -27,6 +27,12 @@ const columnParams = new Set(['_id', '_lastUpdated']);
 interface Driver {
   rank: number;
   set: (types: readonly string[]) => Sql;
+  /**
+   * The set holds only current resources of the types asked for: read from
+   * index rows filtered by their `type` (only current resources have rows).
+   * A search whose one condition drives such a set can count it alone.
+   */
+  exact?: boolean;
 }
 
 export class ConditionCompiler {
@@ -51,14 +57,20 @@ export class ConditionCompiler {
    * LIMIT (the capped count, a page in index order) stops reading it early
    * instead of materializing every match of a broad condition.
    */
-  from(row: string, types: readonly string[], conditions: readonly Condition[], drive = true): { from: Sql; where: Sql; driver?: Sql } {
-    const { driver, where } = this.plan(row, types, conditions, drive);
+  from(
+    row: string,
+    types: readonly string[],
+    conditions: readonly Condition[],
+    drive = true,
+  ): { from: Sql; where: Sql; driver?: Sql; driverIsAll?: boolean } {
+    const { driver, where, driverIsAll } = this.plan(row, types, conditions, drive);
     if (!driver) return { from: raw(`resources ${row}`), where };
     const d = this.alias('d');
-    return { from: sql`(SELECT DISTINCT * FROM (${driver})) ${raw(d)} CROSS JOIN resources ${raw(row)} ON ${raw(`${row}.pk = ${d}.pk`)}`, where, driver };
+    return { from: sql`(SELECT DISTINCT * FROM (${driver})) ${raw(d)} CROSS JOIN resources ${raw(row)} ON ${raw(`${row}.pk = ${d}.pk`)}`, where, driver, driverIsAll };
   }
 
-  private plan(row: string, types: readonly string[], conditions: readonly Condition[], drive: boolean): { driver?: Sql; where: Sql } {
+  /** `driverIsAll`: the driving set is exactly the matches (an exact driver, no other condition, no access test). */
+  private plan(row: string, types: readonly string[], conditions: readonly Condition[], drive: boolean): { driver?: Sql; where: Sql; driverIsAll?: boolean } {
     if (types.length === 0) throw badRequest('A search needs at least one resource type');
     const all = types.length === 1 ? [...conditions, ...this.accessFor(types[0]!)] : [...conditions];
     const driverIndex = drive ? this.pickDriver(all) : -1;
@@ -75,7 +87,10 @@ export class ConditionCompiler {
       if (access) parts.push(access);
     }
     const where = and(parts);
-    return driverIndex >= 0 ? { driver: this.driver(all[driverIndex]!)!.set(types), where } : { where };
+    if (driverIndex < 0) return { where };
+    const driver = this.driver(all[driverIndex]!)!;
+    // Type and deleted are the only parts besides the driver: the exact set already answers both.
+    return { driver: driver.set(types), where, driverIsAll: driver.exact === true && parts.length === 2 };
   }
 
   /** The access filter for rows whose type is one of `types` (system search, history); undefined when nothing is restricted. */
@@ -187,16 +202,21 @@ export class ConditionCompiler {
     const missing = missingValue(condition);
     if (missing === true) return undefined;
     if (missing === false) {
-      return { rank: broadRank, set: () => sql`SELECT resource AS pk FROM ${raw(tableFor(condition))} WHERE param = ${condition.code}` };
+      return {
+        rank: broadRank,
+        exact: true,
+        set: (types) => sql`SELECT resource AS pk FROM ${raw(tableFor(condition))} WHERE param = ${condition.code} AND ${typeIn('type', types)}`,
+      };
     }
     const ranks = condition.values.map((value) => valueRank(value, condition.modifier));
     if (ranks.some((rank) => rank === undefined)) return undefined;
     return {
       rank: Math.max(...(ranks as number[])),
-      set: () => {
+      exact: true,
+      set: (types) => {
         const e = this.alias('x');
         const { table, param, match } = this.entryMatch(e, condition);
-        return sql`SELECT ${raw(`${e}.resource AS pk`)} FROM ${raw(table)} ${raw(e)} WHERE ${raw(`${e}.param`)} = ${param} AND ${match}`;
+        return sql`SELECT ${raw(`${e}.resource AS pk`)} FROM ${raw(table)} ${raw(e)} WHERE ${raw(`${e}.param`)} = ${param} AND ${typeIn(`${e}.type`, types)} AND ${match}`;
       },
     };
   }
@@ -243,11 +263,12 @@ export class ConditionCompiler {
     const rank = Math.max(...condition.targets.map((target) => this.bestRank([target.where, ...this.accessFor(target.resourceType)])));
     return {
       rank: rank + 0.5,
-      set: () =>
+      exact: true,
+      set: (types) =>
         join(
           condition.targets.map((target) => {
             const [s, t] = [this.alias('s'), this.alias('t')];
-            return sql`SELECT ${raw(`${s}.resource AS pk`)} FROM resources ${raw(t)} JOIN idx_reference ${raw(s)} ON ${raw(`${s}.ref = ${t}.type || '/' || ${t}.id`)} AND ${raw(`${s}.param`)} = ${condition.code} WHERE ${this.rows(t, [target.resourceType], [target.where], true)}`;
+            return sql`SELECT ${raw(`${s}.resource AS pk`)} FROM resources ${raw(t)} JOIN idx_reference ${raw(s)} ON ${raw(`${s}.ref = ${t}.type || '/' || ${t}.id`)} AND ${raw(`${s}.param`)} = ${condition.code} AND ${typeIn(`${s}.type`, types)} WHERE ${this.rows(t, [target.resourceType], [target.where], true)}`;
           }),
           ' UNION ALL ',
         ),
@@ -293,6 +314,11 @@ export class ConditionCompiler {
   private bestRank(conditions: readonly Condition[]): number {
     return Math.min(unranked, ...conditions.map((c) => this.driver(c)?.rank ?? unranked));
   }
+}
+
+/** The index row's resource type is one of `types`. */
+function typeIn(column: string, types: readonly string[]): Sql {
+  return types.length === 1 ? sql`${raw(column)} = ${types[0]!}` : sql`${raw(column)} IN ${list(types)}`;
 }
 
 /** Ranks of driving shapes: equality, prefix, range, broad; `unranked` when only a scan of the type remains. */

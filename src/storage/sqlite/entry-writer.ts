@@ -14,20 +14,21 @@ export class EntryWriter {
 
   constructor(db: Database) {
     this.inserts = new Map(valueTableSql.map((table) => [table.kind, { statement: db.prepare(table.insert), values: table.values }]));
-    this.insertComposite = db.prepare(`INSERT INTO ${compositeTable} (resource, param) VALUES (?, ?)`);
+    this.insertComposite = db.prepare(`INSERT INTO ${compositeTable} (resource, type, param) VALUES (?, ?, ?)`);
     this.deletes = allIndexTables.map((table) => db.prepare(`DELETE FROM ${table} WHERE resource = ?`));
   }
 
-  insert(pk: number, entries: readonly IndexEntry[]): void {
+  /** `type`: the resource's, stored with every row so that a search can filter by type from the index alone. */
+  insert(pk: number, type: string, entries: readonly IndexEntry[]): void {
     for (const entry of entries) {
       if (entry.kind !== 'composite') {
-        this.insertValue(pk, null, entry);
+        this.insertValue(pk, type, null, entry);
         continue;
       }
-      const grp = Number(this.insertComposite.run(pk, entry.param).lastInsertRowid);
+      const grp = Number(this.insertComposite.run(pk, type, entry.param).lastInsertRowid);
       entry.components.forEach((component, i) => {
         // A nested composite does not occur in R4; its components would have no table.
-        if (component.kind !== 'composite') this.insertValue(pk, grp, { ...component, param: componentParam(entry.param, i) });
+        if (component.kind !== 'composite') this.insertValue(pk, type, grp, { ...component, param: componentParam(entry.param, i) });
       });
     }
   }
@@ -36,8 +37,8 @@ export class EntryWriter {
     for (const statement of this.deletes) statement.run(pk);
   }
 
-  private insertValue(pk: number, grp: number | null, entry: Exclude<IndexEntry, { kind: 'composite' }>): void {
+  private insertValue(pk: number, type: string, grp: number | null, entry: Exclude<IndexEntry, { kind: 'composite' }>): void {
     const table = this.inserts.get(entry.kind)!;
-    table.statement.run(pk, grp, ...table.values(entry));
+    table.statement.run(pk, type, grp, ...table.values(entry));
   }
 }

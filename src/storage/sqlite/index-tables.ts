@@ -5,7 +5,7 @@ export type ValueKind = ValueEntry['kind'];
 
 /**
  * How each kind of index entry is stored: its table and the values of its
- * columns after `resource, grp`. A new kind adds one line here and its DDL
+ * columns after `resource, type, grp` (the resource's pk and type, see schema.ts). A new kind adds one line here and its DDL
  * in schema.ts; writing, rewriting and searching follow from this table.
  *
  * Composite entries are not a table of their own values: each one gets a
@@ -61,13 +61,13 @@ export function tableOfParamType(type: string): string | undefined {
 export interface IndexTableSql {
   kind: ValueKind;
   insert: string;
-  /** The column values after `resource, grp`, in `insert`'s order. */
+  /** The column values after `resource, type, grp`, in `insert`'s order. */
   values: (entry: IndexEntry) => unknown[];
 }
 
 export const valueTableSql: IndexTableSql[] = Object.entries(indexTables).map(([kind, spec]) => ({
   kind: kind as ValueKind,
-  insert: `INSERT INTO ${spec.table} (resource, grp, ${spec.columns.join(', ')}) VALUES (?, ?${', ?'.repeat(spec.columns.length)})`,
+  insert: `INSERT INTO ${spec.table} (resource, type, grp, ${spec.columns.join(', ')}) VALUES (?, ?, ?${', ?'.repeat(spec.columns.length)})`,
   // The mapped type pairs each kind with its extractor; TypeScript cannot follow that pairing through the union.
   values: spec.values as (entry: IndexEntry) => unknown[],
 }));

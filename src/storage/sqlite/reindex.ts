@@ -9,6 +9,7 @@ const BATCH_SIZE = 500;
 
 interface CurrentRow {
   pk: number;
+  type: string;
   json: string;
 }
 
@@ -22,7 +23,7 @@ interface CurrentRow {
  */
 export function reindexSqlite(db: Database, indexer: Indexer, onProgress: ReindexProgress = () => {}): ReindexSummary {
   const total = (db.prepare('SELECT count(*) AS n FROM resources WHERE deleted = 0').get() as { n: number }).n;
-  const nextBatch = db.prepare('SELECT pk, json FROM resources WHERE deleted = 0 AND pk > ? ORDER BY pk LIMIT ?');
+  const nextBatch = db.prepare('SELECT pk, type, json FROM resources WHERE deleted = 0 AND pk > ? ORDER BY pk LIMIT ?');
   const writer = new EntryWriter(db);
 
   const summary: ReindexSummary = { resources: 0, entries: 0 };
@@ -31,7 +32,7 @@ export function reindexSqlite(db: Database, indexer: Indexer, onProgress: Reinde
     for (const row of rows) {
       const entries = indexer(JSON.parse(row.json) as AnyResource);
       writer.deleteAll(row.pk);
-      writer.insert(row.pk, entries);
+      writer.insert(row.pk, row.type, entries);
       summary.entries += entries.length;
     }
     summary.resources += rows.length;

@@ -231,7 +231,7 @@ export class ResourceStore {
       pk = Number(this.insertCurrent.run(type, id, versionId, lastUpdated, deleted, json).lastInsertRowid);
     }
     this.insertHistory.run(type, id, versionId, lastUpdated, deleted, json);
-    this.entries.insert(pk, entries);
+    this.entries.insert(pk, type, entries);
     const record: VersionRecord = { resourceType: type, id, versionId, lastUpdated, deleted: !stored };
     if (stored) record.resource = stored;
     return record;

@@ -27,19 +27,25 @@ export function applyPragmas(db: Database, options: { fsyncEveryCommit: boolean;
  * Search index tables: one per kind of index value, keyed by the resource's
  * surrogate `pk` and rewritten in the write's transaction. `grp` is NULL
  * except for the components of a composite entry (see index-tables.ts).
+ * Each row carries its resource's `type`, and only current, not deleted
+ * resources have rows (a delete removes them), so the rows of one type that
+ * match a condition are its matches without a read of `resources`: that keeps
+ * the capped count of a broad condition cheap. `type` follows the parameter
+ * in the value indexes because search parameters of different types share a
+ * code (`date` of Encounter, Observation, Appointment...).
  *
  * Indexes, by the query shape they serve (README material):
  *
  * | index | serves |
  * | --- | --- |
- * | `idx_token(param, code, system, resource)` | token `code`, `system\|code`, `\|code`, `:of-type`, `:not` (driver) |
- * | `idx_token(param, text)` where text is set | token `:text` prefix (range scan) |
- * | `idx_string(param, norm, resource)` | string prefix (range scan), `:exact` (norm then exact), sort |
- * | `idx_reference(ref, param, resource)` | reference by `Type/id` or URL, bare id over its target types, chain joins (target to source), `_has`, `_revinclude` (also `*`) |
- * | `idx_reference(param, identifier_value)` where set | reference `:identifier` |
- * | `idx_date/number/quantity(param, low, high, resource)` | `eq`, `lt`, `le`, `sa`, `ap` (range scan on low) |
- * | `idx_date/number/quantity(param, high, low, resource)` | `gt`, `ge`, `eb` (range scan on high) |
- * | `idx_uri(param, value, resource)` | uri equality and `:below` (range scan) |
+ * | `idx_token(param, type, code, system, resource)` | token `code`, `system\|code`, `\|code`, `:of-type`, `:not` (driver) |
+ * | `idx_token(param, type, text)` where text is set | token `:text` prefix (range scan) |
+ * | `idx_string(param, type, norm, resource)` | string prefix (range scan), `:exact` (norm then exact), sort |
+ * | `idx_reference(ref, param, type, resource)` | reference by `Type/id` or URL, bare id over its target types, chain joins (target to source), `_has`, `_revinclude` (also `*`) |
+ * | `idx_reference(param, type, identifier_value)` where set | reference `:identifier` |
+ * | `idx_date/number/quantity(param, type, low, high, resource)` | `eq`, `lt`, `le`, `sa`, `ap` (range scan on low) |
+ * | `idx_date/number/quantity(param, type, high, low, resource)` | `gt`, `ge`, `eb` (range scan on high) |
+ * | `idx_uri(param, type, value, resource)` | uri equality and `:below` (range scan) |
  * | `idx_*(resource, param, ...)` | the per-resource test of every non-driving condition (covering), sort values, `_include`, `:missing`, rewrites |
  * | `idx_*(grp, param)` where grp is set | the other components of a composite entry |
  * | `resources(type, id)` unique | read, `_id`, chain targets, default `_id` order and keyset paging |
@@ -53,8 +59,8 @@ export function applyPragmas(db: Database, options: { fsyncEveryCommit: boolean;
 /** A range kind (date, number, quantity) is searched by either end and probed per resource. */
 function rangeIndexes(table: string): string {
   return [
-    `CREATE INDEX IF NOT EXISTS ${table}_by_low ON ${table}(param, low, high, resource);`,
-    `CREATE INDEX IF NOT EXISTS ${table}_by_high ON ${table}(param, high, low, resource);`,
+    `CREATE INDEX IF NOT EXISTS ${table}_by_low ON ${table}(param, type, low, high, resource);`,
+    `CREATE INDEX IF NOT EXISTS ${table}_by_high ON ${table}(param, type, high, low, resource);`,
     `CREATE INDEX IF NOT EXISTS ${table}_by_resource ON ${table}(resource, param, low, high);`,
     `CREATE INDEX IF NOT EXISTS ${table}_by_group ON ${table}(grp, param) WHERE grp IS NOT NULL;`,
   ].join('\n');
@@ -63,6 +69,7 @@ function rangeIndexes(table: string): string {
 const indexTablesDdl = `
 CREATE TABLE IF NOT EXISTS idx_token (
   resource    INTEGER NOT NULL REFERENCES resources(pk),
+  type        TEXT NOT NULL,
   grp         INTEGER,
   param       TEXT NOT NULL,
   system      TEXT,            -- NULL: the value has no system
@@ -71,24 +78,26 @@ CREATE TABLE IF NOT EXISTS idx_token (
   type_system TEXT,            -- Identifier.type coding, for :of-type
   type_code   TEXT
 );
-CREATE INDEX IF NOT EXISTS idx_token_by_value ON idx_token(param, code, system, resource);
-CREATE INDEX IF NOT EXISTS idx_token_by_text ON idx_token(param, text) WHERE text IS NOT NULL;
+CREATE INDEX IF NOT EXISTS idx_token_by_value ON idx_token(param, type, code, system, resource);
+CREATE INDEX IF NOT EXISTS idx_token_by_text ON idx_token(param, type, text) WHERE text IS NOT NULL;
 CREATE INDEX IF NOT EXISTS idx_token_by_resource ON idx_token(resource, param, code, system);
 CREATE INDEX IF NOT EXISTS idx_token_by_group ON idx_token(grp, param) WHERE grp IS NOT NULL;
 
 CREATE TABLE IF NOT EXISTS idx_string (
   resource INTEGER NOT NULL REFERENCES resources(pk),
+  type     TEXT NOT NULL,
   grp      INTEGER,
   param    TEXT NOT NULL,
   norm     TEXT NOT NULL,      -- lower-case, accents folded
   exact    TEXT NOT NULL       -- as written
 );
-CREATE INDEX IF NOT EXISTS idx_string_by_value ON idx_string(param, norm, resource);
+CREATE INDEX IF NOT EXISTS idx_string_by_value ON idx_string(param, type, norm, resource);
 CREATE INDEX IF NOT EXISTS idx_string_by_resource ON idx_string(resource, param, norm);
 CREATE INDEX IF NOT EXISTS idx_string_by_group ON idx_string(grp, param) WHERE grp IS NOT NULL;
 
 CREATE TABLE IF NOT EXISTS idx_reference (
   resource          INTEGER NOT NULL REFERENCES resources(pk),
+  type              TEXT NOT NULL,
   grp               INTEGER,
   param             TEXT NOT NULL,
   ref               TEXT,    -- Type/id when local, else the URL; NULL for an identifier-only reference
@@ -98,13 +107,14 @@ CREATE TABLE IF NOT EXISTS idx_reference (
   identifier_system TEXT,
   identifier_value  TEXT
 );
-CREATE INDEX IF NOT EXISTS idx_reference_by_value ON idx_reference(ref, param, resource);
-CREATE INDEX IF NOT EXISTS idx_reference_by_identifier ON idx_reference(param, identifier_value) WHERE identifier_value IS NOT NULL;
+CREATE INDEX IF NOT EXISTS idx_reference_by_value ON idx_reference(ref, param, type, resource);
+CREATE INDEX IF NOT EXISTS idx_reference_by_identifier ON idx_reference(param, type, identifier_value) WHERE identifier_value IS NOT NULL;
 CREATE INDEX IF NOT EXISTS idx_reference_by_resource ON idx_reference(resource, param, ref);
 CREATE INDEX IF NOT EXISTS idx_reference_by_group ON idx_reference(grp, param) WHERE grp IS NOT NULL;
 
 CREATE TABLE IF NOT EXISTS idx_date (
   resource INTEGER NOT NULL REFERENCES resources(pk),
+  type     TEXT NOT NULL,
   grp      INTEGER,
   param    TEXT NOT NULL,
   low      INTEGER NOT NULL,   -- epoch ms, inclusive
@@ -114,6 +124,7 @@ ${rangeIndexes('idx_date')}
 
 CREATE TABLE IF NOT EXISTS idx_number (
   resource INTEGER NOT NULL REFERENCES resources(pk),
+  type     TEXT NOT NULL,
   grp      INTEGER,
   param    TEXT NOT NULL,
   value    REAL NOT NULL,
@@ -124,6 +135,7 @@ ${rangeIndexes('idx_number')}
 
 CREATE TABLE IF NOT EXISTS idx_quantity (
   resource INTEGER NOT NULL REFERENCES resources(pk),
+  type     TEXT NOT NULL,
   grp      INTEGER,
   param    TEXT NOT NULL,
   value    REAL,               -- NULL for a Range
@@ -137,11 +149,12 @@ ${rangeIndexes('idx_quantity')}
 
 CREATE TABLE IF NOT EXISTS idx_uri (
   resource INTEGER NOT NULL REFERENCES resources(pk),
+  type     TEXT NOT NULL,
   grp      INTEGER,
   param    TEXT NOT NULL,
   value    TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS idx_uri_by_value ON idx_uri(param, value, resource);
+CREATE INDEX IF NOT EXISTS idx_uri_by_value ON idx_uri(param, type, value, resource);
 CREATE INDEX IF NOT EXISTS idx_uri_by_resource ON idx_uri(resource, param, value);
 CREATE INDEX IF NOT EXISTS idx_uri_by_group ON idx_uri(grp, param) WHERE grp IS NOT NULL;
 
@@ -149,6 +162,7 @@ CREATE INDEX IF NOT EXISTS idx_uri_by_group ON idx_uri(grp, param) WHERE grp IS 
 CREATE TABLE IF NOT EXISTS idx_composite (
   grp      INTEGER PRIMARY KEY,
   resource INTEGER NOT NULL REFERENCES resources(pk),
+  type     TEXT NOT NULL,
   param    TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS idx_composite_by_resource ON idx_composite(resource, param);
@@ -187,12 +201,13 @@ ${indexTablesDdl}
 
 /**
  * Bumped when the index tables change shape, or the indexer changes the
- * values it writes (3: code elements carry their binding's implied system).
+ * values it writes (3: code elements carry their binding's implied system;
+ * 4: every row carries its resource's type).
  * A database written by an older version gets fresh index tables, and the
  * caller must re-index every current resource (the resources and their
  * history are untouched).
  */
-const indexSchemaVersion = 3;
+const indexSchemaVersion = 4;
 
 /** Creates what is missing; true when the index tables were rebuilt and must be refilled. */
 export function createSchema(db: Database): { reindex: boolean } {

@@ -19,13 +19,15 @@ export class CompiledSearch {
   readonly order: SortOrder;
   /** The driving set, when a condition drives (see condition-sql.ts). */
   readonly driver?: Sql;
+  /** The driving set is exactly the matches: counted without reading `resources`. */
+  private readonly driverIsAll: boolean;
   private readonly from: Sql;
   private readonly where: Sql;
 
   /** `drive: false` walks `resources` in the order of its (type, ...) indexes instead, testing every condition per row. */
   constructor(query: SearchQuery, access: AccessFilter | undefined, drive = true) {
-    const { from, where, driver } = new ConditionCompiler(access).from('r', query.types, query.where, drive);
-    [this.from, this.where] = [from, where];
+    const { from, where, driver, driverIsAll } = new ConditionCompiler(access).from('r', query.types, query.where, drive);
+    [this.from, this.where, this.driverIsAll] = [from, where, driverIsAll === true];
     if (driver) this.driver = driver;
     this.order = new SortOrder('r', query.sort, query.types.length > 1);
   }
@@ -53,6 +55,7 @@ export class CompiledSearch {
 
   /** The number of matches, counting at most `cap + 1` rows so that a broad search never counts its whole table. */
   count(cap: number): Sql {
+    if (this.driver && this.driverIsAll) return sql`SELECT count(*) AS total FROM (SELECT DISTINCT * FROM (${this.driver}) LIMIT ${cap + 1})`;
     return sql`SELECT count(*) AS total FROM (SELECT 1 FROM ${this.from} WHERE ${this.where} LIMIT ${cap + 1})`;
   }
 }
