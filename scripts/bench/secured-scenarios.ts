@@ -79,7 +79,7 @@ function tokenMinter(sqlitePath: string, server: ServerProcess): (...args: strin
   return (...args) => mintToken(args, config);
 }
 
-const ratio = (secured: LoadResult, open: LoadResult) => Math.round((secured.requestsPerSecond / open.requestsPerSecond) * 100);
+const ratio = (secured: LoadResult, open: LoadResult) => (open.requestsPerSecond ? Math.round((secured.requestsPerSecond / open.requestsPerSecond) * 100) : 0);
 
 /**
  * Read and search with security on, each beside the same load with
@@ -96,9 +96,14 @@ export async function securedScenarios(sqlitePath: string, options: Options): Pr
   const readPath = (i: number) => `/Patient/bench-${i}`;
   const searchPath = (i: number) => `/Encounter?patient=bench-${i}`;
   const draw = (n: number) => Math.floor(Math.random() * n);
+  // BENCH_ONLY=read or search runs one pair (to profile one scenario); the other's figures are then 0.
+  const only = process.env.BENCH_ONLY;
+  const skipped = (name: string): LoadResult => ({ name, requestsPerSecond: 0, p50: 0, p99: 0, errors: 0, non2xx: 0 });
+  const run = (kind: 'read' | 'search', url: string, options: Parameters<typeof runLoad>[1]) =>
+    only && only !== kind ? Promise.resolve(skipped(options.name)) : runLoad(url, options);
   const [openRead, openSearch] = await withServer({ SQLITE_PATH: sqlitePath, AUTH_MODE: 'off', LOG_LEVEL: 'error' }, async (server) => [
-    await runLoad(server.url, { ...common, name: 'read by id (AUTH_MODE=off, for the ratio)', method: 'GET', path: () => readPath(draw(patients)) }),
-    await runLoad(server.url, { ...common, name: 'search Encounter?patient= (AUTH_MODE=off)', method: 'GET', path: () => searchPath(draw(treated)) }),
+    await run('read', server.url, { ...common, name: 'read by id (AUTH_MODE=off, for the ratio)', method: 'GET', path: () => readPath(draw(patients)) }),
+    await run('search', server.url, { ...common, name: 'search Encounter?patient= (AUTH_MODE=off)', method: 'GET', path: () => searchPath(draw(treated)) }),
   ]);
   const [securedRead, securedSearch] = await withServer({ SQLITE_PATH: sqlitePath }, async (server) => {
     const mint = tokenMinter(sqlitePath, server);
@@ -106,12 +111,12 @@ export async function securedScenarios(sqlitePath: string, options: Options): Pr
     const doctorToken = await mint('--fhir-user', DOCTOR, '--scope', 'user/*.rs', '--purpose', 'TREAT');
     let drawn = 0;
     return [
-      await runLoad(server.url, {
+      await run('read', server.url, {
         ...common, name: 'read by id (token, scopes, consent, audit)', method: 'GET',
         path: () => readPath((drawn = draw(patients))),
         headers: () => ({ authorization: `Bearer ${patientTokens[drawn]}` }),
       }),
-      await runLoad(server.url, {
+      await run('search', server.url, {
         ...common, name: 'search Encounter?patient= (practitioner, TREAT, consent, audit)', method: 'GET',
         path: () => searchPath(draw(treated)),
         headers: { authorization: `Bearer ${doctorToken}` },

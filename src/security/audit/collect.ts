@@ -2,15 +2,34 @@ import { systemContext } from '../../context';
 import type { AnyResource } from '../../fhir/types';
 import type { Storage, VersionRecord } from '../../storage/port';
 
+interface Body {
+  resourceType?: string;
+  entry?: Array<{ resource?: AnyResource }>;
+}
+
 /** The resources a response body carries: the resource itself, or a Bundle's entries; never an OperationOutcome. */
 export function resourcesInPayload(payload: unknown): AnyResource[] {
   if (typeof payload !== 'string' || payload === '') return [];
-  let body: { resourceType?: string; entry?: Array<{ resource?: AnyResource }> };
+  let body: Body;
   try {
     body = JSON.parse(payload);
   } catch {
     return [];
   }
+  return resourcesInBody(body);
+}
+
+/**
+ * The same from the body object `sendJson` serialised (`sent`), without
+ * parsing the payload again: only when the payload is still that
+ * serialisation (no hook replaced it); otherwise the payload is parsed.
+ */
+export function resourcesSent(payload: unknown, sent: { body: unknown; text: string } | undefined): AnyResource[] {
+  if (sent === undefined || payload !== sent.text) return resourcesInPayload(payload);
+  return typeof sent.body === 'object' && sent.body !== null ? resourcesInBody(sent.body as Body) : [];
+}
+
+function resourcesInBody(body: Body): AnyResource[] {
   const isData = (resource: AnyResource | undefined): resource is AnyResource =>
     resource !== undefined && typeof resource.resourceType === 'string' && resource.resourceType !== 'OperationOutcome';
   if (body.resourceType === 'Bundle') return (body.entry ?? []).map((entry) => entry.resource).filter(isData);

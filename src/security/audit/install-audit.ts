@@ -7,7 +7,7 @@ import type { Storage } from '../../storage/port';
 import type { ClassifiedRequest } from '../scopes/classify';
 import { AuditBuffer, type Schedule } from './audit-buffer';
 import { auditEvents, type AuditOutcome } from './audit-event';
-import { locationTarget, namedResource, resourcesInPayload } from './collect';
+import { locationTarget, namedResource, resourcesSent } from './collect';
 import type { EntryAudit } from './entry-audits';
 import { mayReadAuditLog } from './log-reads';
 import { patientsOfFactory } from './patients-of';
@@ -97,7 +97,7 @@ export function installAudit(app: FastifyInstance, { storage, baseUrl, schedule 
   /** The request's own events, then one set per bundle entry it carried. */
   const collect = async (request: FastifyRequest, reply: FastifyReply, payload: unknown, principal: Principal, classified: ClassifiedRequest) => {
     const status = reply.statusCode;
-    const returned = status < 400 ? resourcesInPayload(payload) : [];
+    const returned = status < 400 ? resourcesSent(payload, request.sentBody) : [];
     const resources: AnyResource[] = [...returned];
     let hidden = false;
     const target = classified.id && classified.resourceType ? { type: classified.resourceType, id: classified.id } : locationTarget(reply.getHeader('location'));

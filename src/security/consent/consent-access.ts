@@ -9,7 +9,7 @@
  * a relationship written as a `_has` would be filtered by itself (and recurse).
  * The relationships are looked up per request instead (relationships.ts).
  */
-import type { Condition } from '../../search/query';
+import type { Condition, ParamCondition } from '../../search/query';
 import { actorPatientId, canBreakGlass } from './actor';
 import { and, FALSE, not, or, toConditionList } from './conditions';
 import { baseRulesInPlay, consentsCanApply, patientVerdict, payerOpens, sensitiveFree, type PatientVerdict } from './compile';
@@ -48,14 +48,65 @@ function baseOpens(world: ConsentWorld, type: string, ruled: ReadonlySet<string>
   );
 }
 
-/** The consent condition on resources of `type` (decision.ts's `decide`, compiled). */
+const conjunctsOf = (c: Condition): Condition[] => (c.kind === 'any' && c.of.length === 1 ? c.of[0]! : [c]);
+const disjunctsOf = (c: Condition): Condition[] => (c.kind === 'any' && c.of.every((group) => group.length === 1) ? c.of.map((group) => group[0]!) : [c]);
+
+/** Reference tests on the same parameter, ORed, as one test with all their values (a reference parameter matches any of its values). */
+function mergeReferenceTests(disjuncts: readonly Condition[]): Condition[] {
+  const merged: Condition[] = [];
+  const byParam = new Map<string, ParamCondition>();
+  for (const d of disjuncts) {
+    if (d.kind !== 'param' || d.type !== 'reference' || d.modifier !== undefined) {
+      merged.push(d);
+      continue;
+    }
+    const same = byParam.get(d.code);
+    if (!same) {
+      const copy: ParamCondition = { ...d, values: [...d.values] };
+      byParam.set(d.code, copy);
+      merged.push(copy);
+      continue;
+    }
+    const known = new Set(same.values.map((v) => JSON.stringify(v)));
+    for (const v of d.values) if (!known.has(JSON.stringify(v))) same.values.push(v);
+  }
+  return merged;
+}
+
+/**
+ * `or(...conditions)` with the conjuncts they all share taken out,
+ * `S ∧ (A ∨ B)` for `(A ∧ S) ∨ (B ∧ S)`, and the patient lists of what
+ * remains merged per parameter: the same condition, with each shared test
+ * and each parameter tested once per row. `shared`: those conjuncts (JSON).
+ */
+function factoredOr(conditions: readonly Condition[]): { condition: Condition; shared: Set<string> } {
+  const live = conditions.filter((c) => !(c.kind === 'constant' && !c.value));
+  if (live.length === 0) return { condition: FALSE, shared: new Set() };
+  const keyed = live.map((c) => conjunctsOf(c).map((part) => ({ part, key: JSON.stringify(part) })));
+  const shared = new Set(keyed[0]!.filter(({ key }) => keyed.every((list) => list.some((other) => other.key === key))).map(({ key }) => key));
+  const common = keyed[0]!.filter(({ key }) => shared.has(key)).map(({ part }) => part);
+  const rests = keyed.map((list) => and(...list.filter(({ key }) => !shared.has(key)).map(({ part }) => part)));
+  return { condition: and(...common, or(...mergeReferenceTests(rests.flatMap(disjunctsOf)))), shared };
+}
+
+/**
+ * The consent condition on resources of `type` (decision.ts's `decide`, compiled):
+ * some patient's rules open R (`opened`) and no patient's Consent denies it.
+ * A veto `¬(about(g) ∧ denies(g))` is dropped when every opener already
+ * requires `¬denies(g)`: then `opened` implies it, and the condition is the
+ * same with fewer patient ids for the storage to test.
+ */
 export function consentCondition(world: ConsentWorld, type: string): Condition {
   if (!isPatientDataType(type)) return { kind: 'constant', value: true };
   const { env } = world;
   if (env.purpose === EMERGENCY_TREAT && canBreakGlass(env.actor)) return { kind: 'constant', value: true };
   const { ruled, groups } = verdictGroups(world, type);
-  const opened = or(...groups.map((g) => and(aboutPatients(type, g.ids), g.verdict.permits)), baseOpens(world, type, ruled));
-  const notVetoed = and(...groups.map((g) => or(not(aboutPatients(type, g.ids)), not(g.verdict.consentDenies))));
+  const openers = [...groups.map((g) => and(aboutPatients(type, g.ids), g.verdict.permits)), baseOpens(world, type, ruled)];
+  // A veto whose negation every opener already requires (a permit-by-default Consent's "unless sensitive") adds nothing: left out.
+  const { condition: opened, shared } = factoredOr(openers);
+  const notVetoed = and(
+    ...groups.filter((g) => !shared.has(JSON.stringify(not(g.verdict.consentDenies)))).map((g) => or(not(aboutPatients(type, g.ids)), not(g.verdict.consentDenies))),
+  );
   const own = actorPatientId(env.actor);
   return or(own === undefined ? FALSE : aboutPatients(type, [own]), and(opened, notVetoed));
 }
