@@ -49,7 +49,13 @@ interface PathContext {
 const NEVER: CompiledProvision = { match: FALSE, deny: FALSE, permit: FALSE, permitDisclosing: FALSE };
 
 /** R carries no sensitive label: what a blanket permit requires (step 5). */
-export const sensitiveFree = (resourceType: string): Condition => not(unnamedSensitiveCondition(resourceType, []));
+const sensitiveFreeByType = new Map<string, Condition>();
+/** One instance per type, so that verdicts share it (and consent-access.ts keys them cheaply); conditions are never mutated. */
+export const sensitiveFree = (resourceType: string): Condition => {
+  let condition = sensitiveFreeByType.get(resourceType);
+  if (!condition) sensitiveFreeByType.set(resourceType, (condition = not(unnamedSensitiveCondition(resourceType, []))));
+  return condition;
+};
 
 function contentCondition(provision: ConsentProvision, env: EvaluationEnv, type: string): Condition {
   return and(

@@ -19,6 +19,19 @@ import { EMERGENCY_TREAT } from './vocabulary';
 
 const without = (ids: Iterable<string>, excluded: ReadonlySet<string>) => [...ids].filter((id) => !excluded.has(id));
 
+const keys = new WeakMap<Condition, string>();
+/** A text equal for equal conditions, remembered per condition object: shared parts (sensitiveFree) are written out once, not once per patient. */
+function conditionKey(condition: Condition): string {
+  let key = keys.get(condition);
+  if (key === undefined) {
+    if (condition.kind === 'any') key = `any(${condition.of.map((group) => group.map(conditionKey).join('&')).join('|')})`;
+    else if (condition.kind === 'not') key = `not(${conditionKey(condition.condition)})`;
+    else key = JSON.stringify(condition);
+    keys.set(condition, key);
+  }
+  return key;
+}
+
 /** Patients whose Consents can apply to this request on this type, grouped by identical verdicts (one condition per group). */
 function verdictGroups(world: ConsentWorld, type: string): { ruled: Set<string>; groups: Array<{ ids: string[]; verdict: PatientVerdict }> } {
   const ruled = new Set<string>();
@@ -27,7 +40,7 @@ function verdictGroups(world: ConsentWorld, type: string): { ruled: Set<string>;
     if (!consentsCanApply(consents, world.env, type)) continue;
     ruled.add(patientId);
     const verdict = patientVerdict(consents, world.env, type, patientId, world.base);
-    const key = JSON.stringify(verdict);
+    const key = `${conditionKey(verdict.permits)}/${conditionKey(verdict.consentDenies)}`;
     const group = groups.get(key) ?? { ids: [], verdict };
     group.ids.push(patientId);
     groups.set(key, group);
