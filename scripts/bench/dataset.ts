@@ -8,6 +8,7 @@
  * requests, claims, a consent, observations), referencing each other as a
  * clinical record does.
  */
+import { seededRandom } from '../seeded-random';
 
 export const MRN_SYSTEM = 'http://hospital.example.org/fhir/sid/mrn';
 const LOINC = 'http://loinc.org';
@@ -86,18 +87,6 @@ export function datasetShape(resources: number): DatasetShape {
   return { patients, insurers, providers, practitioners, total: insurers + providers + practitioners + patients * RESOURCES_PER_PATIENT };
 }
 
-/** mulberry32: small, fast and good enough to spread synthetic values. */
-function randomStream(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const pick = <T>(random: () => number, items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
 export const isoDay = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
 const isoSecond = (ms: number): string => `${new Date(ms).toISOString().slice(0, 19)}Z`;
@@ -116,7 +105,7 @@ export interface PatientFacts {
 }
 
 export function patientFacts(index: number): PatientFacts {
-  const random = randomStream(0x9e3779b9 ^ Math.imul(index + 1, 0x85ebca6b));
+  const random = seededRandom(0x9e3779b9 ^ Math.imul(index + 1, 0x85ebca6b));
   // Birth dates spread over nine decades, 1930 to 2019.
   const birth = Date.UTC(1930, 0, 1) + Math.floor(random() * 90 * 365) * DAY_MS;
   const firstVisit = CARE_START + Math.floor(random() * CARE_DAYS * 0.5) * DAY_MS;
@@ -160,7 +149,7 @@ function sharedResources(shape: DatasetShape): Resource[] {
 
 /** One patient's record: the Patient first, then the resources that point at it. */
 function patientRecord(shape: DatasetShape, facts: PatientFacts): Resource[] {
-  const random = randomStream(0x5bd1e995 ^ Math.imul(facts.index + 1, 0xcc9e2d51));
+  const random = seededRandom(0x5bd1e995 ^ Math.imul(facts.index + 1, 0xcc9e2d51));
   const patient = `Patient/${facts.id}`;
   const provider = () => `Organization/org-${Math.floor(random() * shape.providers)}`;
   const practitioner = () => `Practitioner/prac-${Math.floor(random() * shape.practitioners)}`;

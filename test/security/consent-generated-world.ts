@@ -7,20 +7,9 @@
  */
 import type { Consent, ConsentProvision } from 'fhir/r4';
 import type { AnyResource } from '../../src/fhir/types';
+import { seededRandom } from '../../scripts/seeded-random';
 
 export const BASE = 'http://localhost:8080/fhir';
-
-/** mulberry32: small, seedable, good enough to pick cases. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const CONF = 'http://terminology.hl7.org/CodeSystem/v3-Confidentiality';
 const ACT = 'http://terminology.hl7.org/CodeSystem/v3-ActCode';
@@ -40,7 +29,7 @@ export interface World {
 }
 
 export function generateWorld(seed: number, now: Date): World {
-  const r = rng(seed);
+  const r = seededRandom(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
   const chance = (p: number) => r() < p;
   const resources: AnyResource[] = [];
