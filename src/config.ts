@@ -14,6 +14,7 @@ export interface Config {
   mongodbUri?: string;
   mongodbDb: string;
   sqlitePath: string;
+  sqliteCacheMb: number;
   logLevel: string;
   maxBodyBytes: number;
   /** Larger batch and transaction bundles are answered 413. */
@@ -34,6 +35,8 @@ export interface AuthConfig {
 }
 
 export const DEFAULT_MAX_BUNDLE_ENTRIES = 10_000;
+/** SQLite page cache per connection (the writer and the reader each have one), in MB. */
+export const DEFAULT_SQLITE_CACHE_MB = 64;
 
 export class ConfigError extends Error {
   constructor(readonly variable: string, message: string) {
@@ -116,6 +119,7 @@ export function loadConfig(env: Env = process.env): Config {
     mongodbUri,
     mongodbDb,
     sqlitePath: text(env, 'SQLITE_PATH', './data/concord.db'),
+    sqliteCacheMb: integer(env, 'SQLITE_CACHE_MB', DEFAULT_SQLITE_CACHE_MB, 2, 4096),
     logLevel,
     maxBodyBytes: integer(env, 'MAX_BODY_BYTES', 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     auth: authConfig(env),

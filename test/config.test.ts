@@ -12,10 +12,11 @@ t.test('defaults', async (t) => {
   t.equal(config.mongodbDb, 'concord');
   t.equal(config.logLevel, 'info');
   t.equal(config.maxBodyBytes, 10 * 1024 * 1024);
+  t.equal(config.sqliteCacheMb, 64);
 });
 
 t.test('values from the environment', async (t) => {
-  const config = loadConfig({ PORT: '9000', HOST: '0.0.0.0', BASE_URL: 'https://fhir.example.org/r4/', MONGODB_URI: 'mongodb://db:27017', SQLITE_PATH: ':memory:', MAX_BODY_BYTES: '2048', LOG_LEVEL: 'warn' });
+  const config = loadConfig({ PORT: '9000', HOST: '0.0.0.0', BASE_URL: 'https://fhir.example.org/r4/', MONGODB_URI: 'mongodb://db:27017', SQLITE_PATH: ':memory:', MAX_BODY_BYTES: '2048', LOG_LEVEL: 'warn', SQLITE_CACHE_MB: '256' });
   t.equal(config.port, 9000);
   t.equal(config.baseUrl, 'https://fhir.example.org/r4', 'trailing slash dropped');
   t.equal(config.basePath, '/r4');
@@ -23,6 +24,7 @@ t.test('values from the environment', async (t) => {
   t.equal(config.sqlitePath, ':memory:');
   t.equal(config.maxBodyBytes, 2048);
   t.equal(config.logLevel, 'warn');
+  t.equal(config.sqliteCacheMb, 256);
 });
 
 t.test('an invalid value names the variable', async (t) => {
@@ -36,6 +38,7 @@ t.test('an invalid value names the variable', async (t) => {
     [{ MONGODB_URI: 'postgres://x' }, 'MONGODB_URI'],
     [{ MONGODB_DB: 'a/b' }, 'MONGODB_DB'],
     [{ MAX_BODY_BYTES: '1.5' }, 'MAX_BODY_BYTES'],
+    [{ SQLITE_CACHE_MB: '1' }, 'SQLITE_CACHE_MB'],
   ];
   for (const [env, variable] of cases) {
     let thrown: unknown;

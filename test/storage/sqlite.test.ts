@@ -2,8 +2,10 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import t from 'tap';
 import type { StorageOps } from '../../src/storage/port';
+import { applyPragmas } from '../../src/storage/sqlite/schema';
 import { createSqliteStorage } from '../../src/storage/sqlite/sqlite-storage';
 import { contextAt, contractIndexer, searchOf, storageContract, token } from './contract';
 
@@ -81,4 +83,13 @@ t.test('sqlite: nothing acknowledged is lost when the process is killed (kill -9
   const missing: string[] = [];
   for (const id of acknowledged) if ((await reopened.read(ctx, 'Patient', id)) === undefined) missing.push(id);
   t.same(missing, [], 'every acknowledged create is in the reopened file');
+});
+
+t.test('sqlite: every connection gets the configured page cache (the 2 MB default thrashes on index inserts)', async (t) => {
+  const db = new Database(':memory:');
+  t.teardown(() => db.close());
+  applyPragmas(db, { fsyncEveryCommit: false, readOnly: false });
+  t.equal(db.pragma('cache_size', { simple: true }), -64 * 1024, 'the default, in KiB');
+  applyPragmas(db, { fsyncEveryCommit: false, readOnly: false, cacheMb: 256 });
+  t.equal(db.pragma('cache_size', { simple: true }), -256 * 1024);
 });

@@ -1,4 +1,5 @@
 import type { Database } from 'better-sqlite3';
+import { DEFAULT_SQLITE_CACHE_MB } from '../../config';
 import { allIndexTables } from './index-tables';
 
 /**
@@ -9,7 +10,7 @@ import { allIndexTables } from './index-tables';
  * NORMAL skips the fsync per commit; `synchronous = FULL` closes that gap at a
  * large cost in write throughput, hence the `fsyncEveryCommit` option.
  */
-export function applyPragmas(db: Database, options: { fsyncEveryCommit: boolean; readOnly: boolean }): void {
+export function applyPragmas(db: Database, options: { fsyncEveryCommit: boolean; readOnly: boolean; cacheMb?: number }): void {
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${options.fsyncEveryCommit ? 'FULL' : 'NORMAL'}`);
   // Another process (a backup, the CLI) may hold the lock for a moment: wait rather than fail.
@@ -19,6 +20,10 @@ export function applyPragmas(db: Database, options: { fsyncEveryCommit: boolean;
   // cost about 14% of the write CPU (scripts/bench/bundles-in-process.ts).
   db.pragma('wal_autocheckpoint = 10000');
   db.pragma('foreign_keys = ON');
+  // SQLite's default page cache is 2 MB. Every write inserts into a dozen index B-trees at scattered
+  // places; once the database outgrows the cache, nearly each insert reads its pages back from the OS.
+  // A negative cache_size is in KiB. The cache fills only as pages are used, so a small database stays small.
+  db.pragma(`cache_size = ${-1024 * (options.cacheMb ?? DEFAULT_SQLITE_CACHE_MB)}`);
   // A read connection must never write, even by mistake.
   if (options.readOnly) db.pragma('query_only = ON');
 }

@@ -8,6 +8,7 @@ import type { SearchQuery } from '../../search/query';
 import type { HistoryQuery, Storage, StorageOps, WriteOptions } from '../port';
 import { reindexSqlite } from './reindex';
 import { ResourceStore } from './resource-store';
+import { DEFAULT_SQLITE_CACHE_MB } from '../../config';
 import { applyPragmas, createSchema } from './schema';
 import { ChangeCounters } from './change-counters';
 import { GroupCommit } from './group-commit';
@@ -22,6 +23,8 @@ export interface SqliteStorageOptions {
    * power cut, not only a crash of the process. Off by default: see schema.ts.
    */
   fsyncEveryCommit?: boolean;
+  /** Page cache of each connection, in MB (schema.ts says why it matters). */
+  cacheMb?: number;
 }
 
 /** Runs a synchronous store operation on the connection and under the lock its caller chose. */
@@ -47,10 +50,10 @@ type Access = <T>(operation: (store: ResourceStore) => T) => T | Promise<T>;
 export function createSqliteStorage(options: SqliteStorageOptions): Storage {
   const inMemory = options.path === ':memory:';
   if (!inMemory) mkdirSync(dirname(resolve(options.path)), { recursive: true });
-  const fsyncEveryCommit = options.fsyncEveryCommit ?? false;
+  const pragmas = { fsyncEveryCommit: options.fsyncEveryCommit ?? false, cacheMb: options.cacheMb ?? DEFAULT_SQLITE_CACHE_MB };
 
   const writerDb = new Database(options.path);
-  applyPragmas(writerDb, { fsyncEveryCommit, readOnly: false });
+  applyPragmas(writerDb, { ...pragmas, readOnly: false });
   // A database from before the current index tables gets them refilled before it serves anything.
   if (createSchema(writerDb).reindex) reindexSqlite(writerDb, options.indexer);
   const writer = new ResourceStore(writerDb, options.indexer);
@@ -59,7 +62,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
   let reader = writer;
   if (!inMemory) {
     readerDb = new Database(options.path);
-    applyPragmas(readerDb, { fsyncEveryCommit, readOnly: true });
+    applyPragmas(readerDb, { ...pragmas, readOnly: true });
     reader = new ResourceStore(readerDb, options.indexer);
   }
 
