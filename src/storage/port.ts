@@ -138,5 +138,13 @@ export interface Storage extends StorageOps {
    * gets no such caching.
    */
   changeStamp?(resourceTypes: readonly string[]): Promise<string>;
+  /**
+   * Creates new resources that only the server writes and nobody updates
+   * (the access log), each with a fresh id, as one atomic batch: all of them
+   * are durable when it resolves, none when it rejects. An adapter may do the
+   * work away from the request thread (SQLite: a worker thread). Without it,
+   * callers create them in a unit of work.
+   */
+  appendRecords?(resources: AnyResource[]): Promise<void>;
   close(): Promise<void>;
 }

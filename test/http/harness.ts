@@ -32,7 +32,12 @@ export interface HarnessOptions {
 
 /** A server on an in-memory SQLite database, driven with inject (real routing, parsing and hooks). */
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
-  const storage = await createSqliteStorage({ path: options.sqlitePath ?? ':memory:', indexer: createIndexer({ baseUrl: BASE_URL }) });
+  // A file gets the access-log worker thread, as the server's openStorage gives it.
+  const storage = await createSqliteStorage({
+    path: options.sqlitePath ?? ':memory:',
+    indexer: createIndexer({ baseUrl: BASE_URL }),
+    ...(options.sqlitePath ? { appendThread: { baseUrl: BASE_URL } } : {}),
+  });
   const logs: Array<Record<string, unknown>> = [];
   const logStream = new Writable({
     write(chunk, _encoding, done) {

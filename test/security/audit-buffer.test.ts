@@ -1,6 +1,6 @@
 import t from 'tap';
 import type { AnyResource } from '../../src/fhir/types';
-import { AuditBuffer, FLUSH_DELAY_MS, FLUSH_EVENTS, type Schedule } from '../../src/security/audit/audit-buffer';
+import { AuditBuffer, BEHIND_EVENTS, FLUSH_DELAY_MS, FLUSH_EVENTS, type Schedule } from '../../src/security/audit/audit-buffer';
 
 /** A scheduler the test fires by hand: what was asked for, and when. */
 function manualClock(): { schedule: Schedule; timers: Array<{ delayMs: number; run: () => void; cancelled: boolean }> } {
@@ -66,4 +66,24 @@ t.test('a failed write keeps the batch, marks the buffer failing and retries unt
   await settle();
   t.same(written, ['a'], 'the retry writes the kept batch');
   t.notOk(buffer.failing, 'and the buffer recovers');
+});
+
+t.test('the buffer says when writes fall behind, until a flush catches up', async (t) => {
+  const clock = manualClock();
+  let release: () => void = () => {};
+  const buffer = new AuditBuffer({ write: () => new Promise<void>((resolve) => (release = resolve)), onWriteError: () => {}, schedule: clock.schedule });
+  buffer.add(Array.from({ length: FLUSH_EVENTS }, (_, i) => event(`first-${i}`)));
+  await settle();
+  t.equal(buffer.size, 0, 'a full batch is being written');
+  buffer.add(Array.from({ length: BEHIND_EVENTS - 1 }, (_, i) => event(`next-${i}`)));
+  t.notOk(buffer.behind, `${BEHIND_EVENTS - 1} waiting behind a slow write`);
+  buffer.add([event('one-more')]);
+  t.ok(buffer.behind, `${BEHIND_EVENTS} waiting`);
+  const caughtUp = buffer.flush();
+  release();
+  await settle();
+  release();
+  await caughtUp;
+  t.notOk(buffer.behind);
+  t.equal(buffer.size, 0);
 });

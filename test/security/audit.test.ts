@@ -1,5 +1,6 @@
 import t from 'tap';
 import { systemContext } from '../../src/context';
+import { BEHIND_EVENTS } from '../../src/security/audit/audit-buffer';
 import type { AnyResource } from '../../src/fhir/types';
 import { startHarness } from '../http/harness';
 import { BASE_URL, startSecureHarness, type SecureHarness } from './auth-kit';
@@ -183,30 +184,62 @@ t.test('graceful shutdown writes the buffered events before the storage closes',
   await h.storage.close();
 });
 
-t.test("patients read their own access log and never another patient's", async (t) => {
+// In memory the buffer writes the log on the request thread; a file database writes it on its worker thread.
+for (const fileDatabase of [false, true]) {
+  t.test(`patients read their own access log and never another patient's (${fileDatabase ? 'file, append thread' : 'in memory'})`, async (t) => {
+    const h = await startSecureHarness({ fileDatabase });
+    t.teardown(h.close);
+    t.equal(h.storage.appendRecords !== undefined, fileDatabase, 'the log goes through the append thread only for a file');
+    await seed(h);
+    const doctor = await h.token({ scope: 'user/*.rs', fhirUser: 'Practitioner/d1' });
+    await h.as(doctor, { url: '/fhir/Observation' });
+    await h.as(doctor, { url: '/fhir/Patient/p2' });
+    // p2 tries p1's record: the agent is p2, the entity p1.
+    const p2 = await h.token({ scope: 'patient/*.rs', fhirUser: 'Patient/p2', patient: 'p2' });
+    await h.as(p2, { url: '/fhir/Observation/obs-p1' });
+
+    const p1 = await h.token({ scope: 'patient/AuditEvent.rs', fhirUser: 'Patient/p1', patient: 'p1' });
+    const log = await h.as(p1, { url: '/fhir/AuditEvent?patient=Patient/p1' });
+    t.equal(log.statusCode, 200);
+    const events = (log.json().entry ?? []).map((e: { resource: Event }) => e.resource) as Event[];
+    t.same(events.map((e) => [e.agent[0].who.reference, e.outcome]).sort(), [['Patient/p2', '4'], ['Practitioner/d1', '0']], "who accessed or tried to access p1's data");
+    for (const event of events) t.same(patientsNamed(event), ['Patient/p1'], 'every event names p1 and no other patient');
+    const everything = (await h.as(p1, { url: '/fhir/AuditEvent' })).json();
+    t.ok((everything.entry ?? []).every((e: { resource: Event }) => patientsNamed(e.resource).join() === 'Patient/p1'), 'without a patient parameter too');
+    const p2Log = await h.token({ scope: 'patient/AuditEvent.rs', fhirUser: 'Patient/p2', patient: 'p2' });
+    const own = (await h.as(p2Log, { url: '/fhir/AuditEvent?patient=Patient/p2' })).json();
+    t.ok((own.entry ?? []).length > 0, 'p2 has a log too');
+    t.ok((own.entry ?? []).every((e: { resource: Event }) => patientsNamed(e.resource).join() === 'Patient/p2'), "p2's own attempt on p1's record is not in p2's log: it names p1");
+    // p2 is the agent of p2's attempt on p1's record, so that event matches; p2's own events do not.
+    const other = (await h.as(p1, { url: '/fhir/AuditEvent?patient=Patient/p2' })).json();
+    t.same((other.entry ?? []).map((e: { resource: Event }) => [patientsNamed(e.resource), e.resource.agent[0].who.reference]), [[['Patient/p1'], 'Patient/p2']], "p2's events stay hidden");
+  });
+}
+
+t.test('when the log is written slower than requests arrive, answers wait for their events (the buffered window stays bounded)', async (t) => {
   const h = await startSecureHarness();
   t.teardown(h.close);
   await seed(h);
-  const doctor = await h.token({ scope: 'user/*.rs', fhirUser: 'Practitioner/d1' });
-  await h.as(doctor, { url: '/fhir/Observation' });
-  await h.as(doctor, { url: '/fhir/Patient/p2' });
-  // p2 tries p1's record: the agent is p2, the entity p1.
-  const p2 = await h.token({ scope: 'patient/*.rs', fhirUser: 'Patient/p2', patient: 'p2' });
-  await h.as(p2, { url: '/fhir/Observation/obs-p1' });
-
-  const p1 = await h.token({ scope: 'patient/AuditEvent.rs', fhirUser: 'Patient/p1', patient: 'p1' });
-  const log = await h.as(p1, { url: '/fhir/AuditEvent?patient=Patient/p1' });
-  t.equal(log.statusCode, 200);
-  const events = (log.json().entry ?? []).map((e: { resource: Event }) => e.resource) as Event[];
-  t.same(events.map((e) => [e.agent[0].who.reference, e.outcome]).sort(), [['Patient/p2', '4'], ['Practitioner/d1', '0']], "who accessed or tried to access p1's data");
-  for (const event of events) t.same(patientsNamed(event), ['Patient/p1'], 'every event names p1 and no other patient');
-  const everything = (await h.as(p1, { url: '/fhir/AuditEvent' })).json();
-  t.ok((everything.entry ?? []).every((e: { resource: Event }) => patientsNamed(e.resource).join() === 'Patient/p1'), 'without a patient parameter too');
-  const p2Log = await h.token({ scope: 'patient/AuditEvent.rs', fhirUser: 'Patient/p2', patient: 'p2' });
-  const own = (await h.as(p2Log, { url: '/fhir/AuditEvent?patient=Patient/p2' })).json();
-  t.ok((own.entry ?? []).length > 0, 'p2 has a log too');
-  t.ok((own.entry ?? []).every((e: { resource: Event }) => patientsNamed(e.resource).join() === 'Patient/p2'), "p2's own attempt on p1's record is not in p2's log: it names p1");
-  // p2 is the agent of p2's attempt on p1's record, so that event matches; p2's own events do not.
-  const other = (await h.as(p1, { url: '/fhir/AuditEvent?patient=Patient/p2' })).json();
-  t.same((other.entry ?? []).map((e: { resource: Event }) => [patientsNamed(e.resource), e.resource.agent[0].who.reference]), [[['Patient/p1'], 'Patient/p2']], "p2's events stay hidden");
+  const written: AnyResource[] = [];
+  const held: Array<() => void> = [];
+  // A log store that holds every batch until the test lets it go.
+  h.storage.appendRecords = (events) => new Promise<void>((resolve) => held.push(() => (written.push(...events), resolve())));
+  const releaseUntil = async (done: () => boolean) => {
+    while (!done()) {
+      held.splice(0).forEach((release) => release());
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  };
+  const p1 = await h.token({ scope: 'patient/*.rs', fhirUser: 'Patient/p1', patient: 'p1' });
+  const requests = BEHIND_EVENTS + 50;
+  let answered = 0;
+  const all = Array.from({ length: requests }, () => h.as(p1, { url: '/fhir/Patient/p1' }).then((response) => (answered++, response)));
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  t.ok(answered < requests, `${requests - answered} of ${requests} answers wait while the first batch is held`);
+  await releaseUntil(() => answered === requests);
+  t.ok((await Promise.all(all)).every((response) => response.statusCode === 200));
+  let flushed = false;
+  void h.app.auditTrail.flush().then(() => (flushed = true));
+  await releaseUntil(() => flushed);
+  t.equal(written.length, requests, 'every answered read is in the log');
 });

@@ -46,6 +46,8 @@ export interface SecureOptions {
   clients?: unknown[];
   jwksCooldownMs?: number;
   accessSources?: readonly AccessPartSource[];
+  /** A database file in the harness folder (with its access-log thread) instead of ':memory:'. */
+  fileDatabase?: boolean;
 }
 
 /** A harness with security on: a fresh signing key in a temporary folder, issuers and clients as given. */
@@ -64,7 +66,7 @@ export async function startSecureHarness(options: SecureOptions = {}): Promise<S
     clientsFile: options.clients ? file('clients.json', options.clients) : undefined,
     jwksCooldownMs: options.jwksCooldownMs,
   })) as AuthOn;
-  const harness = await startHarness({ auth, accessSources: options.accessSources });
+  const harness = await startHarness({ auth, accessSources: options.accessSources, ...(options.fileDatabase ? { sqlitePath: join(dir, 'concord.db') } : {}) });
   return {
     ...harness,
     auth,

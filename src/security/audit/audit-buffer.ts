@@ -15,6 +15,13 @@ export interface AuditBufferOptions {
 export const FLUSH_DELAY_MS = 100;
 /** A batch this large is written at once. */
 export const FLUSH_EVENTS = 100;
+/**
+ * This many waiting while a write is in progress: the writes fall behind the
+ * requests (the log is written on another thread, which can be slower than
+ * the requests), and each audited response waits for its events instead of
+ * adding to an ever longer wait. Keeps the buffered window bounded.
+ */
+export const BEHIND_EVENTS = 3 * FLUSH_EVENTS;
 /** Pause before writing again after a failure. */
 export const RETRY_DELAY_MS = 200;
 
@@ -51,6 +58,11 @@ export class AuditBuffer {
 
   get size(): number {
     return this.pending.length;
+  }
+
+  /** Writes fall behind (BEHIND_EVENTS): the caller should wait for a flush before answering. */
+  get behind(): boolean {
+    return this.pending.length >= BEHIND_EVENTS;
   }
 
   add(events: readonly AnyResource[]): void {

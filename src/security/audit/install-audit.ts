@@ -78,10 +78,12 @@ export function installAudit(app: FastifyInstance, { storage, baseUrl, schedule 
   const basePath = new URL(baseUrl).pathname.replace(/\/$/, '');
   const trail = new AuditBuffer({
     write: (events) =>
-      storage.unitOfWork(async (tx) => {
-        const ctx = systemContext(baseUrl, 'audit');
-        for (const event of events) await tx.create(ctx, event);
-      }),
+      storage.appendRecords
+        ? storage.appendRecords(events)
+        : storage.unitOfWork(async (tx) => {
+            const ctx = systemContext(baseUrl, 'audit');
+            for (const event of events) await tx.create(ctx, event);
+          }),
     onWriteError: (error, pending) => app.log.error({ err: { type: (error as Error).name, message: (error as Error).message }, pending }, 'audit write failed; retrying'),
     ...(schedule ? { schedule } : {}),
   });
@@ -141,6 +143,8 @@ export function installAudit(app: FastifyInstance, { storage, baseUrl, schedule 
     let refusal: { status: number; outcome: ReturnType<typeof operationOutcome> };
     try {
       trail.add(await collect(request, reply, payload, principal, classified));
+      // Backpressure: the answer waits until its events are written (a failure shows in `failing` below).
+      if (trail.behind) await trail.flush().catch(() => undefined);
       if (!trail.failing) return payload;
       refusal = { status: 503, outcome: operationOutcome(unavailable(request.id).issues) };
     } catch (error) {

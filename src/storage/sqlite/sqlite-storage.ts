@@ -1,14 +1,15 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { DEFAULT_SQLITE_CACHE_MB } from '../../config';
 import type { RequestContext } from '../../context';
 import type { AnyResource } from '../../fhir/types';
 import type { Indexer } from '../../search/index-entry';
 import type { SearchQuery } from '../../search/query';
 import type { HistoryQuery, Storage, StorageOps, WriteOptions } from '../port';
+import { AppendWorker } from './append-worker';
 import { reindexSqlite } from './reindex';
 import { ResourceStore } from './resource-store';
-import { DEFAULT_SQLITE_CACHE_MB } from '../../config';
 import { applyPragmas, createSchema } from './schema';
 import { ChangeCounters } from './change-counters';
 import { GroupCommit } from './group-commit';
@@ -25,6 +26,12 @@ export interface SqliteStorageOptions {
   fsyncEveryCommit?: boolean;
   /** Page cache of each connection, in MB (schema.ts says why it matters). */
   cacheMb?: number;
+  /**
+   * Write `appendRecords` batches on a worker thread that indexes them with
+   * the standard indexer for this base URL (append-worker.ts). Only for a
+   * file: a second connection to ':memory:' would be another database.
+   */
+  appendThread?: { baseUrl: string };
 }
 
 /** Runs a synchronous store operation on the connection and under the lock its caller chose. */
@@ -72,9 +79,11 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
   const groupCommit = new GroupCommit(writerDb, lock);
   const writeAlone: Access = (operation) => groupCommit.run(() => operation(writer));
 
-  // The file has one writing process (this one, behind `lock`), so counting its own commits is enough.
+  // The file has one writing process (this one, behind `lock`, and its append thread), so counting its own commits is enough.
   const changes = new ChangeCounters();
   let closing: Promise<void> | undefined;
+  const appendWorker =
+    options.appendThread && !inMemory ? new AppendWorker({ path: options.path, baseUrl: options.appendThread.baseUrl, ...pragmas }) : undefined;
 
   return Object.assign(new SqliteOps(readCommitted, writeAlone, (type) => changes.committed(type)), {
     unitOfWork<T>(work: (tx: StorageOps) => Promise<T>): Promise<T> {
@@ -104,9 +113,16 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
     async changeStamp(resourceTypes: readonly string[]): Promise<string> {
       return changes.stamp(resourceTypes);
     },
+    ...(appendWorker && {
+      async appendRecords(resources: AnyResource[]): Promise<void> {
+        await appendWorker.append(resources);
+        new Set(resources.map((resource) => resource.resourceType)).forEach((type) => changes.committed(type));
+      },
+    }),
     close(): Promise<void> {
       // Behind the lock: a unit of work in flight finishes before its connection goes.
-      closing ??= lock.run(() => {
+      closing ??= lock.run(async () => {
+        await appendWorker?.close();
         if (readerDb !== writerDb) readerDb.close();
         writerDb.close();
       });

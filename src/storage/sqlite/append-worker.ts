@@ -1,0 +1,100 @@
+import { extname, join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { AnyResource } from '../../fhir/types';
+
+/** What the worker thread needs to open the file and index like the server does. */
+export interface AppendThreadData {
+  path: string;
+  baseUrl: string;
+  fsyncEveryCommit: boolean;
+  cacheMb: number;
+}
+
+export interface AppendRequest {
+  seq: number;
+  resources: AnyResource[];
+}
+
+/** No `error`: the batch is committed. */
+export interface AppendResponse {
+  seq: number;
+  error?: string;
+}
+
+interface Waiting {
+  resolve: () => void;
+  reject: (error: Error) => void;
+}
+
+/** Beside this file, as .ts under the test runner and .js once built. */
+const threadFile = join(__dirname, `append-thread${extname(__filename)}`);
+
+/**
+ * Creates batches of new resources (the access log) on a worker thread with
+ * its own connection to the same database file. SQLite has one writer at a
+ * time, so the request thread's writes and these batches take turns on the
+ * file's write lock (each waits out the other's transaction), but the CPU of
+ * indexing and inserting runs beside the requests instead of between them.
+ *
+ * A batch resolves once its transaction has committed, and rejects, writing
+ * nothing, when it fails or the thread dies; a dead thread is replaced on the
+ * next batch.
+ */
+export class AppendWorker {
+  private worker: Worker | undefined;
+  private seq = 0;
+  private readonly waiting = new Map<number, Waiting>();
+
+  constructor(private readonly data: AppendThreadData) {}
+
+  append(resources: AnyResource[]): Promise<void> {
+    const seq = ++this.seq;
+    return new Promise<void>((resolve, reject) => {
+      this.waiting.set(seq, { resolve, reject });
+      const worker = this.thread();
+      // Keeps the process alive until the batch is answered (a shutdown waits for it).
+      worker.ref();
+      worker.postMessage({ seq, resources } satisfies AppendRequest);
+    });
+  }
+
+  /** Waits for the batches in flight, then stops the thread. */
+  async close(): Promise<void> {
+    const worker = this.worker;
+    if (!worker) return;
+    await new Promise<void>((done) => {
+      if (this.waiting.size === 0) return done();
+      const check = () => {
+        if (this.waiting.size > 0) return;
+        worker.off('message', check);
+        done();
+      };
+      worker.on('message', check);
+    });
+    this.worker = undefined;
+    await worker.terminate();
+  }
+
+  private thread(): Worker {
+    if (this.worker) return this.worker;
+    const worker = new Worker(threadFile, { workerData: this.data });
+    worker.on('message', ({ seq, error }: AppendResponse) => {
+      const waiting = this.waiting.get(seq);
+      this.waiting.delete(seq);
+      if (this.waiting.size === 0) worker.unref();
+      if (error === undefined) waiting?.resolve();
+      else waiting?.reject(new Error(`append failed: ${error}`));
+    });
+    // 'error' is followed by 'exit': the first one fails the batches; by the second this thread may have a successor.
+    const fail = (error: Error) => {
+      if (this.worker !== worker) return;
+      this.worker = undefined;
+      for (const waiting of this.waiting.values()) waiting.reject(error);
+      this.waiting.clear();
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => fail(new Error(`the append thread exited (code ${code})`)));
+    this.worker = worker;
+    return worker;
+  }
+}
