@@ -9,6 +9,7 @@ export type {
   OperationOutcomeIssue,
   CapabilityStatement,
   Parameters,
+  Binary,
   Meta,
   Patient,
   Consent,

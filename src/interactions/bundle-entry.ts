@@ -1,8 +1,9 @@
 import type { RequestContext } from '../context';
 import { badRequest } from '../errors';
-import type { Bundle } from '../fhir/types';
+import type { Bundle, Resource } from '../fhir/types';
 import type { VersionRecord } from '../storage/port';
-import { unsupportedRequest, type EntryRequest } from './bundle-request';
+import { isReadOnlyPost, unsupportedRequest, type EntryRequest } from './bundle-request';
+import { readOnlyPostEntry } from './bundle-operations';
 import { history } from './history';
 import { readResource, vreadResource } from './read';
 import { search, unsupportedCompartment } from './search';
@@ -21,6 +22,8 @@ export interface EntryResult {
   wrote?: boolean;
   /** A search or history page. */
   bundle?: Bundle;
+  /** What an operation answered when it is not a Bundle (`$validate`'s OperationOutcome, `$evaluate`'s Parameters). */
+  body?: Resource;
   /** A HEAD entry: the response entry carries the status and version, never the resource (http.html#read). */
   bodiless?: boolean;
 }
@@ -93,6 +96,7 @@ export async function executeEntry(services: Services, ctx: RequestContext, requ
     case 'HEAD':
       return { ...(await readEntry(services, ctx, request)), bundle: undefined, bodiless: true };
     case 'POST': {
+      if (isReadOnlyPost(request)) return readOnlyPostEntry(services, ctx, request);
       if (!typeOnly || query.length > 0) throw unsupportedRequest(request);
       const outcome = await createResource(services, ctx, type, request.resource, request.ifNoneExist, assignedId);
       return { ...outcome, wrote: true };

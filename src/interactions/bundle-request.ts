@@ -64,14 +64,16 @@ export function parseEntryRequest(entry: unknown, index: number, baseUrl: string
   }
   if (typeof request.url !== 'string' || request.url.trim() === '') throw badRequest(`${where}.request.url is required`, [`${where}.request.url`]);
   const method = request.method as EntryMethod;
-  if ((method === 'POST' || method === 'PUT' || method === 'PATCH') && resource === undefined) {
+  const url = splitUrl(request.url.trim(), baseUrl, index);
+  // A search or an operation by POST may carry everything in its URL; the operation says what it lacks.
+  if ((method === 'POST' || method === 'PUT' || method === 'PATCH') && resource === undefined && !isReadOnlyPost({ method, ...url })) {
     throw badRequest(`${where}.resource is required for ${method}`, [`${where}.resource`]);
   }
   const ifNoneExist = optionalString(request.ifNoneExist, index, 'ifNoneExist');
   return {
     index,
     method,
-    ...splitUrl(request.url.trim(), baseUrl, index),
+    ...url,
     fullUrl: optionalString(fullUrl, index, 'fullUrl'),
     resource,
     ifNoneExist: ifNoneExist === undefined ? undefined : parseCriteria(ifNoneExist),
@@ -81,9 +83,19 @@ export function parseEntryRequest(entry: unknown, index: number, baseUrl: string
   };
 }
 
+/**
+ * A POST that only reads: a search (`Type/_search`) or an operation
+ * (`Type/$validate`, `Patient/$match`, `Consent/$evaluate`). It is no
+ * create, so it is admitted, ordered and run with the GETs.
+ */
+export function isReadOnlyPost({ method, segments }: Pick<EntryRequest, 'method' | 'segments'>): boolean {
+  const [, name, ...rest] = segments;
+  return method === 'POST' && name !== undefined && rest.length === 0 && (name === '_search' || name.startsWith('$'));
+}
+
 /** Entries that write: their bodies pass the write checks before they run. */
 export function isWrite(request: EntryRequest): boolean {
-  return request.method !== 'GET' && request.method !== 'HEAD';
+  return request.method !== 'GET' && request.method !== 'HEAD' && !isReadOnlyPost(request);
 }
 
 /** An entry whose URL has no shape this server answers: 400 naming the entry. */

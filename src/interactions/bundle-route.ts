@@ -1,5 +1,5 @@
 import { classifyRequest, type ClassifiedRequest } from '../security/scopes/classify';
-import { unsupportedRequest, type EntryRequest } from './bundle-request';
+import { isReadOnlyPost, unsupportedRequest, type EntryRequest } from './bundle-request';
 
 /** The route an entry's request would have matched as a REST call: its pattern (relative to the base) and parameters. */
 export interface EntryRoute {
@@ -36,10 +36,23 @@ function writeRoute(method: EntryRequest['method'], [type, id, ...rest]: string[
   return { pattern: '/:type/:id', params: { type, id } };
 }
 
+/** The type-level operations a bundle runs, by name, with the route each has as a REST call. */
+const TYPE_OPERATIONS = new Set(['$validate', '$evaluate']);
+
+/** POSTs that only read (`isReadOnlyPost`): a search by POST, or an operation with the route fhir-routes.ts gives it. */
+function readOnlyPostRoute([type, name]: string[]): EntryRoute | undefined {
+  // `/Patient/$match` is a static route: it wins over the `:type` ones and has no parameters.
+  if (type === 'Patient' && name === '$match') return { pattern: '/Patient/$match', params: {} };
+  if (type.startsWith('_') || type.startsWith('$')) return undefined;
+  if (name === '_search') return { pattern: '/:type/_search', params: { type } };
+  return TYPE_OPERATIONS.has(name) ? { pattern: `/:type/${name}`, params: { type } } : undefined;
+}
+
 /** The route of an entry, or 400 (naming the entry) for a shape no route of a bundle answers. */
 export function entryRoute(request: EntryRequest): EntryRoute {
   const { method, segments } = request;
-  const route = method === 'GET' || method === 'HEAD' ? readRoute(segments) : writeRoute(method, segments);
+  const route =
+    method === 'GET' || method === 'HEAD' ? readRoute(segments) : isReadOnlyPost(request) ? readOnlyPostRoute(segments) : writeRoute(method, segments);
   if (!route) throw unsupportedRequest(request);
   return route;
 }

@@ -54,7 +54,8 @@ function assertUnrestricted(ctx: RequestContext): void {
 /** The data resources an entry returned or wrote (never an OperationOutcome). */
 function resourcesOf(result: EntryResult | undefined): AnyResource[] {
   if (!result) return [];
-  const found = result.bundle ? (result.bundle.entry ?? []).map((entry) => entry.resource as AnyResource | undefined) : [result.record?.resource];
+  // An operation's own answer counts as returned, as the REST audit counts a response body.
+  const found = result.bundle ? (result.bundle.entry ?? []).map((entry) => entry.resource as AnyResource | undefined) : [result.record?.resource, result.body as AnyResource | undefined];
   return found.filter((resource): resource is AnyResource => resource !== undefined && resource.resourceType !== 'OperationOutcome');
 }
 

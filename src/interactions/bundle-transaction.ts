@@ -12,7 +12,7 @@ import {
   resolveConditionalReference,
   type ReferenceTargets,
 } from './bundle-references';
-import { unsupportedRequest, type EntryRequest } from './bundle-request';
+import { isWrite, unsupportedRequest, type EntryRequest } from './bundle-request';
 import { atEntry } from './bundle-response';
 import { classifyEntry } from './bundle-route';
 import type { AdmittedEntry, EntrySecurity } from './bundle-security';
@@ -23,9 +23,13 @@ import type { Services } from './services';
 
 /** http.html#trules: DELETE, then POST, then PUT and PATCH, then GET and HEAD; entry order within each. */
 const PHASE: Record<EntryRequest['method'], number> = { DELETE: 0, POST: 1, PUT: 2, PATCH: 2, GET: 3, HEAD: 3 };
+const READS = PHASE.GET;
+
+/** The entry's phase: a POST that only reads (a search, an operation) is processed with the GETs. */
+const phaseOf = (request: EntryRequest): number => (isWrite(request) ? PHASE[request.method] : READS);
 
 export function processingOrder(requests: EntryRequest[]): EntryRequest[] {
-  return [...requests].sort((a, b) => PHASE[a.method] - PHASE[b.method] || a.index - b.index);
+  return [...requests].sort((a, b) => phaseOf(a) - phaseOf(b) || a.index - b.index);
 }
 
 /**
@@ -149,22 +153,28 @@ class TransactionRun {
     if (target) this.touched.add(target, entry.request);
   }
 
-  /**
-   * Plans every create, update and patch. Unconditional ones first, so that
-   * the criteria of the conditional ones (`ifNoneExist`, a conditional
-   * update's URL) can name the fullUrls of the others (`subject=urn:uuid:...`)
-   * and are searched with the ids those will have.
-   */
+  /** Plans creates, updates and patches in the given order, recording the `Type/id` each entry's fullUrl stands for. */
   async plan(writes: AdmittedEntry[]): Promise<PlannedWrite[]> {
-    const planned = new Map<AdmittedEntry, PlannedWrite>();
-    const conditionalLast = [...writes.filter((e) => !isConditionalWrite(e.request)), ...writes.filter((e) => isConditionalWrite(e.request))];
-    for (const entry of conditionalLast) {
+    const planned: PlannedWrite[] = [];
+    for (const entry of writes) {
       const write = await this.step(entry, () => planWrite(this.tx, withCriteria(entry, this.targets)));
-      this.touched.add(write.target, entry.request);
       if (entry.request.fullUrl !== undefined && entry.request.method !== 'PATCH') this.targets.set(entry.request.fullUrl, write.target);
-      planned.set(entry, write);
+      planned.push(write);
     }
-    return writes.map((entry) => planned.get(entry) as PlannedWrite);
+    return planned;
+  }
+
+  /**
+   * Records the resources planned writes act on. Called after the deletes
+   * have recorded theirs, so that a conflict fails the entry the spec
+   * processes later, as if the writes had been planned after them.
+   */
+  claim(writes: PlannedWrite[]): PlannedWrite[] {
+    for (const { entry, target } of writes) {
+      this.onStep(entry);
+      this.touched.add(target, entry.request);
+    }
+    return writes;
   }
 
   /**
@@ -194,16 +204,20 @@ function withCriteria(entry: AdmittedEntry, targets: ReferenceTargets): Admitted
 }
 
 /**
- * Conditional references are resolved when the entry holding them is
- * written, so they find what the transaction created before; entries
- * without any go first within their phase (POST, then PUT and PATCH), and so
- * a conditional reference finds every resource another entry of its phase
- * or an earlier one creates.
+ * The spec resolves conditional references once the bundle's resources are
+ * known ("at commit time"); here they are resolved when the entry holding
+ * them is written, by a search that sees what the transaction wrote before.
+ * So every entry without conditional references is written first, POSTs
+ * then PUTs and PATCHes, and only then the entries with some (in the same
+ * phase order): a conditional reference finds every resource created or
+ * changed by an entry without conditional references, whatever its method.
+ * The ids were planned beforehand, so this order changes nothing else.
  */
 function referencesLast(writes: PlannedWrite[]): PlannedWrite[] {
   // Walked once per entry, not once per comparison.
-  const rank = new Map(writes.map((write) => [write, 2 * PHASE[write.entry.request.method] + Number(conditionalReferences(write.entry.request.resource).size > 0)]));
-  return [...writes].sort((a, b) => (rank.get(a) as number) - (rank.get(b) as number));
+  const rank = new Map(writes.map(({ entry: { request } }) => [request, 4 * Number(conditionalReferences(request.resource).size > 0) + phaseOf(request)]));
+  const rankOf = (write: PlannedWrite) => rank.get(write.entry.request) as number;
+  return [...writes].sort((a, b) => rankOf(a) - rankOf(b) || a.entry.request.index - b.entry.request.index);
 }
 
 /**
@@ -224,19 +238,26 @@ export async function runTransaction(services: Services, requests: EntryRequest[
       const classified = (current = await atEntry(request, async () => classifyEntry(request)));
       admitted.push(await atEntry(request, () => security.admit(request, classified)));
       // Admitted now, outside the unit of work: building an access filter reads the storage (Consents).
-      for (const type of new Set([...conditionalReferences(request.resource)].map(conditionalReferenceType))) {
+      // Only writes resolve conditional references: a resource sent to an operation is taken as it is.
+      const references = isWrite(request) ? conditionalReferences(request.resource) : new Set<string>();
+      for (const type of new Set([...references].map(conditionalReferenceType))) {
         if (!searchContexts.has(type)) searchContexts.set(type, await atEntry(request, () => security.searchContext(type)));
       }
     }
     const results = await services.storage.unitOfWork(async (tx) => {
       const run = new TransactionRun(services, tx, searchContexts, security, requests.length, (entry) => (current = entry.classified));
-      for (const entry of admitted.filter((e) => e.request.method === 'DELETE')) await run.runDelete(entry);
-      const planned = await run.plan(admitted.filter((e) => PHASE[e.request.method] === 1 || PHASE[e.request.method] === 2));
+      const writes = admitted.filter((e) => phaseOf(e.request) === PHASE.POST || phaseOf(e.request) === PHASE.PUT);
+      // The ids of unconditional writes need no search: known first, so that the criteria of the
+      // conditional deletes, creates and updates can name their fullUrls (`subject=urn:uuid:...`).
+      const unconditional = await run.plan(writes.filter((e) => !isConditionalWrite(e.request)));
+      for (const entry of admitted.filter((e) => phaseOf(e.request) === PHASE.DELETE)) await run.runDelete(withCriteria(entry, run.targets));
+      // Conditional creates and updates search after the deletes, whose effect they must see.
+      const planned = [...run.claim(unconditional), ...run.claim(await run.plan(writes.filter((e) => isConditionalWrite(e.request))))];
       for (const [position, write] of referencesLast(planned).entries()) {
         if (position % ENTRIES_BETWEEN_YIELDS === ENTRIES_BETWEEN_YIELDS - 1) await yieldToEventLoop();
         await run.write(write);
       }
-      for (const entry of admitted.filter((e) => PHASE[e.request.method] === 3)) await run.run(withCriteria(entry, run.targets));
+      for (const entry of admitted.filter((e) => phaseOf(e.request) === READS)) await run.run(withCriteria(entry, run.targets));
       return run.results;
     });
     current = undefined;

@@ -105,6 +105,44 @@ t.test('a patient token in a batch: own data read, another patient hidden (404 /
   t.notOk(audits[0].hidden);
 });
 
+t.test('searches and operations by POST are admitted, filtered and audited as their REST calls', async (t) => {
+  const w = await start(t);
+  const post = (url: string, resource?: Entry): Entry => ({ ...(resource ? { resource } : {}), request: { method: 'POST', url } });
+  const parameters = (...parameter: Entry[]): Entry => ({ resourceType: 'Parameters', parameter });
+  const match = (value: string) => post('Patient/$match', parameters({ name: 'resource', resource: { resourceType: 'Patient', identifier: [{ system: SID, value }] } }));
+  const evaluate = (resource: string) =>
+    post('Consent/$evaluate', parameters({ name: 'actor', valueReference: { reference: 'Patient/p' } }, { name: 'resource', valueReference: { reference: resource } }));
+  const { bundle, audits } = await w.send(PATIENT_P, bundleOf('batch', [
+    post('Observation/_search'),
+    post('Observation/_search?subject=Patient/q'),
+    match('p'),
+    match('q'),
+    evaluate('Observation/op'),
+    evaluate('Observation/oq'),
+  ]));
+  t.same(bundle?.entry?.map(status), ['200', '200', '200', '200', '200', '403'], "asking about another patient's data is refused, as by REST");
+  const [all, other, own, hidden] = bundle?.entry ?? [];
+  t.same(ids(all), ['op'], 'a search by POST sees only the compartment');
+  t.same(ids(other), [], "another patient's data: 200 with no entries");
+  t.same(ids(own), ['p'], '$match finds the caller');
+  t.same(ids(hidden), [], 'but not a patient hidden from them');
+  t.same(audits.map((a) => [a.classified.interaction, a.classified.operation, a.status]), [
+    ['search-type', undefined, 200],
+    ['search-type', undefined, 200],
+    ['operation', '$match', 200],
+    ['operation', '$match', 200],
+    ['operation', '$evaluate', 200],
+    ['operation', '$evaluate', 403],
+  ]);
+
+  const readOnly = { scope: 'patient/Observation.r', fhirUser: 'Patient/p', patient: 'p' };
+  const refused = await w.send(readOnly, bundleOf('batch', [post('Observation/_search'), requestEntry('GET', 'Observation/op')]));
+  t.same(refused.bundle?.entry?.map(status), ['403', '200'], 'a search by POST needs the s a GET search needs');
+  const { error } = await w.send(readOnly, bundleOf('transaction', [requestEntry('GET', 'Observation/op'), post('Observation/_search')]));
+  t.equal(error?.status, 403, 'and fails a transaction without it');
+  t.match(diagnostics(error), /Bundle\.entry\[1\]/);
+});
+
 t.test('a transaction writing outside the compartment fails with 403 naming the entry, and writes nothing', async (t) => {
   const w = await start(t);
   const before = await w.count('Observation');

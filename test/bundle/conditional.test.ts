@@ -112,3 +112,43 @@ t.test('conditional references are resolved by search in the transaction: one ma
   t.equal(unknown.statusCode, 400, 'an unknown parameter is 400, never ignored');
   t.equal(await countOf(h, 'Patient'), 1, 'only the first transaction wrote a patient');
 });
+
+t.test('a conditional reference in a POST entry finds the resource a PUT entry of the same transaction writes', async (t) => {
+  const h = await startHarness();
+  t.teardown(h.close);
+  const observation = (reference: string) => postEntry({ resourceType: 'Observation', status: 'final', code: { text: 'x' }, subject: { reference } });
+  const response = await postBundle(
+    h,
+    bundleOf('transaction', [
+      observation('Patient?identifier=urn:mrn|put'),
+      observation('Patient?identifier=urn:mrn|conditional-put'),
+      putEntry('Patient/put-1', patient({ id: 'put-1', ...mrn('put') })),
+      putEntry('Patient?identifier=urn:mrn|conditional-put', patient(mrn('conditional-put'))),
+    ]),
+  );
+  t.equal(response.statusCode, 200, 'the references resolve although POSTs are processed before PUTs');
+  const [byPut, byConditionalPut, , conditionalPut] = response.json().entry;
+  t.equal(byPut.resource.subject.reference, 'Patient/put-1');
+  t.equal(byConditionalPut.resource.subject.reference, `Patient/${conditionalPut.resource.id}`);
+  const stored = await h.request({ method: 'GET', url: `/fhir/Observation?subject=Patient/put-1` });
+  t.equal(stored.json().total, 1, 'the stored Observation points at the new patient');
+});
+
+t.test('a conditional DELETE whose criteria name the fullUrl of another entry gets that entry’s id', async (t) => {
+  const h = await startHarness();
+  t.teardown(h.close);
+  await h.request({ method: 'PUT', url: '/fhir/Patient/keep', headers: fhirJson, payload: patient({ id: 'keep' }) });
+  const obs = { resourceType: 'Observation', id: 'o1', status: 'final', code: { text: 'x' }, subject: { reference: 'Patient/keep' } };
+  await h.request({ method: 'PUT', url: '/fhir/Observation/o1', headers: fhirJson, payload: obs });
+  const fullUrl = 'urn:uuid:6b1f0c2e-8d4a-4f7e-9b3c-0a1d2e3f4a5b';
+  const response = await postBundle(
+    h,
+    bundleOf('transaction', [
+      { ...putEntry('Patient/keep', patient({ id: 'keep', gender: 'male' })), fullUrl },
+      requestEntry('DELETE', `Observation?subject=${encodeURIComponent(fullUrl)}`),
+    ]),
+  );
+  t.equal(response.statusCode, 200, JSON.stringify(response.json().issue));
+  t.same(response.json().entry.map((e: { response: { status: string } }) => e.response.status), ['200 OK', '204 No Content']);
+  t.equal((await h.request({ method: 'GET', url: '/fhir/Observation/o1' })).statusCode, 410, 'the Observation of Patient/keep was deleted');
+});
