@@ -57,7 +57,7 @@ export interface RequestGuardOptions {
  * authenticated caller: each entry is admitted on its own, as its own
  * request would be, by the bundle interaction.
  */
-const BUNDLE_OPERATION = /^POST \/?$/;
+const BUNDLE_OPERATION = /^POST \/$/;
 
 export function isBundleRequest(classified: ClassifiedRequest): boolean {
   return classified.interaction === 'operation' && classified.resourceType === undefined && BUNDLE_OPERATION.test(classified.operation ?? '');

@@ -10,6 +10,7 @@ import { BASE_URL } from '../http/harness';
 t.test('POST [base] is admitted as an envelope: its entries are authorized one by one', async (t) => {
   t.ok(isBundleRequest(classifyRequest('POST', '', {})), 'the base route registered without a slash');
   t.ok(isBundleRequest(classifyRequest('POST', '/', {})), 'and with one');
+  t.equal(classifyRequest('POST', '', {}).operation, 'POST /', 'its audit record names it POST /, not "POST "');
   t.notOk(isBundleRequest(classifyRequest('POST', '/:type', { type: 'Patient' })), 'a create is not');
   t.notOk(isBundleRequest(classifyRequest('GET', '/', {})), 'a system search is not');
 

@@ -80,7 +80,8 @@ export function classifyRequest(requestMethod: string, pattern: string, params: 
   const compartment = compartmentSearch(method, pattern, params);
   if (compartment) return compartment;
   const literal = pattern.split('/').reverse().find((segment) => segment.startsWith('$'));
-  const operation = literal ?? `${method} ${pattern}`;
+  // The base route is registered without a slash: name it `POST /` (a batch or transaction), not `POST `.
+  const operation = literal ?? `${method} ${pattern || '/'}`;
   const permissions = operationPermissions(operation, id !== undefined);
   return { interaction: 'operation', operation, resourceType, id, permissions, accessPermission: accessPermissionOf(permissions) };
 }
