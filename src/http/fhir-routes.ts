@@ -204,7 +204,14 @@ export function registerFhirRoutes(
   // and compartment routes (`GET /Patient/$match` reads a Patient whose id is `$match`,
   // which answers 404). The not-found handler answers 405 from ROUTE_SHAPES.
   for (const url of POST_ONLY_URLS) {
-    app.route({ method: ['GET', 'PUT', 'PATCH', 'DELETE'], url, handler: (_request, reply) => reply.callNotFound() });
+    app.route({ method: ['GET', 'PUT', 'PATCH', 'DELETE'], url, config: { methodNotAllowed: true }, handler: (_request, reply) => reply.callNotFound() });
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** A route that exists only to answer 405: no scope can make it succeed, so the security layer does not weigh it. */
+    methodNotAllowed?: boolean;
   }
 }
 

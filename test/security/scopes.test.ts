@@ -164,3 +164,15 @@ t.test('HEAD needs what GET needs', async (t) => {
   t.equal((await h.as(app, { method: 'HEAD', url: `/fhir/Observation/${ids['p2-laboratory']}` })).statusCode, 404, "another patient's resource is missing for HEAD too");
   t.equal((await h.as(app, { method: 'HEAD', url: '/fhir/Observation' })).statusCode, 403, 'HEAD of a search needs s');
 });
+
+t.test('a URL that takes POST only answers 405 to another method whatever the scopes, not 403', async (t) => {
+  const h = await startSecureHarness();
+  t.teardown(h.close);
+  const app = await h.token({ scope: 'patient/*.rs', fhirUser: 'Patient/p1', patient: 'p1' });
+  for (const url of ['/fhir/Patient/$match', '/fhir/Patient/_search', '/fhir/Patient/$validate', '/fhir/Consent/$evaluate', '/fhir/Patient/p1/Observation/_search']) {
+    const response = await h.as(app, { url });
+    t.equal(response.statusCode, 405, url);
+    t.equal(response.headers.allow, 'POST', `${url}: Allow`);
+  }
+  t.equal((await h.request({ method: 'GET', url: '/fhir/Patient/$match' })).statusCode, 401, 'still no answer without a token');
+});

@@ -61,6 +61,8 @@ export function installSecurity(app: FastifyInstance, options: SecurityOptions):
     if (!principal || route === undefined || !route.startsWith(basePath)) return;
     const classified = classifyRequest(request.method, route.slice(basePath.length), request.params as Record<string, string | undefined>);
     request.fhirRequest = classified;
+    // 405 whoever asks: a token without every right must not be told 403 instead.
+    if (request.routeOptions.config.methodNotAllowed) return;
     request.fhirContext = await guard.guard({ principal, classified, requestId: request.id, now: new Date(), body: request.body });
   });
   return guard;
