@@ -53,17 +53,22 @@ export function replaceInCriteria(criteria: QueryPairs, targets: ReferenceTarget
 }
 
 /**
- * Resolves a conditional reference by searching inside the transaction: the
- * one match becomes `Type/id`; none or several fail the transaction (412), an
- * unknown search parameter is 400 (as for any conditional interaction).
+ * The one resource a conditional reference matches inside the transaction,
+ * as `Type/id`; undefined when it matches none (yet: an entry written later
+ * may create it). More than one fails the transaction (412), an unknown
+ * search parameter is 400 (as for any conditional interaction).
  */
-export async function resolveConditionalReference(ops: StorageOps, ctx: RequestContext, reference: string): Promise<string> {
+export async function conditionalTarget(ops: StorageOps, ctx: RequestContext, reference: string): Promise<string | undefined> {
   const [, type, query] = CONDITIONAL_REFERENCE.exec(reference) as RegExpExecArray;
   assertResourceType(type);
   const matches = await findMatches(ops, ctx, type, parseCriteria(query));
-  if (matches.length !== 1) {
-    const found = matches.length === 0 ? 'no resource' : 'more than one resource';
-    throw FhirError.of(412, matches.length === 0 ? 'not-found' : 'multiple-matches', `The conditional reference ${reference} matches ${found}`);
-  }
-  return `${type}/${matches[0].id}`;
+  if (matches.length > 1) throw FhirError.of(412, 'multiple-matches', `The conditional reference ${reference} matches more than one resource`);
+  return matches.length === 1 ? `${type}/${matches[0].id}` : undefined;
+}
+
+/** `conditionalTarget`, where no match fails the transaction too (412). */
+export async function resolveConditionalReference(ops: StorageOps, ctx: RequestContext, reference: string): Promise<string> {
+  const target = await conditionalTarget(ops, ctx, reference);
+  if (target === undefined) throw FhirError.of(412, 'not-found', `The conditional reference ${reference} matches no resource`);
+  return target;
 }

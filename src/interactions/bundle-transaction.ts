@@ -7,6 +7,7 @@ import { executeEntry, type EntryResult } from './bundle-entry';
 import {
   conditionalReferenceType,
   conditionalReferences,
+  conditionalTarget,
   replaceInCriteria,
   replaceReferences,
   resolveConditionalReference,
@@ -181,18 +182,21 @@ class TransactionRun {
    * Writes one planned entry: its fullUrl references replaced, then its
    * conditional references resolved (a search through the caller's access
    * filter, which sees what this transaction wrote before), then the write
-   * check on the final body, then the write.
+   * check on the final body, then the write. With `mayWait`, a conditional
+   * reference that matches nothing yet leaves the entry unwritten (false).
    */
-  async write({ entry, assignedId }: PlannedWrite): Promise<void> {
+  async write({ entry, assignedId }: PlannedWrite, mayWait: boolean): Promise<boolean> {
     for (const reference of conditionalReferences(entry.request.resource)) {
       if (this.targets.has(reference)) continue;
       const ctx = this.searchContexts.get(conditionalReferenceType(reference)) as RequestContext;
-      const resolved = await this.step(entry, () => resolveConditionalReference(this.tx, ctx, reference));
+      const resolved = await this.step(entry, () => (mayWait ? conditionalTarget : resolveConditionalReference)(this.tx, ctx, reference));
+      if (resolved === undefined) return false;
       this.targets.set(reference, resolved);
     }
     const final = withReferences(entry, this.targets);
     await this.step(final, () => this.security.checkWrite(final, this.inUnit.storage));
     await this.run(final, assignedId);
+    return true;
   }
 }
 
@@ -209,15 +213,35 @@ function withCriteria(entry: AdmittedEntry, targets: ReferenceTargets): Admitted
  * them is written, by a search that sees what the transaction wrote before.
  * So every entry without conditional references is written first, POSTs
  * then PUTs and PATCHes, and only then the entries with some (in the same
- * phase order): a conditional reference finds every resource created or
- * changed by an entry without conditional references, whatever its method.
- * The ids were planned beforehand, so this order changes nothing else.
+ * phase order). The ids were planned beforehand, so this order changes
+ * nothing else.
  */
 function referencesLast(writes: PlannedWrite[]): PlannedWrite[] {
   // Walked once per entry, not once per comparison.
   const rank = new Map(writes.map(({ entry: { request } }) => [request, 4 * Number(conditionalReferences(request.resource).size > 0) + phaseOf(request)]));
   const rankOf = (write: PlannedWrite) => rank.get(write.entry.request) as number;
   return [...writes].sort((a, b) => rankOf(a) - rankOf(b) || a.entry.request.index - b.entry.request.index);
+}
+
+/**
+ * Writes the planned entries (`referencesLast`) in rounds: an entry whose
+ * conditional reference matches nothing yet waits for the next round, since
+ * an entry written after it (itself holding a conditional reference) may
+ * create its target. A round that writes nothing fails on the first entry
+ * still waiting (412). Rounds beyond the first only happen for such chains.
+ */
+async function writeAll(run: TransactionRun, planned: PlannedWrite[]): Promise<void> {
+  let steps = 0;
+  let waiting = referencesLast(planned);
+  while (waiting.length > 0) {
+    const next: PlannedWrite[] = [];
+    for (const write of waiting) {
+      if (++steps % ENTRIES_BETWEEN_YIELDS === 0) await yieldToEventLoop();
+      if (!(await run.write(write, true))) next.push(write);
+    }
+    if (next.length === waiting.length) await run.write(next.shift() as PlannedWrite, false);
+    waiting = next;
+  }
 }
 
 /**
@@ -253,10 +277,7 @@ export async function runTransaction(services: Services, requests: EntryRequest[
       for (const entry of admitted.filter((e) => phaseOf(e.request) === PHASE.DELETE)) await run.runDelete(withCriteria(entry, run.targets));
       // Conditional creates and updates search after the deletes, whose effect they must see.
       const planned = [...run.claim(unconditional), ...run.claim(await run.plan(writes.filter((e) => isConditionalWrite(e.request))))];
-      for (const [position, write] of referencesLast(planned).entries()) {
-        if (position % ENTRIES_BETWEEN_YIELDS === ENTRIES_BETWEEN_YIELDS - 1) await yieldToEventLoop();
-        await run.write(write);
-      }
+      await writeAll(run, planned);
       for (const entry of admitted.filter((e) => phaseOf(e.request) === READS)) await run.run(withCriteria(entry, run.targets));
       return run.results;
     });

@@ -152,3 +152,32 @@ t.test('a conditional DELETE whose criteria name the fullUrl of another entry ge
   t.same(response.json().entry.map((e: { response: { status: string } }) => e.response.status), ['200 OK', '204 No Content']);
   t.equal((await h.request({ method: 'GET', url: '/fhir/Observation/o1' })).statusCode, 410, 'the Observation of Patient/keep was deleted');
 });
+
+t.test('a conditional reference finds a resource written by a later entry that holds conditional references itself', async (t) => {
+  const h = await startHarness();
+  t.teardown(h.close);
+  await h.request({ method: 'PUT', url: '/fhir/Practitioner/gp', headers: fhirJson, payload: { resourceType: 'Practitioner', id: 'gp', ...mrn('gp') } });
+  const response = await postBundle(
+    h,
+    bundleOf('transaction', [
+      postEntry({ resourceType: 'Observation', status: 'final', code: { text: 'x' }, subject: { reference: 'Patient?identifier=urn:mrn|chain' } }),
+      postEntry(patient({ ...mrn('chain'), generalPractitioner: [{ reference: 'Practitioner?identifier=urn:mrn|gp' }] })),
+    ]),
+  );
+  t.equal(response.statusCode, 200, JSON.stringify(response.json().issue));
+  const [obs, created] = response.json().entry;
+  t.equal(created.resource.generalPractitioner[0].reference, 'Practitioner/gp');
+  t.equal(obs.resource.subject.reference, `Patient/${created.resource.id}`, 'resolved once the patient was written');
+  t.equal(obs.resource.meta.versionId, '1', 'written once');
+
+  const missing = await postBundle(
+    h,
+    bundleOf('transaction', [
+      postEntry({ resourceType: 'Observation', status: 'final', code: { text: 'x' }, subject: { reference: 'Patient?identifier=urn:mrn|nobody' } }),
+      postEntry(patient({ generalPractitioner: [{ reference: 'Practitioner?identifier=urn:mrn|gp' }] })),
+    ]),
+  );
+  t.equal(missing.statusCode, 412, 'a target no entry writes still fails the transaction');
+  t.match(missing.json().issue[0].diagnostics, /Bundle\.entry\[0\].*matches no resource/);
+  t.equal(await countOf(h, 'Patient'), 1, 'and writes nothing');
+});
