@@ -15,7 +15,7 @@ import type { AccessFilter } from '../../context';
 import { badRequest, FhirError } from '../../errors';
 import type { ChainCondition, CompositeValue, Condition, HasCondition, ParamCondition, SearchValue } from '../../search/query';
 import { componentParam, indexTables, tableOfParamType, type ValueKind } from './index-tables';
-import { and, join, list, or, raw, sql, type Sql } from './sql-fragment';
+import { and, inList, join, list, or, raw, sql, type Sql } from './sql-fragment';
 import { rangeMatch, valueMatch, valuesMatch } from './value-sql';
 
 const notSupported = (message: string) => FhirError.of(400, 'not-supported', message);
@@ -192,7 +192,7 @@ export class ConditionCompiler {
       if (value.kind !== 'token' || value.code === undefined) throw badRequest('_id needs an id');
       return value.code;
     });
-    const test = sql`${raw(`${row}.id`)} IN ${list(ids)}`;
+    const test = inList(raw(`${row}.id`), ids);
     return condition.modifier === 'not' ? sql`NOT ${test}` : test;
   }
 

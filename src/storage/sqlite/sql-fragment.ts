@@ -64,6 +64,22 @@ export function or(fragments: readonly Sql[]): Sql {
   return fragments.length === 0 ? raw('0') : balanced(fragments, 'OR');
 }
 
+/** From this many values on, `inList` binds the list as one JSON array. */
+const LONG_LIST = 16;
+
+/**
+ * `column IN (...)`. A long list (an access filter naming hundreds of
+ * patients, a value set expansion) is bound as one JSON array and read with
+ * json_each: the statement's text then has the same size whatever the number
+ * of values, so building, hashing and caching it stays cheap, and one
+ * parameter is bound instead of hundreds. SQLite still looks each value up in
+ * the index (an IN over a subquery is an index probe per value).
+ */
+export function inList(column: Sql, values: ReadonlyArray<string | number>): Sql {
+  if (values.length < LONG_LIST) return sql`${column} IN ${list(values)}`;
+  return sql`${column} IN (SELECT value FROM json_each(${JSON.stringify(values)}))`;
+}
+
 /** `(?, ?, ?)` for a list of values. */
 export function list(values: readonly SqlValue[]): Sql {
   return { text: `(${values.map(() => '?').join(', ')})`, params: [...values] };

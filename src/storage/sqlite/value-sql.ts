@@ -5,7 +5,7 @@
  */
 import { badRequest } from '../../errors';
 import { tokensBySystem, type Prefix, type QuantityValue, type ReferenceValue, type SearchValue, type StringValue, type TokenValue, type UriValue } from '../../search/query';
-import { and, list, or, raw, sql, type Sql, type SqlValue } from './sql-fragment';
+import { and, inList, list, or, raw, sql, type Sql, type SqlValue } from './sql-fragment';
 
 /**
  * The resource range [rl, rh] against the search range [sl, sh]. The bounds
@@ -108,9 +108,13 @@ export function valuesMatch(e: string, values: readonly SearchValue[], modifier:
   const grouped = [...codesBySystem].map(([system, codes]) =>
     codes.length === 1
       ? tokenMatch(e, { kind: 'token', system, code: codes[0]! }, systemColumn, codeColumn)
-      : sql`(${raw(`${e}.${systemColumn}`)} = ${system} AND ${raw(`${e}.${codeColumn}`)} IN ${list(codes)})`,
+      : sql`(${raw(`${e}.${systemColumn}`)} = ${system} AND ${inList(raw(`${e}.${codeColumn}`), codes)})`,
   );
-  return or([...grouped, ...others.map((value) => valueMatch(e, value, modifier))]);
+  // Plain references (an access filter's patients, a comma list) are one IN list rather than as many ORed terms.
+  const refs = others.filter((value): value is ReferenceValue & { ref: string } => value.kind === 'reference' && value.ref !== undefined && value.version === undefined);
+  const rest = refs.length > 1 ? others.filter((value) => !refs.includes(value as ReferenceValue & { ref: string })) : others;
+  if (refs.length > 1) grouped.push(inList(raw(`${e}.ref`), refs.map((value) => value.ref)));
+  return or([...grouped, ...rest.map((value) => valueMatch(e, value, modifier))]);
 }
 
 /**

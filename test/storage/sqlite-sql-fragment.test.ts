@@ -1,0 +1,32 @@
+import Database from 'better-sqlite3';
+import t from 'tap';
+import { inList, raw, sql } from '../../src/storage/sqlite/sql-fragment';
+import { ConditionCompiler } from '../../src/storage/sqlite/condition-sql';
+import type { ParamCondition } from '../../src/search/query';
+
+const values = (n: number) => Array.from({ length: n }, (_, i) => `Patient/p${i}`);
+
+t.test('a short IN list binds each value; a long one binds one JSON array, so its text does not grow', async (t) => {
+  const short = inList(raw('x.ref'), values(3));
+  t.equal(short.text, 'x.ref IN (?, ?, ?)');
+  t.same(short.params, values(3));
+  const long = inList(raw('x.ref'), values(600));
+  t.equal(long.params.length, 1);
+  t.equal(long.text, inList(raw('x.ref'), values(40)).text, 'the same statement for 40 values as for 600');
+  const db = new Database(':memory:');
+  t.teardown(() => db.close());
+  const member = (value: string | number, list: Array<string | number>) => {
+    const test = inList(sql`${value}`, list);
+    return db.prepare(`SELECT ${test.text} AS found`).get(...test.params) as { found: number };
+  };
+  t.equal(member('Patient/p599', values(600)).found, 1, 'the JSON array is read back in SQLite');
+  t.equal(member('Patient/p600', values(600)).found, 0);
+  t.equal(member(17, Array.from({ length: 40 }, (_, i) => i)).found, 1, 'numbers too');
+});
+
+t.test('many plain references of one parameter are one IN list, not as many ORed terms', async (t) => {
+  const condition: ParamCondition = { kind: 'param', code: 'subject', type: 'reference', values: values(300).map((ref) => ({ kind: 'reference', ref })) };
+  const compiled = new ConditionCompiler(undefined).rows('r', ['Observation'], [condition], true);
+  t.notMatch(compiled.text, / OR /, 'no OR chain');
+  t.ok(compiled.params.length < 10, `${compiled.params.length} parameters bound`);
+});
