@@ -26,8 +26,18 @@ interface Waiting {
   reject: (error: Error) => void;
 }
 
-/** Beside this file, as .ts under the test runner and .js once built. */
+/** Beside this file, as .ts when run from the sources (tests, `tsx`) and .js once built. */
 const threadFile = join(__dirname, `append-thread${extname(__filename)}`);
+
+/**
+ * A worker thread does not inherit the TypeScript loader of `node --import
+ * tsx`: from the sources, the thread registers tsx's CommonJS hook (a dev
+ * dependency) before loading its file. The built server runs plain .js.
+ */
+function startThread(data: AppendThreadData): Worker {
+  if (extname(threadFile) !== '.ts') return new Worker(threadFile, { workerData: data });
+  return new Worker(`require('tsx/cjs'); require(${JSON.stringify(threadFile)});`, { eval: true, workerData: data });
+}
 
 /**
  * Creates batches of new resources (the access log) on a worker thread with
@@ -77,7 +87,7 @@ export class AppendWorker {
 
   private thread(): Worker {
     if (this.worker) return this.worker;
-    const worker = new Worker(threadFile, { workerData: this.data });
+    const worker = startThread(this.data);
     worker.on('message', ({ seq, error }: AppendResponse) => {
       const waiting = this.waiting.get(seq);
       this.waiting.delete(seq);
