@@ -54,35 +54,31 @@ export class AppendWorker {
   private worker: Worker | undefined;
   private seq = 0;
   private readonly waiting = new Map<number, Waiting>();
+  private readonly inFlight = new Set<Promise<void>>();
 
   constructor(private readonly data: AppendThreadData) {}
 
   append(resources: AnyResource[]): Promise<void> {
     const seq = ++this.seq;
-    return new Promise<void>((resolve, reject) => {
+    const written = new Promise<void>((resolve, reject) => {
       this.waiting.set(seq, { resolve, reject });
       const worker = this.thread();
       // Keeps the process alive until the batch is answered (a shutdown waits for it).
       worker.ref();
       worker.postMessage({ seq, resources } satisfies AppendRequest);
     });
+    this.inFlight.add(written);
+    const settled = () => void this.inFlight.delete(written);
+    written.then(settled, settled);
+    return written;
   }
 
-  /** Waits for the batches in flight, then stops the thread. */
+  /** Waits for the batches in flight (written, failed, or lost with their thread), then stops the thread. */
   async close(): Promise<void> {
+    await Promise.allSettled([...this.inFlight]);
     const worker = this.worker;
-    if (!worker) return;
-    await new Promise<void>((done) => {
-      if (this.waiting.size === 0) return done();
-      const check = () => {
-        if (this.waiting.size > 0) return;
-        worker.off('message', check);
-        done();
-      };
-      worker.on('message', check);
-    });
     this.worker = undefined;
-    await worker.terminate();
+    await worker?.terminate();
   }
 
   private thread(): Worker {
