@@ -111,10 +111,11 @@ export function valuesMatch(e: string, values: readonly SearchValue[], modifier:
       : sql`(${raw(`${e}.${systemColumn}`)} = ${system} AND ${inList(raw(`${e}.${codeColumn}`), codes)})`,
   );
   // Plain references (an access filter's patients, a comma list) are one IN list rather than as many ORed terms.
-  const refs = others.filter((value): value is ReferenceValue & { ref: string } => value.kind === 'reference' && value.ref !== undefined && value.version === undefined);
-  const rest = refs.length > 1 ? others.filter((value) => !refs.includes(value as ReferenceValue & { ref: string })) : others;
-  if (refs.length > 1) grouped.push(inList(raw(`${e}.ref`), refs.map((value) => value.ref)));
-  return or([...grouped, ...rest.map((value) => valueMatch(e, value, modifier))]);
+  const isPlainRef = (value: SearchValue): value is ReferenceValue & { ref: string } => value.kind === 'reference' && value.ref !== undefined && value.version === undefined;
+  const refs = others.filter(isPlainRef);
+  if (refs.length < 2) return or([...grouped, ...others.map((value) => valueMatch(e, value, modifier))]);
+  const rest = others.filter((value) => !isPlainRef(value));
+  return or([...grouped, inList(raw(`${e}.ref`), refs.map((value) => value.ref)), ...rest.map((value) => valueMatch(e, value, modifier))]);
 }
 
 /**
