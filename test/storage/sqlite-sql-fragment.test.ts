@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import t from 'tap';
 import { inList, raw, sql } from '../../src/storage/sqlite/sql-fragment';
 import { ConditionCompiler } from '../../src/storage/sqlite/condition-sql';
+import { createSchema } from '../../src/storage/sqlite/schema';
 import type { ParamCondition } from '../../src/search/query';
 
 const values = (n: number) => Array.from({ length: n }, (_, i) => `Patient/p${i}`);
@@ -29,4 +30,16 @@ t.test('many plain references of one parameter are one IN list, not as many ORed
   const compiled = new ConditionCompiler(undefined).rows('r', ['Observation'], [condition], true);
   t.notMatch(compiled.text, / OR /, 'no OR chain');
   t.ok(compiled.params.length < 10, `${compiled.params.length} parameters bound`);
+});
+
+t.test("a per-resource test of a long list reads the resource's few entries and looks them up in the list, not each listed value in the index", async (t) => {
+  const db = new Database(':memory:');
+  t.teardown(() => db.close());
+  createSchema(db);
+  const condition: ParamCondition = { kind: 'param', code: 'subject', type: 'reference', values: values(300).map((ref) => ({ kind: 'reference', ref })) };
+  const test = new ConditionCompiler(undefined).test('r', condition);
+  const plan = (db.prepare(`EXPLAIN QUERY PLAN SELECT r.pk FROM resources r WHERE ${test.text}`).all(...test.params) as Array<{ detail: string }>).map((row) => row.detail);
+  const probe = plan.find((detail) => detail.includes('idx_reference_by_resource'));
+  t.ok(probe, plan.join('; '));
+  t.notMatch(probe!, /ref=\?/, 'the listed values are not probed one by one');
 });

@@ -181,7 +181,7 @@ export class ConditionCompiler {
       const exists = sql`EXISTS (SELECT 1 FROM ${perResource(tableFor(condition), e)} WHERE ${raw(`${e}.resource = ${row}.pk`)} AND ${raw(`${e}.param`)} = ${condition.code})`;
       return missing ? sql`NOT ${exists}` : exists;
     }
-    const { table, param, match } = this.entryMatch(e, condition);
+    const { table, param, match } = this.entryMatch(e, condition, true);
     const exists = sql`EXISTS (SELECT 1 FROM ${perResource(table, e)} WHERE ${raw(`${e}.resource = ${row}.pk`)} AND ${raw(`${e}.param`)} = ${param} AND ${match})`;
     return condition.modifier === 'not' ? sql`NOT ${exists}` : exists;
   }
@@ -221,8 +221,11 @@ export class ConditionCompiler {
     };
   }
 
-  /** The table, stored parameter and row predicate (values ORed) of a parameter condition. */
-  private entryMatch(e: string, condition: ParamCondition): { table: string; param: string; match: Sql } {
+  /**
+   * The table, stored parameter and row predicate (values ORed) of a parameter condition.
+   * `probe`: the rows are one resource's (a per-resource test), not an index range to drive from.
+   */
+  private entryMatch(e: string, condition: ParamCondition, probe = false): { table: string; param: string; match: Sql } {
     if (condition.type === 'composite') {
       const composites = condition.values.map((value) => compositeValue(value, condition.code));
       const first = composites[0]!.components[0]!;
@@ -232,7 +235,7 @@ export class ConditionCompiler {
         match: or(composites.map((value) => this.compositeMatch(e, condition.code, value))),
       };
     }
-    return { table: tableFor(condition), param: condition.code, match: valuesMatch(e, condition.values, condition.modifier) };
+    return { table: tableFor(condition), param: condition.code, match: valuesMatch(e, condition.values, condition.modifier, probe) };
   }
 
   /** Component 0 on the row `e`; every other component on a row of the same composite entry (same grp). */

@@ -75,9 +75,12 @@ const LONG_LIST = 16;
  * parameter is bound instead of hundreds. SQLite still looks each value up in
  * the index (an IN over a subquery is an index probe per value).
  */
-export function inList(column: Sql, values: ReadonlyArray<string | number>): Sql {
+export function inList(column: Sql, values: ReadonlyArray<string | number>, probe = false): Sql {
   if (values.length < LONG_LIST) return sql`${column} IN ${list(values)}`;
-  return sql`${column} IN (SELECT value FROM json_each(${JSON.stringify(values)}))`;
+  // `probe`: the row is already narrowed to a few index entries (one resource's values of one parameter);
+  // testing those against the list beats looking up every listed value in the index, which is what
+  // SQLite does with an indexed column, and `+` takes the column out of the index.
+  return sql`${probe ? raw('+') : raw('')}${column} IN (SELECT value FROM json_each(${JSON.stringify(values)}))`;
 }
 
 /** `(?, ?, ?)` for a list of values. */

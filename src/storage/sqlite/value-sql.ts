@@ -102,20 +102,20 @@ export function quantityMatch(e: string, value: QuantityValue): Sql {
  * thousands of them, and as many ORed terms would exceed SQLite's
  * expression depth limit (1000) and plan worse than an IN list.
  */
-export function valuesMatch(e: string, values: readonly SearchValue[], modifier: string | undefined): Sql {
+export function valuesMatch(e: string, values: readonly SearchValue[], modifier: string | undefined, probe = false): Sql {
   const [systemColumn, codeColumn] = modifier === 'identifier' ? ['identifier_system', 'identifier_value'] : ['system', 'code'];
   const { codesBySystem, others } = tokensBySystem(values);
   const grouped = [...codesBySystem].map(([system, codes]) =>
     codes.length === 1
       ? tokenMatch(e, { kind: 'token', system, code: codes[0]! }, systemColumn, codeColumn)
-      : sql`(${raw(`${e}.${systemColumn}`)} = ${system} AND ${inList(raw(`${e}.${codeColumn}`), codes)})`,
+      : sql`(${raw(`${e}.${systemColumn}`)} = ${system} AND ${inList(raw(`${e}.${codeColumn}`), codes, probe)})`,
   );
   // Plain references (an access filter's patients, a comma list) are one IN list rather than as many ORed terms.
   const isPlainRef = (value: SearchValue): value is ReferenceValue & { ref: string } => value.kind === 'reference' && value.ref !== undefined && value.version === undefined;
   const refs = others.filter(isPlainRef);
   if (refs.length < 2) return or([...grouped, ...others.map((value) => valueMatch(e, value, modifier))]);
   const rest = others.filter((value) => !isPlainRef(value));
-  return or([...grouped, inList(raw(`${e}.ref`), refs.map((value) => value.ref)), ...rest.map((value) => valueMatch(e, value, modifier))]);
+  return or([...grouped, inList(raw(`${e}.ref`), refs.map((value) => value.ref), probe), ...rest.map((value) => valueMatch(e, value, modifier))]);
 }
 
 /**
