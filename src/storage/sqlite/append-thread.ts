@@ -18,9 +18,7 @@ applyPragmas(db, { fsyncEveryCommit, cacheMb, readOnly: false });
 // The request thread may hold the write lock for a whole transaction bundle: wait for it rather than fail the batch.
 db.pragma('busy_timeout = 60000');
 const store = new ResourceStore(db, createIndexer({ baseUrl }));
-const writeBatch = db.transaction((resources: AnyResource[], now: Date) => {
-  for (const resource of resources) store.create(now, resource);
-});
+const writeBatch = db.transaction((resources: AnyResource[], now: Date) => store.appendNew(now, resources));
 
 parentPort!.on('message', ({ seq, resources }: AppendRequest) => {
   let response: AppendResponse;
