@@ -72,8 +72,9 @@ const LONG_LIST = 16;
  * patients, a value set expansion) is bound as one JSON array and read with
  * json_each: the statement's text then has the same size whatever the number
  * of values, so building, hashing and caching it stays cheap, and one
- * parameter is bound instead of hundreds. SQLite still looks each value up in
- * the index (an IN over a subquery is an index probe per value).
+ * parameter is bound instead of hundreds. On an indexed column SQLite looks
+ * each listed value up in the index (right for a driving condition); see
+ * `probe` for the per-resource test.
  */
 export function inList(column: Sql, values: ReadonlyArray<string | number>, probe = false): Sql {
   if (values.length < LONG_LIST) return sql`${column} IN ${list(values)}`;

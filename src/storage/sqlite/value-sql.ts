@@ -101,6 +101,8 @@ export function quantityMatch(e: string, value: QuantityValue): Sql {
  * `system = ? AND code IN (...)`: a value set expansion (`:in`) brings
  * thousands of them, and as many ORed terms would exceed SQLite's
  * expression depth limit (1000) and plan worse than an IN list.
+ * `probe`: the rows are one resource's entries of the parameter (a
+ * per-resource test), so long lists are looked up rather than driven (inList).
  */
 export function valuesMatch(e: string, values: readonly SearchValue[], modifier: string | undefined, probe = false): Sql {
   const [systemColumn, codeColumn] = modifier === 'identifier' ? ['identifier_system', 'identifier_value'] : ['system', 'code'];
