@@ -64,5 +64,5 @@ export function entryRoute(request: EntryRequest): EntryRoute {
  */
 export function classifyEntry(request: EntryRequest): ClassifiedRequest {
   const { pattern, params } = entryRoute(request);
-  return classifyRequest(request.method === 'HEAD' ? 'GET' : request.method, pattern, params);
+  return classifyRequest(request.method, pattern, params);
 }

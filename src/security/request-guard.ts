@@ -51,16 +51,14 @@ export interface RequestGuardOptions {
 }
 
 /**
- * `POST [base]` (a batch or transaction), as classifyRequest names it: an
- * operation `POST ` plus the route pattern, which is empty or `/` depending
- * on how the base route is registered. The envelope needs only an
- * authenticated caller: each entry is admitted on its own, as its own
- * request would be, by the bundle interaction.
+ * `POST [base]` (a batch or transaction), as classifyRequest names it. The
+ * envelope needs only an authenticated caller: each entry is admitted on
+ * its own, as its own request would be, by the bundle interaction.
  */
-const BUNDLE_OPERATION = /^POST \/$/;
+const BUNDLE_OPERATION = 'POST /';
 
 export function isBundleRequest(classified: ClassifiedRequest): boolean {
-  return classified.interaction === 'operation' && classified.resourceType === undefined && BUNDLE_OPERATION.test(classified.operation ?? '');
+  return classified.interaction === 'operation' && classified.resourceType === undefined && classified.operation === BUNDLE_OPERATION;
 }
 
 export function createRequestGuard({ storage, baseUrl, accessSources = [] }: RequestGuardOptions): RequestGuard {

@@ -72,7 +72,9 @@ export function classifyRequest(requestMethod: string, pattern: string, params: 
   const method = requestMethod === 'HEAD' ? 'GET' : requestMethod;
   const resourceType = params.type;
   const id = params.id;
-  const interaction = ROUTES[`${method} ${pattern === '' ? '/' : pattern}`];
+  // The base route is registered without a slash: `POST /` (a batch or transaction), not `POST `.
+  const route = pattern === '' ? '/' : pattern;
+  const interaction = ROUTES[`${method} ${route}`];
   if (interaction) {
     const permissions = REQUIRED_PERMISSIONS[interaction];
     return { interaction, resourceType, id, permissions, accessPermission: accessPermissionOf(permissions) };
@@ -80,8 +82,7 @@ export function classifyRequest(requestMethod: string, pattern: string, params: 
   const compartment = compartmentSearch(method, pattern, params);
   if (compartment) return compartment;
   const literal = pattern.split('/').reverse().find((segment) => segment.startsWith('$'));
-  // The base route is registered without a slash: name it `POST /` (a batch or transaction), not `POST `.
-  const operation = literal ?? `${method} ${pattern || '/'}`;
+  const operation = literal ?? `${method} ${route}`;
   const permissions = operationPermissions(operation, id !== undefined);
   return { interaction: 'operation', operation, resourceType, id, permissions, accessPermission: accessPermissionOf(permissions) };
 }

@@ -76,8 +76,7 @@ export class ConditionCompiler {
     const driverIndex = drive ? this.pickDriver(all) : -1;
     const parts: Sql[] = [];
     // `+` takes the type indexes out of the planner's running when the index tables drive (see pickDriver).
-    const typeColumn = raw(`${driverIndex >= 0 ? '+' : ''}${row}.type`);
-    parts.push(types.length === 1 ? sql`${typeColumn} = ${types[0]!}` : sql`${typeColumn} IN ${list(types)}`);
+    parts.push(typeIn(`${driverIndex >= 0 ? '+' : ''}${row}.type`, types));
     parts.push(raw(`${row}.deleted = 0`));
     all.forEach((condition, i) => {
       if (i !== driverIndex) parts.push(this.test(row, condition));
@@ -104,7 +103,7 @@ export class ConditionCompiler {
       else restricted.push(sql`(${raw(`${row}.type`)} = ${type} AND ${and(conditions.map((c) => this.test(row, c)))})`);
     }
     if (restricted.length === 0) return undefined;
-    return or([...(open.length > 0 ? [sql`${raw(`${row}.type`)} IN ${list(open)}`] : []), ...restricted]);
+    return or([...(open.length > 0 ? [typeIn(`${row}.type`, open)] : []), ...restricted]);
   }
 
   /** The access conditions for one type ([] without an access filter). */
