@@ -90,12 +90,12 @@ function mergeReferenceTests(disjuncts: readonly Condition[]): Condition[] {
  * `or(...conditions)` with the conjuncts they all share taken out,
  * `S ∧ (A ∨ B)` for `(A ∧ S) ∨ (B ∧ S)`, and the patient lists of what
  * remains merged per parameter: the same condition, with each shared test
- * and each parameter tested once per row. `shared`: those conjuncts (JSON).
+ * and each parameter tested once per row. `shared`: those conjuncts (conditionKey).
  */
 function factoredOr(conditions: readonly Condition[]): { condition: Condition; shared: Set<string> } {
   const live = conditions.filter((c) => !(c.kind === 'constant' && !c.value));
   if (live.length === 0) return { condition: FALSE, shared: new Set() };
-  const keyed = live.map((c) => conjunctsOf(c).map((part) => ({ part, key: JSON.stringify(part) })));
+  const keyed = live.map((c) => conjunctsOf(c).map((part) => ({ part, key: conditionKey(part) })));
   const shared = new Set(keyed[0]!.filter(({ key }) => keyed.every((list) => list.some((other) => other.key === key))).map(({ key }) => key));
   const common = keyed[0]!.filter(({ key }) => shared.has(key)).map(({ part }) => part);
   const rests = keyed.map((list) => and(...list.filter(({ key }) => !shared.has(key)).map(({ part }) => part)));
@@ -118,7 +118,7 @@ export function consentCondition(world: ConsentWorld, type: string): Condition {
   // A veto whose negation every opener already requires (a permit-by-default Consent's "unless sensitive") adds nothing: left out.
   const { condition: opened, shared } = factoredOr(openers);
   const notVetoed = and(
-    ...groups.filter((g) => !shared.has(JSON.stringify(not(g.verdict.consentDenies)))).map((g) => or(not(aboutPatients(type, g.ids)), not(g.verdict.consentDenies))),
+    ...groups.filter((g) => !shared.has(conditionKey(not(g.verdict.consentDenies)))).map((g) => or(not(aboutPatients(type, g.ids)), not(g.verdict.consentDenies))),
   );
   const own = actorPatientId(env.actor);
   return or(own === undefined ? FALSE : aboutPatients(type, [own]), and(opened, notVetoed));
