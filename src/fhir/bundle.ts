@@ -1,6 +1,6 @@
 import type { Bundle, BundleEntry } from './types';
 import { operationOutcome, type Issue } from '../errors';
-import type { VersionRecord } from '../storage/port';
+import type { VersionRecord } from './version-record';
 
 export const resourceUrl = (baseUrl: string, record: { resourceType: string; id: string }): string =>
   `${baseUrl}/${record.resourceType}/${record.id}`;

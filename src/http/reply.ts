@@ -3,7 +3,7 @@ import type { RequestContext } from '../context';
 import { operationOutcome, type Issue } from '../errors';
 import { etag, versionUrl } from '../fhir/bundle';
 import { clientCopyIsCurrent as copyIsCurrent } from '../interactions/conditional-read';
-import type { VersionRecord } from '../storage/port';
+import type { VersionRecord } from '../fhir/version-record';
 import { FHIR_JSON } from './formats';
 import type { ReturnPreference } from './request-helpers';
 

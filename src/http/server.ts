@@ -5,7 +5,7 @@ import type { RequestContext } from '../context';
 import type { Services } from '../interactions/services';
 import type { AccessPartSource } from '../security/access-filter';
 import type { Auth } from '../security/auth/auth-service';
-import { installSecurity, securedContext } from '../security/auth/install-security';
+import { installSecurity, securedContext } from '../security/install-security';
 import { installErrorHandling } from './error-handling';
 import { registerFhirRoutes } from './fhir-routes';
 import { FHIR_JSON, FORM, JSON_PATCH, responseMediaType } from './formats';

@@ -1,7 +1,7 @@
 import type { RequestContext } from '../context';
 import { badRequest } from '../errors';
 import type { Bundle, Resource } from '../fhir/types';
-import type { VersionRecord } from '../storage/port';
+import type { VersionRecord } from '../fhir/version-record';
 import { isReadOnlyPost, unsupportedRequest, type EntryRequest } from './bundle-request';
 import { readOnlyPostEntry } from './bundle-operations';
 import { history } from './history';

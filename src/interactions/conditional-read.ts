@@ -1,4 +1,4 @@
-import type { VersionRecord } from '../storage/port';
+import type { VersionRecord } from '../fhir/version-record';
 
 /** The validators of a conditional read, from HTTP headers or a bundle entry's request. */
 export interface ReadConditions {

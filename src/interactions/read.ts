@@ -1,6 +1,6 @@
 import type { RequestContext } from '../context';
 import { FhirError, gone, notFound } from '../errors';
-import type { VersionRecord } from '../storage/port';
+import type { VersionRecord } from '../fhir/version-record';
 import { assertResourceType } from './resource-body';
 import type { Services } from './services';
 

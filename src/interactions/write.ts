@@ -6,7 +6,7 @@ import type { AnyResource } from '../fhir/types';
 import type { StorageOps, VersionRecord } from '../storage/port';
 import { atMostOne, criteriaGuard, findMatches, type QueryPairs } from './conditional';
 import { assertConsentWriteAllowed } from '../security/consent/consent-write';
-import { applyJsonPatch } from './json-patch';
+import { applyJsonPatch } from '../fhir/json-patch';
 import { readResource } from './read';
 import { assertResourceType, assertValid, resourceBody, withoutServerMeta } from './resource-body';
 import type { Services } from './services';

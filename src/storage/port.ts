@@ -2,20 +2,9 @@ import type { RequestContext } from '../context';
 import type { AnyResource } from '../fhir/types';
 import type { CursorPosition, SearchQuery } from '../search/query';
 
-/**
- * One version of one resource as the storage keeps it. A deleted version is a
- * tombstone: it has no body but keeps its place in the history.
- */
-export interface VersionRecord {
-  resourceType: string;
-  id: string;
-  versionId: number;
-  /** ISO-8601 instant with milliseconds, UTC (`meta.lastUpdated`). */
-  lastUpdated: string;
-  deleted: boolean;
-  /** The stored body with `meta.versionId` and `meta.lastUpdated` set; absent for a tombstone. */
-  resource?: AnyResource;
-}
+import type { VersionRecord } from '../fhir/version-record';
+
+export type { VersionRecord };
 
 export interface WriteOptions {
   /** Optimistic locking (`If-Match`): the write fails with 412 unless the current version is this one. */

@@ -2,7 +2,7 @@ import type { Operation } from 'fast-json-patch';
 import { systemContext, type RequestContext } from '../../context';
 import { FhirError } from '../../errors';
 import type { AnyResource } from '../../fhir/types';
-import { applyJsonPatch } from '../../interactions/json-patch';
+import { applyJsonPatch } from '../../fhir/json-patch';
 import type { Indexer } from '../../search/index-entry';
 import type { Storage } from '../../storage/port';
 import type { ClassifiedRequest } from './classify';

@@ -1,12 +1,12 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Principal, RequestContext } from '../../context';
-import type { Storage } from '../../storage/port';
-import type { AccessPartSource } from '../access-filter';
-import { installAudit } from '../audit/install-audit';
-import { createRequestGuard, type RequestGuard } from '../request-guard';
-import { classifyRequest, type ClassifiedRequest } from '../scopes/classify';
-import { authenticate, type Auth } from './auth-service';
-import { isPublicRequest, registerAuthRoutes } from './auth-routes';
+import type { Principal, RequestContext } from '../context';
+import type { Storage } from '../storage/port';
+import type { AccessPartSource } from './access-filter';
+import { installAudit } from './audit/install-audit';
+import { createRequestGuard, type RequestGuard } from './request-guard';
+import { classifyRequest, type ClassifiedRequest } from './scopes/classify';
+import { authenticate, type Auth } from './auth/auth-service';
+import { isPublicRequest, registerAuthRoutes } from './auth/auth-routes';
 
 declare module 'fastify' {
   interface FastifyRequest {

@@ -1,6 +1,6 @@
 import { applyPatch, JsonPatchError, type Operation } from 'fast-json-patch';
 import { badRequest, FhirError } from '../errors';
-import type { AnyResource } from '../fhir/types';
+import type { AnyResource } from './types';
 
 /** Errors of a well-formed patch that cannot apply to this resource. */
 const CANNOT_APPLY = new Set(['TEST_OPERATION_FAILED', 'OPERATION_PATH_UNRESOLVABLE', 'OPERATION_FROM_UNRESOLVABLE', 'OPERATION_PATH_CANNOT_ADD', 'OPERATION_VALUE_OUT_OF_BOUNDS']);
