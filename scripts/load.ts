@@ -5,7 +5,7 @@ import { loadConfig } from '../src/config';
 import { systemContext } from '../src/context';
 import { FhirError } from '../src/errors';
 import type { Bundle, BundleEntry, OperationOutcome } from '../src/fhir/types';
-import { processBundle } from '../src/interactions/bundle';
+import { processBundle } from '../src/rest/bundle';
 import type { Services } from '../src/interactions/services';
 import { createIndexer } from '../src/search/indexer';
 import { openStorage } from '../src/storage/open-storage';

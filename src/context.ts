@@ -20,6 +20,11 @@ export interface RequestContext {
   readonly access?: AccessFilter;
   /** One clock reading per request, so that every step agrees on "now". */
   readonly now: Date;
+  /**
+   * Set by admission when the request is honoured by break-the-glass
+   * (ETREAT by a clinician): its successful responses say so (`X-Break-Glass`).
+   */
+  readonly breakGlass?: boolean;
 }
 
 /**

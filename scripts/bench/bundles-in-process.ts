@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { systemContext } from '../../src/context';
 import type { Bundle } from '../../src/fhir/types';
-import { processBundle } from '../../src/interactions/bundle';
+import { processBundle } from '../../src/rest/bundle';
 import { projectRoot } from '../../src/paths';
 import { createIndexer } from '../../src/search/indexer';
 import { createSqliteStorage } from '../../src/storage/sqlite/sqlite-storage';

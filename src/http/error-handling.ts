@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { FhirError, type IssueCode } from '../errors';
-import { ROUTE_SHAPES } from './fhir-routes';
+import { methodNotAllowed, type RestRouter } from '../rest/router';
 import { sendOutcome } from './reply';
 
 /** Fastify's own client errors, by code, as FHIR issue codes. */
@@ -25,17 +25,19 @@ function clientError(error: FastifyError): { status: number; code: IssueCode; me
   return undefined;
 }
 
+function sendError(request: FastifyRequest, reply: FastifyReply, error: FhirError): FastifyReply {
+  for (const [name, value] of Object.entries(error.headers)) reply.header(name, value);
+  return sendOutcome(request, reply, error.status, error.issues);
+}
+
 /**
  * Every error leaves as an OperationOutcome. FhirErrors and Fastify's client
  * errors carry their status; anything else is a bug: 500, logged with the
  * request id, and the body says nothing about the internals.
  */
-export function installErrorHandling(app: FastifyInstance, basePath: string): void {
+export function installErrorHandling(app: FastifyInstance, basePath: string, router: RestRouter): void {
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
-    if (error instanceof FhirError) {
-      for (const [name, value] of Object.entries(error.headers)) reply.header(name, value);
-      return sendOutcome(request, reply, error.status, error.issues);
-    }
+    if (error instanceof FhirError) return sendError(request, reply, error);
     const known = clientError(error);
     if (known) return sendOutcome(request, reply, known.status, [{ severity: 'error', code: known.code, diagnostics: known.message }]);
     request.log.error({ err: { type: error.name, message: error.message, stack: error.stack } }, 'unexpected error');
@@ -47,13 +49,9 @@ export function installErrorHandling(app: FastifyInstance, basePath: string): vo
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0];
     if (path.startsWith(basePath)) {
-      const shape = ROUTE_SHAPES.find((s) => s.pattern.test(path.slice(basePath.length)));
-      if (shape) {
-        reply.header('allow', shape.methods.join(', '));
-        return sendOutcome(request, reply, 405, [
-          { severity: 'error', code: 'not-supported', diagnostics: `${request.method} is not allowed here; use ${shape.methods.join(', ')}` },
-        ]);
-      }
+      // A path the route table knows, with another method: 405 with the methods it takes.
+      const allow = router.allowed(path.slice(basePath.length) || '/');
+      if (allow) return sendError(request, reply, methodNotAllowed(request.method, allow));
     }
     return sendOutcome(request, reply, 404, [{ severity: 'error', code: 'not-found', diagnostics: 'No such endpoint' }]);
   });

@@ -16,12 +16,6 @@ export interface ResponseFormat {
 declare module 'fastify' {
   interface FastifyRequest {
     responseFormat?: ResponseFormat;
-    /**
-     * The body `sendJson` serialised for this response and its text, so that
-     * the audit hook reads the resources it carries without parsing the
-     * payload again (src/security/audit/collect.ts `resourcesSent`).
-     */
-    sentBody?: { body: unknown; text: string };
   }
 }
 
@@ -30,7 +24,6 @@ const DEFAULT_FORMAT: ResponseFormat = { mediaType: FHIR_JSON, pretty: false };
 export function sendJson(request: FastifyRequest, reply: FastifyReply, status: number, body: unknown): FastifyReply {
   const format = request.responseFormat ?? DEFAULT_FORMAT;
   const text = JSON.stringify(body, null, format.pretty ? 2 : undefined);
-  request.sentBody = { body, text };
   return reply.code(status).header('content-type', `${format.mediaType}; charset=utf-8`).send(text);
 }
 

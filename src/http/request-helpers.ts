@@ -1,5 +1,8 @@
 import type { FastifyRequest } from 'fastify';
 import type { QueryPairs } from '../interactions/conditional';
+import type { ReturnPreference } from '../interactions/route';
+
+export type { ReturnPreference };
 
 /** The query string as decoded pairs, in order, repeats kept: a FHIR search depends on both. */
 export function queryPairs(request: FastifyRequest): QueryPairs {
@@ -11,8 +14,6 @@ export function header(request: FastifyRequest, name: string): string | undefine
   const value = request.headers[name];
   return Array.isArray(value) ? value[0] : value;
 }
-
-export type ReturnPreference = 'minimal' | 'representation' | 'OperationOutcome';
 
 export interface Preferences {
   return: ReturnPreference;

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { DEFAULT_MAX_BUNDLE_ENTRIES, type Config } from '../config';
-import type { RequestContext } from '../context';
 import type { Services } from '../interactions/services';
+import { serverRouter } from '../rest/server-routes';
+import { ROUTER_OPTIONS } from '../rest/router';
 import type { AccessPartSource } from '../security/access-filter';
 import type { Auth } from '../security/auth/auth-service';
-import { installSecurity, securedContext } from '../security/install-security';
+import { installSecurity } from '../security/install-security';
 import { installErrorHandling } from './error-handling';
 import { registerFhirRoutes } from './fhir-routes';
 import { FHIR_JSON, FORM, JSON_PATCH, responseMediaType } from './formats';
@@ -29,7 +30,8 @@ export interface ServerOptions {
 /**
  * The HTTP layer: parsing, content negotiation, one log line per request and
  * the mapping of every error to an OperationOutcome. Routes live in
- * fhir-routes.ts; nothing here knows about FHIR semantics.
+ * the route table (src/rest/routes.ts), registered by fhir-routes.ts;
+ * nothing here knows about FHIR semantics.
  */
 export function buildServer({ config, services, logStream, auth, accessSources }: ServerOptions): FastifyInstance {
   const app = Fastify({
@@ -41,7 +43,8 @@ export function buildServer({ config, services, logStream, auth, accessSources }
     // A client-chosen request id could be anything, including patient data.
     requestIdHeader: false,
     return503OnClosing: true,
-    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    // The router the route table's entries are matched with in bundles too (src/rest/router.ts).
+    routerOptions: ROUTER_OPTIONS,
   });
 
   const jsonParser = app.getDefaultJsonParser('error', 'error');
@@ -49,9 +52,6 @@ export function buildServer({ config, services, logStream, auth, accessSources }
   app.addContentTypeParser(FORM, { parseAs: 'string' }, (_request, body, done) => {
     done(null, [...new URLSearchParams(body as string).entries()]);
   });
-
-  // Built by the security hooks: principal, access filter and "now" of this request.
-  const contextOf = (request: FastifyRequest): RequestContext => securedContext(request, config.baseUrl);
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -72,7 +72,9 @@ export function buildServer({ config, services, logStream, auth, accessSources }
 
   // After the hook above, so that a 401 or 403 carries the request id and honours the format.
   const guard = installSecurity(app, { auth: auth ?? { mode: 'off' }, storage: services.storage, baseUrl: config.baseUrl, basePath: config.basePath, accessSources });
-  installErrorHandling(app, config.basePath);
-  app.register(async (fhir) => registerFhirRoutes(fhir, services, contextOf, { maxBundleEntries: config.maxBundleEntries ?? DEFAULT_MAX_BUNDLE_ENTRIES, guard }), { prefix: config.basePath });
+  const router = serverRouter();
+  installErrorHandling(app, config.basePath, router);
+  const routeServices = { ...services, maxBundleEntries: config.maxBundleEntries ?? DEFAULT_MAX_BUNDLE_ENTRIES };
+  app.register(async (fhir) => registerFhirRoutes(fhir, { services: routeServices, router, guard, baseUrl: config.baseUrl }), { prefix: config.basePath });
   return app;
 }

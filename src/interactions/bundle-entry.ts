@@ -1,34 +1,16 @@
 import type { RequestContext } from '../context';
 import { badRequest } from '../errors';
-import type { Bundle, Resource } from '../fhir/types';
-import type { VersionRecord } from '../fhir/version-record';
-import { isReadOnlyPost, unsupportedRequest, type EntryRequest } from './bundle-request';
-import { readOnlyPostEntry } from './bundle-operations';
-import { history } from './history';
-import { readResource, vreadResource } from './read';
-import { search, unsupportedCompartment } from './search';
-import { patientEverything } from '../operations/everything';
-import { SUPPORTED_COMPARTMENTS } from '../search/compartment';
-import type { Services } from './services';
-import { conditionalDelete, conditionalUpdate, createResource, deleteResource, patchResource, updateResource } from './write';
-import { clientCopyIsCurrent } from './conditional-read';
+import type { Binary, Parameters } from '../fhir/types';
+import type { EntryRequest } from './bundle-request';
+import { parseCriteria, type QueryPairs } from './conditional';
+import type { EntryReturn } from './bundle-response';
+import type { EntryRunner, InteractionResult, ParsedRequest, RouteServices } from './route';
 
 /** What one entry did: the response entry is built from it. */
-export interface EntryResult {
-  status: number;
-  /** The version written, read or deleted (tombstone): gives etag, lastModified and location. */
-  record?: VersionRecord;
-  /** True for a create or update, whose response carries a location. */
-  wrote?: boolean;
-  /** A search or history page. */
-  bundle?: Bundle;
-  /** What an operation answered when it is not a Bundle (`$validate`'s OperationOutcome, `$evaluate`'s Parameters). */
-  body?: Resource;
-  /** A HEAD entry: the response entry carries the status and version, never the resource (http.html#read). */
-  bodiless?: boolean;
-}
+export type EntryResult = InteractionResult;
 
 const JSON_PATCH = 'application/json-patch+json';
+const FORM = 'application/x-www-form-urlencoded';
 
 /**
  * A PATCH entry carries its JSON Patch in a Binary (http.html#patch: the
@@ -47,73 +29,86 @@ export function jsonPatchOf(request: EntryRequest): unknown {
   }
 }
 
-async function readOrNotModified(request: EntryRequest, record: Promise<VersionRecord>): Promise<EntryResult> {
-  const found = await record;
-  return { status: clientCopyIsCurrent(request, found) ? 304 : 200, record: found };
-}
-
-/** `Patient/1/$everything`, or a compartment search (`Patient/1/Encounter`, `Patient/1/*`), as their REST routes answer them. */
-async function operationOrCompartment(services: Services, ctx: RequestContext, request: EntryRequest): Promise<EntryResult> {
-  const [type, id, last, ...rest] = request.segments;
-  if (rest.length > 0) throw unsupportedRequest(request);
-  if (last === '$everything') return { status: 200, bundle: await patientEverything(services, ctx, type, id, request.query) };
-  if (last.startsWith('$')) throw unsupportedRequest(request);
-  if (!SUPPORTED_COMPARTMENTS.has(type)) throw unsupportedCompartment(type);
-  const compartment = { type: 'Patient' as const, id };
-  return { status: 200, bundle: await search(services, ctx, last === '*' ? undefined : last, request.query, { strict: false, compartment }) };
-}
-
-async function readEntry(services: Services, ctx: RequestContext, request: EntryRequest): Promise<EntryResult> {
-  const [type, id, historyPart, vid, ...rest] = request.segments;
-  const noSearch = { strict: false };
-  if (rest.length > 0) throw unsupportedRequest(request);
-  if (type === undefined) return { status: 200, bundle: await search(services, ctx, undefined, request.query, noSearch) };
-  if (type === '_history' && id === undefined) return { status: 200, bundle: await history(services, ctx, {}, request.query) };
-  if (id === undefined) return { status: 200, bundle: await search(services, ctx, type, request.query, noSearch) };
-  if (id === '_history' && historyPart === undefined) {
-    return { status: 200, bundle: await history(services, ctx, { resourceType: type }, request.query) };
-  }
-  if (historyPart === undefined) return readOrNotModified(request, readResource(services, ctx, type, id));
-  if (historyPart !== '_history') return operationOrCompartment(services, ctx, request);
-  if (vid === undefined) return { status: 200, bundle: await history(services, ctx, { resourceType: type, id }, request.query) };
-  return readOrNotModified(request, vreadResource(services, ctx, type, id, vid));
+/** The value of a Parameters part as a search value: its one primitive `value[x]`. */
+function primitiveValue(part: NonNullable<Parameters['parameter']>[number]): string | undefined {
+  const entry = Object.entries(part).find(([key, value]) => key.startsWith('value') && ['string', 'number', 'boolean'].includes(typeof value));
+  return entry && String(entry[1]);
 }
 
 /**
- * Runs one entry through the same interaction functions as the REST routes,
- * so every rule they enforce (validation, versions, conditionals, and the
- * access checks that will come with security) applies entry by entry.
- * `assignedId` is the id a transaction chose for a create beforehand.
+ * The parameters a `POST Type/_search` entry carries beside its URL's
+ * (http.html#transaction: a search in a bundle has them in the URL, or in a
+ * Parameters or form-encoded Binary resource); like the REST form body,
+ * they combine with the URL's (AND).
  */
-export async function executeEntry(services: Services, ctx: RequestContext, request: EntryRequest, assignedId?: string): Promise<EntryResult> {
-  const { segments, query } = request;
-  const [type, id, ...rest] = segments;
-  const instance = type !== undefined && id !== undefined && rest.length === 0;
-  const typeOnly = type !== undefined && id === undefined;
-  switch (request.method) {
-    case 'GET':
-      return readEntry(services, ctx, request);
-    case 'HEAD':
-      return { ...(await readEntry(services, ctx, request)), bundle: undefined, bodiless: true };
-    case 'POST': {
-      if (isReadOnlyPost(request)) return readOnlyPostEntry(services, ctx, request);
-      if (!typeOnly || query.length > 0) throw unsupportedRequest(request);
-      const outcome = await createResource(services, ctx, type, request.resource, request.ifNoneExist, assignedId);
-      return { ...outcome, wrote: true };
-    }
-    case 'PUT': {
-      if (instance) return { ...(await updateResource(services, ctx, type, id, request.resource, request.ifMatch)), wrote: true };
-      if (typeOnly) return { ...(await conditionalUpdate(services, ctx, type, query, request.resource)), wrote: true };
-      throw unsupportedRequest(request);
-    }
-    case 'PATCH': {
-      if (!instance) throw unsupportedRequest(request);
-      return { ...(await patchResource(services, ctx, type, id, jsonPatchOf(request), request.ifMatch)), wrote: true };
-    }
-    case 'DELETE': {
-      if (instance) return { status: 204, record: await deleteResource(services, ctx, type, id, request.ifMatch) };
-      if (typeOnly) return { status: 204, record: await conditionalDelete(services, ctx, type, query) };
-      throw unsupportedRequest(request);
-    }
+function bodyPairs(request: EntryRequest): QueryPairs {
+  const where = `Bundle.entry[${request.index}].resource`;
+  const body = request.resource as Parameters | Binary | undefined;
+  if (body === undefined) return [];
+  if (body?.resourceType === 'Parameters') {
+    return (body.parameter ?? []).map((part, i): [string, string] => {
+      const value = primitiveValue(part);
+      if (typeof part.name !== 'string' || value === undefined) throw badRequest('A search parameter needs a name and a primitive value[x]', [`${where}.parameter[${i}]`]);
+      return [part.name, value];
+    });
   }
+  if (body?.resourceType === 'Binary' && body.contentType === FORM && typeof body.data === 'string') {
+    return parseCriteria(Buffer.from(body.data, 'base64').toString('utf8'));
+  }
+  throw badRequest(`A POST _search entry takes its parameters in the url, a Parameters resource or a Binary of ${FORM}`, [where]);
+}
+
+/** The body of an entry as its route takes it: the resource, a PATCH's decoded patch, or no body (a search's parameters join the query). */
+function entryBody(request: EntryRequest): unknown {
+  switch (request.match.route.body) {
+    case 'resource':
+    case 'operation':
+      return request.resource;
+    case 'patch':
+      return jsonPatchOf(request);
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * The entry as its route's handler receives it: the same parsed request
+ * the REST call would have produced. Searches in a bundle are lenient, as
+ * `Prefer: handling` is not an entry element.
+ */
+export function parsedEntry(request: EntryRequest, preference: EntryReturn, assignedId?: string): ParsedRequest {
+  const query = request.match.route.body === 'form' ? [...request.query, ...bodyPairs(request)] : request.query;
+  const body = entryBody(request);
+  return {
+    method: request.method,
+    params: request.match.params,
+    query,
+    ...(body !== undefined ? { body } : {}),
+    ...(request.ifMatch !== undefined ? { ifMatch: request.ifMatch } : {}),
+    ...(request.ifNoneExist !== undefined ? { ifNoneExist: request.ifNoneExist } : {}),
+    ...(request.ifNoneMatch !== undefined ? { ifNoneMatch: request.ifNoneMatch } : {}),
+    ...(request.ifModifiedSince !== undefined ? { ifModifiedSince: request.ifModifiedSince } : {}),
+    preference,
+    strict: false,
+    ...(assignedId !== undefined ? { assignedId } : {}),
+  };
+}
+
+/**
+ * Runs one entry through its route's handler, the one its REST call runs,
+ * so every rule the interaction enforces (validation, versions,
+ * conditionals) applies entry by entry. A HEAD answers status and version
+ * only (http.html#read). `assignedId` is the id a transaction chose for a
+ * create beforehand.
+ */
+export async function executeEntry(
+  services: RouteServices,
+  ctx: RequestContext,
+  request: EntryRequest,
+  entries: EntryRunner,
+  preference: EntryReturn,
+  assignedId?: string,
+): Promise<EntryResult> {
+  const result = await request.match.route.handler(services, ctx, parsedEntry(request, preference, assignedId), entries);
+  return request.method === 'HEAD' ? { ...result, body: undefined, bodiless: true } : result;
 }

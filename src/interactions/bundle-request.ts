@@ -2,6 +2,7 @@ import { badRequest, FhirError } from '../errors';
 import type { BundleEntry } from '../fhir/types';
 import type { QueryPairs } from './conditional';
 import { parseCriteria } from './conditional';
+import type { RouteFinder, RouteMatch } from './route';
 
 export type EntryMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -23,6 +24,8 @@ export interface EntryRequest {
   ifMatch?: string;
   ifNoneMatch?: string;
   ifModifiedSince?: string;
+  /** The route the entry's URL reaches, found by the same router as a REST call's (src/rest/router.ts). */
+  match: RouteMatch;
 }
 
 type EntryRequestElement = NonNullable<BundleEntry['request']>;
@@ -33,8 +36,8 @@ const optionalString = (value: unknown, index: number, element: string): string 
   return value;
 };
 
-/** `Patient/1?x=y`, or an absolute URL under this server's base, to path segments and query pairs. */
-function splitUrl(raw: string, baseUrl: string, index: number): { url: string; segments: string[]; query: QueryPairs } {
+/** `Patient/1?x=y`, or an absolute URL under this server's base, to its path (as sent), path segments and query pairs. */
+function splitUrl(raw: string, baseUrl: string, index: number): { url: string; path: string; segments: string[]; query: QueryPairs } {
   let url = raw;
   if (/^[a-z][a-z0-9+.-]*:/i.test(url)) {
     if (!url.startsWith(`${baseUrl}/`) && url !== baseUrl) {
@@ -47,14 +50,27 @@ function splitUrl(raw: string, baseUrl: string, index: number): { url: string; s
   const query = at < 0 ? [] : parseCriteria(url.slice(at + 1));
   try {
     const segments = path.split('/').filter(Boolean).map(decodeURIComponent);
-    return { url: url.replace(/^\//, ''), segments, query };
+    return { url: url.replace(/^\//, ''), path: `/${path.replace(/^\//, '')}`, segments, query };
   } catch {
     throw badRequest(`Bundle.entry[${index}].request.url is not a valid URL: ${raw}`, [`Bundle.entry[${index}].request.url`]);
   }
 }
 
+/**
+ * The route of an entry, as the router finds it for the same REST call; 400
+ * (naming the entry) for a shape no route answers in a bundle: an unknown
+ * one, one that only answers 405, a nested batch or transaction, a create
+ * with a query string.
+ */
+function entryRoute(router: RouteFinder, method: EntryMethod, url: { url: string; path: string; query: QueryPairs }, index: number): RouteMatch {
+  const match = router.find(method, url.path);
+  const unsupported = !match || match.route.methodNotAllowed || (match.route.method === 'POST' && match.route.path === '/');
+  if (unsupported || (match.route.interaction === 'create' && url.query.length > 0)) throw unsupportedRequest({ method, url: url.url, index });
+  return match;
+}
+
 /** Checks and parses `entry` (of a batch or transaction); 400 naming the element when it is malformed. */
-export function parseEntryRequest(entry: unknown, index: number, baseUrl: string): EntryRequest {
+export function parseEntryRequest(entry: unknown, index: number, baseUrl: string, router: RouteFinder): EntryRequest {
   const where = `Bundle.entry[${index}]`;
   if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) throw badRequest(`${where} must be an object`, [where]);
   const { request, resource, fullUrl } = entry as { request?: EntryRequestElement; resource?: unknown; fullUrl?: unknown };
@@ -64,11 +80,11 @@ export function parseEntryRequest(entry: unknown, index: number, baseUrl: string
   }
   if (typeof request.url !== 'string' || request.url.trim() === '') throw badRequest(`${where}.request.url is required`, [`${where}.request.url`]);
   const method = request.method as EntryMethod;
-  const url = splitUrl(request.url.trim(), baseUrl, index);
+  const { path, ...url } = splitUrl(request.url.trim(), baseUrl, index);
+  const match = entryRoute(router, method, { ...url, path }, index);
   // A search or an operation by POST may carry everything in its URL; the operation says what it lacks.
-  if ((method === 'POST' || method === 'PUT' || method === 'PATCH') && resource === undefined && !isReadOnlyPost({ method, ...url })) {
-    throw badRequest(`${where}.resource is required for ${method}`, [`${where}.resource`]);
-  }
+  const body = match.route.body;
+  if (resource === undefined && (body === 'resource' || body === 'patch')) throw badRequest(`${where}.resource is required for ${method}`, [`${where}.resource`]);
   const ifNoneExist = optionalString(request.ifNoneExist, index, 'ifNoneExist');
   return {
     index,
@@ -80,26 +96,21 @@ export function parseEntryRequest(entry: unknown, index: number, baseUrl: string
     ifMatch: optionalString(request.ifMatch, index, 'ifMatch'),
     ifNoneMatch: optionalString(request.ifNoneMatch, index, 'ifNoneMatch'),
     ifModifiedSince: optionalString(request.ifModifiedSince, index, 'ifModifiedSince'),
+    match,
   };
 }
 
 /**
- * A POST that only reads: a search (`Type/_search`) or an operation
- * (`Type/$validate`, `Patient/$match`, `Consent/$evaluate`). It is no
- * create, so it is admitted, ordered and run with the GETs.
+ * Entries that change state: creates, updates, patches, deletes, and the
+ * operations that say so (affectsState). They are checked as writes and
+ * ordered with the writes, never with the reads.
  */
-export function isReadOnlyPost({ method, segments }: Pick<EntryRequest, 'method' | 'segments'>): boolean {
-  const [, name, ...rest] = segments;
-  return method === 'POST' && name !== undefined && rest.length === 0 && (name === '_search' || name.startsWith('$'));
-}
-
-/** Entries that write: their bodies pass the write checks before they run. */
-export function isWrite(request: EntryRequest): boolean {
-  return request.method !== 'GET' && request.method !== 'HEAD' && !isReadOnlyPost(request);
+export function isWrite(request: Pick<EntryRequest, 'match'>): boolean {
+  return request.match.route.changesState;
 }
 
 /** An entry whose URL has no shape this server answers: 400 naming the entry. */
-export function unsupportedRequest(request: EntryRequest): FhirError {
+export function unsupportedRequest(request: Pick<EntryRequest, 'method' | 'url' | 'index'>): FhirError {
   return FhirError.of(400, 'not-supported', `${request.method} ${request.url} is not an interaction this server supports in a bundle`, [
     `Bundle.entry[${request.index}].request.url`,
   ]);

@@ -19,7 +19,7 @@ export function responseEntry(baseUrl: string, result: EntryResult, preference: 
     response.lastModified = record.lastUpdated;
     if (result.wrote) response.location = versionUrl(baseUrl, record);
   }
-  const answer = result.bundle ?? result.body;
+  const answer = result.body;
   if (answer) return { resource: answer, response };
   if (!record?.resource || result.status === 304 || result.bodiless) return { response };
   if (result.wrote && preference === 'minimal') return { response };

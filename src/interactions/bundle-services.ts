@@ -8,7 +8,7 @@ import type { Services } from './services';
  * of work they open themselves (a conditional create's search-then-write)
  * simply joins the one in progress, which is already atomic and isolated.
  */
-export function servicesInUnit(services: Services, tx: StorageOps): Services {
+export function servicesInUnit<S extends Services>(services: S, tx: StorageOps): S {
   const storage: Storage = {
     read: (ctx, type, id) => tx.read(ctx, type, id),
     vread: (ctx, type, id, versionId) => tx.vread(ctx, type, id, versionId),

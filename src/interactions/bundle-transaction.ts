@@ -14,20 +14,28 @@ import {
   type ReferenceTargets,
 } from './bundle-references';
 import { isWrite, unsupportedRequest, type EntryRequest } from './bundle-request';
-import { atEntry } from './bundle-response';
-import { classifyEntry } from './bundle-route';
+import { atEntry, type EntryReturn } from './bundle-response';
 import type { AdmittedEntry, EntrySecurity } from './bundle-security';
 import { servicesInUnit } from './bundle-services';
 import { atMostOne, findMatches } from './conditional';
 import { assertResourceType } from './resource-body';
-import type { Services } from './services';
+import type { EntryRunner, RouteServices } from './route';
 
 /** http.html#trules: DELETE, then POST, then PUT and PATCH, then GET and HEAD; entry order within each. */
-const PHASE: Record<EntryRequest['method'], number> = { DELETE: 0, POST: 1, PUT: 2, PATCH: 2, GET: 3, HEAD: 3 };
+const PHASE: Record<EntryRequest['method'], number> = { DELETE: 0, POST: 1, PUT: 2, PATCH: 2, GET: 4, HEAD: 4 };
 const READS = PHASE.GET;
+/**
+ * Operations that change state (a `$book`, a `$submit`) run after the
+ * creates, updates and patches, whose results they may act on, and before
+ * every read, which must see what they did.
+ */
+const STATE_OPERATIONS = 3;
 
 /** The entry's phase: a POST that only reads (a search, an operation) is processed with the GETs. */
-const phaseOf = (request: EntryRequest): number => (isWrite(request) ? PHASE[request.method] : READS);
+const phaseOf = (request: EntryRequest): number => {
+  if (!isWrite(request)) return READS;
+  return request.match.route.interaction === 'operation' ? STATE_OPERATIONS : PHASE[request.method];
+};
 
 export function processingOrder(requests: EntryRequest[]): EntryRequest[] {
   return [...requests].sort((a, b) => phaseOf(a) - phaseOf(b) || a.index - b.index);
@@ -121,10 +129,11 @@ class TransactionRun {
   readonly results: EntryResult[];
   readonly targets = new Map<string, string>();
   readonly touched = new TouchedResources();
-  private readonly inUnit: Services;
+  private readonly inUnit: RouteServices;
 
   constructor(
-    services: Services,
+    services: RouteServices,
+    private readonly entries: EntryRunner & { preference: EntryReturn },
     private readonly tx: StorageOps,
     /** The context of a conditional reference's search, by the type it searches (admitted before the unit of work). */
     private readonly searchContexts: ReadonlyMap<string, RequestContext>,
@@ -143,7 +152,14 @@ class TransactionRun {
   }
 
   async run(entry: AdmittedEntry, assignedId?: string): Promise<void> {
-    this.results[entry.request.index] = await this.step(entry, () => executeEntry(this.inUnit, entry.ctx, entry.request, assignedId));
+    const { entries } = this;
+    this.results[entry.request.index] = await this.step(entry, () => executeEntry(this.inUnit, entry.ctx, entry.request, entries, entries.preference, assignedId));
+  }
+
+  /** An operation that changes state: checked as a write, then run (its references are its own business, not the transaction's). */
+  async runOperation(entry: AdmittedEntry): Promise<void> {
+    await this.step(entry, () => this.security.checkWrite(entry, this.inUnit.storage));
+    await this.run(entry);
   }
 
   async runDelete(entry: AdmittedEntry): Promise<void> {
@@ -252,14 +268,19 @@ async function writeAll(run: TransactionRun, planned: PlannedWrite[]): Promise<v
  * is known: all of them when it commits, the failing one when it does not.
  * Returns the results in the bundle's order.
  */
-export async function runTransaction(services: Services, requests: EntryRequest[], security: EntrySecurity): Promise<EntryResult[]> {
+export async function runTransaction(
+  services: RouteServices,
+  requests: EntryRequest[],
+  security: EntrySecurity,
+  entries: EntryRunner & { preference: EntryReturn },
+): Promise<EntryResult[]> {
   let current: ClassifiedRequest | undefined;
   try {
     const admitted: AdmittedEntry[] = [];
     const searchContexts = new Map<string, RequestContext>();
     for (const request of processingOrder(requests)) {
       current = undefined;
-      const classified = (current = await atEntry(request, async () => classifyEntry(request)));
+      const classified = (current = await atEntry(request, async () => security.classify(request)));
       admitted.push(await atEntry(request, () => security.admit(request, classified)));
       // Admitted now, outside the unit of work: building an access filter reads the storage (Consents).
       // Only writes resolve conditional references: a resource sent to an operation is taken as it is.
@@ -269,7 +290,7 @@ export async function runTransaction(services: Services, requests: EntryRequest[
       }
     }
     const results = await services.storage.unitOfWork(async (tx) => {
-      const run = new TransactionRun(services, tx, searchContexts, security, requests.length, (entry) => (current = entry.classified));
+      const run = new TransactionRun(services, entries, tx, searchContexts, security, requests.length, (entry) => (current = entry.classified));
       const writes = admitted.filter((e) => phaseOf(e.request) === PHASE.POST || phaseOf(e.request) === PHASE.PUT);
       // The ids of unconditional writes need no search: known first, so that the criteria of the
       // conditional deletes, creates and updates can name their fullUrls (`subject=urn:uuid:...`).
@@ -278,6 +299,7 @@ export async function runTransaction(services: Services, requests: EntryRequest[
       // Conditional creates and updates search after the deletes, whose effect they must see.
       const planned = [...run.claim(unconditional), ...run.claim(await run.plan(writes.filter((e) => isConditionalWrite(e.request))))];
       await writeAll(run, planned);
+      for (const entry of admitted.filter((e) => phaseOf(e.request) === STATE_OPERATIONS)) await run.runOperation(withCriteria(entry, run.targets));
       for (const entry of admitted.filter((e) => phaseOf(e.request) === READS)) await run.run(withCriteria(entry, run.targets));
       return run.results;
     });

@@ -5,13 +5,12 @@ import type { EntryResult } from './bundle-entry';
 import { executeEntry } from './bundle-entry';
 import { isWrite, parseEntryRequest, type EntryRequest } from './bundle-request';
 import type { ClassifiedRequest } from '../security/scopes/classify';
-import { classifyEntry } from './bundle-route';
-import { entrySecurity, type EntrySecurity, type EntrySecurityOptions } from './bundle-security';
+import { entrySecurity, type EntrySecurity } from './bundle-security';
 import { errorAtEntry, failedEntry, responseEntry, type EntryReturn } from './bundle-response';
 import { runTransaction } from './bundle-transaction';
-import type { Services } from './services';
+import type { EntryRunner, RouteServices } from './route';
 
-export interface BundleOptions extends EntrySecurityOptions {
+export interface BundleOptions extends EntryRunner {
   /** MAX_BUNDLE_ENTRIES: a larger bundle is answered 413 before any entry runs. */
   maxEntries: number;
   /** `Prefer: return=` for the entries that write. */
@@ -44,19 +43,19 @@ function internalError(ctx: RequestContext, index: number): FhirError {
  * answered in its entry only, and every entry that got as far as being
  * classified is audited with its own status.
  */
-async function runBatch(services: Services, ctx: RequestContext, entries: unknown[], preference: EntryReturn, security: EntrySecurity): Promise<BundleEntry[]> {
+async function runBatch(services: RouteServices, ctx: RequestContext, entries: unknown[], options: BundleOptions, security: EntrySecurity): Promise<BundleEntry[]> {
   const response: BundleEntry[] = [];
   for (const [index, entry] of entries.entries()) {
     let request: EntryRequest | undefined;
     let classified: ClassifiedRequest | undefined;
     try {
-      request = parseEntryRequest(entry, index, ctx.baseUrl);
-      classified = classifyEntry(request);
+      request = parseEntryRequest(entry, index, ctx.baseUrl, options.router);
+      classified = security.classify(request);
       const admitted = await security.admit(request, classified);
       if (isWrite(request)) await security.checkWrite(admitted, services.storage);
-      const result = await executeEntry(services, admitted.ctx, request);
+      const result = await executeEntry(services, admitted.ctx, request, options, options.preference);
       await security.audit(admitted.classified, result.status, result);
-      response.push(responseEntry(ctx.baseUrl, result, preference));
+      response.push(responseEntry(ctx.baseUrl, result, options.preference));
     } catch (error) {
       const located = request ? errorAtEntry(error, request) : error;
       const failure = located instanceof FhirError ? located : internalError(ctx, index);
@@ -72,18 +71,19 @@ async function runBatch(services: Services, ctx: RequestContext, entries: unknow
  * answers the batch-response or transaction-response Bundle, one entry per
  * request entry in the same order. A transaction that fails answers the
  * failing entry's error instead (thrown), and nothing of it is written.
- * Each entry is authorized, filtered and audited as its own REST call
- * (`options.guard`, `options.onEntry`).
+ * Each entry is routed by the REST router (`options.router`), and
+ * authorized, filtered and audited as its own REST call (`options.guard`,
+ * `options.onEntry`).
  */
-export async function processBundle(services: Services, ctx: RequestContext, body: unknown, options: BundleOptions): Promise<Bundle> {
+export async function runBundle(services: RouteServices, ctx: RequestContext, body: unknown, options: BundleOptions): Promise<Bundle> {
   const security = entrySecurity(services, ctx, options);
   const { type, entries } = envelope(body, options.maxEntries);
   if (type === 'batch') {
-    return { resourceType: 'Bundle', type: 'batch-response', entry: await runBatch(services, ctx, entries, options.preference, security) };
+    return { resourceType: 'Bundle', type: 'batch-response', entry: await runBatch(services, ctx, entries, options, security) };
   }
-  const requests = entries.map((entry, index) => parseEntryRequest(entry, index, ctx.baseUrl));
+  const requests = entries.map((entry, index) => parseEntryRequest(entry, index, ctx.baseUrl, options.router));
   assertDistinctFullUrls(requests);
-  const results: EntryResult[] = await runTransaction(services, requests, security);
+  const results: EntryResult[] = await runTransaction(services, requests, security, options);
   return { resourceType: 'Bundle', type: 'transaction-response', entry: results.map((result) => responseEntry(ctx.baseUrl, result, options.preference)) };
 }
 

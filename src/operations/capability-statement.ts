@@ -4,36 +4,40 @@ import { MODIFIERS } from '../search/parse';
 import { includeValues, revincludeValues, supportedParameters } from '../search/supported-parameters';
 import { MAX_EXPANSION_CODES } from '../terminology/value-set-expansion';
 import { SERVER_VERSION } from '../version';
+import type { OperationDescriptor } from './descriptor';
+import { operationsOn } from './registry';
 
 type RestResource = NonNullable<NonNullable<CapabilityStatement['rest']>[number]['resource']>[number];
 
-const TYPE_INTERACTIONS: RestResource['interaction'] = [
-  'read', 'vread', 'update', 'patch', 'delete', 'history-instance', 'history-type', 'create', 'search-type',
-].map((code) => ({ code: code as 'read' }));
+/** What the CapabilityStatement is built from: the route table and the operations (src/rest/routes.ts). */
+export interface ServedInteractions {
+  routes: ReadonlyArray<{ path: string; interaction: string }>;
+  operations: readonly OperationDescriptor[];
+}
 
-const VALIDATE_OPERATION = { name: 'validate', definition: 'http://hl7.org/fhir/OperationDefinition/Resource-validate' };
+/** The type-level interactions the table routes (`/:type...`), each once, in table order. */
+function typeInteractions(served: ServedInteractions): RestResource['interaction'] {
+  const codes = served.routes.filter((route) => route.path.startsWith('/:type') && route.interaction !== 'operation').map((route) => route.interaction);
+  return [...new Set(codes)].map((code) => ({ code: code as 'read' }));
+}
 
-/** Operations of one type only: the spec's Patient $everything, and Concord's own consent explanation. */
-const TYPE_OPERATIONS: Record<string, Array<{ name: string; definition: string; documentation?: string }>> = {
-  Patient: [
-    { name: 'everything', definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything' },
-    { name: 'match', definition: 'http://hl7.org/fhir/OperationDefinition/Patient-match', documentation: 'Scored candidates for a Patient: identifiers, names, birth date, gender, telecom, postal code' },
-  ],
-  Consent: [
-    {
-      name: 'evaluate',
-      definition: 'urn:concord:OperationDefinition:Consent-evaluate',
-      documentation:
-        'POST a Parameters with actor (valueReference), purpose (valueCode, v3-ActReason) and resource (valueReference); the answer is a Parameters with decision (valueCode permit | deny), basis (valueReference to the deciding Consent, or valueString naming the base-policy rule) and path (valueString, the matched provisions). Only the operator, the patient and their treating practitioners may ask.',
-    },
-  ],
-};
+/** A batch or transaction (`POST /`) and the system-level search and history, when the table routes them. */
+function systemInteractions(served: ServedInteractions): NonNullable<CapabilityStatement['rest']>[number]['interaction'] {
+  const codes = served.routes.filter((route) => !route.path.startsWith('/:type')).map((route) => route.interaction);
+  const bundles = served.routes.some((route) => route.path === '/' && route.interaction === 'operation') ? ['transaction', 'batch'] : [];
+  return [...bundles, ...new Set(codes.filter((code) => code === 'history-system' || code === 'search-system'))].map((code) => ({ code: code as 'batch' }));
+}
 
-function resourceEntry(type: string): RestResource {
+/** A descriptor's entry: its name, the canonical URL of its OperationDefinition, and its documentation. */
+function operationEntry(operation: OperationDescriptor): { name: string; definition: string; documentation?: string } {
+  return { name: operation.code, definition: operation.definition, ...(operation.documentation ? { documentation: operation.documentation } : {}) };
+}
+
+function resourceEntry(type: string, served: ServedInteractions, interactions: RestResource['interaction']): RestResource {
   return {
     type: type as RestResource['type'],
     profile: `http://hl7.org/fhir/StructureDefinition/${type}`,
-    interaction: TYPE_INTERACTIONS,
+    interaction: interactions,
     versioning: 'versioned-update',
     readHistory: true,
     updateCreate: true,
@@ -50,7 +54,7 @@ function resourceEntry(type: string): RestResource {
       type: param.type as 'token',
       documentation: param.descriptions?.[type] ?? param.description,
     })),
-    operation: [VALIDATE_OPERATION, ...(TYPE_OPERATIONS[type] ?? [])],
+    operation: operationsOn(served.operations, type).map(operationEntry),
   };
 }
 
@@ -70,15 +74,16 @@ function searchDocumentation(): string {
   ].join(' ');
 }
 
-let cached: { baseUrl: string; statement: CapabilityStatement } | undefined;
+let cached: { baseUrl: string; served: ServedInteractions; statement: CapabilityStatement } | undefined;
 
 /**
  * What this server really does, generated from the definitions it loaded and
- * the interactions it routes. It does not change while the server runs, so it
+ * the interactions and operations it routes. It does not change while the server runs, so it
  * is built once.
  */
-export function capabilityStatement(baseUrl: string): CapabilityStatement {
-  if (cached?.baseUrl === baseUrl) return cached.statement;
+export function capabilityStatement(baseUrl: string, served: ServedInteractions): CapabilityStatement {
+  if (cached?.baseUrl === baseUrl && cached.served === served) return cached.statement;
+  const interactions = typeInteractions(served);
   const statement: CapabilityStatement = {
     resourceType: 'CapabilityStatement',
     status: 'active',
@@ -93,13 +98,13 @@ export function capabilityStatement(baseUrl: string): CapabilityStatement {
       {
         mode: 'server',
         documentation: searchDocumentation(),
-        resource: resourceTypes().map(resourceEntry),
-        interaction: [{ code: 'transaction' }, { code: 'batch' }, { code: 'history-system' }, { code: 'search-system' }],
+        resource: resourceTypes().map((type) => resourceEntry(type, served, interactions)),
+        interaction: systemInteractions(served),
         // Compartment search (`/Patient/123/Encounter`, `/Patient/123/*`).
         compartment: ['http://hl7.org/fhir/CompartmentDefinition/patient'],
       },
     ],
   };
-  cached = { baseUrl, statement };
+  cached = { baseUrl, served, statement };
   return statement;
 }

@@ -28,6 +28,7 @@ import { localReference } from '../security/consent/provision-static';
 import { treatedPatients } from '../security/consent/relationships';
 import { resolveActor } from '../security/consent/resolve-actor';
 import { readCurrent } from '../security/consent/storage-queries';
+import type { OperationDescriptor } from './descriptor';
 
 interface EvaluateRequest {
   actor: string;
@@ -83,8 +84,8 @@ function answer(decision: Decision | undefined): Parameters {
   return { resourceType: 'Parameters', parameter: parts };
 }
 
-export async function evaluateConsent(services: Services, ctx: RequestContext, type: string, body: unknown): Promise<Parameters> {
-  if (type !== 'Consent') throw FhirError.of(404, 'not-supported', `$evaluate is defined on Consent, not ${type}`);
+/** Defined on Consent only: the route (src/rest/routes.ts) answers 404 for any other type before this runs. */
+export async function evaluateConsent(services: Services, ctx: RequestContext, body: unknown): Promise<Parameters> {
   const request = parseRequest(body, ctx.baseUrl);
   const indexer = createIndexer({ baseUrl: ctx.baseUrl });
   const resource = await readCurrent<AnyResource>(services.storage, ctx, request.resource);
@@ -97,3 +98,23 @@ export async function evaluateConsent(services: Services, ctx: RequestContext, t
   const purpose = request.purpose ?? defaultPurpose(actor);
   return answer(await explainDecision(services.storage, ctx, indexer, { actor, purpose, action: request.action, resource }));
 }
+
+/** `Consent/$evaluate` decides itself who may ask (the consent layer): any grant on Consent gets there. */
+export const evaluateOperation: OperationDescriptor = {
+  code: 'evaluate',
+  definition: 'urn:concord:OperationDefinition:Consent-evaluate',
+  documentation:
+    'POST a Parameters with actor (valueReference), purpose (valueCode, v3-ActReason) and resource (valueReference); the answer is a Parameters with decision (valueCode permit | deny), basis (valueReference to the deciding Consent, or valueString naming the base-policy rule) and path (valueString, the matched provisions). Only the operator, the patient and their treating practitioners may ask.',
+  resourceTypes: ['Consent'],
+  affectsState: false,
+  get: [],
+  post: ['type'],
+  permissions: { type: [] },
+  parameters: [
+    { name: 'actor', type: 'reference', min: 1, max: 1 },
+    { name: 'purpose', type: 'code', min: 0, max: 1 },
+    { name: 'resource', type: 'reference', min: 1, max: 1 },
+    { name: 'action', type: 'code', min: 0, max: 1, documentation: 'access (default) or correct' },
+  ],
+  handler: async (services, ctx, { resource }) => ({ body: await evaluateConsent(services, ctx, resource) }),
+};

@@ -6,13 +6,14 @@
  * the same queries as for any search, includes and totals included.
  */
 import type { RequestContext } from '../context';
-import { badRequest, FhirError } from '../errors';
+import { badRequest } from '../errors';
 import type { Bundle } from '../fhir/types';
 import type { QueryPairs } from '../interactions/conditional';
 import { CURSOR_PARAM, FORMAT_PARAMS, OFFSET_PARAM } from '../interactions/paging';
 import { readResource } from '../interactions/read';
 import { search } from '../interactions/search';
 import type { Services } from '../interactions/services';
+import type { OperationDescriptor } from './descriptor';
 
 const PASSED_ON = new Set(['_type', '_count', CURSOR_PARAM, OFFSET_PARAM, '_include', '_lastUpdated', ...FORMAT_PARAMS]);
 
@@ -28,9 +29,26 @@ function compartmentSearchPairs(pairs: QueryPairs): QueryPairs {
   return translated;
 }
 
-export async function patientEverything(services: Services, ctx: RequestContext, type: string, id: string, pairs: QueryPairs): Promise<Bundle> {
-  if (type !== 'Patient') throw FhirError.of(404, 'not-supported', `$everything is defined on Patient, not ${type}`);
+/** Defined on Patient only: the route (src/rest/routes.ts) answers 404 for any other type before this runs. */
+export async function patientEverything(services: Services, ctx: RequestContext, id: string, pairs: QueryPairs): Promise<Bundle> {
   // A patient this request may not see is answered as if it did not exist.
   await readResource(services, ctx, 'Patient', id);
   return search(services, ctx, undefined, compartmentSearchPairs(pairs), { strict: true, compartment: { type: 'Patient', id } });
 }
+
+/** `Patient/[id]/$everything`: reads and searches the compartment, so it needs both. */
+export const everythingOperation: OperationDescriptor = {
+  code: 'everything',
+  definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything',
+  resourceTypes: ['Patient'],
+  affectsState: false,
+  get: ['instance'],
+  post: [],
+  permissions: { instance: ['r', 's'] },
+  parameters: [
+    { name: '_since', type: 'instant', min: 0, max: 1, documentation: 'Only resources changed since this instant' },
+    { name: '_type', type: 'code', min: 0, max: '*', documentation: 'Only resources of these types' },
+    { name: '_count', type: 'integer', min: 0, max: 1, documentation: 'Page size' },
+  ],
+  handler: async (services, ctx, { id, query }) => ({ body: await patientEverything(services, ctx, id ?? '', query) }),
+};

@@ -6,6 +6,7 @@ import type { Services } from '../interactions/services';
 import { findCandidates } from '../match/candidates';
 import { matchFields } from '../match/patient-fields';
 import { scoreCandidate, type MatchGrade } from '../match/score';
+import type { OperationDescriptor } from './descriptor';
 
 export const MATCH_GRADE_URL = 'http://hl7.org/fhir/StructureDefinition/match-grade';
 
@@ -72,3 +73,21 @@ export async function matchPatients(services: Services, ctx: RequestContext, bod
     entry: scored.map(({ patient, score, grade }) => matchEntry(ctx.baseUrl, patient, score, grade)),
   };
 }
+
+/** `Patient/$match` is a search by example: it needs what a search needs. */
+export const matchOperation: OperationDescriptor = {
+  code: 'match',
+  definition: 'http://hl7.org/fhir/OperationDefinition/Patient-match',
+  documentation: 'Scored candidates for a Patient: identifiers, names, birth date, gender, telecom, postal code',
+  resourceTypes: ['Patient'],
+  affectsState: false,
+  get: [],
+  post: ['type'],
+  permissions: { type: ['s'] },
+  parameters: [
+    { name: 'resource', type: 'Resource', min: 1, max: 1, documentation: 'The Patient to match' },
+    { name: 'onlyCertainMatches', type: 'boolean', min: 0, max: 1 },
+    { name: 'count', type: 'integer', min: 0, max: 1 },
+  ],
+  handler: async (services, ctx, { resource }) => ({ body: await matchPatients(services, ctx, resource) }),
+};

@@ -4,6 +4,7 @@ import type { AnyResource, OperationOutcome } from '../fhir/types';
 import { readResource } from '../interactions/read';
 import { assertResourceType } from '../interactions/resource-body';
 import type { Services } from '../interactions/services';
+import type { OperationDescriptor } from './descriptor';
 
 /** `$validate` takes the resource itself or a Parameters with a `resource` part. */
 function resourceToValidate(body: unknown): AnyResource {
@@ -58,3 +59,23 @@ export async function validateInstance(
   }
   return checkAgainst(services, type, resourceToValidate(body), id);
 }
+
+/**
+ * `$validate` on every type: at type level it reads nothing and needs any
+ * grant on the type; at instance level it reads the stored version.
+ */
+export const validateOperation: OperationDescriptor = {
+  code: 'validate',
+  definition: 'http://hl7.org/fhir/OperationDefinition/Resource-validate',
+  resourceTypes: '*',
+  affectsState: false,
+  get: ['instance'],
+  post: ['type', 'instance'],
+  permissions: { type: [], instance: ['r'] },
+  parameters: [{ name: 'resource', type: 'Resource', min: 0, max: 1, documentation: 'The resource to validate (or the resource itself as the body)' }],
+  handler: async (services, ctx, { resourceType, id, resource }) => {
+    const type = resourceType ?? '';
+    if (id === undefined) return { body: validateType(services, type, resource) };
+    return { body: await validateInstance(services, ctx, type, id, resource) };
+  },
+};

@@ -3,6 +3,7 @@ import { createIndexer } from '../search/indexer';
 import type { Storage } from '../storage/port';
 import { accessFor, type AccessPartSource } from './access-filter';
 import { assertAuditEventWritable } from './audit/immutable';
+import { honouredByBreakGlass } from './consent/consent-source';
 import { authorize } from './scopes/authorize';
 import type { ClassifiedRequest } from './scopes/classify';
 import type { Permission } from './scopes/scope';
@@ -27,8 +28,8 @@ export interface Admission {
 export type AccessCache = Map<Permission, Promise<AccessFilter | undefined>>;
 
 /**
- * The security decisions of one interaction, in one place for the REST
- * hooks and for every bundle entry: admit (AuditEvents are immutable: 405;
+ * The security decisions of one interaction, in one place for REST calls
+ * and every bundle entry (both reach them through src/interactions/dispatch.ts): admit (AuditEvents are immutable: 405;
  * the scopes must grant the interaction: 403; the access filter of the scope
  * and consent layers) and, for writes, the check that the written resource
  * stays inside what the scopes grant (403). Consent's own write rules live
@@ -39,8 +40,6 @@ export interface RequestGuard {
   admit(admission: Admission, cache?: AccessCache): Promise<RequestContext>;
   /** Writes only: 403 when `body` (or the stored version) is outside the scopes. `storage` is the unit of work of a transaction. */
   checkWrite(ctx: RequestContext, classified: ClassifiedRequest, body: unknown, storage?: Storage): Promise<void>;
-  /** Both, for a request whose body is known when it is admitted (the REST preHandler). */
-  guard(admission: Admission & { body: unknown }): Promise<RequestContext>;
 }
 
 export interface RequestGuardOptions {
@@ -76,7 +75,7 @@ export function createRequestGuard({ storage, baseUrl, accessSources = [] }: Req
 
   const admit: RequestGuard['admit'] = async (admission, cache) => {
     const { principal, classified, requestId, now } = admission;
-    const base = { requestId, baseUrl, principal, now };
+    const base: RequestContext = { requestId, baseUrl, principal, now, ...(honouredByBreakGlass(principal) ? { breakGlass: true } : {}) };
     if (isBundleRequest(classified)) return base;
     assertAuditEventWritable(classified);
     authorize(principal, classified.resourceType ? [classified.resourceType] : [], classified.permissions);
@@ -86,13 +85,5 @@ export function createRequestGuard({ storage, baseUrl, accessSources = [] }: Req
 
   const checkWrite: RequestGuard['checkWrite'] = (ctx, classified, body, unit = storage) => checkWriteStaysInside(ctx, classified, body, unit, indexer);
 
-  return {
-    admit,
-    checkWrite,
-    guard: async (admission) => {
-      const ctx = await admit(admission);
-      await checkWrite(ctx, admission.classified, admission.body);
-      return ctx;
-    },
-  };
+  return { admit, checkWrite };
 }

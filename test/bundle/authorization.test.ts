@@ -8,7 +8,7 @@ import t from 'tap';
 import { systemContext, type RequestContext } from '../../src/context';
 import { FhirError } from '../../src/errors';
 import type { AnyResource, Bundle, BundleEntry } from '../../src/fhir/types';
-import { processBundle } from '../../src/interactions/bundle';
+import { processBundle } from '../../src/rest/bundle';
 import { createIndexer } from '../../src/search/indexer';
 import { parseSearch } from '../../src/search/parse';
 import type { EntryAudit } from '../../src/security/audit/entry-audits';

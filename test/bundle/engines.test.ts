@@ -7,7 +7,7 @@
 import t from 'tap';
 import { systemContext } from '../../src/context';
 import { FhirError } from '../../src/errors';
-import { processBundle } from '../../src/interactions/bundle';
+import { processBundle } from '../../src/rest/bundle';
 import { createIndexer } from '../../src/search/indexer';
 import { parseSearch } from '../../src/search/parse';
 import { createMongoStorage } from '../../src/storage/mongo/mongo-storage';

@@ -2,7 +2,7 @@ import t from 'tap';
 import { FhirError } from '../../src/errors';
 import { createIndexer } from '../../src/search/indexer';
 import { createRequestGuard, isBundleRequest } from '../../src/security/request-guard';
-import { classifyRequest } from '../../src/security/scopes/classify';
+import { classifyRequest } from '../../src/rest/server-routes';
 import { parseScopes } from '../../src/security/scopes/parse-scopes';
 import { createSqliteStorage } from '../../src/storage/sqlite/sqlite-storage';
 import { BASE_URL } from '../http/harness';

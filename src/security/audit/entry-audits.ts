@@ -1,4 +1,5 @@
 import type { AnyResource } from '../../fhir/types';
+import type { EntryOutcome } from '../entry-audit';
 import type { ClassifiedRequest } from '../scopes/classify';
 
 /**
@@ -21,5 +22,11 @@ export interface EntryAudit {
 declare module 'fastify' {
   interface FastifyRequest {
     entryAudits?: EntryAudit[];
+    /**
+     * What the request's own interaction did, left by its route for the
+     * audit hook: status, the resources of its result, what it wrote
+     * (src/interactions/dispatch.ts `auditOutcome`).
+     */
+    auditOutcome?: EntryOutcome;
   }
 }

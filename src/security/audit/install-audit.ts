@@ -7,7 +7,7 @@ import type { Storage } from '../../storage/port';
 import type { ClassifiedRequest } from '../scopes/classify';
 import { AuditBuffer, type Schedule } from './audit-buffer';
 import { auditEvents, type AuditOutcome } from './audit-event';
-import { locationTarget, namedResource, resourcesSent } from './collect';
+import { entryAudit } from '../entry-audit';
 import type { EntryAudit } from './entry-audits';
 import { mayReadAuditLog } from './log-reads';
 import { patientsOfFactory } from './patients-of';
@@ -108,25 +108,23 @@ export function installAudit(app: FastifyInstance, { storage, baseUrl, schedule 
       resources: resources.map((resource) => ({ reference: `${resource.resourceType}/${resource.id}`, patients: patientsOf(resource) })),
     }).map((event) => ({ ...event, id: timeOrderedId() }) as AnyResource);
 
-  /** The request's own events, then one set per bundle entry it carried. */
-  const collect = async (request: FastifyRequest, reply: FastifyReply, payload: unknown, principal: Principal, classified: ClassifiedRequest) => {
+  /**
+   * The request's own events, from the outcome its route left on the
+   * request (what the interaction returned or wrote, src/interactions/dispatch.ts),
+   * or, when it failed before it had one, from its classification alone;
+   * then one set per bundle entry it carried.
+   */
+  const collect = async (request: FastifyRequest, reply: FastifyReply, principal: Principal, classified: ClassifiedRequest) => {
     const status = reply.statusCode;
-    const returned = status < 400 ? resourcesSent(payload, request.sentBody) : [];
-    const resources: AnyResource[] = [...returned];
-    let hidden = false;
-    const target = classified.id && classified.resourceType ? { type: classified.resourceType, id: classified.id } : locationTarget(reply.getHeader('location'));
-    if (target && !returned.some((resource) => resource.resourceType === target.type && resource.id === target.id)) {
-      const stored = await namedResource(storage, baseUrl, request.id, target.type, target.id);
-      if (stored?.resource) {
-        resources.push(stored.resource);
-        // A 404 for a resource that exists: the access layer hid it.
-        hidden = status === 404 && !stored.deleted;
-      }
-    }
-    const entries = (request.entryAudits ?? []).flatMap((entry: EntryAudit) =>
-      eventsOf(request, principal, entry.classified, entry.status, entry.resources, entry.hidden === true),
-    );
-    return [...eventsOf(request, principal, classified, status, resources, hidden), ...entries];
+    const outcome = request.auditOutcome;
+    const own = await entryAudit(storage, baseUrl, request.id, {
+      classified,
+      status,
+      returned: outcome && status < 400 ? outcome.returned : [],
+      ...(outcome?.target ? { target: outcome.target } : {}),
+    });
+    const entries = [own, ...(request.entryAudits ?? [])];
+    return entries.flatMap((entry: EntryAudit) => eventsOf(request, principal, entry.classified, entry.status, entry.resources, entry.hidden === true));
   };
 
   app.addHook('preHandler', async (request) => {
@@ -142,7 +140,7 @@ export function installAudit(app: FastifyInstance, { storage, baseUrl, schedule 
     request.audited = true;
     let refusal: { status: number; outcome: ReturnType<typeof operationOutcome> };
     try {
-      trail.add(await collect(request, reply, payload, principal, classified));
+      trail.add(await collect(request, reply, principal, classified));
       // Backpressure: the answer waits until its events are written (a failure shows in `failing` below).
       if (trail.behind) await trail.flush().catch(() => undefined);
       if (!trail.failing) return payload;

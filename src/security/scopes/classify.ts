@@ -1,5 +1,5 @@
-import { operationPermissions, REQUIRED_PERMISSIONS, type Interaction } from './interaction';
-import type { Permission } from './scope';
+import type { Interaction } from './interaction';
+import { PERMISSION_ORDER, type Permission } from './scope';
 
 /** What one FHIR request does, for the authorization decision and the audit record. */
 export interface ClassifiedRequest {
@@ -16,73 +16,53 @@ export interface ClassifiedRequest {
   accessPermission: Permission;
 }
 
-/** Route pattern (relative to the FHIR base) and method → interaction, for the core routes. */
-const ROUTES: Record<string, Exclude<Interaction, 'operation'>> = {
-  'GET /': 'search-system',
-  'GET /_history': 'history-system',
-  'GET /:type': 'search-type',
-  'POST /:type/_search': 'search-type',
-  'POST /:type': 'create',
-  'PUT /:type': 'update',
-  'DELETE /:type': 'delete',
-  'GET /:type/_history': 'history-type',
-  'GET /:type/:id': 'read',
-  'PUT /:type/:id': 'update',
-  'PATCH /:type/:id': 'patch',
-  'DELETE /:type/:id': 'delete',
-  'GET /:type/:id/_history': 'history-instance',
-  'GET /:type/:id/_history/:vid': 'vread',
-};
-
 /**
- * `GET /Patient/123/Observation` (or `/*`, or `POST .../_search`) searches
- * the named type (every type) inside the compartment; the compartment route also catches
- * `/Patient/123/$op` when no route names the operation.
+ * What a route of the route table (src/rest/routes.ts) says about itself
+ * for admission: the interaction, the operation's name, the permissions.
  */
-function compartmentSearch(method: string, pattern: string, params: Record<string, string | undefined>): ClassifiedRequest | undefined {
-  const target = params.compartmentType;
-  if (target === undefined) return undefined;
-  if (method === 'POST' && pattern === '/:type/:id/:compartmentType/_search') return compartmentSearchOf(target);
-  if (method !== 'GET' || pattern !== '/:type/:id/:compartmentType') return undefined;
-  if (target.startsWith('$')) {
-    const permissions = operationPermissions(target, true);
-    return { interaction: 'operation', operation: target, resourceType: params.type, id: params.id, permissions, accessPermission: accessPermissionOf(permissions) };
-  }
-  return compartmentSearchOf(target);
+export interface RouteClass {
+  interaction: Interaction;
+  operation?: string;
+  permissions: readonly Permission[];
+  /**
+   * The path parameter naming the resource type the request reads: `type`,
+   * or for a compartment search `compartmentType` (`*`: every type).
+   */
+  typeParam?: 'type' | 'compartmentType';
 }
 
-function compartmentSearchOf(target: string): ClassifiedRequest {
-  const permissions = REQUIRED_PERMISSIONS['search-type'];
-  return { interaction: 'search-type', resourceType: target === '*' ? undefined : target, permissions, accessPermission: 's' };
-}
+/** Every permission: what a route that says nothing about its needs requires, so it is never open by accident. */
+export const ALL_PERMISSIONS: readonly Permission[] = PERMISSION_ORDER;
 
 /** The permission an access filter is built for: what the interaction exercises on the data it sees. */
-function accessPermissionOf(permissions: readonly Permission[]): Permission {
+export function accessPermissionOf(permissions: readonly Permission[]): Permission {
   return permissions.includes('s') ? 's' : (permissions[0] ?? 'r');
 }
 
 /**
- * Classifies a request by its route pattern. Routes this table does not know
- * (operations added elsewhere, batch) are operations: `$name` from the last
- * literal segment, and an unknown one needs every permission, so that a new
- * route is never reachable with less than full rights by accident.
+ * `GET /Patient/123/Observation` (or `/*`) searches the named type (every
+ * type) inside the compartment. The compartment route also catches
+ * `/Patient/123/$op` when no route names the operation: an operation
+ * nobody declared, which needs every permission.
  */
-export function classifyRequest(requestMethod: string, pattern: string, params: Record<string, string | undefined>): ClassifiedRequest {
-  // HEAD is GET without the body (Fastify answers it from the GET route): the same rights.
-  const method = requestMethod === 'HEAD' ? 'GET' : requestMethod;
-  const resourceType = params.type;
-  const id = params.id;
-  // The base route is registered without a slash: `POST /` (a batch or transaction), not `POST `.
-  const route = pattern === '' ? '/' : pattern;
-  const interaction = ROUTES[`${method} ${route}`];
-  if (interaction) {
-    const permissions = REQUIRED_PERMISSIONS[interaction];
-    return { interaction, resourceType, id, permissions, accessPermission: accessPermissionOf(permissions) };
+function compartmentSearch(route: RouteClass, params: Record<string, string | undefined>): ClassifiedRequest {
+  const target = params.compartmentType ?? '*';
+  if (target.startsWith('$')) {
+    return { interaction: 'operation', operation: target, resourceType: params.type, id: params.id, permissions: ALL_PERMISSIONS, accessPermission: 's' };
   }
-  const compartment = compartmentSearch(method, pattern, params);
-  if (compartment) return compartment;
-  const literal = pattern.split('/').reverse().find((segment) => segment.startsWith('$'));
-  const operation = literal ?? `${method} ${route}`;
-  const permissions = operationPermissions(operation, id !== undefined);
-  return { interaction: 'operation', operation, resourceType, id, permissions, accessPermission: accessPermissionOf(permissions) };
+  return { interaction: route.interaction, resourceType: target === '*' ? undefined : target, permissions: route.permissions, accessPermission: accessPermissionOf(route.permissions) };
+}
+
+/** The classification of a request that matched `route` with these path parameters. */
+export function classifyRoute(route: RouteClass, params: Record<string, string | undefined>): ClassifiedRequest {
+  if (route.typeParam === 'compartmentType') return compartmentSearch(route, params);
+  const { interaction, operation, permissions } = route;
+  return {
+    interaction,
+    ...(operation !== undefined ? { operation } : {}),
+    resourceType: params.type,
+    id: params.id,
+    permissions,
+    accessPermission: accessPermissionOf(permissions),
+  };
 }

@@ -21,7 +21,7 @@ export type Interaction =
 /**
  * The permissions an interaction needs on its resource type (issue 4, SMART
  * App Launch: r reads by id, s searches, c creates, u updates, d deletes).
- * Operations say what they need themselves (see `operationPermissions`).
+ * Operations say what they need themselves, in their descriptors (src/operations/).
  */
 export const REQUIRED_PERMISSIONS: Record<Exclude<Interaction, 'operation'>, readonly Permission[]> = {
   read: ['r'],
@@ -36,18 +36,3 @@ export const REQUIRED_PERMISSIONS: Record<Exclude<Interaction, 'operation'>, rea
   patch: ['u'],
   delete: ['d'],
 };
-
-/**
- * `$everything` returns a compartment: it reads and searches. Instance
- * `$validate` reads the stored resource. Type-level `$validate` reads nothing
- * and needs any grant on the type; unknown operations need every permission.
- */
-export function operationPermissions(operation: string, instanceLevel: boolean): readonly Permission[] {
-  if (operation === '$everything') return ['r', 's'];
-  if (operation === '$validate') return instanceLevel ? ['r'] : [];
-  // Patient/$match is a search by example.
-  if (operation === '$match') return ['s'];
-  // Consent/$evaluate decides itself who may ask (the consent layer); any grant on Consent gets there.
-  if (operation === '$evaluate') return [];
-  return ['c', 'r', 'u', 'd', 's'];
-}

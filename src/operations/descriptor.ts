@@ -1,0 +1,80 @@
+import type { RequestContext } from '../context';
+import type { Parameters, Resource } from '../fhir/types';
+import type { QueryPairs } from '../interactions/conditional';
+import type { Services } from '../interactions/services';
+import type { Permission } from '../security/scopes/scope';
+
+/** Where an operation is invoked (operations.html#levels): `[base]/$op`, `[base]/Type/$op`, `[base]/Type/id/$op`. */
+export type OperationLevel = 'system' | 'type' | 'instance';
+
+/** The FHIR types a parameter may have here (OperationDefinition.parameter.type), and how a URL value becomes `value[x]`. */
+export type ParameterType = 'string' | 'code' | 'boolean' | 'integer' | 'reference' | 'dateTime' | 'instant' | 'uri' | 'Resource';
+
+/** One input parameter (OperationDefinition.parameter with use `in`). */
+export interface OperationParameter {
+  name: string;
+  type: ParameterType;
+  min: 0 | 1;
+  /** `*` or a whole number. */
+  max: '*' | number;
+  documentation?: string;
+}
+
+/** What an operation's handler receives: where it runs and its input, read from the body, the query string or a form. */
+export interface OperationInvocation {
+  /** The URL's type; absent at system level. */
+  resourceType?: string;
+  /** The URL's id; absent unless instance level. */
+  id?: string;
+  /**
+   * The input as a Parameters resource: the body's Parameters, or the
+   * declared parameters of the query string (GET) as `value[x]` parts.
+   */
+  parameters: Parameters;
+  /** The body as sent, when it is not a Parameters (`$validate` takes the resource itself); undefined for a GET. */
+  resource?: unknown;
+  /** The query string, for the operations that page like a search (`$everything`). */
+  query: QueryPairs;
+}
+
+/** What an operation answers: a Bundle, a Parameters, an OperationOutcome... always 200 unless it throws. */
+export interface OperationAnswer {
+  status?: number;
+  body: Resource;
+}
+
+/**
+ * An operation, as data (operations.html, OperationDefinition): the route
+ * table builds its routes from it, admission its permissions and write
+ * ordering, the CapabilityStatement its entry. Adding an operation is
+ * writing one of these and listing it in the registry (registry.ts).
+ */
+export interface OperationDescriptor {
+  /** Without the `$`. */
+  code: string;
+  /** The canonical URL of its OperationDefinition. */
+  definition: string;
+  /** The types it is defined on; `*` for every type. */
+  resourceTypes: readonly string[] | '*';
+  /**
+   * True when it writes: in a bundle it is admitted, ordered and checked
+   * as a write, not with the reads (OperationDefinition.affectsState).
+   */
+  affectsState: boolean;
+  /**
+   * The levels at which GET invokes it: only an operation that changes
+   * nothing and takes only primitive parameters may allow it (operations.html#request).
+   */
+  get: readonly OperationLevel[];
+  /** The levels at which POST invokes it. */
+  post: readonly OperationLevel[];
+  /**
+   * The SMART permissions it needs on the URL's type, per level; an empty
+   * list means any grant on the type (the operation decides the rest itself).
+   */
+  permissions: Readonly<Partial<Record<OperationLevel, readonly Permission[]>>>;
+  parameters: readonly OperationParameter[];
+  /** Said in the CapabilityStatement beside the definition. */
+  documentation?: string;
+  handler(services: Services, ctx: RequestContext, invocation: OperationInvocation): Promise<OperationAnswer>;
+}
