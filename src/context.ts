@@ -1,4 +1,6 @@
+import type { AnyResource } from './fhir/types';
 import type { Condition } from './search/query';
+import type { StorageOps } from './storage/port';
 import type { Scope } from './security/scopes/scope';
 
 /**
@@ -25,7 +27,23 @@ export interface RequestContext {
    * (ETREAT by a clinician): its successful responses say so (`X-Break-Glass`).
    */
   readonly breakGlass?: boolean;
+  /**
+   * The rules a write must pass once its target is known, set by admission
+   * (src/interactions/dispatch.ts) and called by the write interactions
+   * with the unit of work they write in, just before they store.
+   */
+  readonly writeRules?: WriteRules;
 }
+
+/** One write about to be stored: a create, update or patch carries the new body, a delete none. */
+export interface WriteChange {
+  readonly resourceType: string;
+  readonly id: string;
+  readonly written?: AnyResource;
+}
+
+/** Throws (403) when the change may not be made; `ops` reads what is stored, inside the write's unit of work. */
+export type WriteRules = (ops: StorageOps, ctx: RequestContext, change: WriteChange) => Promise<void>;
 
 /**
  * The operator sees everything without a consent filter: internal work

@@ -1,7 +1,7 @@
 import { ConfigError, loadConfig, type Config } from './config';
 import { buildServer } from './http/server';
 import { createAuth, type Auth } from './security/auth/auth-service';
-import { consentAccessSource } from './security/consent/consent-source';
+import { consentAccessSource } from './security/consent';
 import { createIndexer } from './search/indexer';
 import { openStorage } from './storage/open-storage';
 import { createValidator } from './validation/validator';

@@ -19,15 +19,18 @@ import { badRequest, FhirError, notFound } from '../errors';
 import type { AnyResource } from '../fhir/types';
 import type { Services } from '../interactions/services';
 import { createIndexer } from '../search/indexer';
-import { defaultPurpose } from '../security/consent/actor';
-import type { Basis, Decision } from '../security/consent/decision';
-import type { ConsentAction } from '../security/consent/evaluation-env';
-import { explainDecision } from '../security/consent/explain';
-import { patientsOf } from '../security/consent/patients-of';
-import { localReference } from '../security/consent/provision-static';
-import { treatedPatients } from '../security/consent/relationships';
-import { resolveActor } from '../security/consent/resolve-actor';
-import { readCurrent } from '../security/consent/storage-queries';
+import {
+  defaultPurpose,
+  explainDecision,
+  localReference,
+  mayActFor,
+  patientsOf,
+  readCurrent,
+  resolveActor,
+  type Basis,
+  type ConsentAction,
+  type Decision,
+} from '../security/consent';
 import type { OperationDescriptor } from './descriptor';
 
 interface EvaluateRequest {
@@ -58,15 +61,7 @@ function parseRequest(body: unknown, baseUrl: string): EvaluateRequest {
 const forbidden = () => FhirError.of(403, 'forbidden', 'Only the operator, the patient and their treating practitioners may ask for a consent decision');
 
 async function assertMayAsk(services: Services, ctx: RequestContext, patients: readonly string[]): Promise<void> {
-  const principal = ctx.principal;
-  if (principal.kind === 'operator') return;
-  if (principal.actorType === 'Patient' && patients.includes(principal.fhirUser.slice('Patient/'.length))) return;
-  if (principal.actorType === 'Practitioner' || principal.actorType === 'PractitionerRole') {
-    const caller = await resolveActor(services.storage, ctx, { fhirUser: principal.fhirUser });
-    const treated = await treatedPatients(services.storage, ctx, caller.identities);
-    if (patients.some((p) => treated.has(p))) return;
-  }
-  throw forbidden();
+  if (!(await mayActFor(services.storage, ctx, patients, 'some'))) throw forbidden();
 }
 
 const basisPart = (name: string, basis: Basis): ParametersParameter =>

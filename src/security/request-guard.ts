@@ -1,9 +1,9 @@
-import type { AccessFilter, Principal, RequestContext } from '../context';
+import type { AccessFilter, Principal, RequestContext, WriteRules } from '../context';
 import { createIndexer } from '../search/indexer';
 import type { Storage } from '../storage/port';
 import { accessFor, type AccessPartSource } from './access-filter';
 import { assertAuditEventWritable } from './audit/immutable';
-import { honouredByBreakGlass } from './consent/consent-source';
+import { assertConsentWriteAllowed, honouredByBreakGlass } from './consent';
 import { authorize } from './scopes/authorize';
 import type { ClassifiedRequest } from './scopes/classify';
 import type { Permission } from './scopes/scope';
@@ -32,8 +32,9 @@ export type AccessCache = Map<Permission, Promise<AccessFilter | undefined>>;
  * and every bundle entry (both reach them through src/interactions/dispatch.ts): admit (AuditEvents are immutable: 405;
  * the scopes must grant the interaction: 403; the access filter of the scope
  * and consent layers) and, for writes, the check that the written resource
- * stays inside what the scopes grant (403). Consent's own write rules live
- * in the write interactions, which bundle entries run too.
+ * stays inside what the scopes grant (403). The admitted context carries
+ * the rules that need the write's final target (the Consent write rule),
+ * which the write interactions call where they store.
  */
 export interface RequestGuard {
   /** The context the interaction runs with; throws 405 or 403. */
@@ -60,6 +61,9 @@ export function isBundleRequest(classified: ClassifiedRequest): boolean {
   return classified.interaction === 'operation' && classified.resourceType === undefined && classified.operation === BUNDLE_OPERATION;
 }
 
+/** The rules every admitted write passes where it is stored: the Consent write rule. */
+const writeRules: WriteRules = (ops, ctx, { resourceType, id, written }) => assertConsentWriteAllowed(ops, ctx, resourceType, id, written);
+
 export function createRequestGuard({ storage, baseUrl, accessSources = [] }: RequestGuardOptions): RequestGuard {
   const sources = [scopeAccessPart, ...accessSources];
   const indexer = createIndexer({ baseUrl });
@@ -75,7 +79,7 @@ export function createRequestGuard({ storage, baseUrl, accessSources = [] }: Req
 
   const admit: RequestGuard['admit'] = async (admission, cache) => {
     const { principal, classified, requestId, now } = admission;
-    const base: RequestContext = { requestId, baseUrl, principal, now, ...(honouredByBreakGlass(principal) ? { breakGlass: true } : {}) };
+    const base: RequestContext = { requestId, baseUrl, principal, now, writeRules, ...(honouredByBreakGlass(principal) ? { breakGlass: true } : {}) };
     if (isBundleRequest(classified)) return base;
     assertAuditEventWritable(classified);
     authorize(principal, classified.resourceType ? [classified.resourceType] : [], classified.permissions);

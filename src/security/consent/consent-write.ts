@@ -12,8 +12,7 @@ import { FhirError } from '../../errors';
 import type { AnyResource } from '../../fhir/types';
 import type { StorageOps } from '../../storage/port';
 import { localReference } from './provision-static';
-import { treatedPatients } from './relationships';
-import { resolveActor } from './resolve-actor';
+import { mayActFor } from './acting-for';
 import { readCurrent } from './storage-queries';
 
 const forbidden = (why: string) => FhirError.of(403, 'forbidden', `This Consent may not be written: ${why}`);
@@ -39,16 +38,9 @@ export async function assertConsentWriteAllowed(ops: StorageOps, ctx: RequestCon
   const stored = await readCurrent(ops, ctx, `Consent/${id}`);
   const patients = [patientOf(stored, ctx.baseUrl), patientOf(written, ctx.baseUrl)].filter((p): p is string => p !== undefined);
   if (written && patientOf(written, ctx.baseUrl) === undefined) throw forbidden('it names no patient of this server');
-  if (principal.actorType === 'Patient') {
-    if (patients.every((p) => principal.fhirUser === `Patient/${p}`)) return;
-    throw forbidden("a patient writes only their own Consents");
-  }
-  if (principal.actorType === 'Practitioner' || principal.actorType === 'PractitionerRole') {
-    if (!hasUserConsentWrite(principal)) throw forbidden('a practitioner needs user/Consent.cu');
-    const actor = await resolveActor(ops, ctx, { fhirUser: principal.fhirUser });
-    const treated = await treatedPatients(ops, ctx, actor.identities);
-    if (patients.every((p) => treated.has(p))) return;
-    throw forbidden('the practitioner has no treatment relationship with the patient');
-  }
-  throw forbidden('only the patient and their treating practitioners write Consents');
+  const practitioner = principal.actorType === 'Practitioner' || principal.actorType === 'PractitionerRole';
+  if (principal.actorType !== 'Patient' && !practitioner) throw forbidden('only the patient and their treating practitioners write Consents');
+  if (practitioner && !hasUserConsentWrite(principal)) throw forbidden('a practitioner needs user/Consent.cu');
+  if (await mayActFor(ops, ctx, patients, 'every')) return;
+  throw forbidden(practitioner ? 'the practitioner has no treatment relationship with the patient' : 'a patient writes only their own Consents');
 }
