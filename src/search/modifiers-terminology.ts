@@ -17,7 +17,7 @@
 import { badRequest, FhirError } from '../errors';
 import { TerminologyError } from '../terminology/terminology-error';
 import { expandValueSet, MAX_EXPANSION_CODES, type Concept, type TerminologySource } from '../terminology/value-set-expansion';
-import { unescape } from './escape';
+import { splitUnescaped, unescape } from './escape';
 import { tokenValue, type ValueContext } from './parse-value';
 import type { Condition, TokenValue } from './query';
 
@@ -53,6 +53,32 @@ function conceptsOf(modifier: string, piece: string, ctx: ValueContext, terminol
   } catch (error) {
     if (error instanceof TerminologyError) throw FhirError.of(400, error.code, `${ctx.name}: ${error.message}`, [ctx.name]);
     throw error;
+  }
+}
+
+/**
+ * The terminology modifier a query key ends in (`code:in`, a chain's
+ * `subject:Patient.gender:in`, `_has:Observation:patient:code:below`), if any.
+ */
+export function terminologyModifierOf(key: string): string | undefined {
+  const last = key.slice(key.lastIndexOf('.') + 1).split(':').pop();
+  return last !== undefined && TERMINOLOGY_MODIFIERS.has(last) && key.includes(':') ? last : undefined;
+}
+
+/**
+ * Asks `terminology` for every definition the value of a `modifier` search
+ * needs, as the parse will (so that a loader can note what is missing and
+ * fetch it before the one parse). What cannot be answered is left for the
+ * parse to report, with the parameter it belongs to.
+ */
+export function askTerminology(modifier: string, value: string, terminology: TerminologySource): void {
+  const ctx: ValueContext = { name: modifier, baseUrl: '', componentDef: () => undefined, now: 0 };
+  for (const piece of splitUnescaped(value, ',').filter((p) => p !== '')) {
+    try {
+      conceptsOf(modifier, piece, ctx, terminology);
+    } catch {
+      // Reported by the parse.
+    }
   }
 }
 
