@@ -72,12 +72,18 @@ export function returnedResources(result: InteractionResult | undefined): AnyRes
   if (!result) return [];
   const body = result.body as { resourceType?: string; entry?: Array<{ resource?: AnyResource }> } | undefined;
   // An operation's own answer counts as returned, as a search's page does.
-  const found = body?.resourceType === 'Bundle' ? (body.entry ?? []).map((entry) => entry.resource) : [result.record?.resource, result.body as AnyResource | undefined];
+  const found =
+    body?.resourceType === 'Bundle' ? (body.entry ?? []).map((entry) => entry.resource) : [result.record?.resource, result.body as AnyResource | undefined];
   return found.filter((resource): resource is AnyResource => resource !== undefined && resource.resourceType !== 'OperationOutcome');
 }
 
 /** What the audit needs of one interaction: its classification, status, the resources of its result and what it wrote or deleted. */
 export function auditOutcome(classified: ClassifiedRequest, status: number, result?: InteractionResult): EntryOutcome {
   const record = result?.record;
-  return { classified, status, returned: status < 400 ? returnedResources(result) : [], ...(record ? { target: { type: record.resourceType, id: record.id } } : {}) };
+  return {
+    classified,
+    status,
+    returned: status < 400 ? returnedResources(result) : [],
+    ...(record ? { target: { type: record.resourceType, id: record.id } } : {}),
+  };
 }

@@ -15,7 +15,9 @@ const samplePath = (path: string) => path.replace(/:([A-Za-z]+)/g, (_, name: str
 
 /** 405 with the methods the path takes (RFC 9110 section 15.5.6). */
 export function methodNotAllowed(method: string, allow: readonly string[]): FhirError {
-  return new FhirError(405, [{ severity: 'error', code: 'not-supported', diagnostics: `${method} is not allowed here; use ${allow.join(', ')}` }], { allow: allow.join(', ') });
+  return new FhirError(405, [{ severity: 'error', code: 'not-supported', diagnostics: `${method} is not allowed here; use ${allow.join(', ')}` }], {
+    allow: allow.join(', '),
+  });
 }
 
 /**
@@ -69,7 +71,13 @@ export function createRouter(table: readonly Route[]): RestRouter {
   for (const route of shadowed) router.on(route.method, route.path, () => undefined, route);
 
   const shapes = FindMyWay(ROUTER_OPTIONS);
-  for (const [path, routes] of byPath) shapes.on('GET', path, () => undefined, routes.map((route) => route.method));
+  for (const [path, routes] of byPath)
+    shapes.on(
+      'GET',
+      path,
+      () => undefined,
+      routes.map((route) => route.method),
+    );
 
   return {
     routes: [...table, ...shadowed],
@@ -88,12 +96,27 @@ export function createRouter(table: readonly Route[]): RestRouter {
  * and the audit record see. A pattern the table does not have is an
  * operation nobody declared, which needs every permission.
  */
-export function classifyPattern(table: readonly Route[], requestMethod: string, pattern: string, params: Record<string, string | undefined>): ClassifiedRequest {
+export function classifyPattern(
+  table: readonly Route[],
+  requestMethod: string,
+  pattern: string,
+  params: Record<string, string | undefined>,
+): ClassifiedRequest {
   const method = requestMethod === 'HEAD' ? 'GET' : requestMethod;
   // The base route is registered without a slash: `POST /` (a batch or transaction), not `POST `.
   const path = pattern === '' ? '/' : pattern;
   const route = table.find((candidate) => candidate.method === method && candidate.path === path);
   if (route) return classifyRoute(route, params);
-  const literal = path.split('/').reverse().find((segment) => segment.startsWith('$'));
-  return { interaction: 'operation', operation: literal ?? `${method} ${path}`, resourceType: params.type, id: params.id, permissions: ALL_PERMISSIONS, accessPermission: 's' };
+  const literal = path
+    .split('/')
+    .reverse()
+    .find((segment) => segment.startsWith('$'));
+  return {
+    interaction: 'operation',
+    operation: literal ?? `${method} ${path}`,
+    resourceType: params.type,
+    id: params.id,
+    permissions: ALL_PERMISSIONS,
+    accessPermission: 's',
+  };
 }

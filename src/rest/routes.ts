@@ -53,43 +53,112 @@ const deleted = (record: VersionRecord | undefined): InteractionResult => ({ sta
 
 /** The interactions of http.html, in the order their methods are listed in an Allow header. */
 const CORE_ROUTES: Route[] = [
-  core({ method: 'GET', path: '/', interaction: 'search-system', handler: async (s, ctx, r) => page(await search(s, ctx, undefined, r.query, { strict: r.strict })) }),
+  core({
+    method: 'GET',
+    path: '/',
+    interaction: 'search-system',
+    handler: async (s, ctx, r) => page(await search(s, ctx, undefined, r.query, { strict: r.strict })),
+  }),
   {
     // The envelope needs only an authenticated caller: each entry is admitted as its own request.
-    method: 'POST', path: '/', interaction: 'operation', operation: 'POST /', permissions: [], body: 'resource', changesState: true,
-    handler: async (services, ctx, request, entries) => page(await runBundle(services, ctx, request.body, { maxEntries: services.maxBundleEntries, preference: request.preference, ...entries })),
+    method: 'POST',
+    path: '/',
+    interaction: 'operation',
+    operation: 'POST /',
+    permissions: [],
+    body: 'resource',
+    changesState: true,
+    handler: async (services, ctx, request, entries) =>
+      page(await runBundle(services, ctx, request.body, { maxEntries: services.maxBundleEntries, preference: request.preference, ...entries })),
   },
   core({ method: 'GET', path: '/_history', interaction: 'history-system', handler: async (s, ctx, r) => page(await history(s, ctx, {}, r.query)) }),
-  core({ method: 'GET', path: '/:type', interaction: 'search-type', handler: async (s, ctx, r) => page(await search(s, ctx, r.params.type, r.query, { strict: r.strict })) }),
   core({
-    method: 'POST', path: '/:type', interaction: 'create', body: 'resource',
+    method: 'GET',
+    path: '/:type',
+    interaction: 'search-type',
+    handler: async (s, ctx, r) => page(await search(s, ctx, r.params.type, r.query, { strict: r.strict })),
+  }),
+  core({
+    method: 'POST',
+    path: '/:type',
+    interaction: 'create',
+    body: 'resource',
     handler: async (s, ctx, r) => written(await createResource(s, ctx, r.params.type ?? '', r.body, r.ifNoneExist, r.assignedId)),
   }),
-  core({ method: 'PUT', path: '/:type', interaction: 'update', body: 'resource', handler: async (s, ctx, r) => written(await conditionalUpdate(s, ctx, r.params.type ?? '', r.query, r.body)) }),
-  core({ method: 'DELETE', path: '/:type', interaction: 'delete', handler: async (s, ctx, r) => deleted(await conditionalDelete(s, ctx, r.params.type ?? '', r.query)) }),
-  core({ method: 'POST', path: '/:type/_search', interaction: 'search-type', body: 'form', handler: async (s, ctx, r) => page(await search(s, ctx, r.params.type, r.query, { strict: r.strict })) }),
-  core({ method: 'GET', path: '/:type/_history', interaction: 'history-type', handler: async (s, ctx, r) => page(await history(s, ctx, { resourceType: r.params.type }, r.query)) }),
-  core({ method: 'GET', path: '/:type/:id', interaction: 'read', handler: async (s, ctx, r) => readResult(r, await readResource(s, ctx, r.params.type ?? '', r.params.id ?? '')) }),
   core({
-    method: 'PUT', path: '/:type/:id', interaction: 'update', body: 'resource',
+    method: 'PUT',
+    path: '/:type',
+    interaction: 'update',
+    body: 'resource',
+    handler: async (s, ctx, r) => written(await conditionalUpdate(s, ctx, r.params.type ?? '', r.query, r.body)),
+  }),
+  core({
+    method: 'DELETE',
+    path: '/:type',
+    interaction: 'delete',
+    handler: async (s, ctx, r) => deleted(await conditionalDelete(s, ctx, r.params.type ?? '', r.query)),
+  }),
+  core({
+    method: 'POST',
+    path: '/:type/_search',
+    interaction: 'search-type',
+    body: 'form',
+    handler: async (s, ctx, r) => page(await search(s, ctx, r.params.type, r.query, { strict: r.strict })),
+  }),
+  core({
+    method: 'GET',
+    path: '/:type/_history',
+    interaction: 'history-type',
+    handler: async (s, ctx, r) => page(await history(s, ctx, { resourceType: r.params.type }, r.query)),
+  }),
+  core({
+    method: 'GET',
+    path: '/:type/:id',
+    interaction: 'read',
+    handler: async (s, ctx, r) => readResult(r, await readResource(s, ctx, r.params.type ?? '', r.params.id ?? '')),
+  }),
+  core({
+    method: 'PUT',
+    path: '/:type/:id',
+    interaction: 'update',
+    body: 'resource',
     handler: async (s, ctx, r) => written(await updateResource(s, ctx, r.params.type ?? '', r.params.id ?? '', r.body, r.ifMatch)),
   }),
   core({
-    method: 'PATCH', path: '/:type/:id', interaction: 'patch', body: 'patch',
+    method: 'PATCH',
+    path: '/:type/:id',
+    interaction: 'patch',
+    body: 'patch',
     handler: async (s, ctx, r) => written(await patchResource(s, ctx, r.params.type ?? '', r.params.id ?? '', r.body, r.ifMatch)),
   }),
-  core({ method: 'DELETE', path: '/:type/:id', interaction: 'delete', handler: async (s, ctx, r) => deleted(await deleteResource(s, ctx, r.params.type ?? '', r.params.id ?? '', r.ifMatch)) }),
   core({
-    method: 'GET', path: '/:type/:id/_history', interaction: 'history-instance',
+    method: 'DELETE',
+    path: '/:type/:id',
+    interaction: 'delete',
+    handler: async (s, ctx, r) => deleted(await deleteResource(s, ctx, r.params.type ?? '', r.params.id ?? '', r.ifMatch)),
+  }),
+  core({
+    method: 'GET',
+    path: '/:type/:id/_history',
+    interaction: 'history-instance',
     handler: async (s, ctx, r) => page(await history(s, ctx, { resourceType: r.params.type, id: r.params.id }, r.query)),
   }),
   core({
-    method: 'GET', path: '/:type/:id/_history/:vid', interaction: 'vread',
+    method: 'GET',
+    path: '/:type/:id/_history/:vid',
+    interaction: 'vread',
     handler: async (s, ctx, r) => readResult(r, await vreadResource(s, ctx, r.params.type ?? '', r.params.id ?? '', r.params.vid ?? '')),
   }),
   // Static segments (`_history`, `$validate`) win over the compartment's parameter.
   core({ method: 'GET', path: '/:type/:id/:compartmentType', interaction: 'search-type', typeParam: 'compartmentType', handler: compartmentSearch }),
-  core({ method: 'POST', path: '/:type/:id/:compartmentType/_search', interaction: 'search-type', typeParam: 'compartmentType', body: 'form', handler: compartmentSearch }),
+  core({
+    method: 'POST',
+    path: '/:type/:id/:compartmentType/_search',
+    interaction: 'search-type',
+    typeParam: 'compartmentType',
+    body: 'form',
+    handler: compartmentSearch,
+  }),
 ];
 
 const LEVEL_PATHS: Record<OperationLevel, (code: string) => string> = {
@@ -111,22 +180,20 @@ function assertDefinedOn(operation: OperationDescriptor, type: string | undefine
  */
 export function operationRoutes(operation: OperationDescriptor): Route[] {
   return operationLevels(operation).flatMap((level) =>
-    operationMethods(operation, level).map(
-      (method): Route => ({
-        method,
-        path: LEVEL_PATHS[level](operation.code),
-        interaction: 'operation',
-        operation: `$${operation.code}`,
-        permissions: operation.permissions[level] ?? ALL_PERMISSIONS,
-        body: method === 'POST' ? 'operation' : 'none',
-        changesState: operation.affectsState,
-        handler: async (services, ctx, request) => {
-          assertDefinedOn(operation, request.params.type);
-          const answer = await operation.handler(services, ctx, invocationOf(operation, request.params, request.query, request.body));
-          return { status: answer.status ?? 200, body: answer.body };
-        },
-      }),
-    ),
+    operationMethods(operation, level).map((method): Route => ({
+      method,
+      path: LEVEL_PATHS[level](operation.code),
+      interaction: 'operation',
+      operation: `$${operation.code}`,
+      permissions: operation.permissions[level] ?? ALL_PERMISSIONS,
+      body: method === 'POST' ? 'operation' : 'none',
+      changesState: operation.affectsState,
+      handler: async (services, ctx, request) => {
+        assertDefinedOn(operation, request.params.type);
+        const answer = await operation.handler(services, ctx, invocationOf(operation, request.params, request.query, request.body));
+        return { status: answer.status ?? 200, body: answer.body };
+      },
+    })),
   );
 }
 
@@ -137,9 +204,15 @@ export function operationRoutes(operation: OperationDescriptor): Route[] {
 export function routeTable(operations: readonly OperationDescriptor[]): Route[] {
   const served = { routes: [...CORE_ROUTES, ...operations.flatMap(operationRoutes)], operations };
   const metadata: Route = {
-    method: 'GET', path: '/metadata', interaction: 'operation', operation: 'GET /metadata', permissions: ALL_PERMISSIONS, body: 'none', changesState: false, public: true,
+    method: 'GET',
+    path: '/metadata',
+    interaction: 'operation',
+    operation: 'GET /metadata',
+    permissions: ALL_PERMISSIONS,
+    body: 'none',
+    changesState: false,
+    public: true,
     handler: async (_services, ctx) => page(capabilityStatement(ctx.baseUrl, served)),
   };
   return [metadata, ...served.routes];
 }
-

@@ -56,7 +56,13 @@ async function world(t: { teardown(fn: () => unknown): void }) {
   const storage = createSqliteStorage({ path: ':memory:', indexer: createIndexer({ baseUrl: BASE_URL }) });
   t.teardown(() => storage.close());
   await storage.update(systemContext(BASE_URL), { resourceType: 'Patient', id: 'p' } as AnyResource);
-  await storage.update(systemContext(BASE_URL), { resourceType: 'Observation', id: 'o1', status: 'final', code: { text: 'x' }, subject: { reference: 'Patient/p' } } as AnyResource);
+  await storage.update(systemContext(BASE_URL), {
+    resourceType: 'Observation',
+    id: 'o1',
+    status: 'final',
+    code: { text: 'x' },
+    subject: { reference: 'Patient/p' },
+  } as AnyResource);
   const real = createRequestGuard({ storage, baseUrl: BASE_URL });
   const writeChecks: ClassifiedRequest[] = [];
   // The server's guard, recording which entries it is asked to check as writes.
@@ -88,7 +94,11 @@ t.test('in a transaction, a state-changing operation is checked as a write and r
   const answer = await send(user('patient/Observation.rus'), stamp(true), 'transaction');
   t.notOk(answer instanceof FhirError, 'the transaction commits');
   t.equal(statusRead(answer), 'amended', 'the GET, listed first, sees what the operation wrote');
-  t.same(writeChecks.map((c) => c.operation), ['$stamp'], 'the write check saw the operation');
+  t.same(
+    writeChecks.map((c) => c.operation),
+    ['$stamp'],
+    'the write check saw the operation',
+  );
 });
 
 t.test('a read-only operation is ordered and admitted with the reads', async (t) => {
@@ -110,5 +120,8 @@ t.test('in a batch, a state-changing operation is checked as a write too', async
   const { send, writeChecks } = await world(t);
   const answer = (await send(user('patient/Observation.rus'), stamp(true), 'batch')) as Bundle;
   t.equal(answer.entry?.[1]?.response?.status, '200 OK');
-  t.same(writeChecks.map((c) => c.operation), ['$stamp']);
+  t.same(
+    writeChecks.map((c) => c.operation),
+    ['$stamp'],
+  );
 });

@@ -29,7 +29,10 @@ const probe: OperationDescriptor = {
 
 t.test('an operation level without declared permissions needs every permission', async (t) => {
   const routes = operationRoutes(probe);
-  t.same(routes.map((r) => `${r.method} ${r.path}`), ['GET /:type/$probe', 'POST /:type/$probe', 'POST /:type/:id/$probe']);
+  t.same(
+    routes.map((r) => `${r.method} ${r.path}`),
+    ['GET /:type/$probe', 'POST /:type/$probe', 'POST /:type/:id/$probe'],
+  );
   t.same(routes.find((r) => r.path === '/:type/:id/$probe')?.permissions, ['c', 'r', 'u', 'd', 's']);
   t.same(routes.find((r) => r.path === '/:type/$probe')?.permissions, ['r']);
   for (const route of routeTable(operations())) t.ok(Array.isArray(route.permissions), `${route.method} ${route.path} says what it needs`);
@@ -39,10 +42,16 @@ t.test('the CapabilityStatement lists the table’s interactions and operations'
   const table = routeTable([...operations(), probe]);
   const statement = capabilityStatement(BASE_URL, { routes: table, operations: [...operations(), probe] }) as CapabilityStatement;
   const observation = statement.rest?.[0]?.resource?.find((r) => r.type === 'Observation');
-  t.same(observation?.operation?.map((o) => o.name), ['validate', 'probe']);
+  t.same(
+    observation?.operation?.map((o) => o.name),
+    ['validate', 'probe'],
+  );
   const typeLevel = new Set(table.filter((r) => r.path.startsWith('/:type') && r.interaction !== 'operation').map((r) => r.interaction));
   t.same(observation?.interaction?.map((i) => i.code).sort(), [...typeLevel].sort());
-  t.same(statement.rest?.[0]?.interaction?.map((i) => i.code), ['transaction', 'batch', 'search-system', 'history-system']);
+  t.same(
+    statement.rest?.[0]?.interaction?.map((i) => i.code),
+    ['transaction', 'batch', 'search-system', 'history-system'],
+  );
 });
 
 t.test('a GET query string becomes the operation’s Parameters from its declared parameters', async (t) => {
@@ -52,7 +61,16 @@ t.test('a GET query string becomes the operation’s Parameters from its declare
   const answer = await match!.route.handler(
     { storage: undefined as never, validator: undefined as never, maxBundleEntries: 1 },
     { requestId: 'r', baseUrl: BASE_URL, principal: { kind: 'operator' }, now: new Date() },
-    { method: 'GET', params: match!.params, query: [['depth', '2'], ['_format', 'json']], preference: 'representation', strict: false },
+    {
+      method: 'GET',
+      params: match!.params,
+      query: [
+        ['depth', '2'],
+        ['_format', 'json'],
+      ],
+      preference: 'representation',
+      strict: false,
+    },
     { router },
   );
   t.same(answer.body, { resourceType: 'Parameters', parameter: [{ name: 'depth', valueInteger: 2 }] }, 'declared ones only, typed');
