@@ -18,6 +18,12 @@ export interface RequestContext {
    * its queries; absent means no restriction (the operator).
    */
   readonly access?: AccessFilter;
+  /**
+   * For a user's write: the consent layer's filter alone (no scopes), which
+   * decides whether a Patient the written body names is one the caller may
+   * see (src/security/write-visibility.ts). The scopes govern the write itself.
+   */
+  readonly consentAccess?: AccessFilter;
   /** One clock reading per request, so that every step agrees on "now". */
   readonly now: Date;
 }

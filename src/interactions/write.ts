@@ -6,6 +6,7 @@ import type { AnyResource } from '../fhir/types';
 import type { StorageOps, VersionRecord } from '../storage/port';
 import { atMostOne, criteriaGuard, findMatches, type QueryPairs } from './conditional';
 import { assertConsentWriteAllowed } from '../security/consent/consent-write';
+import { assertPatientsVisible, assertTargetVisible } from '../security/write-visibility';
 import { applyJsonPatch } from './json-patch';
 import { readResource } from './read';
 import { assertResourceType, assertValid, resourceBody, withoutServerMeta } from './resource-body';
@@ -51,6 +52,7 @@ export async function createResource(
   // The spec has the server ignore a client id on create.
   const resource = prepare(services, type, body, assignedId);
   await assertConsentWriteAllowed(services.storage, ctx, type, resource.id!, resource);
+  await assertPatientsVisible(services.storage, ctx, resource);
   if (!ifNoneExist) return { status: 201, record: await services.storage.create(ctx, resource) };
   // Search and create in one unit of work, so two racing requests cannot both create.
   return services.storage.unitOfWork(async (tx) => {
@@ -61,7 +63,10 @@ export async function createResource(
 }
 
 async function storeUpdate(ops: StorageOps, ctx: RequestContext, resource: AnyResource, expectedVersion?: number): Promise<WriteOutcome> {
+  // Hidden first: a hidden target answers 404 whatever the body says.
+  await assertTargetVisible(ops, ctx, resource.resourceType, resource.id!);
   await assertConsentWriteAllowed(ops, ctx, resource.resourceType, resource.id!, resource);
+  await assertPatientsVisible(ops, ctx, resource);
   const { record, created } = await ops.update(ctx, resource, { expectedVersion });
   return { status: created ? 201 : 200, record };
 }
@@ -135,6 +140,7 @@ export async function deleteResource(
   ifMatch?: string,
 ): Promise<VersionRecord | undefined> {
   assertResourceType(type);
+  await assertTargetVisible(services.storage, ctx, type, id);
   await assertConsentWriteAllowed(services.storage, ctx, type, id);
   return services.storage.delete(ctx, type, id, { expectedVersion: parseIfMatch(ifMatch) });
 }

@@ -61,6 +61,8 @@ export function isBundleRequest(classified: ClassifiedRequest): boolean {
   return classified.interaction === 'operation' && classified.resourceType === undefined && classified.operation === BUNDLE_OPERATION;
 }
 
+const WRITES = new Set(['create', 'update', 'patch', 'delete']);
+
 export function createRequestGuard({ storage, baseUrl, accessSources = [] }: RequestGuardOptions): RequestGuard {
   const sources = [scopeAccessPart, ...accessSources];
   const indexer = createIndexer({ baseUrl });
@@ -81,7 +83,10 @@ export function createRequestGuard({ storage, baseUrl, accessSources = [] }: Req
     assertAuditEventWritable(classified);
     authorize(principal, classified.resourceType ? [classified.resourceType] : [], classified.permissions);
     const access = await filterFor(admission, cache);
-    return access ? { ...base, access } : base;
+    const withAccess = access ? { ...base, access } : base;
+    if (principal.kind !== 'user' || !WRITES.has(classified.interaction)) return withAccess;
+    const consentAccess = await accessFor({ principal, permission: classified.accessPermission, requestId, now }, accessSources);
+    return consentAccess ? { ...withAccess, consentAccess } : withAccess;
   };
 
   const checkWrite: RequestGuard['checkWrite'] = (ctx, classified, body, unit = storage) => checkWriteStaysInside(ctx, classified, body, unit, indexer);
