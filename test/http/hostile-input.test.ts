@@ -234,3 +234,29 @@ t.test('a body over MAX_BODY_BYTES is answered 413 every time, never a reset', a
   }
   t.equal(outcomes, 20, '20 requests of 11 MiB: 20 answers 413 with an OperationOutcome');
 });
+
+t.test('a transaction of many searches lets other requests through while it runs', async (t) => {
+  const h = await startHarness();
+  t.teardown(h.close);
+  const port = await listen(h);
+  const entry: unknown[] = [{ resource: minimalPatient({ name: [{ family: 'Lee' }] }), request: { method: 'POST', url: 'Patient' } }];
+  for (let i = 0; i < 1500; i++) entry.push({ request: { method: 'GET', url: `Patient?family=Lee${i}` } });
+  const send = (method: string, path: string, body?: unknown) =>
+    new Promise<{ status: number; at: number }>((resolve, reject) => {
+      const text = body === undefined ? undefined : JSON.stringify(body);
+      const req = httpRequest({ host: '127.0.0.1', port, method, path, headers: text ? { ...fhirJson, 'content-length': Buffer.byteLength(text) } : {} }, (res) => {
+        res.resume();
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, at: performance.now() }));
+      });
+      req.on('error', reject);
+      req.end(text);
+    });
+  const transaction = send('POST', '/fhir', { resourceType: 'Bundle', type: 'transaction', entry });
+  // Sent once the transaction is running: its answer must not wait for the transaction's end.
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const metadata = await send('GET', '/fhir/metadata');
+  const done = await transaction;
+  t.equal(done.status, 200, 'the transaction commits');
+  t.equal(metadata.status, 200, '/metadata answers');
+  t.ok(metadata.at < done.at, '/metadata answered before the transaction finished');
+});
