@@ -2,9 +2,13 @@
  * Hostile and malformed requests: every one answered with an
  * OperationOutcome and the right status, none stalling the server.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { request as httpRequest } from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import Database from 'better-sqlite3';
 import t from 'tap';
 import { isTransientStorageError } from '../../src/storage/transient';
 import { fhirJson, minimalPatient, startHarness, type Harness } from './harness';
@@ -259,4 +263,28 @@ t.test('a transaction of many searches lets other requests through while it runs
   t.equal(done.status, 200, 'the transaction commits');
   t.equal(metadata.status, 200, '/metadata answers');
   t.ok(metadata.at < done.at, '/metadata answered before the transaction finished');
+});
+
+t.test('SQLite locked by another connection: a write answers 503 with Retry-After, not 500', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'concord-busy-'));
+  const path = join(dir, 'busy.db');
+  const h = await startHarness({ sqlitePath: path });
+  t.teardown(async () => {
+    await h.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  // Another process's writer, as a second server or a maintenance script on the same file would be.
+  const other = new Database(path);
+  other.exec('BEGIN IMMEDIATE');
+  try {
+    const res = await h.request({ method: 'PUT', url: '/fhir/Patient/busy', headers: fhirJson, payload: minimalPatient({ id: 'busy' }) });
+    t.equal(res.statusCode, 503, 'after the busy timeout: 503');
+    t.equal(res.headers['retry-after'], '1', 'with Retry-After');
+    t.equal(res.json().resourceType, 'OperationOutcome');
+  } finally {
+    other.exec('ROLLBACK');
+    other.close();
+  }
+  const again = await h.request({ method: 'PUT', url: '/fhir/Patient/busy', headers: fhirJson, payload: minimalPatient({ id: 'busy' }) });
+  t.equal(again.statusCode, 201, 'the same write succeeds once the lock is gone: nothing was half-written');
 });
