@@ -27,6 +27,43 @@ function clientError(error: FastifyError): { status: number; code: IssueCode; me
   return undefined;
 }
 
+/** How much of a refused body is read and thrown away so the client sees the 413; beyond it the connection is closed. */
+const DRAIN_LIMIT_BYTES = 64 * 1024 * 1024;
+const DRAIN_TIMEOUT_MS = 10_000;
+
+/** Reads and discards what is left of the request body, up to the limits above. */
+function drain(raw: FastifyRequest['raw']): Promise<void> {
+  if (raw.complete || raw.readableEnded || raw.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    let read = 0;
+    const finish = () => {
+      clearTimeout(timer);
+      raw.off('data', onData).off('end', finish).off('close', finish).off('error', finish);
+      resolve();
+    };
+    const onData = (chunk: Buffer) => {
+      read += chunk.length;
+      if (read > DRAIN_LIMIT_BYTES) finish();
+    };
+    const timer = setTimeout(finish, DRAIN_TIMEOUT_MS);
+    raw.on('data', onData).on('end', finish).on('close', finish).on('error', finish);
+    raw.resume();
+  });
+}
+
+/**
+ * A body over MAX_BODY_BYTES is refused as soon as Content-Length says so,
+ * while the client is still sending it. Answering and closing then would
+ * reset the connection with unread data in it, and the client could lose
+ * the answer: so the rest is read and discarded first (bounded), and the
+ * connection is closed after the 413 (RFC 9110 §15.5.14).
+ */
+async function drainThenAnswer(request: FastifyRequest, reply: FastifyReply, known: { status: number; code: IssueCode; message: string }) {
+  await drain(request.raw);
+  reply.header('connection', 'close');
+  return sendOutcome(request, reply, known.status, [{ severity: 'error', code: known.code, diagnostics: known.message }]);
+}
+
 /**
  * Every error leaves as an OperationOutcome. FhirErrors and Fastify's client
  * errors carry their status; anything else is a bug: 500, logged with the
@@ -45,6 +82,7 @@ export function installErrorHandling(app: FastifyInstance, basePath: string): vo
       return sendOutcome(request, reply, 503, [{ severity: 'error', code: 'transient', diagnostics: 'The database is busy; retry after a moment' }]);
     }
     const known = clientError(error);
+    if (known && error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return drainThenAnswer(request, reply, known);
     if (known) return sendOutcome(request, reply, known.status, [{ severity: 'error', code: known.code, diagnostics: known.message }]);
     request.log.error({ err: { type: error.name, message: error.message, stack: error.stack } }, 'unexpected error');
     return sendOutcome(request, reply, 500, [

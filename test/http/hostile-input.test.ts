@@ -237,6 +237,25 @@ t.test('a body over MAX_BODY_BYTES is answered 413 every time, never a reset', a
     if (res.status === 413 && JSON.parse(res.body).resourceType === 'OperationOutcome') outcomes++;
   }
   t.equal(outcomes, 20, '20 requests of 11 MiB: 20 answers 413 with an OperationOutcome');
+
+  // A raw client that writes the whole body before it reads: it must never meet a reset.
+  const rawOnce = () =>
+    new Promise<string>((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1');
+      const chunks: Buffer[] = [];
+      socket.on('data', (c) => chunks.push(c));
+      socket.on('error', reject);
+      socket.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
+      socket.write(`POST /fhir HTTP/1.1\r\nHost: x\r\nContent-Type: application/fhir+json\r\nContent-Length: ${size}\r\n\r\n`);
+      for (let i = 0; i < 11; i++) socket.write(chunk);
+      socket.end();
+    });
+  let raw413 = 0;
+  for (let i = 0; i < 20; i++) {
+    const answer = await rawOnce().catch((error: Error) => `reset: ${error.message}`);
+    if (statusOf(answer) === 413 && JSON.parse(bodyOf(answer)).resourceType === 'OperationOutcome') raw413++;
+  }
+  t.equal(raw413, 20, '20 raw sends of 11 MiB: 20 answers 413, no reset');
 });
 
 t.test('a transaction of many searches lets other requests through while it runs', async (t) => {
