@@ -58,21 +58,11 @@ const TRANSPORT_PARAMS = new Set(['_format', '_pretty']);
 /** Defined by the spec, not implemented here. */
 const UNSUPPORTED_PARAMS = new Set(['_contained', '_containedType', '_list', '_text', '_content', '_query', '_filter', '_score']);
 
-/**
- * Longest value one search parameter may carry (all its comma-separated
- * alternatives together). Far above any real criterion; it bounds what a
- * POST _search body can make the query compile and the database compare.
- * Documented in the README.
- */
-export const MAX_SEARCH_VALUE_LENGTH = 8192;
-
 export function parseSearch(
   resourceTypes: readonly string[],
   params: ReadonlyArray<readonly [string, string]>,
   options: ParseOptions,
 ): ParsedSearch {
-  const long = params.find(([, value]) => value.length > MAX_SEARCH_VALUE_LENGTH);
-  if (long) throw badRequest(`${long[0]}: a search value may have at most ${MAX_SEARCH_VALUE_LENGTH} characters`, [long[0]]);
   return new SearchParser([...resourceTypes], options).parse(params);
 }
 
