@@ -11,6 +11,7 @@ import {
   conditionalDelete,
   conditionalUpdate,
   createResource,
+  assertValidId,
   deleteResource,
   patchResource,
   updateResource,
@@ -159,6 +160,8 @@ export function registerFhirRoutes(
 
   app.delete('/:type/:id', async (request: Req, reply) => {
     const { type, id } = request.params;
+    // A segment that is not an id (`_history`, `$match`) names no resource, whatever the method.
+    assertValidId(id);
     return sendDeleted(reply, await deleteResource(services, contextOf(request), type, id, header(request, 'if-match')));
   });
 
@@ -206,6 +209,12 @@ export function registerFhirRoutes(
   for (const url of POST_ONLY_URLS) {
     app.route({ method: ['GET', 'PUT', 'PATCH', 'DELETE'], url, config: { methodNotAllowed: true }, handler: (_request, reply) => reply.callNotFound() });
   }
+  // Likewise for GET-only URLs whose other methods would reach the type and instance
+  // routes (`DELETE /metadata` as a conditional delete on a type "metadata",
+  // `DELETE /Patient/_history` as the delete of a Patient "_history").
+  for (const url of GET_ONLY_URLS) {
+    app.route({ method: ['POST', 'PUT', 'PATCH', 'DELETE'], url, config: { methodNotAllowed: true }, handler: (_request, reply) => reply.callNotFound() });
+  }
 }
 
 declare module 'fastify' {
@@ -214,6 +223,9 @@ declare module 'fastify' {
     methodNotAllowed?: boolean;
   }
 }
+
+/** Routes above that answer GET only (POST /_history is not a route: the batch is POST /). */
+const GET_ONLY_URLS = ['/metadata', '/_history', '/:type/_history'];
 
 /** Routes above that answer POST only; listed with their methods in ROUTE_SHAPES. */
 const POST_ONLY_URLS = ['/Patient/$match', '/:type/_search', '/:type/$validate', '/:type/$evaluate', '/:type/:id/:compartmentType/_search'];
