@@ -20,6 +20,12 @@ export interface RequestContext {
    * its queries; absent means no restriction (the operator).
    */
   readonly access?: AccessFilter;
+  /**
+   * For a user's write: the consent layer's filter alone (no scopes), which
+   * decides whether a Patient the written body names is one the caller may
+   * see (src/security/write-visibility.ts). The scopes govern the write itself.
+   */
+  readonly consentAccess?: AccessFilter;
   /** One clock reading per request, so that every step agrees on "now". */
   readonly now: Date;
   /**
@@ -37,6 +43,8 @@ export interface RequestContext {
 
 /** One write about to be stored: a create, update or patch carries the new body, a delete none. */
 export interface WriteChange {
+  /** A create has no stored target yet; an update (or patch) and a delete do. */
+  readonly kind: 'create' | 'update' | 'delete';
   readonly resourceType: string;
   readonly id: string;
   readonly written?: AnyResource;

@@ -7,7 +7,8 @@ import { ROUTER_OPTIONS } from '../rest/router';
 import type { AccessPartSource } from '../security/access-filter';
 import type { Auth } from '../security/auth/auth-service';
 import { installSecurity } from '../security/install-security';
-import { installErrorHandling } from './error-handling';
+import { clientErrorHandler, frameworkError, installErrorHandling } from './error-handling';
+import { exceedsDepth, tooDeep } from './json-depth';
 import { registerFhirRoutes } from './fhir-routes';
 import { FHIR_JSON, FORM, JSON_PATCH, responseMediaType } from './formats';
 import { queryPairs } from './request-helpers';
@@ -45,10 +46,20 @@ export function buildServer({ config, services, logStream, auth, accessSources }
     return503OnClosing: true,
     // The router the route table's entries are matched with in bundles too (src/rest/router.ts).
     routerOptions: ROUTER_OPTIONS,
+    // Errors raised before routing, or by Node's HTTP parser: OperationOutcomes too (error-handling.ts).
+    frameworkErrors: frameworkError,
+    clientErrorHandler,
   });
 
-  const jsonParser = app.getDefaultJsonParser('error', 'error');
-  app.addContentTypeParser([FHIR_JSON, JSON_PATCH, 'application/json+fhir'], { parseAs: 'string' }, jsonParser);
+  const defaultJsonParser = app.getDefaultJsonParser('error', 'error');
+  // Every JSON body, before anything walks it: nested too deeply, it is refused (json-depth.ts).
+  const jsonParser: typeof defaultJsonParser = (request, body, done) =>
+    defaultJsonParser(request, body, (error, value) => {
+      // V8's parser gives up on extreme nesting with a RangeError: the same answer.
+      if (error instanceof RangeError || (!error && exceedsDepth(value))) return done(tooDeep(), undefined);
+      return done(error, value);
+    });
+  app.addContentTypeParser(['application/json', FHIR_JSON, JSON_PATCH, 'application/json+fhir'], { parseAs: 'string' }, jsonParser);
   app.addContentTypeParser(FORM, { parseAs: 'string' }, (_request, body, done) => {
     done(null, [...new URLSearchParams(body as string).entries()]);
   });

@@ -300,7 +300,12 @@ export async function runTransaction(
       const planned = [...run.claim(unconditional), ...run.claim(await run.plan(writes.filter((e) => isConditionalWrite(e.request))))];
       await writeAll(run, planned);
       for (const entry of admitted.filter((e) => phaseOf(e.request) === STATE_OPERATIONS)) await run.runOperation(withCriteria(entry, run.targets));
-      for (const entry of admitted.filter((e) => phaseOf(e.request) === READS)) await run.run(withCriteria(entry, run.targets));
+      let reads = 0;
+      for (const entry of admitted.filter((e) => phaseOf(e.request) === READS)) {
+        // Searches cost more than writes: the event loop gets its turn between chunks of them too.
+        if (++reads % ENTRIES_BETWEEN_YIELDS === 0) await yieldToEventLoop();
+        await run.run(withCriteria(entry, run.targets));
+      }
       return run.results;
     });
     current = undefined;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Operation } from 'fast-json-patch';
-import type { RequestContext } from '../context';
+import type { RequestContext, WriteChange } from '../context';
 import { badRequest, FhirError } from '../errors';
 import type { AnyResource } from '../fhir/types';
 import type { StorageOps, VersionRecord } from '../storage/port';
@@ -35,8 +35,8 @@ export function parseIfMatch(header: string | undefined): number | undefined {
  * the target is known. A user's context always has them: one without came
  * around admission, and is refused rather than written unchecked.
  */
-async function passWriteRules(ops: StorageOps, ctx: RequestContext, resourceType: string, id: string, written?: AnyResource): Promise<void> {
-  if (ctx.writeRules) return ctx.writeRules(ops, ctx, { resourceType, id, ...(written ? { written } : {}) });
+async function passWriteRules(ops: StorageOps, ctx: RequestContext, kind: WriteChange['kind'], resourceType: string, id: string, written?: AnyResource): Promise<void> {
+  if (ctx.writeRules) return ctx.writeRules(ops, ctx, { kind, resourceType, id, ...(written ? { written } : {}) });
   if (ctx.principal.kind !== 'operator') throw new Error('A write by a user reached the write interaction without admission');
 }
 
@@ -59,7 +59,7 @@ export async function createResource(
   assertResourceType(type);
   // The spec has the server ignore a client id on create.
   const resource = prepare(services, type, body, assignedId);
-  await passWriteRules(services.storage, ctx, type, resource.id!, resource);
+  await passWriteRules(services.storage, ctx, 'create', type, resource.id!, resource);
   if (!ifNoneExist) return { status: 201, record: await services.storage.create(ctx, resource) };
   // Search and create in one unit of work, so two racing requests cannot both create.
   return services.storage.unitOfWork(async (tx) => {
@@ -70,7 +70,7 @@ export async function createResource(
 }
 
 async function storeUpdate(ops: StorageOps, ctx: RequestContext, resource: AnyResource, expectedVersion?: number): Promise<WriteOutcome> {
-  await passWriteRules(ops, ctx, resource.resourceType, resource.id!, resource);
+  await passWriteRules(ops, ctx, 'update', resource.resourceType, resource.id!, resource);
   const { record, created } = await ops.update(ctx, resource, { expectedVersion });
   return { status: created ? 201 : 200, record };
 }
@@ -144,7 +144,7 @@ export async function deleteResource(
   ifMatch?: string,
 ): Promise<VersionRecord | undefined> {
   assertResourceType(type);
-  await passWriteRules(services.storage, ctx, type, id);
+  await passWriteRules(services.storage, ctx, 'delete', type, id);
   return services.storage.delete(ctx, type, id, { expectedVersion: parseIfMatch(ifMatch) });
 }
 
@@ -157,7 +157,7 @@ export async function conditionalDelete(
   assertResourceType(type);
   return services.storage.unitOfWork(async (tx) => {
     const match = atMostOne(await findMatches(tx, ctx, type, criteria), 'delete');
-    if (match) await passWriteRules(tx, ctx, type, match.id);
+    if (match) await passWriteRules(tx, ctx, 'delete', type, match.id);
     return match ? tx.delete(ctx, type, match.id, { expectedVersion: match.versionId }) : undefined;
   }, { guard: criteriaGuard(type, criteria) });
 }

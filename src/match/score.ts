@@ -26,8 +26,15 @@ export interface MatchScore {
   grade: MatchGrade;
 }
 
+/**
+ * Jaro-Winkler takes time in the product of the lengths, and a stored name
+ * can be of any length: only this many leading letters are compared, far
+ * more than any real name has, so that one comparison stays bounded.
+ */
+export const MAX_COMPARED_NAME_LENGTH = 64;
+
 function nameSimilarity(a: string, b: string): number {
-  const similarity = jaroWinkler(a, b);
+  const similarity = jaroWinkler(a.slice(0, MAX_COMPARED_NAME_LENGTH), b.slice(0, MAX_COMPARED_NAME_LENGTH));
   return similarity >= NAME_AGREEMENT ? similarity : 0;
 }
 

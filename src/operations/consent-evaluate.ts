@@ -13,7 +13,7 @@
  * resource and practitioners treating one of its patients may ask: 403 for
  * anyone else, also when the resource does not exist.
  */
-import type { Parameters, ParametersParameter } from 'fhir/r4';
+import type { Parameters, ParametersParameter, Reference } from 'fhir/r4';
 import type { RequestContext } from '../context';
 import { badRequest, FhirError, notFound } from '../errors';
 import type { AnyResource } from '../fhir/types';
@@ -32,6 +32,7 @@ import {
   type Decision,
 } from '../security/consent';
 import type { OperationDescriptor } from './descriptor';
+import { checkParameters, valueOf, type ParameterDeclaration } from './parameters';
 
 interface EvaluateRequest {
   actor: string;
@@ -40,21 +41,24 @@ interface EvaluateRequest {
   action: ConsentAction;
 }
 
-function parameter(body: Parameters, name: string): ParametersParameter | undefined {
-  return body.parameter?.find((p) => p.name === name);
-}
+/** The parameters of `Consent/$evaluate`, declared as an OperationDefinition would. */
+export const EVALUATE_PARAMETERS: readonly ParameterDeclaration[] = [
+  { name: 'actor', type: 'Reference', min: 1, max: 1 },
+  { name: 'resource', type: 'Reference', min: 1, max: 1 },
+  { name: 'purpose', type: 'code', min: 0, max: 1 },
+  { name: 'action', type: 'code', min: 0, max: 1 },
+];
 
 function parseRequest(body: unknown, baseUrl: string): EvaluateRequest {
-  const params = body as Parameters | undefined;
-  if (params?.resourceType !== 'Parameters') throw badRequest('$evaluate takes a Parameters resource');
+  const parts = checkParameters('$evaluate', EVALUATE_PARAMETERS, body);
   const reference = (name: string) => {
-    const ref = localReference(parameter(params, name)?.valueReference?.reference, baseUrl);
+    const ref = localReference(valueOf<Reference>(parts, name, 'valueReference')?.reference, baseUrl);
     if (!ref || !/^[A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64}$/.test(ref)) throw badRequest(`$evaluate needs "${name}" as a valueReference to a resource on this server`, [name]);
     return ref;
   };
-  const action = parameter(params, 'action')?.valueCode ?? 'access';
+  const action = valueOf<string>(parts, 'action', 'valueCode') ?? 'access';
   if (action !== 'access' && action !== 'correct') throw badRequest('"action" must be access or correct', ['action']);
-  const purpose = parameter(params, 'purpose')?.valueCode;
+  const purpose = valueOf<string>(parts, 'purpose', 'valueCode');
   return { actor: reference('actor'), resource: reference('resource'), action, ...(purpose ? { purpose } : {}) };
 }
 

@@ -1,12 +1,14 @@
 import type { RequestContext } from '../context';
 import { badRequest } from '../errors';
 import { resourceUrl } from '../fhir/bundle';
-import type { Bundle, BundleEntry, Parameters, Patient } from '../fhir/types';
+import type { AnyResource, Bundle, BundleEntry, Patient } from '../fhir/types';
+import { assertValid } from '../interactions/resource-body';
 import type { Services } from '../interactions/services';
 import { findCandidates } from '../match/candidates';
 import { matchFields } from '../match/patient-fields';
 import { scoreCandidate, type MatchGrade } from '../match/score';
 import type { OperationDescriptor } from './descriptor';
+import { checkParameters, valueOf, type ParameterDeclaration } from './parameters';
 
 export const MATCH_GRADE_URL = 'http://hl7.org/fhir/StructureDefinition/match-grade';
 
@@ -20,25 +22,41 @@ interface MatchRequest {
   count: number;
 }
 
-type Parameter = NonNullable<Parameters['parameter']>[number];
+/** The parameters of `Patient/$match` (patient-match.html), as its OperationDefinition declares them. */
+export const MATCH_PARAMETERS: readonly ParameterDeclaration[] = [
+  { name: 'resource', type: 'Resource:Patient', min: 1, max: 1 },
+  { name: 'onlyCertainMatches', type: 'boolean', min: 0, max: 1 },
+  { name: 'count', type: 'positiveInt', min: 0, max: 1 },
+];
 
-/** The Parameters of `Patient/$match` (patient-match.html): `resource` (required), `onlyCertainMatches`, `count`. */
-function parseMatchRequest(body: unknown): MatchRequest {
-  const parameters = body as Parameters | undefined;
-  if (parameters?.resourceType !== 'Parameters') throw badRequest('$match takes a Parameters resource', ['resourceType']);
-  const named = (name: string): Parameter | undefined => parameters.parameter?.find((p) => p.name === name);
-  const patient = named('resource')?.resource;
-  if (patient?.resourceType !== 'Patient') throw badRequest('$match needs a "resource" parameter holding a Patient', ['Parameters.parameter']);
-  const only = named('onlyCertainMatches');
-  if (only !== undefined && typeof only.valueBoolean !== 'boolean') throw badRequest('onlyCertainMatches must be a valueBoolean', ['Parameters.parameter']);
-  const count = named('count');
-  if (count !== undefined && (!Number.isInteger(count.valueInteger) || (count.valueInteger as number) < 1)) {
-    throw badRequest('count must be a valueInteger of at least 1', ['Parameters.parameter']);
+/**
+ * Longest name (family or given, as sent) that $match compares. Real names
+ * are far shorter; the limit keeps the scoring and the candidate searches
+ * bounded (documented in the README's $match section).
+ */
+export const MAX_MATCH_NAME_LENGTH = 200;
+
+/** Names longer than the limit are refused rather than truncated: a clipped name would match other people. */
+function assertNamesBounded(patient: Patient): void {
+  for (const [i, name] of (patient.name ?? []).entries()) {
+    for (const value of [name.family, ...(name.given ?? [])]) {
+      if (typeof value === 'string' && value.length > MAX_MATCH_NAME_LENGTH) {
+        throw badRequest(`$match compares names of at most ${MAX_MATCH_NAME_LENGTH} characters`, [`Patient.name[${i}]`]);
+      }
+    }
   }
+}
+
+function parseMatchRequest(services: Services, body: unknown): MatchRequest {
+  const parts = checkParameters('$match', MATCH_PARAMETERS, body);
+  const patient = valueOf<Patient>(parts, 'resource', 'resource') as Patient;
+  // The Patient is read field by field below: its shape must be a Patient's (422 otherwise).
+  assertValid(services.validator, patient as unknown as AnyResource);
+  assertNamesBounded(patient);
   return {
-    patient: patient as Patient,
-    onlyCertainMatches: only?.valueBoolean ?? false,
-    count: Math.min(count?.valueInteger ?? DEFAULT_MATCH_COUNT, MAX_MATCH_COUNT),
+    patient,
+    onlyCertainMatches: valueOf<boolean>(parts, 'onlyCertainMatches', 'valueBoolean') ?? false,
+    count: Math.min(valueOf<number>(parts, 'count', 'valuePositiveInt', 'valueInteger') ?? DEFAULT_MATCH_COUNT, MAX_MATCH_COUNT),
   };
 }
 
@@ -57,7 +75,7 @@ function matchEntry(baseUrl: string, patient: Patient & { id: string }, score: n
  * match/score.ts; `certainly-not` candidates are left out.
  */
 export async function matchPatients(services: Services, ctx: RequestContext, body: unknown): Promise<Bundle> {
-  const request = parseMatchRequest(body);
+  const request = parseMatchRequest(services, body);
   const wanted = matchFields(request.patient);
   const candidates = await findCandidates(services.storage, ctx, wanted);
   const scored = candidates

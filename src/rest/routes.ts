@@ -14,7 +14,7 @@ import { history } from '../interactions/history';
 import { readResource, vreadResource } from '../interactions/read';
 import type { InteractionResult, ParsedRequest, Route } from '../interactions/route';
 import { search, unsupportedCompartment } from '../interactions/search';
-import { conditionalDelete, conditionalUpdate, createResource, deleteResource, patchResource, updateResource } from '../interactions/write';
+import { assertValidId, conditionalDelete, conditionalUpdate, createResource, deleteResource, patchResource, updateResource } from '../interactions/write';
 import { capabilityStatement } from '../operations/capability-statement';
 import type { OperationDescriptor, OperationLevel } from '../operations/descriptor';
 import { invocationOf } from '../operations/operation-input';
@@ -135,7 +135,11 @@ const CORE_ROUTES: Route[] = [
     method: 'DELETE',
     path: '/:type/:id',
     interaction: 'delete',
-    handler: async (s, ctx, r) => deleted(await deleteResource(s, ctx, r.params.type ?? '', r.params.id ?? '', r.ifMatch)),
+    handler: async (s, ctx, r) => {
+      // A segment that is not an id (`_history`, `$match`) names no resource, whatever the method.
+      assertValidId(r.params.id ?? '');
+      return deleted(await deleteResource(s, ctx, r.params.type ?? '', r.params.id ?? '', r.ifMatch));
+    },
   }),
   core({
     method: 'GET',

@@ -8,6 +8,7 @@
  */
 import type { AccessFilter } from '../context';
 import { patientCompartment } from '../fhir/definitions';
+import type { IndexEntry } from './index-entry';
 import type { Condition, ParamCondition } from './query';
 
 /** The one compartment the definitions carry (CompartmentDefinition-patient). */
@@ -75,4 +76,21 @@ export function compartmentAccess(compartment: Compartment, inner?: AccessFilter
       return own ? [...base, own] : base;
     },
   };
+}
+
+/**
+ * The patients whose compartment holds a resource, from its index entries:
+ * a Patient is in its own, and a resource in those of the Patients that its
+ * entries for `params` reference. `params` are the caller's choice of
+ * compartment parameters: the CompartmentDefinition's (the audit: a
+ * Patient's `link` too), or fewer (consent: a Patient's `link` does not make
+ * it another patient's data). Sorted, each once.
+ */
+export function patientsInCompartment(resourceType: string, id: string | undefined, entries: readonly IndexEntry[], params: readonly string[]): string[] {
+  const patients = new Set<string>();
+  if (resourceType === 'Patient' && id) patients.add(id);
+  for (const entry of entries) {
+    if (entry.kind === 'reference' && params.includes(entry.param) && entry.targetType === 'Patient' && entry.targetId) patients.add(entry.targetId);
+  }
+  return [...patients].sort();
 }

@@ -58,6 +58,12 @@
  * - HasCondition (`_has`): some current resource of `resourceType` has an entry
  *   for `referenceParam` pointing at this resource (ref = `Type/id` of this
  *   resource) and matches `where`.
+ * - `rowTest` (any condition, a planner hint): changes nothing about what
+ *   matches. It asks the compiler to test the condition on each row and never
+ *   to drive the query from it (a set of rows to start from). SQLite honours
+ *   it: its compiler turns a large `any` into a UNION of driving sets, which on
+ *   the access layer's consent trees was 10 to 100 times slower than a test
+ *   per row. The MongoDB compiler ignores it (a filter has no driving set).
  *
  * Sort: by the entries of the parameter: ascending uses each resource's
  * smallest value (date/number/quantity: `low`; string: `norm`; token: `code`;
@@ -227,8 +233,14 @@ export interface ConstantCondition {
   value: boolean;
 }
 
+/** A compiler's hint that leaves the matches unchanged (see "Semantics" above). */
+export interface PlannerHint {
+  /** Test on each row; never drive the query from this condition. */
+  rowTest?: true;
+}
+
 /** Conditions are ANDed (a repeated parameter is two conditions). */
-export type Condition = ParamCondition | ChainCondition | HasCondition | AnyCondition | NotCondition | ConstantCondition;
+export type Condition = (ParamCondition | ChainCondition | HasCondition | AnyCondition | NotCondition | ConstantCondition) & PlannerHint;
 
 export interface SortKey {
   code: string;

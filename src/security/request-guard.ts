@@ -4,6 +4,7 @@ import type { Storage } from '../storage/port';
 import { accessFor, type AccessPartSource } from './access-filter';
 import { assertAuditEventWritable } from './audit/immutable';
 import { assertConsentWriteAllowed, honouredByBreakGlass } from './consent';
+import { assertPatientsVisible, assertTargetVisible } from './write-visibility';
 import { authorize } from './scopes/authorize';
 import type { ClassifiedRequest } from './scopes/classify';
 import type { Permission } from './scopes/scope';
@@ -61,8 +62,18 @@ export function isBundleRequest(classified: ClassifiedRequest): boolean {
   return classified.interaction === 'operation' && classified.resourceType === undefined && classified.operation === BUNDLE_OPERATION;
 }
 
-/** The rules every admitted write passes where it is stored: the Consent write rule. */
-const writeRules: WriteRules = (ops, ctx, { resourceType, id, written }) => assertConsentWriteAllowed(ops, ctx, resourceType, id, written);
+const WRITES = new Set(['create', 'update', 'patch', 'delete']);
+
+/**
+ * The rules every admitted write passes where it is stored, once its target
+ * is known: a hidden target answers 404 whatever the body says, then the
+ * Consent write rule, then no written reference may name a hidden patient.
+ */
+const writeRules: WriteRules = async (ops, ctx, { kind, resourceType, id, written }) => {
+  if (kind !== 'create') await assertTargetVisible(ops, ctx, resourceType, id);
+  await assertConsentWriteAllowed(ops, ctx, resourceType, id, written);
+  if (written) await assertPatientsVisible(ops, ctx, written);
+};
 
 export function createRequestGuard({ storage, baseUrl, accessSources = [] }: RequestGuardOptions): RequestGuard {
   const sources = [scopeAccessPart, ...accessSources];
@@ -84,7 +95,10 @@ export function createRequestGuard({ storage, baseUrl, accessSources = [] }: Req
     assertAuditEventWritable(classified);
     authorize(principal, classified.resourceType ? [classified.resourceType] : [], classified.permissions);
     const access = await filterFor(admission, cache);
-    return access ? { ...base, access } : base;
+    const withAccess = access ? { ...base, access } : base;
+    if (principal.kind !== 'user' || !WRITES.has(classified.interaction)) return withAccess;
+    const consentAccess = await accessFor({ principal, permission: classified.accessPermission, requestId, now }, accessSources);
+    return consentAccess ? { ...withAccess, consentAccess } : withAccess;
   };
 
   const checkWrite: RequestGuard['checkWrite'] = (ctx, classified, body, unit = storage) => checkWriteStaysInside(ctx, classified, body, unit, indexer);

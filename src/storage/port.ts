@@ -109,6 +109,41 @@ export interface ReindexSummary {
   entries: number;
 }
 
+/*
+ * Commit hooks (implemented once, in commit-hooks.ts, and owned by each
+ * adapter): what a listener registered with `Storage.onCommit` is shown.
+ */
+
+/** One committed version. */
+export interface CommittedChange {
+  resourceType: string;
+  id: string;
+  versionId: number;
+  /** The body the version replaced; absent for a create (also a create-on-update, or a write after a delete). */
+  before?: AnyResource;
+  /** The stored body (meta stamped); absent for a delete. */
+  after?: AnyResource;
+}
+
+export interface CommitListener {
+  /** Only changes of these types are shown (and units without any are not); absent: every type. */
+  types?: readonly string[];
+  /**
+   * Runs inside the unit, before COMMIT, with the unit's operations: throw
+   * (a FhirError for the client's answer) to veto the whole unit; write
+   * through `tx` to commit rows with the change. Those rows are not shown
+   * to any listener (no listener can trigger itself). On MongoDB a
+   * transaction may run again after a transient conflict, and this with it:
+   * touch only `tx`.
+   */
+  inside?(changes: readonly CommittedChange[], tx: StorageOps): Promise<void> | void;
+  /** Runs once the unit has committed, before the write's promise resolves; not awaited, and its errors are only logged. */
+  after?(changes: readonly CommittedChange[]): Promise<void> | void;
+}
+
+/** Removes the listener: units that start afterwards no longer see it. */
+export type Unsubscribe = () => void;
+
 export interface Storage extends StorageOps {
   /**
    * Runs `work` as one atomic unit: either every write inside it is committed
@@ -135,5 +170,17 @@ export interface Storage extends StorageOps {
    * callers create them in a unit of work.
    */
   appendRecords?(resources: AnyResource[]): Promise<void>;
+  /**
+   * Registers a listener to committed changes (see CommitListener). It sees
+   * every create, update and delete that commits through this storage: its
+   * own single writes, and every write inside `unitOfWork` (so transaction
+   * and batch bundles and conditional writes), each change once; deletes of
+   * nothing and failed writes are not changes. It does not see
+   * `appendRecords` (the access log is server bookkeeping, and keeping it
+   * out keeps the audit's hot path free of reads), nor the rows an `inside`
+   * listener writes. Both adapters have it; a unit of work's operations
+   * posing as a Storage do not.
+   */
+  onCommit?(listener: CommitListener): Unsubscribe;
   close(): Promise<void>;
 }

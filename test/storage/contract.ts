@@ -5,6 +5,7 @@
 import type { Test } from 'tap';
 import type { AnyResource } from '../../src/fhir/types';
 import type { Storage, VersionRecord } from '../../src/storage/port';
+import { rulesOfCommitHooks } from './contract-commit-hooks';
 import { contextAt, contractFixtures, fixtureTime, genderSystem, loinc, mrn, otherSystem, searchOf, token } from './contract-fixtures';
 
 export * from './contract-fixtures';
@@ -35,6 +36,7 @@ export function storageContract(t: Test, name: string, makeStorage: MakeStorage)
     rulesOfSearch(rule);
     rulesOfUnitOfWork(rule);
     rulesOfChangeStamps(rule);
+    rulesOfCommitHooks(rule);
   });
 }
 

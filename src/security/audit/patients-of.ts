@@ -1,5 +1,6 @@
 import type { AnyResource } from '../../fhir/types';
 import { patientCompartment } from '../../fhir/definitions';
+import { patientsInCompartment } from '../../search/compartment';
 import { createIndexer } from '../../search/indexer';
 import type { Indexer } from '../../search/index-entry';
 import type { SearchParamSource } from '../../search/param-source';
@@ -13,11 +14,14 @@ import { defaultParamSource } from '../../search/param-source';
  */
 const OWN_RULES: Record<string, readonly string[]> = { AuditEvent: ['entity'] };
 
+/** The CompartmentDefinition's parameters (a Patient's `link` among them), but for the types with a rule of their own. */
+const ownCompartmentParams = (type: string): readonly string[] => OWN_RULES[type] ?? patientCompartment().get(type) ?? [];
+
 /** Only the parameters that place a resource in a patient compartment: cheap to index on every response. */
 const compartmentParams: SearchParamSource = {
   ...defaultParamSource,
   searchParameters: (type) => {
-    const codes = OWN_RULES[type] ?? patientCompartment().get(type) ?? [];
+    const codes = ownCompartmentParams(type);
     return defaultParamSource.searchParameters(type).filter((param) => codes.includes(param.code));
   },
 };
@@ -29,12 +33,5 @@ const compartmentParams: SearchParamSource = {
  */
 export function patientsOfFactory(baseUrl: string): (resource: AnyResource) => string[] {
   const indexer: Indexer = createIndexer({ baseUrl, params: compartmentParams });
-  return (resource) => {
-    const patients = new Set<string>();
-    if (resource.resourceType === 'Patient' && resource.id) patients.add(resource.id);
-    for (const entry of indexer(resource)) {
-      if (entry.kind === 'reference' && entry.targetType === 'Patient' && entry.targetId) patients.add(entry.targetId);
-    }
-    return [...patients].sort();
-  };
+  return (resource) => patientsInCompartment(resource.resourceType, resource.id, indexer(resource), ownCompartmentParams(resource.resourceType));
 }

@@ -132,14 +132,12 @@ export interface ConsentAccessPart {
 
 /**
  * Marks the consent condition as a test on each row rather than a set to
- * drive the query from. The SQLite compiler turns a large `any` into a
- * UNION of driving sets, one per group, recursively: on the trees consent
- * produces that was 10 to 100 times slower (8 s against under 0.2 s for a
- * few dozen rows). NOT NOT is the same condition; drop this once the
- * adapters choose drivers by cost.
+ * drive the query from (the search IR's `rowTest` hint, query.ts): on the
+ * trees consent produces, driving from them was 10 to 100 times slower on
+ * SQLite (8 s against under 0.2 s for a few dozen rows).
  */
 function asRowTest(condition: Condition): Condition {
-  return condition.kind === 'constant' ? condition : { kind: 'not', condition: { kind: 'not', condition } };
+  return condition.kind === 'constant' ? condition : { ...condition, rowTest: true };
 }
 
 export function consentAccessPart(world: ConsentWorld): ConsentAccessPart {

@@ -5,6 +5,7 @@
  * resource is governed by its own patient's rules only.
  */
 import { patientCompartment } from '../../fhir/definitions';
+import { patientsInCompartment } from '../../search/compartment';
 import type { Condition } from '../../search/query';
 import { FALSE, idIn, or, referenceParam } from './conditions';
 import type { ResourceFacts } from './resource-atoms';
@@ -20,12 +21,7 @@ export function isPatientDataType(resourceType: string): boolean {
 }
 
 export function patientsOf(facts: ResourceFacts): string[] {
-  if (facts.resourceType === 'Patient') return [facts.id];
-  const params = compartmentParams(facts.resourceType);
-  const ids = facts.entries
-    .filter((e) => e.kind === 'reference' && params.includes(e.param) && e.targetType === 'Patient' && e.targetId !== null)
-    .map((e) => (e.kind === 'reference' ? e.targetId! : ''));
-  return [...new Set(ids)].sort();
+  return patientsInCompartment(facts.resourceType, facts.id, facts.entries, compartmentParams(facts.resourceType));
 }
 
 /** On resources of `resourceType`: belongs to one of these patients. */

@@ -2,7 +2,8 @@ import { MongoClient, type ClientSession, type Collection, type Db } from 'mongo
 import type { RequestContext } from '../../context';
 import type { AnyResource } from '../../fhir/types';
 import type { Indexer } from '../../search/index-entry';
-import type { Storage, StorageOps, UnitOfWorkOptions, WriteOptions } from '../port';
+import { CommitHooks, hookedWrites, type SingleWrites } from '../commit-hooks';
+import type { CommitListener, Storage, StorageOps, Unsubscribe, UnitOfWorkOptions, WriteOptions } from '../port';
 import { MongoChangeStamps, recordingWrites, type ChangeStampDocument } from './change-stamps';
 import type { HistoryDocument, ResourceDocument } from './documents';
 import { guardKey } from './guard-key';
@@ -71,6 +72,11 @@ class MongoStorageImpl extends MongoOps implements MongoStorage {
   private readonly versionCollections: VersionCollections;
   private readonly locks: Collection<LockDocument>;
   private readonly changes: MongoChangeStamps;
+  private readonly hooks: CommitHooks;
+  /** This storage's single writes, through the commit hooks. */
+  private readonly single: SingleWrites;
+  /** The operations without the commit hooks (each write still counted in the change stamps): a lease's unit runs on them. */
+  private readonly stamped: StorageOps;
 
   constructor(
     private readonly client: MongoClient,
@@ -86,21 +92,48 @@ class MongoStorageImpl extends MongoOps implements MongoStorage {
     this.versionCollections = collections;
     this.locks = db.collection<LockDocument>(collectionNames.locks);
     this.changes = new MongoChangeStamps(db.collection<ChangeStampDocument>('change_stamps'));
+    this.hooks = new CommitHooks({ atomicUnits: supportsTransactions });
+    this.stamped = {
+      read: (ctx, type, id) => this.read(ctx, type, id),
+      vread: (ctx, type, id, versionId) => this.vread(ctx, type, id, versionId),
+      history: (ctx, query) => this.history(ctx, query),
+      search: (ctx, query) => this.search(ctx, query),
+      create: (ctx, resource) => this.stampedCreate(ctx, resource),
+      update: (ctx, resource, options) => this.stampedUpdate(ctx, resource, options),
+      delete: (ctx, type, id, options) => this.stampedDelete(ctx, type, id, options),
+    };
+    this.single = hookedWrites(this.hooks, this.stamped, (work, options) => this.unitOfWork(work, options));
   }
 
-  override async create(ctx: RequestContext, resource: AnyResource) {
+  override create(ctx: RequestContext, resource: AnyResource) {
+    return this.single.create(ctx, resource);
+  }
+
+  override update(ctx: RequestContext, resource: AnyResource, options?: WriteOptions) {
+    return this.single.update(ctx, resource, options);
+  }
+
+  override delete(ctx: RequestContext, resourceType: string, id: string, options?: WriteOptions) {
+    return this.single.delete(ctx, resourceType, id, options);
+  }
+
+  onCommit(listener: CommitListener): Unsubscribe {
+    return this.hooks.onCommit(listener);
+  }
+
+  private async stampedCreate(ctx: RequestContext, resource: AnyResource) {
     const record = await super.create(ctx, resource);
     await this.changes.committed([resource.resourceType]);
     return record;
   }
 
-  override async update(ctx: RequestContext, resource: AnyResource, options?: WriteOptions) {
+  private async stampedUpdate(ctx: RequestContext, resource: AnyResource, options?: WriteOptions) {
     const result = await super.update(ctx, resource, options);
     await this.changes.committed([resource.resourceType]);
     return result;
   }
 
-  override async delete(ctx: RequestContext, resourceType: string, id: string, options?: WriteOptions) {
+  private async stampedDelete(ctx: RequestContext, resourceType: string, id: string, options?: WriteOptions) {
     const record = await super.delete(ctx, resourceType, id, options);
     await this.changes.committed([resourceType]);
     return record;
@@ -114,10 +147,14 @@ class MongoStorageImpl extends MongoOps implements MongoStorage {
     return ensureIndexes(this.db);
   }
 
-  unitOfWork<T>(work: (tx: StorageOps) => Promise<T>, options: UnitOfWorkOptions = {}): Promise<T> {
+  unitOfWork<T>(work: (tx: StorageOps) => Promise<T>, options?: UnitOfWorkOptions): Promise<T> {
+    return this.hooks.unit((body, unitOptions) => this.runUnit(body, unitOptions), work, options);
+  }
+
+  private runUnit<T>(work: (tx: StorageOps) => Promise<T>, options: UnitOfWorkOptions = {}): Promise<T> {
     const strategy = unitStrategy(this.supportsTransactions, options);
-    // `this` counts its own writes as they are acknowledged (no transaction to join).
-    if (strategy.kind === 'lease') return withLease(this.locks, strategy.guardKey, () => work(this));
+    // The plain operations count their own writes as they are acknowledged (no transaction to join).
+    if (strategy.kind === 'lease') return withLease(this.locks, strategy.guardKey, () => work(this.stamped));
     return this.inTransaction(async (session) => {
       if (strategy.guardKey !== undefined) await touchTransactionGuard(this.locks, strategy.guardKey, session);
       // A fresh set per attempt: withTransaction may run the body again.

@@ -121,19 +121,28 @@ export class ConditionCompiler {
    * alternatives are only ranges (the (type, last_updated) index serves it).
    */
   private pickDriver(conditions: readonly Condition[]): number {
-    if (conditions.some((c) => c.kind === 'param' && c.code === '_id' && c.modifier === undefined)) return -1;
+    if (conditions.some((c) => c.kind === 'param' && !c.rowTest && c.code === '_id' && c.modifier === undefined)) return -1;
     let best = -1;
     let bestRank = Infinity;
     conditions.forEach((condition, i) => {
       const rank = this.driver(condition)?.rank;
       if (rank !== undefined && rank < bestRank) [best, bestRank] = [i, rank];
     });
-    const lastUpdated = conditions.some((c) => c.kind === 'param' && c.code === '_lastUpdated' && c.modifier === undefined);
+    const lastUpdated = conditions.some((c) => c.kind === 'param' && !c.rowTest && c.code === '_lastUpdated' && c.modifier === undefined);
     return lastUpdated && bestRank >= rangeRank ? -1 : best;
   }
 
-  /** A boolean on the row `row`. */
+  /**
+   * A boolean on the row `row`. A row test (`rowTest`) is wrapped in NOT NOT,
+   * the same boolean: it also keeps SQLite's own planner from taking the
+   * terms inside as index constraints, as the hint asks.
+   */
   test(row: string, condition: Condition): Sql {
+    if (!condition.rowTest) return this.plainTest(row, condition);
+    return sql`NOT ${sql`NOT ${this.plainTest(row, condition)}`}`;
+  }
+
+  private plainTest(row: string, condition: Condition): Sql {
     switch (condition.kind) {
       case 'param':
         return this.paramTest(row, condition);
@@ -152,8 +161,9 @@ export class ConditionCompiler {
     }
   }
 
-  /** The driving form of a condition, when it has one. */
+  /** The driving form of a condition, when it has one (a row test has none). */
   private driver(condition: Condition): Driver | undefined {
+    if (condition.rowTest) return undefined;
     switch (condition.kind) {
       case 'param':
         return this.paramDriver(condition);

@@ -6,6 +6,7 @@ import type { RequestContext } from '../../context';
 import type { AnyResource } from '../../fhir/types';
 import type { Indexer } from '../../search/index-entry';
 import type { SearchQuery } from '../../search/query';
+import { CommitHooks, hookedWrites, type UnitRunner } from '../commit-hooks';
 import type { HistoryQuery, Storage, StorageOps, WriteOptions } from '../port';
 import { AppendWorker } from './append-worker';
 import { reindexSqlite } from './reindex';
@@ -85,31 +86,37 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
   const appendWorker =
     options.appendThread && !inMemory ? new AppendWorker({ path: options.path, baseUrl: options.appendThread.baseUrl, ...pragmas }) : undefined;
 
-  return Object.assign(new SqliteOps(readCommitted, writeAlone, (type) => changes.committed(type)), {
-    unitOfWork<T>(work: (tx: StorageOps) => Promise<T>): Promise<T> {
-      return lock.run(async () => {
-        let open = true;
-        const inUnit: Access = (operation) => {
-          // A tx kept beyond its unit would write outside any unit, or into the next one.
-          if (!open) throw new Error('This unit of work is over: its operations can no longer be used');
-          return operation(writer);
-        };
-        const written = new Set<string>();
-        writerDb.exec('BEGIN IMMEDIATE');
-        try {
-          const result = await work(new SqliteOps(inUnit, inUnit, (type) => written.add(type)));
-          open = false;
-          writerDb.exec('COMMIT');
-          written.forEach((type) => changes.committed(type));
-          return result;
-        } catch (error) {
-          open = false;
-          // SQLite may already have rolled back (e.g. a full disk); a second ROLLBACK would throw and hide the cause.
-          if (writerDb.inTransaction) writerDb.exec('ROLLBACK');
-          throw error;
-        }
-      });
-    },
+  // A unit holds the lock and one BEGIN IMMEDIATE transaction across its awaits (see above).
+  const runUnit: UnitRunner = <T>(work: (tx: StorageOps) => Promise<T>): Promise<T> =>
+    lock.run(async () => {
+      let open = true;
+      const inUnit: Access = (operation) => {
+        // A tx kept beyond its unit would write outside any unit, or into the next one.
+        if (!open) throw new Error('This unit of work is over: its operations can no longer be used');
+        return operation(writer);
+      };
+      const written = new Set<string>();
+      writerDb.exec('BEGIN IMMEDIATE');
+      try {
+        const result = await work(new SqliteOps(inUnit, inUnit, (type) => written.add(type)));
+        open = false;
+        writerDb.exec('COMMIT');
+        written.forEach((type) => changes.committed(type));
+        return result;
+      } catch (error) {
+        open = false;
+        // SQLite may already have rolled back (e.g. a full disk); a second ROLLBACK would throw and hide the cause.
+        if (writerDb.inTransaction) writerDb.exec('ROLLBACK');
+        throw error;
+      }
+    });
+  const hooks = new CommitHooks({ atomicUnits: true });
+  const unitOfWork: UnitRunner = (work) => hooks.unit(runUnit, work);
+  const plain = new SqliteOps(readCommitted, writeAlone, (type) => changes.committed(type));
+
+  return Object.assign(plain, hookedWrites(hooks, bound(plain), unitOfWork), {
+    unitOfWork,
+    onCommit: hooks.onCommit.bind(hooks),
     async changeStamp(resourceTypes: readonly string[]): Promise<string> {
       return changes.stamp(resourceTypes);
     },
@@ -129,6 +136,11 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
       return closing;
     },
   });
+}
+
+/** The single writes of `ops` as they are before the commit hooks take their place. */
+function bound(ops: SqliteOps): Pick<StorageOps, 'create' | 'update' | 'delete'> {
+  return { create: ops.create.bind(ops), update: ops.update.bind(ops), delete: ops.delete.bind(ops) };
 }
 
 /** The port's operations over a pair of access strategies (outside a unit of work, or inside one). */

@@ -1,0 +1,91 @@
+/**
+ * The declared parameters of an operation (OperationDefinition.parameter:
+ * name, type, min, max) and one check of a Parameters body against them,
+ * run before the operation reads a single value. A parameter of the wrong
+ * type, a missing one or one too many is a 400 that names the parameter,
+ * never a TypeError deeper down (operations.html#parameters: a `resource`
+ * part holds a resource, every other part a `value[x]` of the declared type).
+ */
+import { badRequest } from '../errors';
+
+/** The FHIR types the operations here declare; a resource type is named as `Resource:Patient`. */
+export type ParameterType = 'boolean' | 'integer' | 'positiveInt' | 'code' | 'string' | 'Reference' | `Resource:${string}`;
+
+export interface ParameterDeclaration {
+  name: string;
+  type: ParameterType;
+  min: 0 | 1;
+  /** A number, or '*' for any count. */
+  max: number | '*';
+}
+
+type Check = (value: unknown) => boolean;
+
+const isString = (value: unknown): value is string => typeof value === 'string';
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** Each primitive by its JSON representation (datatypes.html#primitive): codes have no leading or trailing space. */
+const VALUE_CHECKS: Record<string, { key: string; check: Check }> = {
+  boolean: { key: 'valueBoolean', check: (v) => typeof v === 'boolean' },
+  integer: { key: 'valueInteger', check: (v) => Number.isInteger(v) },
+  positiveInt: { key: 'valuePositiveInt', check: (v) => Number.isInteger(v) && (v as number) >= 1 },
+  code: { key: 'valueCode', check: (v) => isString(v) && /^[^\s]+( [^\s]+)*$/.test(v) },
+  string: { key: 'valueString', check: (v) => isString(v) && v.length > 0 },
+  Reference: {
+    key: 'valueReference',
+    check: (v) => isObject(v) && (v.reference === undefined || isString(v.reference)) && (v.display === undefined || isString(v.display)),
+  },
+};
+
+/** What a positiveInt parameter may also be sent as: clients often send `valueInteger` for `count`. */
+const ALSO_ACCEPTED: Record<string, string[]> = { positiveInt: ['valueInteger'] };
+
+export type ParameterParts = ReadonlyMap<string, ReadonlyArray<Record<string, unknown>>>;
+
+const invalid = (operation: string, name: string, why: string) => badRequest(`${operation}: parameter "${name}" ${why}`, [`Parameters.parameter.where(name = '${name}')`]);
+
+function checkPart(operation: string, declaration: ParameterDeclaration, part: Record<string, unknown>): void {
+  const { name, type } = declaration;
+  if (type.startsWith('Resource:')) {
+    const resourceType = type.slice('Resource:'.length);
+    if (!isObject(part.resource) || part.resource.resourceType !== resourceType) throw invalid(operation, name, `must be a resource holding a ${resourceType}`);
+    return;
+  }
+  const { key, check } = VALUE_CHECKS[type];
+  const keys = [key, ...(ALSO_ACCEPTED[type] ?? [])];
+  const present = keys.filter((k) => part[k] !== undefined);
+  if (present.length !== 1 || !check(part[present[0]])) throw invalid(operation, name, `must be a ${key} of type ${type}`);
+}
+
+/**
+ * Checks `body` against the declarations and answers the parts by name.
+ * Parts of names not declared are refused too: a misspelt parameter would
+ * otherwise be silently ignored.
+ */
+export function checkParameters(operation: string, declarations: readonly ParameterDeclaration[], body: unknown): ParameterParts {
+  if (!isObject(body) || body.resourceType !== 'Parameters') throw badRequest(`${operation} takes a Parameters resource`, ['Parameters']);
+  const parts = body.parameter ?? [];
+  if (!Array.isArray(parts)) throw badRequest(`${operation}: Parameters.parameter must be an array`, ['Parameters.parameter']);
+  const byName = new Map<string, Array<Record<string, unknown>>>();
+  for (const part of parts) {
+    if (!isObject(part) || !isString(part.name)) throw badRequest(`${operation}: every parameter needs a name`, ['Parameters.parameter']);
+    const declaration = declarations.find((d) => d.name === part.name);
+    if (!declaration) throw invalid(operation, part.name, 'is not a parameter of this operation');
+    checkPart(operation, declaration, part);
+    byName.set(part.name, [...(byName.get(part.name) ?? []), part]);
+  }
+  for (const { name, min, max } of declarations) {
+    const count = byName.get(name)?.length ?? 0;
+    if (count < min) throw invalid(operation, name, 'is required');
+    if (max !== '*' && count > max) throw invalid(operation, name, `may occur at most ${max} time${max === 1 ? '' : 's'}`);
+  }
+  return byName;
+}
+
+/** The first part of this name's value under `key`, for a parameter of cardinality 0..1 or 1..1. */
+export function valueOf<T>(parts: ParameterParts, name: string, ...keys: string[]): T | undefined {
+  const part = parts.get(name)?.[0];
+  if (!part) return undefined;
+  for (const key of keys) if (part[key] !== undefined) return part[key] as T;
+  return undefined;
+}
