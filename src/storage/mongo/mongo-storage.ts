@@ -51,7 +51,7 @@ export async function createMongoStorage(options: MongoStorageOptions): Promise<
   const client = await MongoClient.connect(options.uri);
   try {
     const db = client.db(options.dbName);
-    const storage = new MongoStorageImpl(client, db, options.indexer, await topologySupportsTransactions(db));
+    const storage = mongoStorageOn(client, db, options.indexer, await topologySupportsTransactions(db));
     await storage.ensureIndexes();
     await storage.completePendingHistory();
     return storage;
@@ -59,6 +59,11 @@ export async function createMongoStorage(options: MongoStorageOptions): Promise<
     await client.close();
     throw error;
   }
+}
+
+/** The storage over a connected database whose topology is known (createMongoStorage finds it out). */
+export function mongoStorageOn(client: MongoClient, db: Db, indexer: Indexer, supportsTransactions: boolean): MongoStorage {
+  return new MongoStorageImpl(client, db, indexer, supportsTransactions);
 }
 
 /** Transactions need a replica set (`hello` names a set) or a sharded cluster (mongos answers `isdbgrid`). */
@@ -114,7 +119,8 @@ class MongoStorageImpl extends MongoOps implements MongoStorage {
     return ensureIndexes(this.db);
   }
 
-  unitOfWork<T>(work: (tx: StorageOps) => Promise<T>, options: UnitOfWorkOptions = {}): Promise<T> {
+  // async: a standalone server's 501 must reach the caller as a rejected promise, never a synchronous throw.
+  async unitOfWork<T>(work: (tx: StorageOps) => Promise<T>, options: UnitOfWorkOptions = {}): Promise<T> {
     const strategy = unitStrategy(this.supportsTransactions, options);
     // `this` counts its own writes as they are acknowledged (no transaction to join).
     if (strategy.kind === 'lease') return withLease(this.locks, strategy.guardKey, () => work(this));
