@@ -6,7 +6,7 @@
 import type { Db, MongoClient } from 'mongodb';
 import t from 'tap';
 import { createIndexer } from '../../src/search/indexer';
-import { mongoStorageOn } from '../../src/storage/mongo/mongo-storage';
+import { mongoStorageOn, topologySupportsTransactions } from '../../src/storage/mongo/mongo-storage';
 import { FhirError } from '../../src/errors';
 import { unitGuardKey } from '../../src/storage/mongo/guard-key';
 import { unitStrategy } from '../../src/storage/mongo/unit-strategy';
@@ -56,4 +56,11 @@ t.test('MongoStorage.unitOfWork on a standalone server: the 501 is a rejected pr
   t.ok(outcome instanceof FhirError, 'a caller chaining .then sees the error');
   t.match(outcome, { status: 501, issues: [{ code: 'not-supported', diagnostics: /replica set/ }] });
   t.equal(ran, false, 'the work never ran');
+});
+
+t.test('the topology, from hello: a replica set or mongos runs transactions, a standalone server does not', async (t) => {
+  const answering = (hello: Record<string, unknown>) => ({ admin: () => ({ command: async () => hello }) }) as unknown as Pick<Db, 'admin'>;
+  t.equal(await topologySupportsTransactions(answering({ isWritablePrimary: true })), false, 'standalone');
+  t.equal(await topologySupportsTransactions(answering({ isWritablePrimary: true, setName: 'rs0' })), true, 'replica set (also a single node)');
+  t.equal(await topologySupportsTransactions(answering({ isWritablePrimary: true, msg: 'isdbgrid' })), true, 'sharded cluster (mongos)');
 });

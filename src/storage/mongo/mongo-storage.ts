@@ -67,7 +67,7 @@ export function mongoStorageOn(client: MongoClient, db: Db, indexer: Indexer, su
 }
 
 /** Transactions need a replica set (`hello` names a set) or a sharded cluster (mongos answers `isdbgrid`). */
-async function topologySupportsTransactions(db: Db): Promise<boolean> {
+export async function topologySupportsTransactions(db: Pick<Db, 'admin'>): Promise<boolean> {
   const hello = await db.admin().command({ hello: 1 });
   return typeof hello.setName === 'string' || hello.msg === 'isdbgrid';
 }
