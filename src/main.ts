@@ -1,6 +1,5 @@
 import { ConfigError, loadConfig, type Config } from './config';
 import { buildServer } from './http/server';
-import { auditStoreRefusal } from './security/audit/audit-store-check';
 import { createAuth, type Auth } from './security/auth/auth-service';
 import { consentAccessSource } from './security/consent/consent-source';
 import { createIndexer } from './search/indexer';
@@ -22,12 +21,6 @@ async function main(): Promise<void> {
     throw error;
   }
   const storage = await openStorage(config, createIndexer({ baseUrl: config.baseUrl }));
-  const refusal = auditStoreRefusal(storage, config.auth.mode);
-  if (refusal) {
-    await storage.close();
-    process.stderr.write(`concord: cannot start: ${refusal}\n`);
-    process.exit(1);
-  }
   const app = buildServer({
     config,
     services: { storage, validator: createValidator() },

@@ -1,8 +1,9 @@
 import { MongoClient, type ClientSession, type Collection, type Db } from 'mongodb';
-import type { RequestContext } from '../../context';
+import { systemContext, type RequestContext } from '../../context';
 import type { AnyResource } from '../../fhir/types';
 import type { Indexer } from '../../search/index-entry';
 import type { Storage, StorageOps, UnitOfWorkOptions, WriteOptions } from '../port';
+import { appendIdempotently } from './append-records';
 import { MongoChangeStamps, recordingWrites, type ChangeStampDocument } from './change-stamps';
 import type { HistoryDocument, ResourceDocument } from './documents';
 import { guardKey } from './guard-key';
@@ -131,6 +132,20 @@ class MongoStorageImpl extends MongoOps implements MongoStorage {
       const result = await work(recordingWrites(this.transactionOps(session), written));
       await this.changes.committed(written, session);
       return result;
+    });
+  }
+
+  /**
+   * The access log (port.ts): with transactions, one unit of work, all or
+   * nothing; standalone, where a unit without a guard cannot run, one create
+   * per event, idempotent by event id (append-records.ts), so the log works
+   * on every topology.
+   */
+  async appendRecords(resources: AnyResource[]): Promise<void> {
+    const ctx = systemContext('', 'audit');
+    if (!this.supportsTransactions) return appendIdempotently(this, ctx, resources);
+    await this.unitOfWork(async (tx) => {
+      for (const resource of resources) await tx.create(ctx, resource);
     });
   }
 
