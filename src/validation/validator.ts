@@ -8,6 +8,7 @@ import { walkResource } from './instance-walker';
 import { invariantIssuesAt, loadCoreInvariants, type InvariantIndex } from './invariants';
 import { ProfileRegistry } from './profiles';
 import { StructureValidator } from './structure';
+import { ucumIssuesAt } from './ucum';
 import { structureIssues } from './structure-issues';
 
 export interface Validator {
@@ -52,10 +53,11 @@ export function createValidator(options: ValidatorOptions = {}): Validator {
       const type = body.resourceType as string;
       const structural = structureIssues(type, structure.errors(body));
       const issues: Issue[] = [];
-      // One walk for both per-node checks: walking the instance costs as much as checking its bindings.
+      // One walk for the per-node checks: walking the instance costs as much as checking its bindings.
       walkResource(elementModel(), body, type, (node) => {
         bindingIssuesAt(node, bindings, issues);
         invariantIssuesAt(node, invariants, engine, issues);
+        ucumIssuesAt(node, issues);
       });
       // Profiles read values of the declared types: a structurally broken resource is not checked against them.
       if (structural.length === 0) issues.push(...profiles.check(body, engine));

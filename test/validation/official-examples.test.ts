@@ -5,12 +5,23 @@ import { errors, example, examplesDir, validator } from './helpers';
 
 const FIRST_CLASS = ['Appointment', 'Claim', 'Consent', 'Encounter', 'Patient', 'ServiceRequest'];
 
-t.test('every official example of the six first-class types is valid', async (t) => {
+/**
+ * Official examples of the fixtures that break a rule R4 mandates, with the
+ * exact errors expected: `TAB` (tablet) given as a UCUM code is not UCUM
+ * (UCUM would be `{tbl}`); the reference validator rejects it too.
+ */
+const INVALID_FIXTURES: Record<string, string[]> = {
+  'Claim-760151.json': ['code-invalid@Claim.item[0].quantity.code'],
+  'Claim-760152.json': ['code-invalid@Claim.item[0].quantity.code'],
+};
+
+t.test('every official example of the six first-class types is valid, or has exactly its known defects', async (t) => {
   const files = readdirSync(examplesDir).filter((f) => f.endsWith('.json'));
   for (const type of FIRST_CLASS) t.ok(files.some((f) => f.startsWith(`${type}-`)), `${type} examples are present`);
   t.ok(files.length >= 80, `${files.length} example files`);
   for (const file of files) {
-    t.same(errors(validator.validate(example(file))), [], file);
+    const keys = errors(validator.validate(example(file))).map((i) => `${i.code}@${(i.expression ?? []).join(',')}`);
+    t.same(keys, INVALID_FIXTURES[file] ?? [], file);
   }
 });
 
