@@ -7,6 +7,7 @@ import { FhirPathEngine } from './fhirpath-engine';
 import { walkResource } from './instance-walker';
 import { invariantIssuesAt, loadCoreInvariants, type InvariantIndex } from './invariants';
 import { ProfileRegistry } from './profiles';
+import { loadReferenceTargets, referenceTargetIssuesAt, type ReferenceTargets } from './reference-targets';
 import { StructureValidator } from './structure';
 import { ucumIssuesAt } from './ucum';
 import { structureIssues } from './structure-issues';
@@ -33,7 +34,7 @@ export interface ValidatorOptions {
 export function createValidator(options: ValidatorOptions = {}): Validator {
   const profilesDir = options.profilesDir ?? defaultProfilesDir;
   let state:
-    | { structure: StructureValidator; invariants: InvariantIndex; bindings: BindingIndex; engine: FhirPathEngine; profiles: ProfileRegistry }
+    | { structure: StructureValidator; invariants: InvariantIndex; bindings: BindingIndex; engine: FhirPathEngine; profiles: ProfileRegistry; targets: ReferenceTargets }
     | undefined;
   const ready = () =>
     (state ??= {
@@ -42,13 +43,14 @@ export function createValidator(options: ValidatorOptions = {}): Validator {
       bindings: loadCoreBindings(elementModel()),
       engine: new FhirPathEngine(),
       profiles: ProfileRegistry.load(profilesDir),
+      targets: loadReferenceTargets(),
     });
 
   return {
     validate(resource: unknown): Issue[] {
       const rootIssue = checkEnvelope(resource);
       if (rootIssue) return [rootIssue];
-      const { structure, invariants, bindings, engine, profiles } = ready();
+      const { structure, invariants, bindings, engine, profiles, targets } = ready();
       const body = resource as Record<string, unknown>;
       const type = body.resourceType as string;
       const structural = structureIssues(type, structure.errors(body));
@@ -58,6 +60,7 @@ export function createValidator(options: ValidatorOptions = {}): Validator {
         bindingIssuesAt(node, bindings, issues);
         invariantIssuesAt(node, invariants, engine, issues);
         ucumIssuesAt(node, issues);
+        referenceTargetIssuesAt(node, targets, issues);
       });
       // Profiles read values of the declared types: a structurally broken resource is not checked against them.
       if (structural.length === 0) issues.push(...profiles.check(body, engine));
