@@ -16,6 +16,7 @@ import { buildElementModel, requiredElements } from './conformance/element-model
 import { copyExamples } from './conformance/examples';
 import { buildJsonSchema } from './conformance/json-schema';
 import { openSpecPackage, type SpecPackage } from './conformance/package-source';
+import { buildReferenceTargets } from './conformance/reference-targets';
 import { buildSearchParameters } from './conformance/search-parameters';
 import { concreteResourceTypes, loadCoreDefinitions } from './conformance/structure-definitions';
 import { buildSummaryElements } from './conformance/summary-elements';
@@ -52,6 +53,7 @@ function build(pkg: SpecPackage): void {
   writeArtefact(join(out, 'constraints.json'), buildConstraints(defs, pkg));
   writeArtefact(join(out, 'bindings.json'), buildBindings(defs, pkg), 2);
   writeArtefact(join(out, 'summary-elements.json'), buildSummaryElements(defs, resourceTypes));
+  writeArtefact(join(out, 'reference-targets.json'), buildReferenceTargets(defs));
   const examples = copyExamples(pkg, join(projectRoot, 'test', 'fixtures', 'examples'));
   console.log(`${resourceTypes.length} resource types, ${examples} examples copied, artefacts in ${out}`);
 }

@@ -1,6 +1,7 @@
 import { createReadStream, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config';
 import { systemContext } from '../src/context';
 import { FhirError } from '../src/errors';
@@ -171,14 +172,31 @@ export function formatSummary(summary: LoadSummary): string {
   return lines.join('\n');
 }
 
-async function main(argv: string[]): Promise<void> {
-  const urlAt = argv.indexOf('--url');
-  const url = urlAt >= 0 ? argv[urlAt + 1] : undefined;
-  const paths = argv.filter((_, i) => i !== urlAt && i !== urlAt + 1);
-  if (paths.length === 0 || (urlAt >= 0 && !url)) {
-    process.stderr.write('usage: npm run load -- <files or folders of .json bundles and .ndjson> [--url http://host:8080/fhir]\n');
-    process.exit(2);
+const USAGE = 'usage: npm run load -- <files or folders of .json bundles and .ndjson> [--url http://host:8080/fhir]\n';
+
+/**
+ * Reads the command line with node:util parseArgs: every positional is a
+ * path, and `--url` needs a value (`--url=…` works too). Anything else, or no
+ * path at all, is a usage error (undefined).
+ */
+export function parseLoadArgs(argv: string[]): { paths: string[]; url?: string } | undefined {
+  try {
+    const { values, positionals } = parseArgs({ args: argv, options: { url: { type: 'string' } }, allowPositionals: true, strict: true });
+    if (positionals.length === 0 || values.url === '') return undefined;
+    return values.url === undefined ? { paths: positionals } : { paths: positionals, url: values.url };
+  } catch {
+    return undefined;
   }
+}
+
+/** The command: answers its exit code (2 for a usage error, 1 when a resource failed). */
+export async function main(argv: string[]): Promise<number> {
+  const args = parseLoadArgs(argv);
+  if (!args) {
+    process.stderr.write(USAGE);
+    return 2;
+  }
+  const { paths, url } = args;
   const files = dataFiles(paths);
   let close = async () => {};
   let sink: BundleSink;
@@ -192,14 +210,16 @@ async function main(argv: string[]): Promise<void> {
   try {
     const summary = await new Loader(sink).load(files, stderrProgressBar(`loading ${files.length} files (kB)`));
     console.log(formatSummary(summary));
-    if (summary.failed > 0) process.exitCode = 1;
+    return summary.failed > 0 ? 1 : 0;
   } finally {
     await close();
   }
 }
 
 if (require.main === module) {
-  main(process.argv.slice(2)).catch((error: unknown) => {
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  }, (error: unknown) => {
     process.stderr.write(`load: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exit(1);
   });

@@ -164,9 +164,12 @@ export interface Storage extends StorageOps {
   changeStamp?(resourceTypes: readonly string[]): Promise<string>;
   /**
    * Creates new resources that only the server writes and nobody updates
-   * (the access log), each with a fresh id, as one atomic batch: all of them
-   * are durable when it resolves, none when it rejects. An adapter may do the
-   * work away from the request thread (SQLite: a worker thread). Without it,
+   * (the access log), each with a fresh id: all of them are durable when it
+   * resolves. Where the engine has transactions the batch is atomic (none is
+   * stored when it rejects); where it has none (standalone MongoDB) a
+   * rejected batch may have stored some, and a retry of the same batch
+   * stores the rest without duplicating them. An adapter may do the work
+   * away from the request thread (SQLite: a worker thread). Without it,
    * callers create them in a unit of work.
    */
   appendRecords?(resources: AnyResource[]): Promise<void>;

@@ -1,3 +1,4 @@
+import currencyCodes from 'currency-codes';
 import type { Issue } from '../errors';
 import { readConformanceArtefact } from '../fhir/definitions';
 import { childExpression } from './element-path';
@@ -61,7 +62,23 @@ export type BindingIndex = ReadonlyMap<string, readonly BoundProperty[]>;
 const CODED_TYPES: ReadonlySet<string> = new Set<CodedType>(['code', 'Coding', 'CodeableConcept']);
 
 export function loadCoreBindings(model: ElementModel): BindingIndex {
-  return buildBindingIndex(model, readConformanceArtefact<BindingsArtefact>('bindings.json'));
+  return buildBindingIndex(model, withCurrencies(readConformanceArtefact<BindingsArtefact>('bindings.json')));
+}
+
+const CURRENCIES = 'http://hl7.org/fhir/ValueSet/currencies';
+const ISO_4217 = 'urn:iso:std:iso:4217';
+
+/**
+ * Money.currency is bound (required) to the currencies of ISO 4217, a code
+ * system the R4 package does not define, so the build cannot expand it. The
+ * codes come from the currency-codes package, generated from ISO's own
+ * published list (list one), historic codes excluded as ISO lists them.
+ */
+function withCurrencies(artefact: BindingsArtefact): BindingsArtefact {
+  return {
+    elements: { ...artefact.elements, 'Money.currency': CURRENCIES },
+    valueSets: { ...artefact.valueSets, [CURRENCIES]: { [ISO_4217]: currencyCodes.codes() } },
+  };
 }
 
 export function buildBindingIndex(model: ElementModel, artefact: BindingsArtefact): BindingIndex {

@@ -22,9 +22,22 @@ export interface ShortcutContext {
 
 export type Shortcut = (node: Record<string, unknown>, context: ShortcutContext) => Verdict;
 
+/**
+ * dom-3 as evaluated (see invariants.ts): the R4 text applies `as(canonical)`
+ * to collections, which fhirpath.js rejects on every resource that has
+ * contained resources; `ofType` is the same test on each item (R5 wording).
+ */
+export const DOM_3 =
+  "contained.where((('#'+id in (%resource.descendants().reference | %resource.descendants().ofType(canonical) | %resource.descendants().ofType(uri) | %resource.descendants().ofType(url))) or descendants().where(reference = '#').exists() or descendants().where(ofType(canonical) = '#').exists() or descendants().where(ofType(uri) = '#').exists()).not()).empty()";
+
+/** txt-2 as evaluated (see NARRATIVE_CONTENT in invariants.ts): the published `htmlChecks()` is not FHIRPath that fhirpath.js knows. */
+export const TXT_2 = "`div`.replaceMatches('<[^>]*>', '').matches('[^ \\t\\r\\n]') or `div`.contains('<img')";
+
 const HAND_WRITTEN: ReadonlyMap<string, Shortcut> = new Map<string, Shortcut>([
   ["reference.startsWith('#').not() or (reference.substring(1).trace('url') in %rootResource.contained.id.trace('ids'))", localReferenceResolves],
   ['start.hasValue().not() or end.hasValue().not() or (start <= end)', startNotAfterEnd],
+  [DOM_3, containedAreReferenced],
+  [TXT_2, narrativeHasContent],
   // obs-7: without a value, or without components, the `where` has nothing to find.
   ['value.empty() or component.code.where(coding.intersect(%resource.code.coding).exists()).empty()', (node) => (hasElement(node, 'value') && hasElement(node, 'component') ? undefined : true)],
 ]);
@@ -61,6 +74,51 @@ function localReferenceResolves(node: Record<string, unknown>, context: Shortcut
   if (!Array.isArray(contained)) return undefined;
   const id = reference.slice(1);
   return contained.some((c) => (c as { id?: unknown } | null)?.id === id);
+}
+
+/**
+ * dom-3: every contained resource is named by a `reference` somewhere in the
+ * resource (fhirpath's `%resource.descendants().reference`), or itself holds a
+ * reference to '#' (its container). A canonical, uri or url '#id' also counts
+ * in the published expression: the JS cannot tell those types from strings,
+ * so an id found only in some other string is left to fhirpath.js.
+ */
+function containedAreReferenced(node: Record<string, unknown>): Verdict {
+  const contained = node.contained;
+  if (contained === undefined) return true;
+  if (!Array.isArray(contained)) return undefined;
+  const references = new Set<string>();
+  const strings = new Set<string>();
+  collectStrings(node, references, strings);
+  let certain = true;
+  for (const item of contained) {
+    const id = (item as { id?: unknown } | null)?.id;
+    if (typeof id !== 'string') return undefined;
+    if (references.has(`#${id}`)) continue;
+    const inner = new Set<string>();
+    collectStrings(item, inner, new Set());
+    if (inner.has('#')) continue;
+    if (strings.has(`#${id}`) || strings.has('#')) certain = false;
+    else return false;
+  }
+  return certain ? true : undefined;
+}
+
+/** Every string under a `reference` key into `references`, every other string into `strings`. */
+function collectStrings(value: unknown, references: Set<string>, strings: Set<string>, key = ''): void {
+  if (typeof value === 'string') (key === 'reference' ? references : strings).add(value);
+  else if (Array.isArray(value)) for (const item of value) collectStrings(item, references, strings, key);
+  else if (value !== null && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) collectStrings(v, references, strings, k);
+  }
+}
+
+/** txt-2: the xhtml has some text that is not whitespace once the tags are removed, or an image. */
+function narrativeHasContent(node: Record<string, unknown>): Verdict {
+  const div = node.div;
+  if (div === undefined) return true;
+  if (typeof div !== 'string' || node._div !== undefined) return undefined;
+  return /[^ \t\r\n]/.test(div.replace(/<[^>]*>/g, '')) || div.includes('<img');
 }
 
 /** Values of one shape compare like their instants (or, for dates, like their text); other pairs are left to fhirpath.js. */

@@ -2,6 +2,7 @@ import type { Issue } from '../errors';
 import { readConformanceArtefact } from '../fhir/definitions';
 import type { FhirPathEngine } from './fhirpath-engine';
 import type { VisitedNode } from './instance-walker';
+import { DOM_3, TXT_2 } from './invariant-shortcuts';
 import { SKIPPED_INVARIANTS } from './skipped-invariants';
 
 /** An invariant of conformance/constraints.json or of a profile. */
@@ -16,7 +17,28 @@ export type InvariantIndex = ReadonlyMap<string, readonly Invariant[]>;
 
 export function loadCoreInvariants(): InvariantIndex {
   const raw = readConformanceArtefact<Record<string, Invariant[]>>('constraints.json');
-  return new Map(Object.entries(raw).map(([k, list]) => [k, list.filter((c) => !SKIPPED_INVARIANTS.has(c.key))]));
+  const index = new Map(Object.entries(raw).map(([k, list]) => [k, list.filter((c) => !SKIPPED_INVARIANTS.has(c.key)).map(evaluableDom3)]));
+  moveNarrativeContentCheck(index);
+  return index;
+}
+
+/** dom-3 in a form fhirpath.js evaluates (DOM_3 says why); its meaning is unchanged. */
+function evaluableDom3(invariant: Invariant): Invariant {
+  return invariant.key === 'dom-3' && invariant.expression.includes('.as(canonical)') ? { ...invariant, expression: DOM_3 } : invariant;
+}
+
+/**
+ * R4 publishes txt-1 and txt-2 as `htmlChecks()`, a function of the Java
+ * validator that is not FHIRPath. txt-2 ("some non-whitespace content") is
+ * evaluated with this equivalent on Narrative (the walker visits complex
+ * nodes only): text left once the tags are removed, or an image. txt-1 (the allowed xhtml) stays the schema's job (the div pattern).
+ */
+function moveNarrativeContentCheck(index: Map<string, Invariant[]>): void {
+  const onDiv = index.get('Narrative.div') ?? [];
+  const published = onDiv.find((c) => c.key === 'txt-2' && c.expression === 'htmlChecks()');
+  if (!published) return;
+  index.set('Narrative.div', onDiv.filter((c) => c !== published));
+  index.set('Narrative', [...(index.get('Narrative') ?? []), { ...published, expression: TXT_2 }]);
 }
 
 /**

@@ -15,7 +15,10 @@ function withoutServerMeta(resource: Record<string, unknown>): Record<string, un
   return copy;
 }
 
-t.test('every official example of the first-class types round-trips', async (t) => {
+/** Official examples that give `TAB` as a UCUM code: rightly refused (see test/validation/official-examples.test.ts). */
+const NOT_UCUM = new Set(['Claim-760151.json', 'Claim-760152.json']);
+
+t.test('every official example of the first-class types round-trips, or is refused for its known defect', async (t) => {
   const h = await startHarness();
   t.teardown(h.close);
   const files = readdirSync(EXAMPLES).filter((f) => f.endsWith('.json'));
@@ -26,6 +29,11 @@ t.test('every official example of the first-class types round-trips', async (t) 
     const example = JSON.parse(readFileSync(join(EXAMPLES, file), 'utf8'));
     const url = `/fhir/${example.resourceType}/${example.id}`;
     const put = await h.request({ method: 'PUT', url, headers: fhirJson, payload: example });
+    if (NOT_UCUM.has(file)) {
+      t.equal(put.statusCode, 422, `${file} is refused`);
+      t.same(put.json().issue.map((i: { expression: string[] }) => i.expression), [['Claim.item[0].quantity.code']], `${file}: the UCUM code is the issue`);
+      continue;
+    }
     t.equal(put.statusCode, 201, `${file} is accepted${put.statusCode >= 400 ? `: ${put.body}` : ''}`);
     const read = await h.request({ method: 'GET', url });
     t.same(withoutServerMeta(read.json()), withoutServerMeta(example), `${file} reads back unchanged`);

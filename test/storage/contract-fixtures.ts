@@ -56,3 +56,15 @@ export function token(code: string, ...values: Array<Omit<TokenValue, 'kind'>>):
 export function searchOf(types: string[], query: Partial<Omit<SearchQuery, 'types'>> = {}): SearchQuery {
   return { types, where: [], sort: [{ code: '_id', descending: false }], count: 100, offset: 0, total: 'accurate', ...query };
 }
+
+/**
+ * Searches that no adapter can compile, each refused with 400 not-supported:
+ * the contract runs them on every engine, and the MongoDB differential test
+ * on MongoDB's compiler without a server, so that the engines agree.
+ */
+export const uncompilableSearches: Array<{ name: string; query: SearchQuery }> = [
+  { name: 'a condition of an unknown kind', query: searchOf(['Patient'], { where: [{ kind: 'bogus', code: 'x' } as unknown as ParamCondition] }) },
+  { name: 'a sort by an unknown parameter', query: searchOf(['Patient'], { sort: [{ code: 'no-such-sort', descending: false }] }) },
+  { name: 'a sort by a composite parameter', query: searchOf(['Observation'], { sort: [{ code: 'code-value-quantity', descending: false, type: 'composite' }] }) },
+  { name: 'a sort by a special parameter', query: searchOf(['Location'], { sort: [{ code: 'near', descending: false, type: 'special' }] }) },
+];

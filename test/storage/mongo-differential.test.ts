@@ -37,7 +37,7 @@ import { stampVersion } from '../../src/storage/mongo/version-writer';
 import { visibleHistoryFilter, visibleResourceFilter } from '../../src/storage/mongo/visibility';
 import type { HistoryQuery, SearchResult, Storage, StorageOps, VersionRecord } from '../../src/storage/port';
 import { createSqliteStorage } from '../../src/storage/sqlite/sqlite-storage';
-import { contextAt, contractFixtures, contractIndexer, fixtureTime, genderSystem, loinc, mrn, otherSystem, searchOf, token } from './contract-fixtures';
+import { contextAt, contractFixtures, contractIndexer, fixtureTime, genderSystem, loinc, mrn, otherSystem, searchOf, token, uncompilableSearches } from './contract-fixtures';
 import { parsed, searchCases, searchContext, searchIndexer, writeSearchFixtures, type SearchCase } from './search-cases';
 
 // ---------------------------------------------------------------------------
@@ -478,4 +478,21 @@ t.test('contract fixtures: token and _id searches and history agree with SQLite'
     const naiveIds = new Query(naive).find<Document>([...image.resources.values()]).sort({ id: 1 }).all().map((d) => `Patient/${d.id}`);
     t.notSame(naiveIds, idsOf((await sqlite.search(ctx, query)).records));
   });
+});
+
+// The contract's "cannot compile" rule, on MongoDB's compiler (the contract
+// itself reaches MongoDB only with a replica set): both engines refuse the
+// same searches with the same 400.
+t.test('what cannot compile: MongoDB refuses it as SQLite does, 400 not-supported', async (t) => {
+  const image = new MingoImage(contractIndexer);
+  await writeScenario(image);
+  const sqlite = await sqliteWith(t, writeScenario, contractIndexer);
+  const ctx = contextAt(at(59));
+  for (const { name, query } of uncompilableSearches) {
+    t.test(name, async (t) => {
+      const mongo = await outcomeOf(() => image.search(ctx, query));
+      t.same(mongo, { status: 400, code: 'not-supported' }, 'MongoDB refuses it');
+      if (sqlite) t.same(await outcomeOf(() => sqlite.search(ctx, query)), mongo, 'SQLite answers the same');
+    });
+  }
 });

@@ -45,15 +45,15 @@ t.test('ties: type, then id, when the keys do not order them', async (t) => {
 
 t.test('a parameter: ascending by smallest, descending by largest, missing last both ways', async (t) => {
   // min: y 1, w 2, x 5 (both types), z 7; max: y 20, x 9, z 7, w 3; a and b have no date.
-  const byDate = (descending: boolean) => ordered(compileSort([{ code: 'date', descending }, { code: '_id', descending: false }], true));
+  const byDate = (descending: boolean) => ordered(compileSort([{ code: 'date', descending, type: 'date' }, { code: '_id', descending: false }], true));
   t.same(byDate(false), ['Appointment/y', 'Encounter/w', 'Appointment/x', 'Encounter/x', 'Encounter/z', 'Encounter/a', 'Appointment/b']);
   t.same(byDate(true), ['Appointment/y', 'Appointment/x', 'Encounter/x', 'Encounter/z', 'Encounter/w', 'Encounter/a', 'Appointment/b']);
 });
 
 const orders: Array<[string, SortKey[]]> = [
-  ['date', [{ code: 'date', descending: false }, { code: '_id', descending: false }]],
-  ['-date', [{ code: 'date', descending: true }, { code: '_id', descending: false }]],
-  ['-date,-_id', [{ code: 'date', descending: true }, { code: '_id', descending: true }]],
+  ['date', [{ code: 'date', descending: false, type: 'date' }, { code: '_id', descending: false }]],
+  ['-date', [{ code: 'date', descending: true, type: 'date' }, { code: '_id', descending: false }]],
+  ['-date,-_id', [{ code: 'date', descending: true, type: 'date' }, { code: '_id', descending: true }]],
   ['_lastUpdated (no _id key)', [{ code: '_lastUpdated', descending: false }]],
 ];
 
@@ -76,3 +76,15 @@ for (const [name, keys] of orders) {
     }
   });
 }
+
+t.test('a key without a sortable parameter type is refused, as SQLite refuses it', async (t) => {
+  for (const key of [{ code: 'no-such-sort', descending: false }, { code: 'code-value-quantity', descending: false, type: 'composite' as const }]) {
+    let caught: unknown;
+    try {
+      compileSort([key], false);
+    } catch (error) {
+      caught = error;
+    }
+    t.match(caught, { status: 400, issues: [{ code: 'not-supported' }] }, key.code);
+  }
+});

@@ -29,7 +29,8 @@ t.test('the diagnostics name the element and the value set, never the submitted 
 t.test('bindings of data types apply wherever the type occurs', async (t) => {
   t.same(errorKeys({ resourceType: 'Patient', name: [{ family: 'X' }, { family: 'Y', use: 'nickname-ish' }] }), ['code-invalid@Patient.name[1].use'], 'HumanName.use');
   t.same(errorKeys({ resourceType: 'Patient', telecom: [{ system: 'pigeon', value: 'x' }] }), ['code-invalid@Patient.telecom[0].system'], 'ContactPoint.system');
-  const inContained = { resourceType: 'Patient', contained: [{ resourceType: 'Patient', id: 'p', gender: 'robot' }] };
+  // The link makes the contained resource referenced (dom-3).
+  const inContained = { resourceType: 'Patient', contained: [{ resourceType: 'Patient', id: 'p', gender: 'robot' }], link: [{ other: { reference: '#p' }, type: 'seealso' }] };
   t.same(errorKeys(inContained), ['code-invalid@Patient.contained[0].gender'], 'in a contained resource');
   const inBundle = { resourceType: 'Bundle', type: 'collection', entry: [{ resource: { resourceType: 'Patient', gender: 'robot' } }] };
   t.same(errorKeys(inBundle), ['code-invalid@Bundle.entry[0].resource.gender'], 'in Bundle.entry.resource');
@@ -87,4 +88,13 @@ t.test('the index covers Coding-typed elements too', async (t) => {
 t.test('an artefact that binds an element to a value set it does not expand is refused', async (t) => {
   const model: ElementModel = { primitives: { code: {} }, definitions: { Thing: { kind: { path: 'Thing.kind', type: 'code' } } } };
   t.throws(() => buildBindingIndex(model, { elements: { 'Thing.kind': 'urn:missing' }, valueSets: {} }), /Thing\.kind is bound to urn:missing/);
+});
+
+t.test('Money.currency is an ISO 4217 code (required binding)', async (t) => {
+  const claim = example('Claim-100150.json');
+  const withCurrency = (currency: string) => ({ ...claim, total: { value: 10, currency } });
+  t.same(errorKeys(withCurrency('USD')), [], 'USD');
+  t.same(errorKeys(withCurrency('XAU')), [], 'gold, listed by ISO');
+  t.same(errorKeys(withCurrency('usd')), ['code-invalid@Claim.total.currency'], 'codes are upper case');
+  t.same(errorKeys(withCurrency('ABC')), ['code-invalid@Claim.total.currency'], 'not a currency');
 });

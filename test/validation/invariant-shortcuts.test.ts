@@ -93,19 +93,30 @@ const HAND_MADE: Record<string, unknown>[] = [
   },
   { resourceType: 'Observation', status: 'final', code: { text: 'x' }, component: [{ code: { text: 'y' } }] },
   { resourceType: 'Patient', telecom: [{ value: '555' }, { system: 'phone' }, { system: 'phone', value: '1' }] },
+  // dom-3: unreferenced, referenced from a canonical (left to fhirpath.js), referring to its container.
+  { resourceType: 'Patient', contained: [contained] },
+  { resourceType: 'Patient', contained: [contained, { ...contained, id: 'p' }], managingOrganization: { reference: '#o' } },
+  { resourceType: 'CarePlan', status: 'active', intent: 'plan', subject: { reference: 'Patient/1' }, contained: [{ resourceType: 'ActivityDefinition', id: 'a', status: 'active' }], instantiatesCanonical: ['#a'] },
+  { resourceType: 'Patient', contained: [{ ...contained, partOf: { reference: '#' } }] },
+  { resourceType: 'Patient', contained: [contained], name: [{ text: '#o' }] },
+  // txt-2: whitespace only, tags only, an image, text.
+  ...[' \n\t ', '<p> </p>', '<img src="x.png"/>', '<p>x</p>'].map((inner) => ({
+    resourceType: 'Patient',
+    text: { status: 'generated', div: `<div xmlns="http://www.w3.org/1999/xhtml">${inner}</div>` },
+  })),
 ];
 
 t.test('shortcuts agree with fhirpath.js on every node of the official examples', async (t) => {
   const files = readdirSync(examplesDir).filter((f) => f.endsWith('.json'));
   const { mismatches, decided } = compareOn(files.map(example));
   t.same(mismatches, []);
-  for (const key of ['ref-1', 'per-1', 'dom-2', 'dom-4', 'dom-5', 'ext-1']) t.ok((decided.get(key)?.pass ?? 0) > 0, `${key} decided by its shortcut`);
+  for (const key of ['ref-1', 'per-1', 'dom-2', 'dom-3', 'dom-4', 'dom-5', 'ext-1', 'txt-2']) t.ok((decided.get(key)?.pass ?? 0) > 0, `${key} decided by its shortcut`);
 });
 
 t.test('shortcuts agree with fhirpath.js on hand-made violations, and decide them', async (t) => {
   const { mismatches, decided } = compareOn(HAND_MADE);
   t.same(mismatches, []);
-  for (const key of ['ref-1', 'per-1', 'dom-2', 'dom-4', 'dom-5', 'ext-1', 'qty-3', 'obs-6', 'cpt-2']) {
+  for (const key of ['ref-1', 'per-1', 'dom-2', 'dom-3', 'dom-4', 'dom-5', 'ext-1', 'txt-2', 'qty-3', 'obs-6', 'cpt-2']) {
     t.ok((decided.get(key)?.fail ?? 0) > 0, `${key}: a violation decided by its shortcut`);
   }
 });

@@ -100,9 +100,37 @@ function sortIndexes(param: string): IndexDefinition[] {
   ];
 }
 
-/** Idempotent: creating an index that exists with the same definition is a no-op. */
-export async function ensureIndexes(db: Db): Promise<void> {
+/**
+ * Index options that only make the database faster or tidier, never the
+ * answers right: the partial index on `historyPending` (a full one finds the
+ * same rows), and the TTL on lock documents (a lease's expiry compares
+ * `expiresAt` itself, locks.ts). Some MongoDB-compatible servers refuse them
+ * with error 238 NotImplemented; then the index is created without them.
+ */
+const optionalOptions = ['partialFilterExpression', 'expireAfterSeconds'] as const;
+
+const NOT_IMPLEMENTED = 238;
+
+const isNotImplemented = (error: unknown): boolean => (error as { code?: unknown } | null)?.code === NOT_IMPLEMENTED;
+
+const defaultWarn = (message: string): void => void process.stderr.write(`concord: warning: ${message}\n`);
+
+/**
+ * Idempotent: creating an index that exists with the same definition is a
+ * no-op. An index whose optional options the server refuses (238) is created
+ * without them, with one warning per index; any other refusal is thrown.
+ */
+export async function ensureIndexes(db: Db, warn: (message: string) => void = defaultWarn): Promise<void> {
   for (const { collection, key, options } of indexDefinitions) {
-    await db.collection(collection).createIndex(key, options);
+    try {
+      await db.collection(collection).createIndex(key, options);
+    } catch (error) {
+      const dropped = optionalOptions.filter((option) => option in options);
+      if (!isNotImplemented(error) || dropped.length === 0) throw error;
+      const plain = { ...options };
+      for (const option of dropped) delete plain[option];
+      await db.collection(collection).createIndex(key, plain);
+      warn(`the MongoDB server does not implement ${dropped.join(' and ')} (error 238): index ${options.name} created without it, which is slower or keeps expired locks, never wrong`);
+    }
   }
 }

@@ -1,9 +1,10 @@
 import { MongoClient, type ClientSession, type Collection, type Db } from 'mongodb';
-import type { RequestContext } from '../../context';
+import { systemContext, type RequestContext } from '../../context';
 import type { AnyResource } from '../../fhir/types';
 import type { Indexer } from '../../search/index-entry';
 import { CommitHooks, hookedWrites, type SingleWrites } from '../commit-hooks';
 import type { CommitListener, Storage, StorageOps, Unsubscribe, UnitOfWorkOptions, WriteOptions } from '../port';
+import { appendIdempotently } from './append-records';
 import { MongoChangeStamps, recordingWrites, type ChangeStampDocument } from './change-stamps';
 import type { HistoryDocument, ResourceDocument } from './documents';
 import { guardKey } from './guard-key';
@@ -52,7 +53,7 @@ export async function createMongoStorage(options: MongoStorageOptions): Promise<
   const client = await MongoClient.connect(options.uri);
   try {
     const db = client.db(options.dbName);
-    const storage = new MongoStorageImpl(client, db, options.indexer, await topologySupportsTransactions(db));
+    const storage = mongoStorageOn(client, db, options.indexer, await topologySupportsTransactions(db));
     await storage.ensureIndexes();
     await storage.completePendingHistory();
     return storage;
@@ -62,8 +63,13 @@ export async function createMongoStorage(options: MongoStorageOptions): Promise<
   }
 }
 
+/** The storage over a connected database whose topology is known (createMongoStorage finds it out). */
+export function mongoStorageOn(client: MongoClient, db: Db, indexer: Indexer, supportsTransactions: boolean): MongoStorage {
+  return new MongoStorageImpl(client, db, indexer, supportsTransactions);
+}
+
 /** Transactions need a replica set (`hello` names a set) or a sharded cluster (mongos answers `isdbgrid`). */
-async function topologySupportsTransactions(db: Db): Promise<boolean> {
+export async function topologySupportsTransactions(db: Pick<Db, 'admin'>): Promise<boolean> {
   const hello = await db.admin().command({ hello: 1 });
   return typeof hello.setName === 'string' || hello.msg === 'isdbgrid';
 }
@@ -147,7 +153,8 @@ class MongoStorageImpl extends MongoOps implements MongoStorage {
     return ensureIndexes(this.db);
   }
 
-  unitOfWork<T>(work: (tx: StorageOps) => Promise<T>, options?: UnitOfWorkOptions): Promise<T> {
+  // async: a standalone server's 501 must reach the caller as a rejected promise, never a synchronous throw.
+  async unitOfWork<T>(work: (tx: StorageOps) => Promise<T>, options?: UnitOfWorkOptions): Promise<T> {
     return this.hooks.unit((body, unitOptions) => this.runUnit(body, unitOptions), work, options);
   }
 
@@ -162,6 +169,20 @@ class MongoStorageImpl extends MongoOps implements MongoStorage {
       const result = await work(recordingWrites(this.transactionOps(session), written));
       await this.changes.committed(written, session);
       return result;
+    });
+  }
+
+  /**
+   * The access log (port.ts): with transactions, one unit of work, all or
+   * nothing; standalone, where a unit without a guard cannot run, one create
+   * per event, idempotent by event id (append-records.ts), so the log works
+   * on every topology. Past the commit hooks, which never see the log (port.ts).
+   */
+  async appendRecords(resources: AnyResource[]): Promise<void> {
+    const ctx = systemContext('', 'audit');
+    if (!this.supportsTransactions) return appendIdempotently(this.stamped, ctx, resources);
+    await this.runUnit(async (tx) => {
+      for (const resource of resources) await tx.create(ctx, resource);
     });
   }
 

@@ -27,6 +27,13 @@ interface OrderTerm {
   positionValue: (position: CursorPosition) => string | number | null;
 }
 
+/**
+ * The parameter types that have a sort key (documents.ts, sortValues): a
+ * key of another type, or of no known parameter, is refused as SQLite
+ * refuses it, rather than sorting by a field no document has.
+ */
+const sortableTypes: ReadonlySet<string> = new Set(['date', 'number', 'quantity', 'string', 'token', 'reference', 'uri']);
+
 const columns = new Map([
   ['_id', 'id'],
   ['_lastUpdated', 'lastUpdated'],
@@ -44,7 +51,7 @@ function orderTerms(keys: readonly SortKey[], severalTypes: boolean): OrderTerm[
     const column = columns.get(key.code);
     if (column !== undefined) terms.push({ field: column, direction, positionValue });
     else {
-      if (!isFieldSafe(key.code)) throw FhirError.of(400, 'not-supported', `Sorting by '${key.code}' is not supported`);
+      if (!isFieldSafe(key.code) || key.type === undefined || !sortableTypes.has(key.type)) throw FhirError.of(400, 'not-supported', `Sorting by '${key.code}' is not supported`);
       const base = `sort.${key.code}`;
       terms.push({ field: `${base}.${key.descending ? 'max' : 'min'}`, direction, hasField: `${base}.has`, positionValue });
     }

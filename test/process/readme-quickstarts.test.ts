@@ -1,0 +1,92 @@
+/**
+ * The README's quick starts, run as written against a fresh server: every
+ * ```sh block that sets BASE is extracted from README.md and run with
+ * `bash -e`, BASE pointing at a server this test spawns (fresh SQLite file,
+ * free loopback port). The blocks must create what they use.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t, { type Test } from 'tap';
+import { ROOT, startServer } from './entry-point';
+
+/** The quick-start blocks: ```sh fences whose text sets BASE (the others need ../shared, MongoDB or Docker). */
+export function quickStartBlocks(readme: string): string[] {
+  return [...readme.matchAll(/^```sh\n([\s\S]*?)^```$/gm)].map((m) => m[1]!).filter((block) => /^BASE=/m.test(block));
+}
+
+/**
+ * A block as the test runs it: the server is already running (this test
+ * started it), so `npm start` lines are left out; everything else runs as written.
+ */
+const runnable = (block: string) =>
+  block
+    .split('\n')
+    .filter((line) => !/^npm (install && npm )?start\b/.test(line))
+    .join('\n');
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+
+/** What each block must print, in order (status lines and key fields of the answers). */
+const expectations: Array<{ name: string; check: (t: Test, out: string) => void }> = [
+  {
+    name: 'Try it: metadata, then a created Patient',
+    check: (t, out) => {
+      t.match(out, /"resourceType":"CapabilityStatement"/, 'the CapabilityStatement');
+      t.match(out, /"resourceType":"Patient","id":"[^"]+".*"family":"Chalmers"/s, 'the created Patient, with its id');
+    },
+  },
+  {
+    name: 'Tokens quick start: a practitioner search and two tokens',
+    check: (t, out) => {
+      t.match(out, /"resourceType":"Bundle"/, 'the search answers a Bundle (no 401)');
+      t.notMatch(out, /OperationOutcome/, 'no error');
+      t.equal(out.match(/\bey[\w-]+\.ey[\w-]+\.[\w-]+/g)?.length, 2, 'two tokens printed (JWTs)');
+    },
+  },
+  {
+    name: 'Consent quick start: the daughter sees the Encounter, and $evaluate says why',
+    check: (t, out) => {
+      t.notMatch(out, /is not known/, 'every resource it names exists');
+      t.notMatch(out, /"resourceType":"OperationOutcome"/, 'no write or read refused');
+      t.match(out, /"resourceType":"Bundle".*"id":"e1"/s, 'the daughter finds Encounter e1');
+      t.match(out, /"resourceType":"Parameters"/, '$evaluate answers Parameters');
+      t.match(out, /permit/, 'a permit, by Consent c1');
+    },
+  },
+];
+
+t.test('every README quick start runs as written on a fresh database', async (t) => {
+  const blocks = quickStartBlocks(readFileSync(join(ROOT, 'README.md'), 'utf8'));
+  t.equal(blocks.length, expectations.length, 'each quick start has its expectations here');
+  const dir = mkdtempSync(join(tmpdir(), 'concord-readme-'));
+  const port = await freePort();
+  const env = { SQLITE_PATH: join(dir, 'concord.db'), PORT: String(port), AUTH_MODE: 'on' };
+  const server = await startServer(env);
+  t.teardown(async () => {
+    server.child.kill('SIGTERM');
+    await server.exited;
+    rmSync(dir, { recursive: true, force: true });
+  });
+  blocks.forEach((block, i) => {
+    const expected = expectations[i]!;
+    t.test(expected.name, async (t) => {
+      const run = spawnSync('bash', ['-e', '-c', runnable(block)], {
+        cwd: ROOT,
+        env: { ...process.env, ...env, BASE: server.url },
+        encoding: 'utf8',
+        timeout: 120_000,
+      });
+      t.equal(run.status, 0, `bash -e exits 0${run.stderr ? `: ${run.stderr.slice(0, 500)}` : ''}`);
+      expected.check(t, run.stdout);
+    });
+  });
+});
