@@ -1,4 +1,6 @@
 import { existsSync } from 'node:fs';
+import { isResourceType } from './fhir/definitions';
+import type { ReferentialIntegrity } from './interactions/reference-integrity';
 
 /**
  * Server configuration from environment variables, validated once at start-up.
@@ -20,6 +22,8 @@ export interface Config {
   /** Larger batch and transaction bundles are answered 413. */
   maxBundleEntries: number;
   auth: AuthConfig;
+  /** `REFERENTIAL_INTEGRITY` and `REFERENTIAL_INTEGRITY_EXEMPT_TYPES` (src/interactions/reference-integrity.ts). */
+  referentialIntegrity: ReferentialIntegrity;
 }
 
 /** SMART security settings (src/security/auth/); files are read when the server starts. */
@@ -68,6 +72,19 @@ function existingFile(env: Env, name: string): string | undefined {
   if (raw === undefined || raw === '') return undefined;
   if (!existsSync(raw)) throw new ConfigError(name, `names a file that does not exist: "${raw}"`);
   return raw;
+}
+
+/** `strict` (default) checks every local reference on write; `off` is for loading data in an order the server cannot follow. */
+function referentialIntegrity(env: Env): ReferentialIntegrity {
+  const mode = text(env, 'REFERENTIAL_INTEGRITY', 'strict');
+  if (mode !== 'strict' && mode !== 'off') throw new ConfigError('REFERENTIAL_INTEGRITY', `must be strict or off, got "${mode}"`);
+  const exemptTypes = (env.REFERENTIAL_INTEGRITY_EXEMPT_TYPES ?? '')
+    .split(',')
+    .map((type) => type.trim())
+    .filter((type) => type !== '');
+  const bad = exemptTypes.find((type) => !isResourceType(type));
+  if (bad !== undefined) throw new ConfigError('REFERENTIAL_INTEGRITY_EXEMPT_TYPES', `"${bad}" is not an R4 resource type`);
+  return { mode, exemptTypes };
 }
 
 function authConfig(env: Env): AuthConfig {
@@ -124,5 +141,6 @@ export function loadConfig(env: Env = process.env): Config {
     maxBodyBytes: integer(env, 'MAX_BODY_BYTES', 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     auth: authConfig(env),
     maxBundleEntries: integer(env, 'MAX_BUNDLE_ENTRIES', DEFAULT_MAX_BUNDLE_ENTRIES, 1, 1_000_000),
+    referentialIntegrity: referentialIntegrity(env),
   };
 }

@@ -6,7 +6,8 @@ import type { AnyResource } from '../fhir/types';
 import type { StorageOps, VersionRecord } from '../storage/port';
 import { atMostOne, criteriaGuard, findMatches, type QueryPairs } from './conditional';
 import { assertConsentWriteAllowed } from '../security/consent/consent-write';
-import { assertPatientsVisible, assertTargetVisible } from '../security/write-visibility';
+import { assertTargetVisible } from '../security/write-visibility';
+import { assertReferencesResolve } from './reference-integrity';
 import { applyJsonPatch } from './json-patch';
 import { readResource } from './read';
 import { assertResourceType, assertValid, resourceBody, withoutServerMeta } from './resource-body';
@@ -52,7 +53,7 @@ export async function createResource(
   // The spec has the server ignore a client id on create.
   const resource = prepare(services, type, body, assignedId);
   await assertConsentWriteAllowed(services.storage, ctx, type, resource.id!, resource);
-  await assertPatientsVisible(services.storage, ctx, resource);
+  await checkReferences(services, services.storage, ctx, resource);
   if (!ifNoneExist) return { status: 201, record: await services.storage.create(ctx, resource) };
   // Search and create in one unit of work, so two racing requests cannot both create.
   return services.storage.unitOfWork(async (tx) => {
@@ -62,11 +63,16 @@ export async function createResource(
   }, { guard: criteriaGuard(type, ifNoneExist) });
 }
 
-async function storeUpdate(ops: StorageOps, ctx: RequestContext, resource: AnyResource, expectedVersion?: number): Promise<WriteOutcome> {
+/** The written body's references must resolve (reference-integrity.ts), through `ops`: inside a unit of work, its own. */
+function checkReferences(services: Services, ops: StorageOps, ctx: RequestContext, resource: AnyResource): Promise<void> {
+  return assertReferencesResolve(ops, ctx, resource, services.referentialIntegrity, services.plannedTargets);
+}
+
+async function storeUpdate(services: Services, ops: StorageOps, ctx: RequestContext, resource: AnyResource, expectedVersion?: number): Promise<WriteOutcome> {
   // Hidden first: a hidden target answers 404 whatever the body says.
   await assertTargetVisible(ops, ctx, resource.resourceType, resource.id!);
   await assertConsentWriteAllowed(ops, ctx, resource.resourceType, resource.id!, resource);
-  await assertPatientsVisible(ops, ctx, resource);
+  await checkReferences(services, ops, ctx, resource);
   const { record, created } = await ops.update(ctx, resource, { expectedVersion });
   return { status: created ? 201 : 200, record };
 }
@@ -85,7 +91,7 @@ export async function updateResource(
   if (bodyId === undefined) throw badRequest('An update must carry the resource id in the body', ['id']);
   if (bodyId !== id) throw badRequest(`The body's id "${bodyId}" does not match the URL's id "${id}"`, ['id']);
   const expectedVersion = parseIfMatch(ifMatch);
-  return storeUpdate(services.storage, ctx, prepare(services, type, body, id), expectedVersion);
+  return storeUpdate(services, services.storage, ctx, prepare(services, type, body, id), expectedVersion);
 }
 
 /** `PUT /Type?criteria`: update the one match, create when none, 412 when many. */
@@ -106,7 +112,7 @@ export async function conditionalUpdate(
     const id = match?.id ?? bodyId ?? randomUUID();
     assertValidId(id);
     const resource = prepare(services, type, body, id);
-    return storeUpdate(tx, ctx, resource, match?.versionId);
+    return storeUpdate(services, tx, ctx, resource, match?.versionId);
   }, { guard: criteriaGuard(type, criteria) });
 }
 
@@ -128,7 +134,7 @@ export async function patchResource(
     throw FhirError.of(422, 'processing', 'A patch must not change the resource type or id');
   }
   // Writing against the version that was patched means a concurrent update makes this one 412, not lost.
-  return storeUpdate(services.storage, ctx, prepare(services, type, patched, id), current.versionId);
+  return storeUpdate(services, services.storage, ctx, prepare(services, type, patched, id), current.versionId);
 }
 
 /** The tombstone written, or undefined when there was nothing to delete (also a success). */
