@@ -205,7 +205,7 @@ export async function main(argv: string[]): Promise<number> {
     const config = loadConfig();
     const storage = await openStorage(config, createIndexer({ baseUrl: config.baseUrl }));
     close = () => storage.close();
-    sink = inProcessSink({ storage, validator: createValidator() }, config.baseUrl);
+    sink = inProcessSink({ storage, validator: createValidator(), referentialIntegrity: config.referentialIntegrity }, config.baseUrl);
   }
   try {
     const summary = await new Loader(sink).load(files, stderrProgressBar(`loading ${files.length} files (kB)`));

@@ -1,9 +1,17 @@
 import { existsSync } from 'node:fs';
+import { isResourceType } from './fhir/definitions';
 
 /**
  * Server configuration from environment variables, validated once at start-up.
  * An invalid value stops the server with a one-line message naming the variable.
  */
+/** What the write path checks of a written resource's references (src/interactions/reference-integrity.ts). */
+export interface ReferentialIntegrity {
+  mode: 'strict' | 'off';
+  /** Target types whose references are not checked. */
+  exemptTypes: readonly string[];
+}
+
 export interface Config {
   port: number;
   host: string;
@@ -20,6 +28,8 @@ export interface Config {
   /** Larger batch and transaction bundles are answered 413. */
   maxBundleEntries: number;
   auth: AuthConfig;
+  /** `REFERENTIAL_INTEGRITY` and `REFERENTIAL_INTEGRITY_EXEMPT_TYPES` (src/interactions/reference-integrity.ts). */
+  referentialIntegrity: ReferentialIntegrity;
 }
 
 /** SMART security settings (src/security/auth/); files are read when the server starts. */
@@ -68,6 +78,19 @@ function existingFile(env: Env, name: string): string | undefined {
   if (raw === undefined || raw === '') return undefined;
   if (!existsSync(raw)) throw new ConfigError(name, `names a file that does not exist: "${raw}"`);
   return raw;
+}
+
+/** `strict` (default) checks every local reference on write; `off` is for loading data in an order the server cannot follow. */
+function referentialIntegrity(env: Env): ReferentialIntegrity {
+  const mode = text(env, 'REFERENTIAL_INTEGRITY', 'strict');
+  if (mode !== 'strict' && mode !== 'off') throw new ConfigError('REFERENTIAL_INTEGRITY', `must be strict or off, got "${mode}"`);
+  const exemptTypes = (env.REFERENTIAL_INTEGRITY_EXEMPT_TYPES ?? '')
+    .split(',')
+    .map((type) => type.trim())
+    .filter((type) => type !== '');
+  const bad = exemptTypes.find((type) => !isResourceType(type));
+  if (bad !== undefined) throw new ConfigError('REFERENTIAL_INTEGRITY_EXEMPT_TYPES', `"${bad}" is not an R4 resource type`);
+  return { mode, exemptTypes };
 }
 
 function authConfig(env: Env): AuthConfig {
@@ -124,5 +147,6 @@ export function loadConfig(env: Env = process.env): Config {
     maxBodyBytes: integer(env, 'MAX_BODY_BYTES', 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     auth: authConfig(env),
     maxBundleEntries: integer(env, 'MAX_BUNDLE_ENTRIES', DEFAULT_MAX_BUNDLE_ENTRIES, 1, 1_000_000),
+    referentialIntegrity: referentialIntegrity(env),
   };
 }

@@ -13,6 +13,14 @@ t.test('defaults', async (t) => {
   t.equal(config.logLevel, 'info');
   t.equal(config.maxBodyBytes, 10 * 1024 * 1024);
   t.equal(config.sqliteCacheMb, 64);
+  t.same(config.referentialIntegrity, { mode: 'strict', exemptTypes: [] });
+});
+
+t.test('REFERENTIAL_INTEGRITY and its exempt types', async (t) => {
+  const config = loadConfig({ REFERENTIAL_INTEGRITY: 'off', REFERENTIAL_INTEGRITY_EXEMPT_TYPES: ' Practitioner, Organization ,' });
+  t.same(config.referentialIntegrity, { mode: 'off', exemptTypes: ['Practitioner', 'Organization'] });
+  t.throws(() => loadConfig({ REFERENTIAL_INTEGRITY: 'loose' }), /REFERENTIAL_INTEGRITY/);
+  t.throws(() => loadConfig({ REFERENTIAL_INTEGRITY_EXEMPT_TYPES: 'Practitioner,Doctor' }), /REFERENTIAL_INTEGRITY_EXEMPT_TYPES.*Doctor/);
 });
 
 t.test('values from the environment', async (t) => {

@@ -20,6 +20,23 @@ function syntheticPatient(i: number): Record<string, unknown> {
   };
 }
 
+/** What the Claim example names, so that its create passes the referential-integrity check (README). */
+const CLAIM_TARGETS: Array<Record<string, unknown>> = [
+  { resourceType: 'Patient', id: '1' },
+  { resourceType: 'Organization', id: '1' },
+  { resourceType: 'Organization', id: '2' },
+  { resourceType: 'Practitioner', id: 'example' },
+  { resourceType: 'Coverage', id: '9876B1', status: 'active', beneficiary: { reference: 'Patient/1' }, payor: [{ reference: 'Organization/2' }] },
+];
+
+async function storeClaimTargets(url: string): Promise<void> {
+  for (const target of CLAIM_TARGETS) {
+    const response = await fetch(`${url}/${target.resourceType}/${target.id}`, { method: 'PUT', headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify(target) });
+    await response.arrayBuffer();
+    if (response.status >= 300) throw new Error(`storing ${target.resourceType}/${target.id} was answered ${response.status}`);
+  }
+}
+
 /** Loads `count` synthetic patients (`Patient/bench-0`...). */
 export const preload = (sqlitePath: string, count: number): Promise<number> => storeResources(sqlitePath, count, syntheticPatient);
 
@@ -57,6 +74,7 @@ export async function benchRestCore(dir: string, options: { resources: number; s
       path: () => `/Patient/bench-${(updated = random())}`,
       body: () => JSON.stringify(syntheticPatient(updated)),
     }));
+    await storeClaimTargets(server.url);
     results.push(await runLoad(server.url, { ...common, name: 'create (Claim example, validated)', method: 'POST', path: () => '/Claim', body: () => claim }));
   } finally {
     await server.stop();

@@ -17,6 +17,7 @@ export function servicesInUnit<S extends Services>(services: S, tx: StorageOps):
     delete: (ctx, type, id, options) => tx.delete(ctx, type, id, options),
     history: (ctx, query) => tx.history(ctx, query),
     search: (ctx, query) => tx.search(ctx, query),
+    exists: (ctx, refs) => tx.exists(ctx, refs),
     unitOfWork: (work) => work(tx),
     close: () => Promise.reject(new Error('The storage cannot be closed from inside a unit of work')),
   };

@@ -129,6 +129,8 @@ class TransactionRun {
   readonly results: EntryResult[];
   readonly targets = new Map<string, string>();
   readonly touched = new TouchedResources();
+  /** What the planned writes will create or update: references to them resolve (reference-integrity.ts). */
+  private readonly planned = new Set<string>();
   private readonly inUnit: RouteServices;
 
   constructor(
@@ -141,7 +143,7 @@ class TransactionRun {
     size: number,
     private readonly onStep: (entry: AdmittedEntry) => void,
   ) {
-    this.inUnit = servicesInUnit(services, tx);
+    this.inUnit = { ...servicesInUnit(services, tx), plannedTargets: this.planned };
     this.results = new Array(size);
   }
 
@@ -190,6 +192,7 @@ class TransactionRun {
     for (const { entry, target } of writes) {
       this.onStep(entry);
       this.touched.add(target, entry.request);
+      this.planned.add(target);
     }
     return writes;
   }

@@ -6,6 +6,7 @@ import type { AnyResource } from '../fhir/types';
 import type { StorageOps, VersionRecord } from '../storage/port';
 import { atMostOne, criteriaGuard, findMatches, type QueryPairs } from './conditional';
 import { applyJsonPatch } from '../fhir/json-patch';
+import { assertReferencesResolve } from './reference-integrity';
 import { readResource } from './read';
 import { assertResourceType, assertValid, resourceBody, withoutServerMeta } from './resource-body';
 import type { Services } from './services';
@@ -60,6 +61,7 @@ export async function createResource(
   // The spec has the server ignore a client id on create.
   const resource = prepare(services, type, body, assignedId);
   await passWriteRules(services.storage, ctx, 'create', type, resource.id!, resource);
+  await checkReferences(services, services.storage, ctx, resource);
   if (!ifNoneExist) return { status: 201, record: await services.storage.create(ctx, resource) };
   // Search and create in one unit of work, so two racing requests cannot both create.
   return services.storage.unitOfWork(async (tx) => {
@@ -69,8 +71,14 @@ export async function createResource(
   }, { guard: criteriaGuard(type, ifNoneExist) });
 }
 
-async function storeUpdate(ops: StorageOps, ctx: RequestContext, resource: AnyResource, expectedVersion?: number): Promise<WriteOutcome> {
+/** The written body's references must resolve (reference-integrity.ts), through `ops`: inside a unit of work, its own. */
+function checkReferences(services: Services, ops: StorageOps, ctx: RequestContext, resource: AnyResource): Promise<void> {
+  return assertReferencesResolve(ops, ctx, resource, services.referentialIntegrity, services.plannedTargets);
+}
+
+async function storeUpdate(services: Services, ops: StorageOps, ctx: RequestContext, resource: AnyResource, expectedVersion?: number): Promise<WriteOutcome> {
   await passWriteRules(ops, ctx, 'update', resource.resourceType, resource.id!, resource);
+  await checkReferences(services, ops, ctx, resource);
   const { record, created } = await ops.update(ctx, resource, { expectedVersion });
   return { status: created ? 201 : 200, record };
 }
@@ -89,7 +97,7 @@ export async function updateResource(
   if (bodyId === undefined) throw badRequest('An update must carry the resource id in the body', ['id']);
   if (bodyId !== id) throw badRequest(`The body's id "${bodyId}" does not match the URL's id "${id}"`, ['id']);
   const expectedVersion = parseIfMatch(ifMatch);
-  return storeUpdate(services.storage, ctx, prepare(services, type, body, id), expectedVersion);
+  return storeUpdate(services, services.storage, ctx, prepare(services, type, body, id), expectedVersion);
 }
 
 /** `PUT /Type?criteria`: update the one match, create when none, 412 when many. */
@@ -110,7 +118,7 @@ export async function conditionalUpdate(
     const id = match?.id ?? bodyId ?? randomUUID();
     assertValidId(id);
     const resource = prepare(services, type, body, id);
-    return storeUpdate(tx, ctx, resource, match?.versionId);
+    return storeUpdate(services, tx, ctx, resource, match?.versionId);
   }, { guard: criteriaGuard(type, criteria) });
 }
 
@@ -132,7 +140,7 @@ export async function patchResource(
     throw FhirError.of(422, 'processing', 'A patch must not change the resource type or id');
   }
   // Writing against the version that was patched means a concurrent update makes this one 412, not lost.
-  return storeUpdate(services.storage, ctx, prepare(services, type, patched, id), current.versionId);
+  return storeUpdate(services, services.storage, ctx, prepare(services, type, patched, id), current.versionId);
 }
 
 /** The tombstone written, or undefined when there was nothing to delete (also a success). */

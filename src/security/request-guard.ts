@@ -4,7 +4,7 @@ import type { Storage } from '../storage/port';
 import { accessFor, type AccessPartSource } from './access-filter';
 import { assertAuditEventWritable } from './audit/immutable';
 import { assertConsentWriteAllowed, honouredByBreakGlass } from './consent';
-import { assertPatientsVisible, assertTargetVisible } from './write-visibility';
+import { assertTargetVisible } from './write-visibility';
 import { authorize } from './scopes/authorize';
 import type { ClassifiedRequest } from './scopes/classify';
 import type { Permission } from './scopes/scope';
@@ -67,12 +67,13 @@ const WRITES = new Set(['create', 'update', 'patch', 'delete']);
 /**
  * The rules every admitted write passes where it is stored, once its target
  * is known: a hidden target answers 404 whatever the body says, then the
- * Consent write rule, then no written reference may name a hidden patient.
+ * Consent write rule. That no written reference names a hidden patient is
+ * the write's reference check (interactions/reference-integrity.ts), which
+ * holds for users whatever REFERENTIAL_INTEGRITY says.
  */
 const writeRules: WriteRules = async (ops, ctx, { kind, resourceType, id, written }) => {
   if (kind !== 'create') await assertTargetVisible(ops, ctx, resourceType, id);
   await assertConsentWriteAllowed(ops, ctx, resourceType, id, written);
-  if (written) await assertPatientsVisible(ops, ctx, written);
 };
 
 export function createRequestGuard({ storage, baseUrl, accessSources = [] }: RequestGuardOptions): RequestGuard {

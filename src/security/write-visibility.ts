@@ -10,35 +10,8 @@
  * and the request is audited as such.
  */
 import { systemContext, type RequestContext } from '../context';
-import { notFound, unprocessable, type Issue } from '../errors';
-import type { AnyResource } from '../fhir/types';
-import { normalizeReference } from '../search/reference';
+import { notFound } from '../errors';
 import type { StorageOps } from '../storage/port';
-
-/** A local reference found in a resource, with its element path (`Encounter.subject`). */
-interface FoundReference {
-  path: string;
-  type: string;
-  id: string;
-}
-
-/** Every literal local reference (`Type/id`, relative or under the server's base) in `value`. */
-function localReferences(value: unknown, path: string, baseUrl: string, found: FoundReference[] = []): FoundReference[] {
-  if (Array.isArray(value)) {
-    value.forEach((item) => localReferences(item, path, baseUrl, found));
-  } else if (value && typeof value === 'object') {
-    for (const [key, item] of Object.entries(value)) {
-      if (key === 'contained') continue;
-      if (key === 'reference' && typeof item === 'string') {
-        const { targetType, targetId } = normalizeReference(item, baseUrl);
-        if (targetType && targetId) found.push({ path, type: targetType, id: targetId });
-      } else {
-        localReferences(item, `${path}.${key}`, baseUrl, found);
-      }
-    }
-  }
-  return found;
-}
 
 /** True when the caller's filter restricts what it sees: a user; the operator writes freely. */
 const restricted = (ctx: RequestContext) => ctx.principal.kind === 'user' && ctx.access !== undefined;
@@ -55,28 +28,5 @@ export async function assertTargetVisible(ops: StorageOps, ctx: RequestContext, 
   if (stored && !stored.deleted) throw notFound(`${type}/${id} is not known`);
 }
 
-/** The wording of a reference that resolves to nothing the caller may see (missing, deleted or hidden alike). */
-export function unresolvedIssue(path: string, reference: string): Issue {
-  return { severity: 'error', code: 'not-found', diagnostics: `The reference ${reference} names no resource on this server`, expression: [path] };
-}
-
-/**
- * A written resource must not name a Patient the caller may not see (which
- * would place the data in that patient's compartment): 422, worded as a
- * reference to nothing, so it never tells a hidden patient from a missing one.
- * The resource's own id does not count (a Patient written by its own id).
- */
-export async function assertPatientsVisible(ops: StorageOps, ctx: RequestContext, written: AnyResource): Promise<void> {
-  // Patients are held to their own compartment by the scopes (write-check.ts).
-  if (ctx.principal.kind !== 'user' || ctx.principal.actorType === 'Patient' || !ctx.consentAccess) return;
-  const seeing: RequestContext = { ...ctx, access: ctx.consentAccess };
-  const patients = localReferences(written, written.resourceType, ctx.baseUrl).filter(
-    (ref) => ref.type === 'Patient' && !(written.resourceType === 'Patient' && ref.id === written.id),
-  );
-  const issues: Issue[] = [];
-  for (const ref of patients) {
-    const record = await ops.read(seeing, ref.type, ref.id);
-    if (!record || record.deleted) issues.push(unresolvedIssue(ref.path, `${ref.type}/${ref.id}`));
-  }
-  if (issues.length > 0) throw unprocessable(issues);
-}
+// A user naming a Patient it may not see is refused by the reference check
+// (src/interactions/reference-integrity.ts), worded as a reference to nothing.

@@ -123,6 +123,7 @@ function recording(tx: StorageOps, changes: CommittedChange[]): StorageOps {
     vread: (ctx, type, id, versionId) => tx.vread(ctx, type, id, versionId),
     history: (ctx, query) => tx.history(ctx, query),
     search: (ctx, query) => tx.search(ctx, query),
+    exists: (ctx, refs) => tx.exists(ctx, refs),
     async create(ctx, resource) {
       const record = await tx.create(ctx, resource);
       push(record, undefined);

@@ -80,6 +80,18 @@ export interface StorageOps {
   delete(ctx: RequestContext, resourceType: string, id: string, options?: WriteOptions): Promise<VersionRecord | undefined>;
   history(ctx: RequestContext, query: HistoryQuery): Promise<HistoryPage>;
   search(ctx: RequestContext, query: SearchQuery): Promise<SearchResult>;
+  /**
+   * Which of `refs` name a current, not deleted resource the caller may see
+   * (`ctx.access` applies, as for a read): the set of `Type/id` keys found.
+   * One indexed lookup for the whole list, for the referential-integrity check.
+   */
+  exists(ctx: RequestContext, refs: readonly ResourceKey[]): Promise<Set<string>>;
+}
+
+/** A resource named by type and id. */
+export interface ResourceKey {
+  resourceType: string;
+  id: string;
 }
 
 export interface UnitOfWorkOptions {

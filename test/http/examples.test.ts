@@ -19,7 +19,8 @@ function withoutServerMeta(resource: Record<string, unknown>): Record<string, un
 const NOT_UCUM = new Set(['Claim-760151.json', 'Claim-760152.json']);
 
 t.test('every official example of the first-class types round-trips, or is refused for its known defect', async (t) => {
-  const h = await startHarness();
+  // The official examples name resources that are not among them (Patient/example...): a round trip, not a referential test.
+  const h = await startHarness({ referentialIntegrity: { mode: 'off', exemptTypes: [] } });
   t.teardown(h.close);
   const files = readdirSync(EXAMPLES).filter((f) => f.endsWith('.json'));
   for (const type of FIRST_CLASS) {

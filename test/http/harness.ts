@@ -6,6 +6,7 @@ import type { Auth } from '../../src/security/auth/auth-service';
 import { createIndexer } from '../../src/search/indexer';
 import type { Storage } from '../../src/storage/port';
 import { createSqliteStorage } from '../../src/storage/sqlite/sqlite-storage';
+import type { ReferentialIntegrity } from '../../src/config';
 import { createValidator } from '../../src/validation/validator';
 
 export const BASE_URL = 'http://localhost:8080/fhir';
@@ -28,6 +29,8 @@ export interface HarnessOptions {
   /** Security: off (every request is the operator) unless a test passes a `createAuth` result. */
   auth?: Auth;
   accessSources?: readonly AccessPartSource[];
+  /** `REFERENTIAL_INTEGRITY`: strict unless a test loads out of order on purpose. */
+  referentialIntegrity?: ReferentialIntegrity;
 }
 
 /** A server on an in-memory SQLite database, driven with inject (real routing, parsing and hooks). */
@@ -47,7 +50,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   });
   const app = buildServer({
     config: { baseUrl: BASE_URL, basePath: '/fhir', maxBodyBytes: options.maxBodyBytes ?? 10 * 1024 * 1024, logLevel: 'info' },
-    services: { storage, validator },
+    services: { storage, validator, ...(options.referentialIntegrity && { referentialIntegrity: options.referentialIntegrity }) },
     logStream,
     auth: options.auth ?? { mode: 'off' },
     accessSources: options.accessSources,

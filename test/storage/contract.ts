@@ -32,6 +32,7 @@ export function storageContract(t: Test, name: string, makeStorage: MakeStorage)
       });
     rulesOfVersioning(rule);
     rulesOfDelete(rule);
+    rulesOfExists(rule);
     rulesOfHistory(rule);
     rulesOfSearch(rule);
     rulesOfUnitOfWork(rule);
@@ -58,6 +59,43 @@ async function rejectsWith(t: Test, promise: Promise<unknown>, wanted: object, m
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function rulesOfExists(rule: Rule): void {
+  rule('exists names the current, not deleted resources among the keys, per type', async (t, storage) => {
+    await storage.create(contextAt(t0), patient('a', { gender: 'female' }));
+    await storage.create(contextAt(t0), patient('b', { gender: 'male' }));
+    await storage.create(contextAt(t0), patient('gone'));
+    await storage.delete(contextAt(t1), 'Patient', 'gone');
+    await storage.create(contextAt(t1), { resourceType: 'Observation', id: 'o', status: 'final', code: {} });
+    const keys = [
+      { resourceType: 'Patient', id: 'a' },
+      { resourceType: 'Patient', id: 'b' },
+      { resourceType: 'Patient', id: 'gone' },
+      { resourceType: 'Patient', id: 'never' },
+      { resourceType: 'Observation', id: 'o' },
+      { resourceType: 'Observation', id: 'a' },
+    ];
+    t.same([...(await storage.exists(contextAt(t2), keys))].sort(), ['Observation/o', 'Patient/a', 'Patient/b'], 'deleted and unknown are absent; ids are per type');
+    t.same([...(await storage.exists(contextAt(t2), []))], [], 'no keys, nothing found');
+  });
+
+  rule('exists applies the access filter: a hidden resource is absent, as for a read', async (t, storage) => {
+    await storage.create(contextAt(t0), patient('a', { gender: 'female' }));
+    await storage.create(contextAt(t0), patient('b', { gender: 'male' }));
+    await storage.create(contextAt(t1), { resourceType: 'Observation', id: 'o', status: 'final', code: {} });
+    const onlyFemale = {
+      conditionsFor: (type: string) => (type === 'Patient' ? [token('gender', { code: 'female' })] : []),
+    };
+    const ctx = { ...contextAt(t2), access: onlyFemale };
+    const keys = [
+      { resourceType: 'Patient', id: 'a' },
+      { resourceType: 'Patient', id: 'b' },
+      { resourceType: 'Observation', id: 'o' },
+    ];
+    t.same([...(await storage.exists(ctx, keys))].sort(), ['Observation/o', 'Patient/a'], 'the male patient is hidden');
+    t.equal(await storage.read(ctx, 'Patient', 'b'), undefined, 'read agrees');
+  });
+}
 
 function rulesOfVersioning(rule: Rule): void {
   rule('create stores version 1 stamped with the request clock; read and vread return it', async (t, storage) => {

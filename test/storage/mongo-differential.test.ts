@@ -34,8 +34,8 @@ import { defaultIncludeLimits } from '../../src/storage/mongo/includes';
 import { runSearch } from '../../src/storage/mongo/mongo-search';
 import type { ResourceReader } from '../../src/storage/mongo/resource-reader';
 import { stampVersion } from '../../src/storage/mongo/version-writer';
-import { visibleHistoryFilter, visibleResourceFilter } from '../../src/storage/mongo/visibility';
-import type { HistoryQuery, SearchResult, Storage, StorageOps, VersionRecord } from '../../src/storage/port';
+import { existingResourcesFilter, visibleHistoryFilter, visibleResourceFilter } from '../../src/storage/mongo/visibility';
+import type { HistoryQuery, ResourceKey, SearchResult, Storage, StorageOps, VersionRecord } from '../../src/storage/port';
 import { createSqliteStorage } from '../../src/storage/sqlite/sqlite-storage';
 import { contextAt, contractFixtures, contractIndexer, fixtureTime, genderSystem, loinc, mrn, otherSystem, searchOf, token, uncompilableSearches } from './contract-fixtures';
 import { parsed, searchCases, searchContext, searchIndexer, writeSearchFixtures, type SearchCase } from './search-cases';
@@ -95,6 +95,12 @@ class MingoImage implements StorageOps {
 
   search(ctx: RequestContext, query: SearchQuery, limits = defaultIncludeLimits): Promise<SearchResult> {
     return runSearch(this.reader, ctx.access, query, limits);
+  }
+
+  async exists(ctx: RequestContext, refs: readonly ResourceKey[]): Promise<Set<string>> {
+    const filter = await existingResourcesFilter(this.reader, refs, ctx.access);
+    const found = await this.reader.find(filter, { projection: { _id: 0, type: 1, id: 1 } });
+    return new Set(found.map((doc) => `${doc.type as string}/${doc.id as string}`));
   }
 
   read(): never {
@@ -348,6 +354,24 @@ t.test('access on reads other than search (visibility.ts)', async (t) => {
   t.ok(typeHistory.includes('Patient/pat-zoe/1'));
   const systemHistory = await historyIds({ count: 100, offset: 0 });
   t.ok(systemHistory.includes('Encounter/enc1/1') && !systemHistory.includes('Patient/pat-peter/1'), 'system history too');
+});
+
+t.test('exists (visibility.ts): current, not deleted, visible, in one find', async (t) => {
+  const image = new MingoImage(searchIndexer);
+  await writeSearchFixtures(image);
+  const keys = [
+    { resourceType: 'Patient', id: 'pat-peter' },
+    { resourceType: 'Patient', id: 'pat-zoe' },
+    { resourceType: 'Patient', id: 'nobody' },
+    { resourceType: 'Encounter', id: 'enc1' },
+    { resourceType: 'Patient', id: 'pat-deleted' },
+    { resourceType: 'Encounter', id: 'pat-zoe' },
+  ];
+  const found = async (access?: AccessFilter) => [...(await image.exists({ ...contextAt(fixtureTime(0)), ...(access && { access }) }, keys))].sort();
+  t.same(await found(), ['Encounter/enc1', 'Patient/pat-peter', 'Patient/pat-zoe'], 'the deleted pat-deleted and unknown ids are absent; ids are per type');
+  const hidePeter: AccessFilter = { conditionsFor: (type) => (type === 'Patient' ? [notId('pat-peter')] : []) };
+  t.same(await found(hidePeter), ['Encounter/enc1', 'Patient/pat-zoe'], 'a hidden resource is absent');
+  t.same([...(await image.exists(contextAt(fixtureTime(0)), []))], [], 'no keys');
 });
 
 t.test('sort keys stored at write time: smallest and largest value per parameter', async (t) => {

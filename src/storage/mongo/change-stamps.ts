@@ -37,6 +37,7 @@ export function recordingWrites(ops: StorageOps, written: Set<string>): StorageO
     vread: (ctx, type, id, versionId) => ops.vread(ctx, type, id, versionId),
     history: (ctx, query) => ops.history(ctx, query),
     search: (ctx, query) => ops.search(ctx, query),
+    exists: (ctx, refs) => ops.exists(ctx, refs),
     create: async (ctx, resource: AnyResource) => {
       const record = await ops.create(ctx, resource);
       written.add(resource.resourceType);

@@ -4,12 +4,12 @@ import { conflict } from '../../errors';
 import type { AnyResource } from '../../fhir/types';
 import type { Indexer } from '../../search/index-entry';
 import type { SearchQuery } from '../../search/query';
-import type { HistoryPage, HistoryQuery, SearchResult, StorageOps, UpdateResult, VersionRecord, WriteOptions } from '../port';
+import type { HistoryPage, HistoryQuery, ResourceKey, SearchResult, StorageOps, UpdateResult, VersionRecord, WriteOptions } from '../port';
 import { versionRecord, type VersionDocument } from './documents';
 import { compileHistory } from './history-filter';
 import { runSearch } from './mongo-search';
 import { collectionReader, type ResourceReader } from './resource-reader';
-import { isVisible, visibleHistoryFilter, visibleResourceFilter } from './visibility';
+import { existingResourcesFilter, isVisible, visibleHistoryFilter, visibleResourceFilter } from './visibility';
 import { VersionWriter, type VersionCollections } from './version-writer';
 import { identity } from '../versioning';
 
@@ -41,6 +41,12 @@ export class MongoOps implements StorageOps {
     const filter = ctx.access ? await visibleResourceFilter(this.reader, ctx.access, resourceType, id) : { type: resourceType, id };
     const current = await this.collections.resources.findOne(filter, { ...withoutIndex, session: this.options.session });
     return current ? versionRecord(current) : undefined;
+  }
+
+  async exists(ctx: RequestContext, refs: readonly ResourceKey[]): Promise<Set<string>> {
+    if (refs.length === 0) return new Set();
+    const found = await this.reader.find(await existingResourcesFilter(this.reader, refs, ctx.access), { projection: { _id: 0, type: 1, id: 1 } });
+    return new Set(found.map((doc) => `${doc.type as string}/${doc.id as string}`));
   }
 
   async vread(ctx: RequestContext, resourceType: string, id: string, versionId: number): Promise<VersionRecord | undefined> {

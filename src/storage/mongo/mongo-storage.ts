@@ -104,6 +104,7 @@ class MongoStorageImpl extends MongoOps implements MongoStorage {
       vread: (ctx, type, id, versionId) => this.vread(ctx, type, id, versionId),
       history: (ctx, query) => this.history(ctx, query),
       search: (ctx, query) => this.search(ctx, query),
+      exists: (ctx, refs) => this.exists(ctx, refs),
       create: (ctx, resource) => this.stampedCreate(ctx, resource),
       update: (ctx, resource, options) => this.stampedUpdate(ctx, resource, options),
       delete: (ctx, type, id, options) => this.stampedDelete(ctx, type, id, options),

@@ -1,7 +1,7 @@
 import type { Document } from 'mongodb';
 import type { AccessFilter } from '../../context';
 import { FhirError } from '../../errors';
-import type { HistoryQuery } from '../port';
+import type { HistoryQuery, ResourceKey } from '../port';
 import type { ResourceReader } from './resource-reader';
 import { resourcesNamed, scopeOf } from './search-filter';
 import { defaultSubqueryLimits, resolvedFilter, type SubqueryLimits } from './subqueries';
@@ -24,6 +24,14 @@ import { defaultSubqueryLimits, resolvedFilter, type SubqueryLimits } from './su
 export async function visibleResourceFilter(reader: ResourceReader, access: AccessFilter, type: string, id: string): Promise<Document> {
   const visible = await resolvedFilter(reader, scopeOf([type], [], access), access);
   return { $and: [{ type, id }, visible] };
+}
+
+/** The filter of `exists`: the named resources, not deleted, and (with `access`) visible. */
+export async function existingResourcesFilter(reader: ResourceReader, refs: readonly ResourceKey[], access?: AccessFilter): Promise<Document> {
+  const named = { $and: [resourcesNamed(refs.map((ref) => `${ref.resourceType}/${ref.id}`)), { deleted: false }] };
+  if (!access) return named;
+  const types = [...new Set(refs.map((ref) => ref.resourceType))];
+  return { $and: [named, await resolvedFilter(reader, scopeOf(types, [], access), access)] };
 }
 
 export async function isVisible(reader: ResourceReader, access: AccessFilter, type: string, id: string): Promise<boolean> {

@@ -4,7 +4,7 @@ import { conflict, preconditionFailed } from '../../errors';
 import type { AnyResource } from '../../fhir/types';
 import type { Indexer } from '../../search/index-entry';
 import { DEFAULT_TOTAL_CAP, type SearchQuery } from '../../search/query';
-import type { HistoryPage, HistoryQuery, SearchResult, UpdateResult, VersionRecord, WriteOptions } from '../port';
+import type { HistoryPage, HistoryQuery, ResourceKey, SearchResult, UpdateResult, VersionRecord, WriteOptions } from '../port';
 import { identity, notBefore, stampResource } from '../versioning';
 import { ConditionCompiler } from './condition-sql';
 import { EntryWriter } from './entry-writer';
@@ -86,6 +86,24 @@ export class ResourceStore {
         : this.selectCurrent.get(type, id)
     ) as VersionRow | undefined;
     return row && toRecord(row);
+  }
+
+  /**
+   * The `Type/id` keys of `refs` that are current, not deleted and visible.
+   * The pairs travel as one JSON parameter, so the statement has one shape
+   * whatever their number, and the (type, id) index answers each of them.
+   */
+  exists(refs: readonly ResourceKey[], access?: AccessFilter): Set<string> {
+    if (refs.length === 0) return new Set();
+    const types = [...new Set(refs.map((ref) => ref.resourceType))];
+    const hidden = access && new ConditionCompiler(access).accessByType('r', types);
+    const pairs = JSON.stringify(refs.map((ref) => [ref.resourceType, ref.id]));
+    const wanted = sql`r.deleted = 0 AND (r.type, r.id) IN (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(${pairs}))`;
+    const rows = this.all(sql`SELECT r.type, r.id FROM resources r WHERE ${wanted}${hidden ? sql` AND ${hidden}` : raw('')}`) as Array<{
+      type: string;
+      id: string;
+    }>;
+    return new Set(rows.map((row) => `${row.type}/${row.id}`));
   }
 
   vread(type: string, id: string, versionId: number, access?: AccessFilter): VersionRecord | undefined {

@@ -7,7 +7,7 @@ import type { AnyResource } from '../../fhir/types';
 import type { Indexer } from '../../search/index-entry';
 import type { SearchQuery } from '../../search/query';
 import { CommitHooks, hookedWrites, type UnitRunner } from '../commit-hooks';
-import type { HistoryQuery, Storage, StorageOps, WriteOptions } from '../port';
+import type { HistoryQuery, ResourceKey, Storage, StorageOps, WriteOptions } from '../port';
 import { AppendWorker } from './append-worker';
 import { reindexSqlite } from './reindex';
 import { ResourceStore } from './resource-store';
@@ -165,6 +165,10 @@ class SqliteOps implements StorageOps {
 
   async vread(ctx: RequestContext, resourceType: string, id: string, versionId: number) {
     return this.reading((store) => store.vread(resourceType, id, versionId, ctx.access));
+  }
+
+  async exists(ctx: RequestContext, refs: readonly ResourceKey[]) {
+    return this.reading((store) => store.exists(refs, ctx.access));
   }
 
   async history(ctx: RequestContext, query: HistoryQuery) {

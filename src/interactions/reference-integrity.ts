@@ -1,0 +1,115 @@
+/**
+ * Referential integrity on write: every literal local reference of a written
+ * resource (`Type/id`, relative or under the server's base URL) must name a
+ * current resource, or the write answers 422 with one issue per bad reference
+ * (HAPI refuses the same writes; a dangling reference is one a later chain,
+ * `_include` or consent relationship would silently miss).
+ *
+ * Left alone, as nothing on this server can resolve or needs to: contained
+ * references (`#id`), canonical URLs (a canonical is a plain string, never a
+ * Reference's `reference`), absolute URLs of other servers, logical
+ * references (`identifier` only) and conditional references (the bundle
+ * code resolves them before the write, or fails). References inside
+ * `contained` resources are not checked.
+ *
+ * What the check may disclose: a resource the caller may not see answers
+ * exactly as a missing one (same status, same wording), because a user's
+ * lookup goes through its consent filter; the operator sees everything. The
+ * rule that a user must not name a Patient it may not see (placing data in
+ * that patient's compartment) is the same lookup, and holds whatever the
+ * configuration says (see docs/access-control.md).
+ *
+ * Cost: one indexed lookup (`StorageOps.exists`) for the distinct targets of
+ * a write, never a search.
+ *
+ * Inside a transaction the lookup runs in the unit of work, so it sees the
+ * entries written before; entries planned but not yet written (a POST that
+ * another entry names by its fullUrl) count as present through
+ * `plannedTargets`, since the transaction fails as a whole if one of them
+ * does. Batch entries are independent (http.html#brules): each is checked
+ * against what is stored when it runs, and a bad one fails alone.
+ */
+import type { ReferentialIntegrity } from '../config';
+import type { RequestContext } from '../context';
+import { unprocessable, type Issue } from '../errors';
+import type { AnyResource } from '../fhir/types';
+import { normalizeReference } from '../search/reference';
+import type { ResourceKey, StorageOps } from '../storage/port';
+
+export const defaultReferentialIntegrity: ReferentialIntegrity = { mode: 'strict', exemptTypes: [] };
+
+/** A local reference found in a resource, with its element path (`Encounter.subject`). */
+interface FoundReference extends ResourceKey {
+  path: string;
+}
+
+/** Every literal local reference (`Type/id`, relative or under the server's base) in `value`. */
+function localReferences(value: unknown, path: string, baseUrl: string, found: FoundReference[] = []): FoundReference[] {
+  if (Array.isArray(value)) {
+    value.forEach((item) => localReferences(item, path, baseUrl, found));
+  } else if (value && typeof value === 'object') {
+    for (const [key, item] of Object.entries(value)) {
+      if (key === 'contained') continue;
+      if (key === 'reference' && typeof item === 'string') {
+        const { targetType, targetId } = normalizeReference(item, baseUrl);
+        if (targetType && targetId) found.push({ path, resourceType: targetType, id: targetId });
+      } else {
+        localReferences(item, `${path}.${key}`, baseUrl, found);
+      }
+    }
+  }
+  return found;
+}
+
+/** The wording of a reference that resolves to nothing the caller may see (missing, deleted or hidden alike). */
+export function unresolvedIssue(path: string, reference: string): Issue {
+  return { severity: 'error', code: 'not-found', diagnostics: `The reference ${reference} names no resource on this server`, expression: [path] };
+}
+
+/**
+ * The lookup's context: a user sees through its consent filter (a hidden
+ * target must read as a missing one), the operator and systems see all.
+ */
+function lookupContext(ctx: RequestContext): RequestContext {
+  if (ctx.principal.kind === 'user' && ctx.consentAccess) return { ...ctx, access: ctx.consentAccess };
+  return { ...ctx, access: undefined };
+}
+
+/**
+ * The references the configuration asks to check, plus, for a user other
+ * than a patient (whose scopes hold it to its own compartment), every
+ * Patient it names: that rule is about privacy, not integrity, so
+ * `off` and the exempt types do not lift it.
+ */
+function referencesToCheck(ctx: RequestContext, written: AnyResource, policy: ReferentialIntegrity): FoundReference[] {
+  const guardsPatients = ctx.principal.kind === 'user' && ctx.principal.actorType !== 'Patient' && ctx.consentAccess !== undefined;
+  const self = `${written.resourceType}/${written.id}`;
+  return localReferences(written, written.resourceType, ctx.baseUrl).filter((ref) => {
+    // A resource naming itself names what this write stores.
+    if (`${ref.resourceType}/${ref.id}` === self) return false;
+    if (guardsPatients && ref.resourceType === 'Patient') return true;
+    return policy.mode === 'strict' && !policy.exemptTypes.includes(ref.resourceType);
+  });
+}
+
+/** 422 when a reference of `written` names nothing the caller may see; one lookup for all its distinct targets. */
+export async function assertReferencesResolve(
+  ops: StorageOps,
+  ctx: RequestContext,
+  written: AnyResource,
+  policy: ReferentialIntegrity = defaultReferentialIntegrity,
+  plannedTargets: ReadonlySet<string> = new Set(),
+): Promise<void> {
+  const references = referencesToCheck(ctx, written, policy);
+  if (references.length === 0) return;
+  const distinct = new Map<string, ResourceKey>();
+  for (const ref of references) {
+    const key = `${ref.resourceType}/${ref.id}`;
+    if (!plannedTargets.has(key)) distinct.set(key, { resourceType: ref.resourceType, id: ref.id });
+  }
+  const found = distinct.size > 0 ? await ops.exists(lookupContext(ctx), [...distinct.values()]) : new Set<string>();
+  const issues = references
+    .map((ref) => `${ref.resourceType}/${ref.id}`)
+    .flatMap((key, i) => (distinct.has(key) && !found.has(key) ? [unresolvedIssue(references[i]!.path, key)] : []));
+  if (issues.length > 0) throw unprocessable(issues);
+}
