@@ -228,7 +228,7 @@ function warnAbout(name: string, failures: string[], load?: LoadResult): void {
 /**
  * The search section of `npm run bench`: loads the generated data set into a
  * fresh SQLite file, starts the built server on it and drives each query of
- * issue 3 with autocannon, then pages one mid-size result to the end.
+ * the search targets with autocannon, then pages one mid-size result to the end.
  */
 export async function benchSearch(dir: string, options: SearchBenchOptions): Promise<string> {
   const shape = datasetShape(options.resources);

@@ -149,7 +149,7 @@ export function generateWorld(seed: number, now: Date): World {
 
 const refOf = (v: unknown) => (v as { reference?: string } | undefined)?.reference;
 
-/** Treatment relationship straight from the resources (issue 4, step 4). */
+/** Treatment relationship straight from the resources (docs/access-control.md, "The decision", step 4). */
 export function treats(world: World, patient: string, identities: ReadonlySet<string>): boolean {
   const named = (v: unknown) => identities.has(refOf(v) ?? '');
   const about = (res: AnyResource, field: string) => refOf(res[field]) === `Patient/${patient}`;

@@ -11,7 +11,7 @@ const FHIR_USER = /^(?:https?:\/\/[^?#]+\/)?(Patient|RelatedPerson|Practitioner|
 
 const ORGANIZATION_TYPE = 'http://terminology.hl7.org/CodeSystem/organization-type';
 
-/** Purpose of use when the token names none (issue 4: the actor decides). */
+/** Purpose of use when the token names none (docs/access-control.md, "The decision": the actor decides). */
 const DEFAULT_PURPOSE: Record<Exclude<ActorType, 'Organization'>, string> = {
   Patient: 'PATRQT',
   RelatedPerson: 'FAMRQT',

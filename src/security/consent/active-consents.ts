@@ -1,6 +1,6 @@
 /**
  * Which of a patient's Consents take part in a decision, and in which order
- * (issue 4, step 3): active patient-privacy Consents in force now, newest first.
+ * (docs/access-control.md, "The decision", step 3): active patient-privacy Consents in force now, newest first.
  */
 import type { Consent, ConsentProvision } from 'fhir/r4';
 import { dateRange } from '../../search/date-range';

@@ -45,7 +45,7 @@ export function actorPatientId(actor: ConsentActor): string | undefined {
 }
 
 /**
- * The purpose assumed when a token names none (issue 4, Tokens): the patient
+ * The purpose assumed when a token names none (docs/access-control.md, "The decision"): the patient
  * asks for themself, a family member for the family, a clinician or provider
  * treats, a payer is paid.
  */

@@ -1,5 +1,5 @@
 /**
- * Who may write a patient's Consents (issue 4, Writes): the patient, and a
+ * Who may write a patient's Consents (docs/access-control.md, "Writing Consents"): the patient, and a
  * Practitioner (or PractitionerRole) treating them whose token has
  * `user/Consent.cu`; the operator; nobody else, payers never. An update or
  * delete must be allowed for the patient of the stored version as well as of

@@ -1,5 +1,5 @@
 /**
- * The consent decision for one resource (issue 4, steps 1 to 5), as a pure
+ * The consent decision for one resource (docs/access-control.md, "The decision", steps 1 to 5), as a pure
  * function: actor A with purpose U asks for resource R, which belongs to the
  * compartments of the given patients. compile.ts turns the same rules into
  * search conditions; the property test holds the two to the same answers.

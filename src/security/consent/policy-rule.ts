@@ -1,4 +1,4 @@
-/** The default a Consent's `policyRule` gives when its provisions do not decide (issue 4, step 3). */
+/** The default a Consent's `policyRule` gives when its provisions do not decide (docs/access-control.md, "The decision", step 3). */
 import type { Consent } from 'fhir/r4';
 import { isProvider } from './actor';
 import { codingsName } from './coded';

@@ -1,5 +1,5 @@
 /**
- * The base policy's relationships (issue 4, step 4), looked up for one
+ * The base policy's relationships (docs/access-control.md, "The decision", step 4), looked up for one
  * request with unfiltered queries: the patients the actor treats and what a
  * payer's Claims and Coverages reach. Looked up on every request, so a new
  * Encounter or Coverage counts on the very next one.

@@ -23,7 +23,7 @@ export interface Label {
 }
 
 /**
- * Labels that make a resource sensitive (issue 4, step 5): restricted and very
+ * Labels that make a resource sensitive (docs/access-control.md, "The decision", step 5): restricted and very
  * restricted confidentiality, and the v3-ActCode information sensitivity
  * policies (ActInformationSensitivityPolicy). A privacy officer would rather
  * list too many than too few: an unlisted one is disclosed by a blanket permit.

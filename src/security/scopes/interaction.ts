@@ -19,7 +19,7 @@ export type Interaction =
   | 'operation';
 
 /**
- * The permissions an interaction needs on its resource type (issue 4, SMART
+ * The permissions an interaction needs on its resource type (SMART
  * App Launch: r reads by id, s searches, c creates, u updates, d deletes).
  * Operations say what they need themselves, in their descriptors (src/operations/).
  */
