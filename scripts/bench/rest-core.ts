@@ -23,8 +23,8 @@ function syntheticPatient(i: number): Record<string, unknown> {
 /** What the Claim example names, so that its create passes the referential-integrity check (README). */
 const CLAIM_TARGETS: Array<Record<string, unknown>> = [
   { resourceType: 'Patient', id: '1' },
-  { resourceType: 'Organization', id: '1' },
-  { resourceType: 'Organization', id: '2' },
+  { resourceType: 'Organization', id: '1', name: 'Bench provider' },
+  { resourceType: 'Organization', id: '2', name: 'Bench insurer' },
   { resourceType: 'Practitioner', id: 'example' },
   { resourceType: 'Coverage', id: '9876B1', status: 'active', beneficiary: { reference: 'Patient/1' }, payor: [{ reference: 'Organization/2' }] },
 ];
