@@ -31,8 +31,8 @@ import {
   type ConsentAction,
   type Decision,
 } from '../security/consent';
-import type { OperationDescriptor } from './descriptor';
-import { checkParameters, valueOf, type ParameterDeclaration } from './parameters';
+import type { OperationDescriptor, OperationParameter } from './descriptor';
+import { checkParameters, valueOf } from './parameters';
 
 interface EvaluateRequest {
   actor: string;
@@ -42,11 +42,11 @@ interface EvaluateRequest {
 }
 
 /** The parameters of `Consent/$evaluate`, declared as an OperationDefinition would. */
-export const EVALUATE_PARAMETERS: readonly ParameterDeclaration[] = [
-  { name: 'actor', type: 'Reference', min: 1, max: 1 },
-  { name: 'resource', type: 'Reference', min: 1, max: 1 },
+const EVALUATE_PARAMETERS: readonly OperationParameter[] = [
+  { name: 'actor', type: 'reference', min: 1, max: 1 },
   { name: 'purpose', type: 'code', min: 0, max: 1 },
-  { name: 'action', type: 'code', min: 0, max: 1 },
+  { name: 'resource', type: 'reference', min: 1, max: 1 },
+  { name: 'action', type: 'code', min: 0, max: 1, documentation: 'access (default) or correct' },
 ];
 
 function parseRequest(body: unknown, baseUrl: string): EvaluateRequest {
@@ -109,11 +109,6 @@ export const evaluateOperation: OperationDescriptor = {
   get: [],
   post: ['type'],
   permissions: { type: [] },
-  parameters: [
-    { name: 'actor', type: 'reference', min: 1, max: 1 },
-    { name: 'purpose', type: 'code', min: 0, max: 1 },
-    { name: 'resource', type: 'reference', min: 1, max: 1 },
-    { name: 'action', type: 'code', min: 0, max: 1, documentation: 'access (default) or correct' },
-  ],
+  parameters: EVALUATE_PARAMETERS,
   handler: async (services, ctx, { resource }) => ({ body: await evaluateConsent(services, ctx, resource) }),
 };

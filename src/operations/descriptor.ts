@@ -8,7 +8,7 @@ import type { Permission } from '../security/scopes/scope';
 export type OperationLevel = 'system' | 'type' | 'instance';
 
 /** The FHIR types a parameter may have here (OperationDefinition.parameter.type), and how a URL value becomes `value[x]`. */
-export type ParameterType = 'string' | 'code' | 'boolean' | 'integer' | 'reference' | 'dateTime' | 'instant' | 'uri' | 'Resource';
+export type ParameterType = 'string' | 'code' | 'boolean' | 'integer' | 'positiveInt' | 'reference' | 'dateTime' | 'instant' | 'uri' | 'Resource';
 
 /** One input parameter (OperationDefinition.parameter with use `in`). */
 export interface OperationParameter {
@@ -17,6 +17,8 @@ export interface OperationParameter {
   min: 0 | 1;
   /** `*` or a whole number. */
   max: '*' | number;
+  /** For a `Resource` parameter: the type the resource must be (OperationDefinition.parameter.type names it). */
+  resourceType?: string;
   documentation?: string;
 }
 

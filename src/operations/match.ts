@@ -7,8 +7,8 @@ import type { Services } from '../interactions/services';
 import { findCandidates } from '../match/candidates';
 import { matchFields } from '../match/patient-fields';
 import { scoreCandidate, type MatchGrade } from '../match/score';
-import type { OperationDescriptor } from './descriptor';
-import { checkParameters, valueOf, type ParameterDeclaration } from './parameters';
+import type { OperationDescriptor, OperationParameter } from './descriptor';
+import { checkParameters, valueOf } from './parameters';
 
 export const MATCH_GRADE_URL = 'http://hl7.org/fhir/StructureDefinition/match-grade';
 
@@ -23,8 +23,8 @@ interface MatchRequest {
 }
 
 /** The parameters of `Patient/$match` (patient-match.html), as its OperationDefinition declares them. */
-export const MATCH_PARAMETERS: readonly ParameterDeclaration[] = [
-  { name: 'resource', type: 'Resource:Patient', min: 1, max: 1 },
+const MATCH_PARAMETERS: readonly OperationParameter[] = [
+  { name: 'resource', type: 'Resource', resourceType: 'Patient', min: 1, max: 1, documentation: 'The Patient to match' },
   { name: 'onlyCertainMatches', type: 'boolean', min: 0, max: 1 },
   { name: 'count', type: 'positiveInt', min: 0, max: 1 },
 ];
@@ -102,10 +102,6 @@ export const matchOperation: OperationDescriptor = {
   get: [],
   post: ['type'],
   permissions: { type: ['s'] },
-  parameters: [
-    { name: 'resource', type: 'Resource', min: 1, max: 1, documentation: 'The Patient to match' },
-    { name: 'onlyCertainMatches', type: 'boolean', min: 0, max: 1 },
-    { name: 'count', type: 'integer', min: 0, max: 1 },
-  ],
+  parameters: MATCH_PARAMETERS,
   handler: async (services, ctx, { resource }) => ({ body: await matchPatients(services, ctx, resource) }),
 };

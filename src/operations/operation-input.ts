@@ -8,6 +8,7 @@ function urlValue(parameter: OperationParameter, raw: string): ParametersParamet
     case 'boolean':
       return raw === 'true' || raw === 'false' ? { name: parameter.name, valueBoolean: raw === 'true' } : { name: parameter.name, valueString: raw };
     case 'integer':
+    case 'positiveInt':
       return /^-?\d+$/.test(raw) ? { name: parameter.name, valueInteger: Number(raw) } : { name: parameter.name, valueString: raw };
     case 'reference':
       return { name: parameter.name, valueReference: { reference: raw } };

@@ -1,23 +1,13 @@
 /**
- * The declared parameters of an operation (OperationDefinition.parameter:
- * name, type, min, max) and one check of a Parameters body against them,
+ * One check of a Parameters body against an operation's declared parameters
+ * (its descriptor's, OperationDefinition.parameter: name, type, min, max),
  * run before the operation reads a single value. A parameter of the wrong
  * type, a missing one or one too many is a 400 that names the parameter,
  * never a TypeError deeper down (operations.html#parameters: a `resource`
  * part holds a resource, every other part a `value[x]` of the declared type).
  */
 import { badRequest } from '../errors';
-
-/** The FHIR types the operations here declare; a resource type is named as `Resource:Patient`. */
-export type ParameterType = 'boolean' | 'integer' | 'positiveInt' | 'code' | 'string' | 'Reference' | `Resource:${string}`;
-
-export interface ParameterDeclaration {
-  name: string;
-  type: ParameterType;
-  min: 0 | 1;
-  /** A number, or '*' for any count. */
-  max: number | '*';
-}
+import type { OperationParameter } from './descriptor';
 
 type Check = (value: unknown) => boolean;
 
@@ -25,13 +15,16 @@ const isString = (value: unknown): value is string => typeof value === 'string';
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** Each primitive by its JSON representation (datatypes.html#primitive): codes have no leading or trailing space. */
-const VALUE_CHECKS: Record<string, { key: string; check: Check }> = {
+const VALUE_CHECKS: Record<Exclude<OperationParameter['type'], 'Resource'>, { key: string; check: Check }> = {
   boolean: { key: 'valueBoolean', check: (v) => typeof v === 'boolean' },
   integer: { key: 'valueInteger', check: (v) => Number.isInteger(v) },
   positiveInt: { key: 'valuePositiveInt', check: (v) => Number.isInteger(v) && (v as number) >= 1 },
   code: { key: 'valueCode', check: (v) => isString(v) && /^[^\s]+( [^\s]+)*$/.test(v) },
   string: { key: 'valueString', check: (v) => isString(v) && v.length > 0 },
-  Reference: {
+  dateTime: { key: 'valueDateTime', check: (v) => isString(v) && v.length > 0 },
+  instant: { key: 'valueInstant', check: (v) => isString(v) && v.length > 0 },
+  uri: { key: 'valueUri', check: (v) => isString(v) && v.length > 0 },
+  reference: {
     key: 'valueReference',
     check: (v) => isObject(v) && (v.reference === undefined || isString(v.reference)) && (v.display === undefined || isString(v.display)),
   },
@@ -44,11 +37,12 @@ export type ParameterParts = ReadonlyMap<string, ReadonlyArray<Record<string, un
 
 const invalid = (operation: string, name: string, why: string) => badRequest(`${operation}: parameter "${name}" ${why}`, [`Parameters.parameter.where(name = '${name}')`]);
 
-function checkPart(operation: string, declaration: ParameterDeclaration, part: Record<string, unknown>): void {
-  const { name, type } = declaration;
-  if (type.startsWith('Resource:')) {
-    const resourceType = type.slice('Resource:'.length);
-    if (!isObject(part.resource) || part.resource.resourceType !== resourceType) throw invalid(operation, name, `must be a resource holding a ${resourceType}`);
+function checkPart(operation: string, declaration: OperationParameter, part: Record<string, unknown>): void {
+  const { name, type, resourceType } = declaration;
+  if (type === 'Resource') {
+    if (!isObject(part.resource) || (resourceType !== undefined && part.resource.resourceType !== resourceType)) {
+      throw invalid(operation, name, `must be a resource holding a ${resourceType ?? 'resource'}`);
+    }
     return;
   }
   const { key, check } = VALUE_CHECKS[type];
@@ -62,7 +56,7 @@ function checkPart(operation: string, declaration: ParameterDeclaration, part: R
  * Parts of names not declared are refused too: a misspelt parameter would
  * otherwise be silently ignored.
  */
-export function checkParameters(operation: string, declarations: readonly ParameterDeclaration[], body: unknown): ParameterParts {
+export function checkParameters(operation: string, declarations: readonly OperationParameter[], body: unknown): ParameterParts {
   if (!isObject(body) || body.resourceType !== 'Parameters') throw badRequest(`${operation} takes a Parameters resource`, ['Parameters']);
   const parts = body.parameter ?? [];
   if (!Array.isArray(parts)) throw badRequest(`${operation}: Parameters.parameter must be an array`, ['Parameters.parameter']);
