@@ -20,6 +20,8 @@ export async function benchBundles(options: BundleBenchOptions): Promise<string>
     .filter((name) => name.endsWith('.json'))
     .sort()
     .map((name) => readFileSync(join(options.folder, name), 'utf8'));
+  const [first] = bodies;
+  if (first === undefined) throw new Error(`No bundle (*.json) in ${options.folder}`);
   const entries = bodies.map((body) => (JSON.parse(body) as { entry: unknown[] }).entry.length);
   const server = await startServerProcess({ SQLITE_PATH: options.sqlitePath, MAX_BODY_BYTES: String(64 * 1024 * 1024), AUTH_MODE: 'off', LOG_LEVEL: 'error' });
   const post = async (body: string) => {
@@ -31,14 +33,14 @@ export async function benchBundles(options: BundleBenchOptions): Promise<string>
   };
   try {
     // One warm-up bundle: the validator and the indexer compile on first use.
-    await post(bodies[0]);
+    await post(first);
     let resources = 0;
     let slowest = 0;
     const started = performance.now();
     for (let round = 0; round < options.rounds; round++) {
       for (const [i, body] of bodies.entries()) {
         slowest = Math.max(slowest, await post(body));
-        resources += entries[i];
+        resources += entries[i]!;
       }
     }
     const seconds = (performance.now() - started) / 1000;

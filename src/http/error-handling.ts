@@ -93,7 +93,7 @@ export function installErrorHandling(app: FastifyInstance, basePath: string, rou
   });
 
   app.setNotFoundHandler((request, reply) => {
-    const path = request.url.split('?')[0];
+    const path = request.url.split('?')[0]!;
     if (path.startsWith(basePath)) {
       // A path the route table knows, with another method: 405 with the methods it takes.
       const allow = router.allowed(path.slice(basePath.length) || '/');

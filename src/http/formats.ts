@@ -17,7 +17,7 @@ const notAcceptable = (what: string) =>
   FhirError.of(406, 'not-supported', `${what}: this server speaks FHIR JSON only (application/fhir+json)`);
 
 function mediaRanges(accept: string): string[] {
-  return accept.split(',').map((part) => part.split(';')[0].trim().toLowerCase()).filter(Boolean);
+  return accept.split(',').map((part) => part.split(';')[0]!.trim().toLowerCase()).filter(Boolean);
 }
 
 /**
@@ -44,7 +44,7 @@ export function responseMediaType(request: FastifyRequest, format: string | unde
 /** The base media type of the request body, lower-cased, parameters dropped. */
 export function requestMediaType(request: FastifyRequest): string | undefined {
   const header = request.headers['content-type'];
-  return header ? header.split(';')[0].trim().toLowerCase() : undefined;
+  return header ? header.split(';')[0]!.trim().toLowerCase() : undefined;
 }
 
 /** Refuses a body of a media type this interaction does not take (415). */

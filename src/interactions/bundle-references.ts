@@ -40,7 +40,13 @@ export function conditionalReferences(value: unknown, found: Set<string> = new S
 
 /** The type a conditional reference searches: `Practitioner` of `Practitioner?identifier=...`. */
 export function conditionalReferenceType(reference: string): string {
-  return (CONDITIONAL_REFERENCE.exec(reference) as RegExpExecArray)[1];
+  return conditionalParts(reference)[0];
+}
+
+/** The type and the query of a conditional reference; the pattern requires both. */
+function conditionalParts(reference: string): [type: string, query: string] {
+  const match = CONDITIONAL_REFERENCE.exec(reference) as RegExpExecArray;
+  return [match[1]!, match[2]!];
 }
 
 /**
@@ -59,11 +65,11 @@ export function replaceInCriteria(criteria: QueryPairs, targets: ReferenceTarget
  * search parameter is 400 (as for any conditional interaction).
  */
 export async function conditionalTarget(ops: StorageOps, ctx: RequestContext, reference: string): Promise<string | undefined> {
-  const [, type, query] = CONDITIONAL_REFERENCE.exec(reference) as RegExpExecArray;
+  const [type, query] = conditionalParts(reference);
   assertResourceType(type);
   const matches = await findMatches(ops, ctx, type, parseCriteria(query));
   if (matches.length > 1) throw FhirError.of(412, 'multiple-matches', `The conditional reference ${reference} matches more than one resource`);
-  return matches.length === 1 ? `${type}/${matches[0].id}` : undefined;
+  return matches.length === 1 ? `${type}/${matches[0]!.id}` : undefined;
 }
 
 /** `conditionalTarget`, where no match fails the transaction too (412). */

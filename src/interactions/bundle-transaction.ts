@@ -153,9 +153,11 @@ class TransactionRun {
     return atEntry(entry.request, work);
   }
 
-  async run(entry: AdmittedEntry, assignedId?: string): Promise<void> {
+  async run(entry: AdmittedEntry, assignedId?: string): Promise<EntryResult> {
     const { entries } = this;
-    this.results[entry.request.index] = await this.step(entry, () => executeEntry(this.inUnit, entry.ctx, entry.request, entries, entries.preference, assignedId));
+    const result = await this.step(entry, () => executeEntry(this.inUnit, entry.ctx, entry.request, entries, entries.preference, assignedId));
+    this.results[entry.request.index] = result;
+    return result;
   }
 
   /** An operation that changes state: checked as a write, then run (its references are its own business, not the transaction's). */
@@ -165,8 +167,7 @@ class TransactionRun {
   }
 
   async runDelete(entry: AdmittedEntry): Promise<void> {
-    await this.run(entry);
-    const deleted = this.results[entry.request.index].record;
+    const deleted = (await this.run(entry)).record;
     const { segments } = entry.request;
     const target = deleted ? `${deleted.resourceType}/${deleted.id}` : segments.length === 2 ? segments.join('/') : undefined;
     if (target) this.touched.add(target, entry.request);
@@ -312,7 +313,11 @@ export async function runTransaction(
       return run.results;
     });
     current = undefined;
-    for (const entry of admitted) await security.audit(entry.classified, results[entry.request.index].status, results[entry.request.index]);
+    for (const entry of admitted) {
+      // Every admitted entry ran in the unit of work above, so each has its result.
+      const result = results[entry.request.index]!;
+      await security.audit(entry.classified, result.status, result);
+    }
     return results;
   } catch (error) {
     if (current) await security.audit(current, error instanceof FhirError ? error.status : 500);

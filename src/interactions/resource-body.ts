@@ -4,8 +4,8 @@ import type { AnyResource } from '../fhir/types';
 import type { Validator } from '../validation/validator';
 
 /** The resource type named in a URL: unknown types are 404, as for any unknown path. */
-export function assertResourceType(type: string): void {
-  if (!isResourceType(type)) throw FhirError.of(404, 'not-supported', `Unknown resource type "${type}"`);
+export function assertResourceType(type: string | undefined): asserts type is string {
+  if (type === undefined || !isResourceType(type)) throw FhirError.of(404, 'not-supported', `Unknown resource type "${type}"`);
 }
 
 /** A request body that claims to be a resource of `type`: anything else is 400. */

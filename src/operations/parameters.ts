@@ -48,7 +48,7 @@ function checkPart(operation: string, declaration: OperationParameter, part: Rec
   const { key, check } = VALUE_CHECKS[type];
   const keys = [key, ...(ALSO_ACCEPTED[type] ?? [])];
   const present = keys.filter((k) => part[k] !== undefined);
-  if (present.length !== 1 || !check(part[present[0]])) throw invalid(operation, name, `must be a ${key} of type ${type}`);
+  if (present.length !== 1 || !check(part[present[0]!])) throw invalid(operation, name, `must be a ${key} of type ${type}`);
 }
 
 /**

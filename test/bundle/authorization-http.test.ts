@@ -34,6 +34,6 @@ t.test('POST /fhir: every entry is audited on its own', async (t) => {
   const about = async (entity: string) => (await h.as(operator, { url: `/fhir/AuditEvent?entity=${entity}` })).json() as Bundle;
   const denied = await about('Observation/oq');
   t.equal(denied.entry?.length, 1, 'the hidden read has its own AuditEvent');
-  t.equal((denied.entry?.[0].resource as { outcome?: string } | undefined)?.outcome, '4', 'recorded as denied');
+  t.equal((denied.entry?.[0]?.resource as { outcome?: string } | undefined)?.outcome, '4', 'recorded as denied');
   t.ok((await about('Observation/op')).entry?.some((e) => (e.resource as { subtype?: Array<{ code: string }> }).subtype?.some((c) => c.code === 'read')), 'the read entry is audited as a read');
 });

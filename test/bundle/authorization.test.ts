@@ -86,23 +86,23 @@ t.test('a patient token in a batch: own data read, another patient hidden (404 /
   ]));
   const [own, other, otherSearch, all, head, compartment] = bundle?.entry ?? [];
   t.equal(status(own), '200');
-  t.equal((own.resource as AnyResource).id, 'op', 'a GET entry carries the resource in entry.resource');
-  t.equal(own.response?.etag, 'W/"1"');
+  t.equal((own?.resource as AnyResource).id, 'op', 'a GET entry carries the resource in entry.resource');
+  t.equal(own?.response?.etag, 'W/"1"');
   t.equal(status(other), '404', "another patient's Observation reads as absent");
-  t.equal(other.response?.outcome?.resourceType, 'OperationOutcome');
+  t.equal(other?.response?.outcome?.resourceType, 'OperationOutcome');
   t.equal(status(otherSearch), '200');
   t.same(ids(otherSearch), [], "a search for another patient's data: 200 with no entries");
   t.same(ids(all), ['op'], 'an open search: only the compartment');
   t.equal(status(head), '200');
-  t.equal(head.resource, undefined, 'a HEAD entry has no body');
-  t.equal(head.response?.etag, 'W/"1"', 'but its version');
+  t.equal(head?.resource, undefined, 'a HEAD entry has no body');
+  t.equal(head?.response?.etag, 'W/"1"', 'but its version');
   t.same(ids(compartment), ['op'], 'a compartment search entry');
 
   t.equal(audits.length, 6, 'one audit record per entry');
   t.same(audits.map((a) => [a.classified.interaction, a.status]), [['read', 200], ['read', 404], ['search-type', 200], ['search-type', 200], ['read', 200], ['search-type', 200]]);
-  t.equal(audits[1].hidden, true, 'the 404 of an existing resource is recorded as hidden');
-  t.same(audits[1].resources.map((r) => r.id), ['oq'], 'naming the resource the caller tried to read');
-  t.notOk(audits[0].hidden);
+  t.equal(audits[1]?.hidden, true, 'the 404 of an existing resource is recorded as hidden');
+  t.same(audits[1]?.resources.map((r) => r.id), ['oq'], 'naming the resource the caller tried to read');
+  t.notOk(audits[0]?.hidden);
 });
 
 t.test('searches and operations by POST are admitted, filtered and audited as their REST calls', async (t) => {
@@ -149,7 +149,7 @@ t.test('a transaction writing outside the compartment fails with 403 naming the 
   const { error, audits } = await w.send(PATIENT_P, bundleOf('transaction', [postEntry(observation('Patient/p')), postEntry(observation('Patient/q'))]));
   t.equal(error?.status, 403);
   t.match(diagnostics(error), /Bundle\.entry\[1\]/, 'the OperationOutcome names the entry');
-  t.same(error?.issues[0].expression, ['Bundle.entry[1]']);
+  t.same(error?.issues[0]?.expression, ['Bundle.entry[1]']);
   t.equal(await w.count('Observation'), before, 'nothing written');
   t.same(audits.map((a) => [a.classified.interaction, a.status]), [['create', 403]], 'the refused entry is audited');
 
@@ -168,7 +168,7 @@ t.test('an entry type the scopes do not grant: 403 for that entry', async (t) =>
   const claims = { scope: 'patient/Observation.rs', fhirUser: 'Patient/p', patient: 'p' };
   const { bundle } = await w.send(claims, bundleOf('batch', [requestEntry('GET', 'Observation/op'), requestEntry('GET', 'Encounter/e1'), requestEntry('DELETE', 'Observation/op')]));
   t.same(bundle?.entry?.map(status), ['200', '403', '403'], 'no scope on Encounter; no d on Observation');
-  t.match(bundle?.entry?.[1].response?.outcome, { issue: [{ code: 'forbidden' }] });
+  t.match(bundle?.entry?.[1]?.response?.outcome, { issue: [{ code: 'forbidden' }] });
   const { error } = await w.send(claims, bundleOf('transaction', [requestEntry('GET', 'Observation/op'), requestEntry('GET', 'Encounter/e1')]));
   t.equal(error?.status, 403, 'a transaction fails on the ungranted entry');
   t.match(diagnostics(error), /Bundle\.entry\[1\]/);
@@ -197,7 +197,7 @@ t.test('conditional references and ifNoneExist only see what the caller may see'
   const gp = { scope: 'user/*.cruds', fhirUser: 'Practitioner/gp' };
   const resolved = await w.send(gp, bundleOf('transaction', [postEntry(observation(`Patient?identifier=${SID}|p`))]));
   t.equal(status(resolved.bundle?.entry?.[0]), '201');
-  t.match(resolved.bundle?.entry?.[0].resource, { subject: { reference: 'Patient/p' } }, 'a patient the practitioner treats resolves');
+  t.match(resolved.bundle?.entry?.[0]?.resource, { subject: { reference: 'Patient/p' } }, 'a patient the practitioner treats resolves');
   const hidden = await w.send(gp, bundleOf('transaction', [postEntry(observation(`Patient?identifier=${SID}|q`))]));
   t.equal(hidden.error?.status, 412, 'a patient hidden from the practitioner is as absent: no match');
   t.notMatch(diagnostics(hidden.error), /Patient\/q/, 'the hidden resource is not revealed');
@@ -220,7 +220,7 @@ t.test('a conditional reference finds a resource an earlier entry of the same tr
     t.equal(error, undefined, `${order}: the transaction commits`);
     const created = bundle?.entry?.find((e) => e.resource?.resourceType === 'Practitioner')?.resource;
     const obs = bundle?.entry?.find((e) => e.resource?.resourceType === 'Observation')?.resource as { performer?: Array<{ reference: string }> } | undefined;
-    t.equal(obs?.performer?.[0].reference, `Practitioner/${created?.id}`, `${order}: the reference is the new Practitioner`);
+    t.equal(obs?.performer?.[0]?.reference, `Practitioner/${created?.id}`, `${order}: the reference is the new Practitioner`);
     // Each round adds a Practitioner with the same identifier; the next round would be ambiguous.
     await w.h.storage.delete(systemContext(BASE_URL), 'Practitioner', created?.id as string);
   }
@@ -255,7 +255,7 @@ t.test('an unexpected error in one batch entry is that entry’s 500; the others
     preference: 'minimal',
   });
   t.same(result.entry?.map(status), ['500', '200']);
-  t.match(result.entry?.[0].response?.outcome, { resourceType: 'OperationOutcome', issue: [{ code: 'exception', expression: ['Bundle.entry[0]'] }] });
+  t.match(result.entry?.[0]?.response?.outcome, { resourceType: 'OperationOutcome', issue: [{ code: 'exception', expression: ['Bundle.entry[0]'] }] });
   t.notMatch(JSON.stringify(result.entry?.[0]), /Alice|fire/, 'the error text stays out of the response');
 });
 

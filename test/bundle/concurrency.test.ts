@@ -5,7 +5,7 @@ import t from 'tap';
 import { systemContext } from '../../src/context';
 import { BASE_URL, fhirJson, startHarness, type Harness } from '../http/harness';
 import { bundleOf, countOf, patient, postEntry } from './helpers';
-import { bundleFiles, fixtureDir, readBundle } from './synthea';
+import { firstBundleFile, fixtureDir, readBundle } from './synthea';
 
 async function listen(h: Harness): Promise<string> {
   await h.app.listen({ port: 0, host: '127.0.0.1' });
@@ -25,7 +25,7 @@ t.test('racing transactions that conditionally create the same patient create ex
   ]);
   const responses = await Promise.all(Array.from({ length: 12 }, () => send(url, bundle)));
   t.same(responses.map((r) => r.status), Array(12).fill(200), 'every transaction succeeded');
-  const statuses: string[] = await Promise.all(responses.map(async (r) => ((await r.json()) as { entry: Array<{ response: { status: string } }> }).entry[0].response.status));
+  const statuses: string[] = await Promise.all(responses.map(async (r) => ((await r.json()) as { entry: [{ response: { status: string } }] }).entry[0].response.status));
   t.equal(statuses.filter((s) => s.startsWith('201')).length, 1, 'one created the patient');
   t.equal(statuses.filter((s) => s.startsWith('200')).length, 11, 'the others found it');
   t.equal(await countOf(h, 'Patient'), 1, 'exactly one patient exists');
@@ -41,7 +41,7 @@ t.test('a read is answered while a transaction holds the writer; transactions an
     rmSync(dir, { recursive: true, force: true });
   });
   const url = await listen(h);
-  const big = readBundle(bundleFiles(fixtureDir)[0]);
+  const big = readBundle(firstBundleFile(fixtureDir));
   await h.request({ method: 'PUT', url: '/fhir/Patient/reader', headers: fhirJson, payload: patient({ id: 'reader' }) });
   t.equal((await send(url, big)).status, 200, 'warm-up load');
 

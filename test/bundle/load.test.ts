@@ -8,7 +8,7 @@ import { createIndexer } from '../../src/search/indexer';
 import { createSqliteStorage } from '../../src/storage/sqlite/sqlite-storage';
 import { createValidator } from '../../src/validation/validator';
 import { BASE_URL } from '../http/harness';
-import { bundleFiles, expectedCounts, fixtureDir, readBundle } from './synthea';
+import { expectedCounts, firstBundleFile, fixtureDir, readBundle } from './synthea';
 
 t.test('npm run load: bundles and ndjson through processBundle, with a summary of errors by kind', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'concord-load-'));
@@ -17,7 +17,7 @@ t.test('npm run load: bundles and ndjson through processBundle, with a summary o
     await storage.close();
     rmSync(dir, { recursive: true, force: true });
   });
-  const bundle = bundleFiles(fixtureDir)[0];
+  const bundle = firstBundleFile(fixtureDir);
   copyFileSync(bundle, join(dir, 'a-bundle.json'));
   const lines = [
     { resourceType: 'Patient', id: 'p1', gender: 'female' },

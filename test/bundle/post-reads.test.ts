@@ -42,7 +42,7 @@ t.test('POST Type/_search in a batch answers as the same search by GET: url, Par
   const entries: ResponseEntry[] = response.json().entry;
   t.same(statuses(entries), ['200', '200', '200', '200', '200', '400', '200']);
   t.same(entries.slice(0, 5).map(ids), [['a'], ['b'], ['a'], ['b'], ['a']], 'url, Parameters, Binary, url AND Parameters; same as GET');
-  t.equal(entries[0].resource?.resourceType, 'Bundle');
+  t.equal(entries[0]?.resource?.resourceType, 'Bundle');
   t.equal(await countOf(h, 'Patient'), 2, 'a search by POST creates nothing');
 });
 
@@ -56,7 +56,7 @@ t.test('in a transaction a POST _search is processed with the reads, after every
     ]),
   );
   t.equal(response.statusCode, 200, JSON.stringify(response.json().issue));
-  const [found, created] = response.json().entry as ResponseEntry[];
+  const [found, created] = response.json().entry as [ResponseEntry, ResponseEntry];
   t.same(statuses([found, created]), ['200', '201'], 'response entries stay in the bundle order');
   t.same(ids(found), [created.resource?.id], 'the search sees the patient the transaction created');
   t.equal(await countOf(h, 'Patient'), 3);
@@ -80,11 +80,11 @@ t.test('operations in a batch: $validate, Patient/$match and Consent/$evaluate r
   const entries: ResponseEntry[] = response.json().entry;
   t.same(statuses(entries), ['200', '200', '200', '200', '404', '400', '400']);
   const [valid, invalid, match, evaluate] = entries;
-  t.same(valid.resource?.issue?.map((i) => i.severity), ['information'], '$validate: a valid patient');
-  t.ok(invalid.resource?.issue?.some((i) => i.severity === 'error'), '$validate: the resource of a Parameters, with its errors');
-  t.equal(match.resource?.resourceType, 'Bundle', '$match answers a searchset');
-  t.same(ids(match), ['a'], 'with the patient it matches');
-  t.equal(evaluate.resource?.resourceType, 'Parameters', '$evaluate answers Parameters');
-  t.ok(evaluate.resource?.parameter?.some((p) => p.name === 'decision'), 'with a decision');
+  t.same(valid?.resource?.issue?.map((i) => i.severity), ['information'], '$validate: a valid patient');
+  t.ok(invalid?.resource?.issue?.some((i) => i.severity === 'error'), '$validate: the resource of a Parameters, with its errors');
+  t.equal(match?.resource?.resourceType, 'Bundle', '$match answers a searchset');
+  t.same(ids(match!), ['a'], 'with the patient it matches');
+  t.equal(evaluate?.resource?.resourceType, 'Parameters', '$evaluate answers Parameters');
+  t.ok(evaluate?.resource?.parameter?.some((p) => p.name === 'decision'), 'with a decision');
   t.equal(await countOf(h, 'Patient'), 2, 'no operation created anything');
 });

@@ -13,8 +13,8 @@ t.test('Synthea bundles load as transactions: counts per type, and references po
 
   for (const [type, count] of Object.entries(expectedCounts(bundles))) t.equal(await countOf(h, type), count, `${count} ${type}`);
 
-  const [first] = bundles;
-  const response = responses[0].json();
+  const first = bundles[0]!;
+  const response = responses[0]!.json();
   t.equal(response.entry.length, first.entry.length, 'one response entry per entry');
   // The entry's fullUrl → the id the server gave it, from the response's location.
   const idOf = new Map(first.entry.map((entry, i) => [entry.fullUrl, response.entry[i].response.location.split('/').slice(-4, -2).join('/')]));
@@ -22,7 +22,7 @@ t.test('Synthea bundles load as transactions: counts per type, and references po
   const read = async (ref: string) => (await h.request({ method: 'GET', url: `/fhir/${ref}` })).json();
 
   const encounterIndex = first.entry.findIndex((e) => e.resource.resourceType === 'Encounter');
-  const encounter = await read(idOf.get(first.entry[encounterIndex].fullUrl)!);
+  const encounter = await read(idOf.get(first.entry[encounterIndex]!.fullUrl)!);
   t.equal(encounter.subject.reference, patientRef, 'Encounter.subject → the new Patient');
   t.match(encounter.serviceProvider.reference, /^Organization\/[0-9a-f-]{36}$/, 'Encounter.serviceProvider → a new Organization');
   t.equal((await read(encounter.serviceProvider.reference)).resourceType, 'Organization', 'which exists');

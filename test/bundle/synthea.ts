@@ -14,6 +14,13 @@ export const bundleFiles = (dir: string): string[] =>
     .sort()
     .map((name) => join(dir, name));
 
+/** The first bundle of `dir` (in name order); a folder without any is an error of the fixtures. */
+export function firstBundleFile(dir: string): string {
+  const [file] = bundleFiles(dir);
+  if (file === undefined) throw new Error(`No Synthea bundle (*.json) in ${dir}`);
+  return file;
+}
+
 export const readBundle = (file: string): SyntheaBundle => JSON.parse(readFileSync(file, 'utf8'));
 
 /** Resources per type in the bundles, as written by Synthea. */

@@ -52,9 +52,9 @@ t.test('$match finds the duplicates made on purpose, grades them and ranks them 
   const bundle = response.json();
   t.equal(bundle.type, 'searchset');
   const entries: MatchEntry[] = bundle.entry;
-  t.equal(entries[0].resource.id, 'original', 'the same identifier comes first');
-  t.equal(entries[0].search.score, 1);
-  t.equal(gradeOf(entries[0]), 'certain', 'same system and value: certain');
+  t.equal(entries[0]?.resource.id, 'original', 'the same identifier comes first');
+  t.equal(entries[0]?.search.score, 1);
+  t.equal(gradeOf(entries[0]!), 'certain', 'same system and value: certain');
   const scores = entries.map((e) => e.search.score);
   t.same(scores, [...scores].sort((a, b) => b - a), 'best first');
   for (const entry of entries) {

@@ -184,9 +184,9 @@ t.test('_has (reverse chain), nested', async (t) => {
   const [has] = where('Patient', [['_has:Observation:patient:_has:AuditEvent:entity:type', 'x']]);
   t.equal(has!.kind, 'has');
   if (has!.kind !== 'has') return;
-  t.equal(has.resourceType, 'Observation');
-  t.equal(has.referenceParam, 'patient');
-  t.equal(has.where.kind, 'has');
+  t.equal(has?.resourceType, 'Observation');
+  t.equal(has?.referenceParam, 'patient');
+  t.equal(has?.where.kind, 'has');
   rejects(t, 'Patient', [['_has:Observation:code:status', 'x']], '_has:Observation:code:status');
   rejects(t, 'Patient', [['_has:Nope:patient:code', 'x']], '_has:Nope:patient:code');
   rejects(t, 'Patient', [['_has:Observation', 'x']], '_has:Observation');

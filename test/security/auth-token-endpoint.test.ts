@@ -71,7 +71,7 @@ t.test('a jti is never accepted twice', async (t) => {
   const again = await post(fields);
   t.equal(again.statusCode, 401, 'replayed');
   t.equal(again.json().error, 'invalid_client');
-  const sameJti = await assertion({ jti: JSON.parse(Buffer.from(once.split('.')[1], 'base64url').toString()).jti });
+  const sameJti = await assertion({ jti: JSON.parse(Buffer.from(once.split('.')[1]!, 'base64url').toString()).jti });
   t.equal((await post({ ...fields, client_assertion: sameJti })).statusCode, 401, 'a new assertion reusing the jti');
 });
 

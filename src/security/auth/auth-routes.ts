@@ -30,7 +30,7 @@ export function registerAuthRoutes(app: FastifyInstance, auth: AuthOn, basePath:
 
 /** Requests that need no token: the CapabilityStatement, discovery, the key set and the token endpoint. */
 export function isPublicRequest(method: string, url: string, basePath: string): boolean {
-  const path = url.split('?')[0].replace(/\/+$/, '');
+  const path = url.split('?')[0]!.replace(/\/+$/, '');
   if (method === 'POST') return path === TOKEN_PATH;
   if (method !== 'GET' && method !== 'HEAD') return false;
   return [`${basePath}/metadata`, SMART_CONFIGURATION_PATH, `${basePath}${SMART_CONFIGURATION_PATH}`, JWKS_PATH].includes(path);

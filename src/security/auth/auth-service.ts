@@ -66,7 +66,7 @@ export function bearerToken(authorization: string | undefined): string {
   if (authorization === undefined || authorization === '') throw unauthorized('This request needs Authorization: Bearer <token>', false);
   const match = /^Bearer +([A-Za-z0-9\-_.~+/]+=*) *$/i.exec(authorization);
   if (!match) throw unauthorized('The Authorization header must be Bearer <token>', true);
-  return match[1];
+  return match[1]!;
 }
 
 /** Authenticates one request: the principal its token describes, or a 401. */

@@ -31,7 +31,7 @@ function permissionsOf(word: string): Permission[] | undefined {
 /** A granular scope's query as conditions; undefined when any part of it is not a plain filter. */
 function granularConditions(resourceType: string, query: string, baseUrl: string): Condition[] | undefined {
   const pairs = [...new URLSearchParams(query).entries()];
-  if (pairs.length === 0 || pairs.some(([key]) => CONTROL_PARAMS.has(key.split(':')[0]))) return undefined;
+  if (pairs.length === 0 || pairs.some(([key]) => CONTROL_PARAMS.has(key.split(':')[0]!))) return undefined;
   try {
     // Strict: an unknown parameter must not be dropped, which would widen the grant.
     return parseSearch([resourceType], pairs, { strict: true, baseUrl }).query.where;
@@ -45,6 +45,7 @@ export function parseScope(text: string, baseUrl: string): Scope | undefined {
   const match = CLINICAL_SCOPE.exec(text);
   if (!match) return undefined;
   const [, context, resourceType, word, query] = match;
+  if (context === undefined || resourceType === undefined || word === undefined) return undefined;
   if (resourceType !== '*' && !isResourceType(resourceType)) return undefined;
   const permissions = permissionsOf(word);
   if (!permissions) return undefined;
