@@ -5,6 +5,7 @@ import { includeValues, revincludeValues, supportedParameters } from '../search/
 import { MAX_EXPANSION_CODES } from '../terminology/value-set-expansion';
 import { SERVER_VERSION } from '../version';
 import type { OperationDescriptor } from './descriptor';
+import { definitionCanonical } from './operation-definition';
 import { operationsOn } from './registry';
 
 type RestResource = NonNullable<NonNullable<CapabilityStatement['rest']>[number]['resource']>[number];
@@ -29,11 +30,12 @@ function systemInteractions(served: ServedInteractions): NonNullable<CapabilityS
 }
 
 /** A descriptor's entry: its name, the canonical URL of its OperationDefinition, and its documentation. */
-function operationEntry(operation: OperationDescriptor): { name: string; definition: string; documentation?: string } {
-  return { name: operation.code, definition: operation.definition, ...(operation.documentation ? { documentation: operation.documentation } : {}) };
+function operationEntry(operation: OperationDescriptor, baseUrl: string): { name: string; definition: string; documentation?: string } {
+  const definition = definitionCanonical(operation, baseUrl);
+  return { name: operation.code, definition, ...(operation.documentation ? { documentation: operation.documentation } : {}) };
 }
 
-function resourceEntry(type: string, served: ServedInteractions, interactions: RestResource['interaction']): RestResource {
+function resourceEntry(type: string, served: ServedInteractions, interactions: RestResource['interaction'], baseUrl: string): RestResource {
   return {
     type: type as RestResource['type'],
     profile: `http://hl7.org/fhir/StructureDefinition/${type}`,
@@ -54,7 +56,7 @@ function resourceEntry(type: string, served: ServedInteractions, interactions: R
       type: param.type as 'token',
       documentation: param.descriptions?.[type] ?? param.description,
     })),
-    operation: operationsOn(served.operations, type).map(operationEntry),
+    operation: operationsOn(served.operations, type).map((operation) => operationEntry(operation, baseUrl)),
   };
 }
 
@@ -98,7 +100,7 @@ export function capabilityStatement(baseUrl: string, served: ServedInteractions)
       {
         mode: 'server',
         documentation: searchDocumentation(),
-        resource: resourceTypes().map((type) => resourceEntry(type, served, interactions)),
+        resource: resourceTypes().map((type) => resourceEntry(type, served, interactions, baseUrl)),
         interaction: systemInteractions(served),
         // Compartment search (`/Patient/123/Encounter`, `/Patient/123/*`).
         compartment: ['http://hl7.org/fhir/CompartmentDefinition/patient'],

@@ -101,7 +101,7 @@ export async function evaluateConsent(services: Services, ctx: RequestContext, b
 /** `Consent/$evaluate` decides itself who may ask (the consent layer): any grant on Consent gets there. */
 export const evaluateOperation: OperationDescriptor = {
   code: 'evaluate',
-  definition: 'urn:concord:OperationDefinition:Consent-evaluate',
+  definition: 'OperationDefinition/Consent-evaluate',
   documentation:
     'POST a Parameters with actor (valueReference), purpose (valueCode, v3-ActReason) and resource (valueReference); the answer is a Parameters with decision (valueCode permit | deny), basis (valueReference to the deciding Consent, or valueString naming the base-policy rule) and path (valueString, the matched provisions). Only the operator, the patient and their treating practitioners may ask.',
   resourceTypes: ['Consent'],

@@ -54,7 +54,12 @@ export interface OperationAnswer {
 export interface OperationDescriptor {
   /** Without the `$`. */
   code: string;
-  /** The canonical URL of its OperationDefinition. */
+  /**
+   * Its OperationDefinition: the canonical URL of the specification's (or
+   * an IG's) for an operation defined there; for one Concord defines,
+   * `OperationDefinition/<id>`, served under this server's base
+   * (operation-definition.ts generates both from this descriptor).
+   */
   definition: string;
   /** The types it is defined on; `*` for every type. */
   resourceTypes: readonly string[] | '*';
@@ -78,5 +83,7 @@ export interface OperationDescriptor {
   parameters: readonly OperationParameter[];
   /** Said in the CapabilityStatement beside the definition. */
   documentation?: string;
+  /** What it answers when that is one resource: the `return` out parameter of its OperationDefinition. */
+  returns?: { type: string; documentation?: string };
   handler(services: Services, ctx: RequestContext, invocation: OperationInvocation): Promise<OperationAnswer>;
 }

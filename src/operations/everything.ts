@@ -45,6 +45,7 @@ export const everythingOperation: OperationDescriptor = {
   get: ['instance'],
   post: [],
   permissions: { instance: ['r', 's'] },
+  returns: { type: 'Bundle', documentation: 'A searchset of the compartment and what it references, paged' },
   parameters: [
     { name: '_since', type: 'instant', min: 0, max: 1, documentation: 'Only resources changed since this instant' },
     { name: '_type', type: 'code', min: 0, max: '*', documentation: 'Only resources of these types' },

@@ -103,5 +103,6 @@ export const matchOperation: OperationDescriptor = {
   post: ['type'],
   permissions: { type: ['s'] },
   parameters: MATCH_PARAMETERS,
+  returns: { type: 'Bundle', documentation: 'A searchset of the candidates, best first, each with its score and match grade' },
   handler: async (services, ctx, { resource }) => ({ body: await matchPatients(services, ctx, resource) }),
 };

@@ -72,6 +72,7 @@ export const validateOperation: OperationDescriptor = {
   get: ['instance'],
   post: ['type', 'instance'],
   permissions: { type: [], instance: ['r'] },
+  returns: { type: 'OperationOutcome', documentation: 'The issues found; one informational issue when there are none' },
   parameters: [{ name: 'resource', type: 'Resource', min: 0, max: 1, documentation: 'The resource to validate (or the resource itself as the body)' }],
   handler: async (services, ctx, { resourceType, id, resource }) => {
     const type = resourceType ?? '';

@@ -18,7 +18,10 @@ import { assertValidId, conditionalDelete, conditionalUpdate, createResource, de
 import { capabilityStatement } from '../operations/capability-statement';
 import type { OperationDescriptor, OperationLevel } from '../operations/descriptor';
 import { invocationOf } from '../operations/operation-input';
+import { DEFINITION_TYPE, servedDefinitions, type ServedDefinitions } from '../operations/operation-definition';
 import { operationLevels, operationMethods } from '../operations/registry';
+import { searchsetBundle } from '../fhir/bundle';
+import { FORMAT_PARAMS } from '../interactions/paging';
 import { SUPPORTED_COMPARTMENTS } from '../search/compartment';
 import { ALL_PERMISSIONS } from '../security/scopes/classify';
 import { REQUIRED_PERMISSIONS } from '../security/scopes/interaction';
@@ -202,11 +205,51 @@ export function operationRoutes(operation: OperationDescriptor): Route[] {
 }
 
 /**
+ * A search of OperationDefinition by its canonical alone (`?url=` or
+ * `?base=`, besides _format): the served definitions it names, when there
+ * are; undefined lets the stored resources answer.
+ */
+function definitionSearch(definitions: ServedDefinitions, ctx: Parameters<Route['handler']>[1], request: ParsedRequest): InteractionResult | undefined {
+  const criteria = request.query.filter(([key]) => !FORMAT_PARAMS.has(key));
+  const [only] = criteria;
+  if (criteria.length !== 1 || !only || (only[0] !== 'url' && only[0] !== 'base')) return undefined;
+  const [param, canonical] = only;
+  const found = definitions.byCanonical(ctx, param, canonical);
+  if (found.length === 0) return undefined;
+  const self = `${ctx.baseUrl}/${DEFINITION_TYPE}?${param}=${encodeURIComponent(canonical)}`;
+  return page(searchsetBundle(ctx.baseUrl, found, { self, first: self }, found.length));
+}
+
+/**
+ * The read and the type-level searches of OperationDefinition answer the
+ * definitions generated from the operations first (operation-definition.ts);
+ * any other id or search reaches the stored resources as for every type.
+ */
+function servingDefinitions(route: Route, definitions: ServedDefinitions): Route {
+  const isRead = route.interaction === 'read';
+  const isTypeSearch = route.interaction === 'search-type' && route.typeParam === undefined && (route.path === '/:type' || route.path === '/:type/_search');
+  if (!isRead && !isTypeSearch) return route;
+  return {
+    ...route,
+    handler: async (services, ctx, request, entries) => {
+      if (request.params.type === DEFINITION_TYPE) {
+        const record = isRead ? definitions.read(ctx, request.params.id ?? '') : undefined;
+        const answer = record ? readResult(request, record) : isTypeSearch ? definitionSearch(definitions, ctx, request) : undefined;
+        if (answer) return answer;
+      }
+      return route.handler(services, ctx, request, entries);
+    },
+  };
+}
+
+/**
  * The whole table: the CapabilityStatement (which describes the rest of
  * it), the core interactions, then every operation's routes.
  */
 export function routeTable(operations: readonly OperationDescriptor[]): Route[] {
-  const served = { routes: [...CORE_ROUTES, ...operations.flatMap(operationRoutes)], operations };
+  const definitions = servedDefinitions(operations);
+  const core = CORE_ROUTES.map((route) => servingDefinitions(route, definitions));
+  const served = { routes: [...core, ...operations.flatMap(operationRoutes)], operations };
   const metadata: Route = {
     method: 'GET',
     path: '/metadata',
