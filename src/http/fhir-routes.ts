@@ -6,7 +6,7 @@ import type { InteractionResult, ParsedRequest, Route, RouteServices } from '../
 import type { RestRouter } from '../rest/router';
 import type { EntryAudit } from '../security/audit/entry-audits';
 import type { RequestGuard } from '../security/request-guard';
-import { FHIR_JSON, FORM, JSON_PATCH, requireBodyType } from './formats';
+import { FHIR_JSON, FORM, JSON_PATCH, requestMediaType, requireBodyType } from './formats';
 import { sendJson, sendRecord, sendWriteResult, versionHeaders } from './reply';
 import { header, preferences, queryPairs, type ReturnPreference } from './request-helpers';
 
@@ -22,8 +22,12 @@ const OPERATOR: Principal = { kind: 'operator' };
 function bodyOf(request: FastifyRequest, route: Route): { body?: unknown; pairs: QueryPairs } {
   switch (route.body) {
     case 'resource':
-    case 'operation':
       requireBodyType(request, JSON_BODIES);
+      return { body: request.body, pairs: [] };
+    case 'operation':
+      // A form carries primitive parameters (operations.html#request): its fields join the query, as a GET's would.
+      requireBodyType(request, [...JSON_BODIES, FORM]);
+      if (requestMediaType(request) === FORM) return { pairs: (request.body as QueryPairs | undefined) ?? [] };
       return { body: request.body, pairs: [] };
     case 'patch':
       requireBodyType(request, [JSON_PATCH]);

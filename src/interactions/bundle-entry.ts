@@ -58,12 +58,24 @@ function bodyPairs(request: EntryRequest): QueryPairs {
   throw badRequest(`A POST _search entry takes its parameters in the url, a Parameters resource or a Binary of ${FORM}`, [where]);
 }
 
-/** The body of an entry as its route takes it: the resource, a PATCH's decoded patch, or no body (a search's parameters join the query). */
+/** An operation's form in a bundle: a Binary of form-encoded fields, as a PATCH's patch is a Binary. */
+function operationForm(request: EntryRequest): QueryPairs | undefined {
+  const body = request.resource as Binary | undefined;
+  if (request.match.route.body !== 'operation' || body?.resourceType !== 'Binary' || body.contentType !== FORM || typeof body.data !== 'string') return undefined;
+  return parseCriteria(Buffer.from(body.data, 'base64').toString('utf8'));
+}
+
+/**
+ * The body of an entry as its route takes it: the resource, a PATCH's
+ * decoded patch, or no body (a search's parameters, and an operation's
+ * form fields, join the query).
+ */
 function entryBody(request: EntryRequest): unknown {
   switch (request.match.route.body) {
     case 'resource':
-    case 'operation':
       return request.resource;
+    case 'operation':
+      return operationForm(request) ? undefined : request.resource;
     case 'patch':
       return jsonPatchOf(request);
     default:
@@ -77,7 +89,8 @@ function entryBody(request: EntryRequest): unknown {
  * `Prefer: handling` is not an entry element.
  */
 export function parsedEntry(request: EntryRequest, preference: EntryReturn, assignedId?: string): ParsedRequest {
-  const query = request.match.route.body === 'form' ? [...request.query, ...bodyPairs(request)] : request.query;
+  const form = request.match.route.body === 'form' ? bodyPairs(request) : operationForm(request);
+  const query = form ? [...request.query, ...form] : request.query;
   const body = entryBody(request);
   return {
     method: request.method,

@@ -110,5 +110,5 @@ export const evaluateOperation: OperationDescriptor = {
   post: ['type'],
   permissions: { type: [] },
   parameters: EVALUATE_PARAMETERS,
-  handler: async (services, ctx, { resource }) => ({ body: await evaluateConsent(services, ctx, resource) }),
+  handler: async (services, ctx, { resource, parameters }) => ({ body: await evaluateConsent(services, ctx, resource ?? parameters) }),
 };

@@ -30,10 +30,11 @@ export interface OperationInvocation {
   id?: string;
   /**
    * The input as a Parameters resource: the body's Parameters, or the
-   * declared parameters of the query string (GET) as `value[x]` parts.
+   * declared parameters of the query string (GET) or of a form POST as
+   * `value[x]` parts, already checked against their declarations.
    */
   parameters: Parameters;
-  /** The body as sent, when it is not a Parameters (`$validate` takes the resource itself); undefined for a GET. */
+  /** The body as sent (a Parameters, or the resource itself for `$validate`); undefined for a GET or a form POST. */
   resource?: unknown;
   /** The query string, for the operations that page like a search (`$everything`). */
   query: QueryPairs;

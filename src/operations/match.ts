@@ -104,5 +104,5 @@ export const matchOperation: OperationDescriptor = {
   permissions: { type: ['s'] },
   parameters: MATCH_PARAMETERS,
   returns: { type: 'Bundle', documentation: 'A searchset of the candidates, best first, each with its score and match grade' },
-  handler: async (services, ctx, { resource }) => ({ body: await matchPatients(services, ctx, resource) }),
+  handler: async (services, ctx, { resource, parameters }) => ({ body: await matchPatients(services, ctx, resource ?? parameters) }),
 };

@@ -1,6 +1,7 @@
 import type { Parameters, ParametersParameter } from 'fhir/r4';
 import type { QueryPairs } from '../interactions/conditional';
 import type { OperationDescriptor, OperationInvocation, OperationParameter } from './descriptor';
+import { checkParameters } from './parameters';
 
 /** `value[x]` of a parameter given in a URL (operations.html#request: only primitive parameters may be). */
 function urlValue(parameter: OperationParameter, raw: string): ParametersParameter {
@@ -42,8 +43,10 @@ const isParameters = (body: unknown): body is Parameters =>
 /**
  * An operation's input, however it was sent (operations.html#request): a
  * Parameters body as it is, another resource as `resource` (the operations
- * that take one, like `$validate`), and the query string's declared
- * parameters as Parameters when there is no body.
+ * that take one, like `$validate`), and, when there is no body (a GET, or a
+ * form POST whose fields joined the query), the declared parameters of the
+ * query string as Parameters, checked against their declared types and
+ * cardinalities as a Parameters body is (400 naming the parameter).
  */
 export function invocationOf(
   descriptor: OperationDescriptor,
@@ -52,6 +55,10 @@ export function invocationOf(
   body: unknown,
 ): OperationInvocation {
   const where = { ...(params.type !== undefined ? { resourceType: params.type } : {}), ...(params.id !== undefined ? { id: params.id } : {}) };
-  if (body === undefined) return { ...where, parameters: parametersFromPairs(descriptor, query), query };
+  if (body === undefined) {
+    const parameters = parametersFromPairs(descriptor, query);
+    checkParameters(`$${descriptor.code}`, descriptor.parameters, parameters, 'url');
+    return { ...where, parameters, query };
+  }
   return { ...where, parameters: isParameters(body) ? body : { resourceType: 'Parameters' }, resource: body, query };
 }

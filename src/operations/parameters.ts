@@ -35,20 +35,31 @@ const ALSO_ACCEPTED: Record<string, string[]> = { positiveInt: ['valueInteger'] 
 
 export type ParameterParts = ReadonlyMap<string, ReadonlyArray<Record<string, unknown>>>;
 
-const invalid = (operation: string, name: string, why: string) => badRequest(`${operation}: parameter "${name}" ${why}`, [`Parameters.parameter.where(name = '${name}')`]);
+/**
+ * Where the parameters were sent: a Parameters body, or the query string
+ * (or a form) they were read from (operation-input.ts). The error names
+ * the parameter where the client wrote it.
+ */
+export type ParameterSource = 'body' | 'url';
 
-function checkPart(operation: string, declaration: OperationParameter, part: Record<string, unknown>): void {
+type Invalid = (name: string, why: string) => Error;
+
+function invalidIn(operation: string, source: ParameterSource): Invalid {
+  return (name, why) => badRequest(`${operation}: parameter "${name}" ${why}`, [source === 'url' ? name : `Parameters.parameter.where(name = '${name}')`]);
+}
+
+function checkPart(invalid: Invalid, source: ParameterSource, declaration: OperationParameter, part: Record<string, unknown>): void {
   const { name, type, resourceType } = declaration;
   if (type === 'Resource') {
     if (!isObject(part.resource) || (resourceType !== undefined && part.resource.resourceType !== resourceType)) {
-      throw invalid(operation, name, `must be a resource holding a ${resourceType ?? 'resource'}`);
+      throw invalid(name, `must be a resource holding a ${resourceType ?? 'resource'}`);
     }
     return;
   }
   const { key, check } = VALUE_CHECKS[type];
   const keys = [key, ...(ALSO_ACCEPTED[type] ?? [])];
   const present = keys.filter((k) => part[k] !== undefined);
-  if (present.length !== 1 || !check(part[present[0]!])) throw invalid(operation, name, `must be a ${key} of type ${type}`);
+  if (present.length !== 1 || !check(part[present[0]!])) throw invalid(name, source === 'url' ? `must be of type ${type}` : `must be a ${key} of type ${type}`);
 }
 
 /**
@@ -56,7 +67,8 @@ function checkPart(operation: string, declaration: OperationParameter, part: Rec
  * Parts of names not declared are refused too: a misspelt parameter would
  * otherwise be silently ignored.
  */
-export function checkParameters(operation: string, declarations: readonly OperationParameter[], body: unknown): ParameterParts {
+export function checkParameters(operation: string, declarations: readonly OperationParameter[], body: unknown, source: ParameterSource = 'body'): ParameterParts {
+  const invalid = invalidIn(operation, source);
   if (!isObject(body) || body.resourceType !== 'Parameters') throw badRequest(`${operation} takes a Parameters resource`, ['Parameters']);
   const parts = body.parameter ?? [];
   if (!Array.isArray(parts)) throw badRequest(`${operation}: Parameters.parameter must be an array`, ['Parameters.parameter']);
@@ -64,14 +76,14 @@ export function checkParameters(operation: string, declarations: readonly Operat
   for (const part of parts) {
     if (!isObject(part) || !isString(part.name)) throw badRequest(`${operation}: every parameter needs a name`, ['Parameters.parameter']);
     const declaration = declarations.find((d) => d.name === part.name);
-    if (!declaration) throw invalid(operation, part.name, 'is not a parameter of this operation');
-    checkPart(operation, declaration, part);
+    if (!declaration) throw invalid(part.name, 'is not a parameter of this operation');
+    checkPart(invalid, source, declaration, part);
     byName.set(part.name, [...(byName.get(part.name) ?? []), part]);
   }
   for (const { name, min, max } of declarations) {
     const count = byName.get(name)?.length ?? 0;
-    if (count < min) throw invalid(operation, name, 'is required');
-    if (max !== '*' && count > max) throw invalid(operation, name, `may occur at most ${max} time${max === 1 ? '' : 's'}`);
+    if (count < min) throw invalid(name, 'is required');
+    if (max !== '*' && count > max) throw invalid(name, `may occur at most ${max} time${max === 1 ? '' : 's'}`);
   }
   return byName;
 }
