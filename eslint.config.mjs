@@ -40,10 +40,6 @@ const layering = FLOORS.slice(0, -1).map((floor, level) => {
 
 /** Files that name a type of a higher floor, and why; their value imports stay checked. */
 const TYPE_EXCEPTIONS = [
-  // The request context carries the access filter's conditions (search IR), the scopes and the write rules' unit of work.
-  'src/context.ts',
-  // A search parameter's definition names its type with the search IR's ParamType.
-  'src/fhir/definitions.ts',
   // Stored terminology is read through the storage port's search.
   'src/terminology/stored-terminology.ts',
   // Match candidates are found with the storage port's search.

@@ -1,7 +1,4 @@
-import type { AnyResource } from './fhir/types';
-import type { Condition } from './search/query';
-import type { StorageOps } from './storage/port';
-import type { Scope } from './security/scopes/scope';
+import type { Condition } from './fhir/search-ir';
 
 /**
  * Who is asking, and why. Built once per request by the HTTP layer and passed,
@@ -33,25 +30,7 @@ export interface RequestContext {
    * (ETREAT by a clinician): its successful responses say so (`X-Break-Glass`).
    */
   readonly breakGlass?: boolean;
-  /**
-   * The rules a write must pass once its target is known, set by admission
-   * (src/interactions/dispatch.ts) and called by the write interactions
-   * with the unit of work they write in, just before they store.
-   */
-  readonly writeRules?: WriteRules;
 }
-
-/** One write about to be stored: a create, update or patch carries the new body, a delete none. */
-export interface WriteChange {
-  /** A create has no stored target yet; an update (or patch) and a delete do. */
-  readonly kind: 'create' | 'update' | 'delete';
-  readonly resourceType: string;
-  readonly id: string;
-  readonly written?: AnyResource;
-}
-
-/** Throws (403) when the change may not be made; `ops` reads what is stored, inside the write's unit of work. */
-export type WriteRules = (ops: StorageOps, ctx: RequestContext, change: WriteChange) => Promise<void>;
 
 /**
  * The operator sees everything without a consent filter: internal work
@@ -62,6 +41,30 @@ export type WriteRules = (ops: StorageOps, ctx: RequestContext, change: WriteCha
 export interface OperatorPrincipal {
   readonly kind: 'operator';
   readonly token?: TokenGrant;
+}
+
+/** SMART permission letters, in the order a v2 scope writes them. */
+export type Permission = 'c' | 'r' | 'u' | 'd' | 's';
+
+/** `patient/`, `user/` or `system/`: whose data the scope reaches. */
+export type ScopeContext = 'patient' | 'user' | 'system';
+
+/**
+ * One granted SMART clinical scope
+ * (http://hl7.org/fhir/smart-app-launch/scopes-and-launch-context.html).
+ */
+export interface Scope {
+  /** As written in the token, for the audit record and the 403 message. */
+  readonly text: string;
+  readonly context: ScopeContext;
+  /** A resource type, or `*` for every type. */
+  readonly resourceType: string;
+  readonly permissions: ReadonlySet<Permission>;
+  /**
+   * A granular scope's query (`?category=laboratory`) as search conditions on
+   * `resourceType`; absent for a plain scope.
+   */
+  readonly where?: readonly Condition[];
 }
 
 /** What a verified access token says about its bearer (src/security/auth/). */

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { conformanceDir } from '../paths';
-import type { ParamType } from '../search/query';
+import type { ParamType } from './search-ir';
 
 /**
  * The FHIR R4 definitions the server needs at run time, read lazily from the

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Operation } from 'fast-json-patch';
-import type { RequestContext, WriteChange } from '../context';
+import type { RequestContext } from '../context';
 import { badRequest, FhirError } from '../errors';
 import type { AnyResource } from '../fhir/types';
+import type { WriteChange, WriteRulesContext } from '../security/write-rules';
 import type { StorageOps, VersionRecord } from '../storage/port';
 import { atMostOne, criteriaGuard, findMatches, type QueryPairs } from './conditional';
 import { applyJsonPatch } from '../fhir/json-patch';
@@ -36,7 +37,7 @@ export function parseIfMatch(header: string | undefined): number | undefined {
  * the target is known. A user's context always has them: one without came
  * around admission, and is refused rather than written unchecked.
  */
-async function passWriteRules(ops: StorageOps, ctx: RequestContext, kind: WriteChange['kind'], resourceType: string, id: string, written?: AnyResource): Promise<void> {
+async function passWriteRules(ops: StorageOps, ctx: WriteRulesContext, kind: WriteChange['kind'], resourceType: string, id: string, written?: AnyResource): Promise<void> {
   if (ctx.writeRules) return ctx.writeRules(ops, ctx, { kind, resourceType, id, ...(written ? { written } : {}) });
   if (ctx.principal.kind !== 'operator') throw new Error('A write by a user reached the write interaction without admission');
 }

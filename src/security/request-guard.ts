@@ -1,4 +1,4 @@
-import type { AccessFilter, Principal, RequestContext, WriteRules } from '../context';
+import type { AccessFilter, Principal, RequestContext } from '../context';
 import { createIndexer } from '../search/indexer';
 import type { Storage } from '../storage/port';
 import { accessFor, type AccessPartSource } from './access-filter';
@@ -10,6 +10,7 @@ import type { ClassifiedRequest } from './scopes/classify';
 import type { Permission } from './scopes/scope';
 import { scopeAccessPart } from './scopes/scope-access';
 import { checkWriteStaysInside } from './scopes/write-check';
+import type { WriteRules, WriteRulesContext } from './write-rules';
 
 /** One interaction to admit: a REST request, or one entry of a batch or transaction. */
 export interface Admission {
@@ -39,7 +40,7 @@ export type AccessCache = Map<Permission, Promise<AccessFilter | undefined>>;
  */
 export interface RequestGuard {
   /** The context the interaction runs with; throws 405 or 403. */
-  admit(admission: Admission, cache?: AccessCache): Promise<RequestContext>;
+  admit(admission: Admission, cache?: AccessCache): Promise<WriteRulesContext>;
   /** Writes only: 403 when `body` (or the stored version) is outside the scopes. `storage` is the unit of work of a transaction. */
   checkWrite(ctx: RequestContext, classified: ClassifiedRequest, body: unknown, storage?: Storage): Promise<void>;
 }
@@ -91,7 +92,7 @@ export function createRequestGuard({ storage, baseUrl, accessSources = [] }: Req
 
   const admit: RequestGuard['admit'] = async (admission, cache) => {
     const { principal, classified, requestId, now } = admission;
-    const base: RequestContext = { requestId, baseUrl, principal, now, writeRules, ...(honouredByBreakGlass(principal) ? { breakGlass: true } : {}) };
+    const base: WriteRulesContext = { requestId, baseUrl, principal, now, writeRules, ...(honouredByBreakGlass(principal) ? { breakGlass: true } : {}) };
     if (isBundleRequest(classified)) return base;
     assertAuditEventWritable(classified);
     authorize(principal, classified.resourceType ? [classified.resourceType] : [], classified.permissions);
