@@ -92,7 +92,18 @@ export function operationDefinition(operation: OperationDescriptor, baseUrl: str
     instance: levels.includes('instance'),
     parameter: [
       ...operation.parameters.map(inputParameter),
-      ...(returns ? [{ name: 'return', use: 'out' as const, min: 1, max: '1', type: returns.type as OperationDefinitionParameter['type'], ...(returns.documentation ? { documentation: returns.documentation } : {}) }] : []),
+      ...(returns
+        ? [
+            {
+              name: 'return',
+              use: 'out' as const,
+              min: 1,
+              max: '1',
+              type: returns.type as OperationDefinitionParameter['type'],
+              ...(returns.documentation ? { documentation: returns.documentation } : {}),
+            },
+          ]
+        : []),
     ],
   };
 }
@@ -140,6 +151,9 @@ export function servedDefinitions(operations: readonly OperationDescriptor[]): S
   };
   return {
     read: (ctx, id) => visibleTo(ctx).find(({ record }) => record.id === id)?.record,
-    byCanonical: (ctx, param, canonical) => visibleTo(ctx).filter(({ record }) => record.resource[param] === canonical).map(({ record }) => record),
+    byCanonical: (ctx, param, canonical) =>
+      visibleTo(ctx)
+        .filter(({ record }) => record.resource[param] === canonical)
+        .map(({ record }) => record),
   };
 }

@@ -100,11 +100,26 @@ t.test('every operation’s definition is served, and the CapabilityStatement po
 t.test('stored OperationDefinitions stay reachable: other ids and other searches reach the storage', async (t) => {
   const h = await startHarness();
   t.teardown(h.close);
-  const own = { resourceType: 'OperationDefinition', id: 'local-op', url: 'http://example.org/OperationDefinition/local-op', name: 'LocalOp', status: 'draft', kind: 'operation', code: 'local', system: true, type: false, instance: false };
+  const own = {
+    resourceType: 'OperationDefinition',
+    id: 'local-op',
+    url: 'http://example.org/OperationDefinition/local-op',
+    name: 'LocalOp',
+    status: 'draft',
+    kind: 'operation',
+    code: 'local',
+    system: true,
+    type: false,
+    instance: false,
+  };
   t.equal((await h.request({ method: 'PUT', url: '/fhir/OperationDefinition/local-op', headers: fhirJson, payload: JSON.stringify(own) })).statusCode, 201);
   t.equal((await h.request({ url: '/fhir/OperationDefinition/local-op' })).json().code, 'local', 'read');
   const byUrl = (await h.request({ url: `/fhir/OperationDefinition?url=${encodeURIComponent(own.url)}` })).json() as Bundle;
-  t.same(byUrl.entry?.map((e) => e.resource?.id), ['local-op'], 'a url the server does not serve is searched in the storage');
+  t.same(
+    byUrl.entry?.map((e) => e.resource?.id),
+    ['local-op'],
+    'a url the server does not serve is searched in the storage',
+  );
   const unknown = await h.request({ url: '/fhir/OperationDefinition/nothing-here' });
   t.equal(unknown.statusCode, 404);
 });
@@ -117,6 +132,8 @@ t.test('the scopes and their granular queries apply to served definitions', asyn
   const onlyMatch = await h.token({ scope: 'system/OperationDefinition.rs?code=match' });
   t.equal((await h.as(onlyMatch, { url: '/fhir/OperationDefinition/Patient-match' })).statusCode, 200, 'inside the granular scope');
   t.equal((await h.as(onlyMatch, { url: '/fhir/OperationDefinition/Patient-everything' })).statusCode, 404, 'outside it: as if absent');
-  const search = (await h.as(onlyMatch, { url: `/fhir/OperationDefinition?base=${encodeURIComponent('http://hl7.org/fhir/OperationDefinition/Patient-everything')}` })).json() as Bundle;
+  const search = (
+    await h.as(onlyMatch, { url: `/fhir/OperationDefinition?base=${encodeURIComponent('http://hl7.org/fhir/OperationDefinition/Patient-everything')}` })
+  ).json() as Bundle;
   t.equal(search.entry?.length ?? 0, 0, 'and not found by search');
 });

@@ -53,12 +53,22 @@ t.test('a form POST to an operation is read into Parameters from its declaration
     }),
   });
   t.equal(asJson.statusCode, 200);
-  const asForm = await h.request({ method: 'POST', url: '/fhir/Consent/$evaluate', headers: FORM, payload: 'actor=Practitioner%2Fd1&resource=Observation/o1&purpose=TREAT' });
+  const asForm = await h.request({
+    method: 'POST',
+    url: '/fhir/Consent/$evaluate',
+    headers: FORM,
+    payload: 'actor=Practitioner%2Fd1&resource=Observation/o1&purpose=TREAT',
+  });
   t.equal(asForm.statusCode, 200, asForm.body);
   t.equal((asForm.json() as Parameters).resourceType, 'Parameters');
   t.same(asForm.json(), asJson.json(), 'the same answer as the Parameters body');
 
-  const badCode = await h.request({ method: 'POST', url: '/fhir/Consent/$evaluate', headers: FORM, payload: 'actor=Practitioner/d1&resource=Observation/o1&purpose=TR%20%20EAT' });
+  const badCode = await h.request({
+    method: 'POST',
+    url: '/fhir/Consent/$evaluate',
+    headers: FORM,
+    payload: 'actor=Practitioner/d1&resource=Observation/o1&purpose=TR%20%20EAT',
+  });
   t.equal(badCode.statusCode, 400, 'a form field of the wrong type');
   t.match(issueOf(badCode.body), { diagnostics: /parameter "purpose" must be of type code/, expression: ['purpose'] });
   const missing = await h.request({ method: 'POST', url: '/fhir/Consent/$evaluate', headers: FORM, payload: 'actor=Practitioner/d1' });
@@ -78,7 +88,10 @@ t.test('in a bundle, an operation entry may carry its form as a Binary', async (
     resourceType: 'Bundle',
     type: 'batch',
     entry: [
-      { request: { method: 'POST', url: 'Consent/$evaluate' }, resource: { resourceType: 'Binary', contentType: 'application/x-www-form-urlencoded', data: form } },
+      {
+        request: { method: 'POST', url: 'Consent/$evaluate' },
+        resource: { resourceType: 'Binary', contentType: 'application/x-www-form-urlencoded', data: form },
+      },
       { request: { method: 'GET', url: 'Patient/p1/$everything?_count=none' } },
     ],
   };
@@ -86,6 +99,9 @@ t.test('in a bundle, an operation entry may carry its form as a Binary', async (
   t.equal(res.statusCode, 200);
   const [evaluated, everything] = (res.json() as Bundle).entry ?? [];
   t.equal(evaluated?.response?.status, '200 OK');
-  t.ok((evaluated?.resource as Parameters | undefined)?.parameter?.some((p) => p.name === 'decision'), 'the form was read as Parameters');
+  t.ok(
+    (evaluated?.resource as Parameters | undefined)?.parameter?.some((p) => p.name === 'decision'),
+    'the form was read as Parameters',
+  );
   t.match(everything?.response?.status, /^400/, 'a bad query parameter of an entry is that entry’s 400');
 });
