@@ -62,6 +62,15 @@ const expectations: Array<{ name: string; check: (t: Test, out: string) => void 
       t.match(out, /permit/, 'a permit, by Consent c1');
     },
   },
+  {
+    name: 'Operations quick start: a served OperationDefinition, a checked query parameter, a form POST',
+    check: (t, out) => {
+      t.match(out, /"resourceType":"OperationDefinition","id":"Consent-evaluate"/, 'the definition of $evaluate, read by id');
+      t.match(out, /"resourceType":"Bundle".*"total":1/s, 'the definition of $everything, found by its base');
+      t.match(out, /parameter \\"_count\\" must be of type integer/, 'a mistyped query parameter is named');
+      t.match(out, /"resourceType":"Parameters".*"decision"/s, 'the form POST is answered like a Parameters body');
+    },
+  },
 ];
 
 t.test('every README quick start runs as written on a fresh database', async (t) => {
