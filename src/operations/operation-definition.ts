@@ -29,11 +29,11 @@ const isPublished = (definition: string) => /^https?:\/\//.test(definition);
 
 /**
  * The id a definition is served under: the last segment of its canonical
- * (`Patient-everything`); for a Concord operation, written
- * `OperationDefinition/Consent-evaluate` (or as a URN), the same segment.
+ * (`Patient-everything`), without a `|version`; for a Concord operation,
+ * written `OperationDefinition/Consent-evaluate` (or as a URN), the same segment.
  */
 export function definitionId(operation: OperationDescriptor): string {
-  return operation.definition.split(/[/:]/).pop() ?? operation.code;
+  return operation.definition.replace(/\|.*$/, '').split(/[/:]/).pop() ?? operation.code;
 }
 
 /** Where this server serves the operation's definition: its `url`. */

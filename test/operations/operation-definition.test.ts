@@ -50,6 +50,9 @@ t.test('a descriptor becomes its OperationDefinition: code, types, levels, affec
       { name: 'return', use: 'out', min: 1, max: '1', type: 'Parameters' },
     ],
   });
+  const versioned = operationDefinition({ ...stamp, definition: 'http://example.org/fhir/OperationDefinition/Observation-stamp|1.0.0' }, BASE_URL);
+  t.equal(versioned.id, 'Observation-stamp', 'an IG canonical with a version: the id without it');
+  t.equal(versioned.base, 'http://example.org/fhir/OperationDefinition/Observation-stamp|1.0.0', 'the base keeps it');
   const validate = operations().find((op) => op.code === 'validate');
   const definition = validate && operationDefinition(validate, BASE_URL);
   t.equal(definition?.base, 'http://hl7.org/fhir/OperationDefinition/Resource-validate', "an operation of the spec names the spec's as its base");
