@@ -13,9 +13,10 @@ import { buildBindings } from './conformance/bindings';
 import { buildPatientCompartment } from './conformance/compartment';
 import { buildConstraints } from './conformance/constraints';
 import { buildElementModel, requiredElements } from './conformance/element-model';
-import { copyExamples } from './conformance/examples';
+import { copyExamples, copyProfileExamples } from './conformance/examples';
 import { buildJsonSchema } from './conformance/json-schema';
 import { openSpecPackage, type SpecPackage } from './conformance/package-source';
+import { buildCoreProfiles } from './conformance/profiles';
 import { buildReferenceTargets } from './conformance/reference-targets';
 import { buildSearchParameters } from './conformance/search-parameters';
 import { concreteResourceTypes, loadCoreDefinitions } from './conformance/structure-definitions';
@@ -54,8 +55,11 @@ function build(pkg: SpecPackage): void {
   writeArtefact(join(out, 'bindings.json'), buildBindings(defs, pkg), 2);
   writeArtefact(join(out, 'summary-elements.json'), buildSummaryElements(defs, resourceTypes));
   writeArtefact(join(out, 'reference-targets.json'), buildReferenceTargets(defs));
+  const profiles = buildCoreProfiles(defs, pkg);
+  writeArtefact(join(out, 'core-profiles.json'), profiles);
   const examples = copyExamples(pkg, join(projectRoot, 'test', 'fixtures', 'examples'));
-  console.log(`${resourceTypes.length} resource types, ${examples} examples copied, artefacts in ${out}`);
+  const profileExamples = copyProfileExamples(pkg, join(projectRoot, 'test', 'fixtures', 'profile-examples'), new Set(profiles.map((p) => p.url)));
+  console.log(`${resourceTypes.length} resource types, ${profiles.length} profiles, ${examples + profileExamples} examples copied, artefacts in ${out}`);
 }
 
 main();

@@ -29,7 +29,7 @@ const CLAIM_TARGETS: Array<Record<string, unknown>> = [
   { resourceType: 'Coverage', id: '9876B1', status: 'active', beneficiary: { reference: 'Patient/1' }, payor: [{ reference: 'Organization/2' }] },
 ];
 
-async function storeClaimTargets(url: string): Promise<void> {
+export async function storeClaimTargets(url: string): Promise<void> {
   for (const target of CLAIM_TARGETS) {
     const response = await fetch(`${url}/${target.resourceType}/${target.id}`, { method: 'PUT', headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify(target) });
     await response.arrayBuffer();

@@ -18,6 +18,7 @@ import { createValidator, type Validator } from '../../src/validation/validator'
 
 const syntheaDir = join(projectRoot, '..', 'shared', 'data', 'synthea');
 const examplesDir = join(projectRoot, 'test', 'fixtures', 'examples');
+const profileExamplesDir = join(projectRoot, 'test', 'fixtures', 'profile-examples');
 
 type Resource = Record<string, unknown>;
 
@@ -36,11 +37,16 @@ function syntheaResources(): Resource[] {
     .flatMap((f) => ((readJson(join(syntheaDir, f)).entry ?? []) as { resource?: Resource }[]).flatMap((e) => (e.resource ? [e.resource] : [])));
 }
 
-function exampleResources(): Resource[] {
-  return readdirSync(examplesDir)
+function exampleResources(dir = examplesDir): Resource[] {
+  return readdirSync(dir)
     .filter((f) => f.endsWith('.json'))
     .sort()
-    .map((f) => readJson(join(examplesDir, f)));
+    .map((f) => readJson(join(dir, f)));
+}
+
+/** The vital-signs examples without meta.profile: the base checks alone, to compare with the profiled figure. */
+function withoutProfile(resources: Resource[]): Resource[] {
+  return resources.map(({ meta: _meta, ...rest }) => rest);
 }
 
 const SMALL_PATIENT: Resource = {
@@ -90,7 +96,8 @@ function main(): void {
   const synthea = syntheaResources();
   const examples = exampleResources();
   const claim = readJson(join(examplesDir, 'Claim-100150.json'));
-  for (const r of [...synthea, ...examples, claim, SMALL_PATIENT]) validator.validate(r);
+  const vitals = exampleResources(profileExamplesDir);
+  for (const r of [...synthea, ...examples, ...vitals, claim, SMALL_PATIENT]) validator.validate(r);
 
   const line = (label: string, resources: Resource[], scale = 1) =>
     console.log(`${label.padEnd(34)} ${String(resources.length).padStart(6)}  ${microsPerResource(validator, resources, repeat, rounds * scale).toFixed(1).padStart(8)} µs`);
@@ -99,6 +106,8 @@ function main(): void {
   line('official examples', examples);
   line('Claim example (Claim-100150)', [claim], 500);
   line('small Patient', [SMALL_PATIENT], 2000);
+  line('vital signs, claiming vitalsigns', vitals, 50);
+  line('vital signs, no meta.profile', withoutProfile(vitals), 50);
   if (process.argv.includes('--by-type')) {
     console.log('\nSynthea by type:');
     for (const [type, list] of [...byType(synthea)].sort((a, b) => b[1].length - a[1].length)) line(`  ${type}`, list);

@@ -22,6 +22,25 @@ export function copyExamples(pkg: SpecPackage, targetDir: string): number {
   return count;
 }
 
+/**
+ * Replaces the profile fixtures folder with the official Observation examples
+ * that claim one of `profileUrls` (the vital-signs examples), and its NOTICE:
+ * the tests of the profile engine start from them.
+ */
+export function copyProfileExamples(pkg: SpecPackage, targetDir: string, profileUrls: ReadonlySet<string>): number {
+  mkdirSync(targetDir, { recursive: true });
+  for (const f of readdirSync(targetDir)) if (f.endsWith('.json')) rmSync(join(targetDir, f));
+  let count = 0;
+  for (const file of pkg.files('Observation-')) {
+    const claimed = (pkg.read(file).meta as { profile?: string[] } | undefined)?.profile ?? [];
+    if (!claimed.some((url) => profileUrls.has(url.split('|')[0]!))) continue;
+    copyFileSync(join(pkg.dir, file), join(targetDir, file));
+    count++;
+  }
+  writeFileSync(join(targetDir, 'NOTICE'), notice());
+  return count;
+}
+
 function notice(): string {
   return [
     'The JSON files in this folder are unmodified official examples from the',

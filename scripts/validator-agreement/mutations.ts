@@ -20,6 +20,12 @@ export function mutations(resource: Resource): [string, Resource][] {
     const valueQuantity = { ...(resource.valueQuantity as object), system: 'http://unitsofmeasure.org', code: 'mcg' };
     out.push(['ucum-mcg', { ...copy(), valueQuantity }]);
   }
+  // A vital sign claiming its profile without the vital-signs category slice (profiling.html#slicing).
+  const claimed = (resource.meta as { profile?: string[] } | undefined)?.profile ?? [];
+  if (resource.resourceType === 'Observation' && claimed.includes('http://hl7.org/fhir/StructureDefinition/vitalsigns')) {
+    const { category: _category, ...withoutCategory } = copy();
+    out.push(['vitals-no-category', withoutCategory]);
+  }
   if (resource.resourceType !== 'Bundle' && resource.resourceType !== 'Parameters') {
     out.push(['unreferenced-contained', { ...copy(), contained: [...((resource.contained as unknown[]) ?? []), { resourceType: 'Basic', id: 'orphan', code: { text: 'x' } }] }]);
   }

@@ -10,7 +10,13 @@
  * Reference's `reference`), absolute URLs of other servers, logical
  * references (`identifier` only) and conditional references (the bundle
  * code resolves them before the write, or fails). References inside
- * `contained` resources are not checked.
+ * `contained` resources are checked like the container's own: a contained
+ * resource is stored with it, and its `Type/id` references are as much the
+ * writer's claim (its `#id` and `#` references stay alone).
+ *
+ * Each issue's `expression` is the Reference element's location with its
+ * array indices (`Observation.performer[1]`, `Observation.contained[0].subject`),
+ * so that a client can tell which of several references failed.
  *
  * What the check may disclose: a resource the caller may not see answers
  * exactly as a missing one (same status, same wording), because a user's
@@ -43,13 +49,12 @@ interface FoundReference extends ResourceKey {
   path: string;
 }
 
-/** Every literal local reference (`Type/id`, relative or under the server's base) in `value`. */
+/** Every literal local reference (`Type/id`, relative or under the server's base) in `value`, contained resources included. */
 function localReferences(value: unknown, path: string, baseUrl: string, found: FoundReference[] = []): FoundReference[] {
   if (Array.isArray(value)) {
-    value.forEach((item) => localReferences(item, path, baseUrl, found));
+    value.forEach((item, i) => localReferences(item, `${path}[${i}]`, baseUrl, found));
   } else if (value && typeof value === 'object') {
     for (const [key, item] of Object.entries(value)) {
-      if (key === 'contained') continue;
       if (key === 'reference' && typeof item === 'string') {
         const { targetType, targetId } = normalizeReference(item, baseUrl);
         if (targetType && targetId) found.push({ path, resourceType: targetType, id: targetId });

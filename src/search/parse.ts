@@ -58,12 +58,31 @@ const TRANSPORT_PARAMS = new Set(['_format', '_pretty']);
 /** Defined by the spec, not implemented here. */
 const UNSUPPORTED_PARAMS = new Set(['_contained', '_containedType', '_list', '_text', '_content', '_query', '_filter', '_score']);
 
+/**
+ * Longest value one alternative of a search parameter may have (the pieces
+ * between unescaped commas, search.html#escaping), in characters. Far above
+ * any real code, name, URL or reference, it bounds what one criterion makes
+ * the query compile and the database compare; it is per alternative, so that
+ * long OR-lists of short values (`subject=Patient/a,Patient/b,...`) stay
+ * allowed. Documented in the README.
+ */
+export const MAX_SEARCH_ALTERNATIVE_LENGTH = 2048;
+
 export function parseSearch(
   resourceTypes: readonly string[],
   params: ReadonlyArray<readonly [string, string]>,
   options: ParseOptions,
 ): ParsedSearch {
+  for (const [key, value] of params) checkAlternativeLengths(key, value);
   return new SearchParser([...resourceTypes], options).parse(params);
+}
+
+function checkAlternativeLengths(key: string, value: string): void {
+  // Cheap first: only a value longer than the limit can hold a too-long alternative.
+  if (value.length <= MAX_SEARCH_ALTERNATIVE_LENGTH) return;
+  const index = splitUnescaped(value, ',').findIndex((alternative) => alternative.length > MAX_SEARCH_ALTERNATIVE_LENGTH);
+  if (index < 0) return;
+  throw badRequest(`${key}: each value of a search parameter may have at most ${MAX_SEARCH_ALTERNATIVE_LENGTH} characters (value ${index + 1} has more)`, [key]);
 }
 
 class SearchParser {

@@ -8,7 +8,7 @@ import type { PropertyDef } from './element-model';
  * dom-5 on every resource, ext-1, qty-3), have this form; fhirpath.js costs
  * tens of microseconds for each, this a few hundred nanoseconds.
  *
- * The grammar: `or`, `xor`, `and`, `=`, `!=` and parentheses over terms
+ * The grammar: `implies`, `or`, `xor`, `and`, `=`, `!=` and parentheses over terms
  * `path.empty()` / `path.exists()`, each optionally followed by `.not()`.
  * Nothing else compiles (the caller then uses fhirpath.js).
  *
@@ -50,6 +50,16 @@ export function compilePresenceCheck(expression: string): PresenceCheck | undefi
   const peek = () => tokens[at];
   const take = (expected: string): boolean => (tokens[at] === expected ? (at++, true) : false);
 
+  // FHIRPath precedence, loosest first: implies, or/xor, and, =/!=.
+  const implies = (): PresenceCheck | undefined => {
+    let left = or();
+    while (left && take('implies')) {
+      const right = or();
+      if (!right) return undefined;
+      left = implication(left, right);
+    }
+    return left;
+  };
   const or = (): PresenceCheck | undefined => {
     let left = and();
     while (left && (peek() === 'or' || peek() === 'xor')) {
@@ -82,7 +92,7 @@ export function compilePresenceCheck(expression: string): PresenceCheck | undefi
   const term = (): PresenceCheck | undefined => {
     let check: PresenceCheck | undefined;
     if (take('(')) {
-      check = or();
+      check = implies();
       if (!check || !take(')')) return undefined;
     } else {
       check = presenceTerm();
@@ -113,8 +123,19 @@ export function compilePresenceCheck(expression: string): PresenceCheck | undefi
     }
   };
 
-  const check = or();
+  const check = implies();
   return check && at === tokens.length ? check : undefined;
+}
+
+/** `a implies b`: true when a is false or b is true (FHIRPath's three-valued table; unknown otherwise). */
+function implication(a: PresenceCheck, b: PresenceCheck): PresenceCheck {
+  return (node, props) => {
+    const x = a(node, props);
+    if (x === false) return true;
+    const y = b(node, props);
+    if (y === true) return true;
+    return x === true && y === false ? false : undefined;
+  };
 }
 
 /** `or` (decided by any true side) and `and` (decided by any false side), in three-valued logic. */
@@ -185,8 +206,9 @@ function childValues(node: Record<string, unknown>, name: string, properties: Re
     else if (!bare.startsWith(name) || !/^[A-Z]/.test(bare.slice(name.length))) matches = false;
     else if (properties) matches = properties[bare]?.choice === choice;
     else return undefined;
-    if (!matches) continue;
     const value = node[key];
+    // A key set to undefined is absent, as in the JSON it stands for.
+    if (!matches || value === undefined) continue;
     if (companion || value === null || (Array.isArray(value) && value.length === 0)) return undefined;
     if (Array.isArray(value)) values.push(...value);
     else values.push(value);

@@ -32,7 +32,8 @@ export function referenceTargetIssuesAt(node: VisitedNode, targets: ReferenceTar
   }
 }
 
-function typeOfLiteral(reference: unknown, rootResource: Record<string, unknown>): string | undefined {
+/** The resource type a reference names: of a literal `Type/id`, or of the contained resource `#id` names. */
+export function typeOfLiteral(reference: unknown, rootResource: Record<string, unknown>): string | undefined {
   if (typeof reference !== 'string') return undefined;
   if (reference.startsWith('#')) {
     const contained = rootResource.contained;

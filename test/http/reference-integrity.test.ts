@@ -32,8 +32,10 @@ t.test('create, update and patch naming a missing target: 422, one issue per bad
   t.equal(created.json().resourceType, 'OperationOutcome');
   t.same(issuesOf(created), [
     { diagnostics: 'The reference Patient/nobody names no resource on this server', expression: ['Observation.subject'] },
-    { diagnostics: 'The reference Practitioner/p1 names no resource on this server', expression: ['Observation.performer'] },
+    { diagnostics: 'The reference Practitioner/p1 names no resource on this server', expression: ['Observation.performer[0]'] },
   ]);
+  const second = await post(h, 'Observation', observation({ ...subject('Patient/p'), performer: [{ reference: 'Patient/p' }, { reference: 'Practitioner/p1' }] }));
+  t.same(issuesOf(second).map((i) => i.expression), [['Observation.performer[1]']], 'the index says which of several references failed');
   const absolute = await post(h, 'Observation', observation(subject(`${BASE_URL}/Patient/nobody`)));
   t.equal(absolute.statusCode, 422, 'an absolute URL under the server base is local');
   const updated = await put(h, 'Observation', 'o1', observation(subject('Patient/nobody')));
@@ -62,12 +64,27 @@ t.test('a deleted target is missing; deleting a referenced resource stays allowe
   t.same(issuesOf(response), [{ diagnostics: 'The reference Patient/p names no resource on this server', expression: ['Observation.subject'] }]);
 });
 
+t.test('references inside contained resources are checked; #id and # are left alone', async (t) => {
+  const h = await harness(t);
+  t.equal((await put(h, 'Practitioner', 'pr1', { resourceType: 'Practitioner' })).statusCode, 201);
+  const containing = (reference: string) =>
+    observation({
+      contained: [
+        { resourceType: 'Provenance', id: 'prov', target: [{ reference: '#' }], recorded: '2024-01-01T00:00:00Z', agent: [{ who: { reference: 'Practitioner/pr1' } }] },
+        { resourceType: 'Organization', id: 'org', name: 'Clinic' },
+        { resourceType: 'Patient', id: 'c1', generalPractitioner: [{ reference: '#org' }, { reference }] },
+      ],
+      ...subject('#c1'),
+    });
+  t.equal((await post(h, 'Observation', containing('Practitioner/pr1'))).statusCode, 201, 'resolving Type/id references, #id and # inside contained');
+  const dangling = await post(h, 'Observation', containing('Practitioner/nobody'));
+  t.equal(dangling.statusCode, 422, 'a contained resource naming a missing target');
+  t.same(issuesOf(dangling), [{ diagnostics: 'The reference Practitioner/nobody names no resource on this server', expression: ['Observation.contained[2].generalPractitioner[1]'] }]);
+});
+
 t.test('references left alone: contained, canonical, other servers, identifier-only, itself', async (t) => {
   const h = await harness(t);
-  const contained = observation({
-    contained: [{ resourceType: 'Patient', id: 'c1', generalPractitioner: [{ reference: 'Practitioner/nobody' }] }],
-    ...subject('#c1'),
-  });
+  const contained = observation({ contained: [{ resourceType: 'Patient', id: 'c1' }], ...subject('#c1') });
   t.equal((await post(h, 'Observation', contained)).statusCode, 201, '#contained');
   t.equal((await post(h, 'Observation', observation(subject('http://other.example/fhir/Patient/nobody')))).statusCode, 201, 'another server');
   t.equal((await post(h, 'Observation', observation({ subject: { identifier: { system: 'urn:x', value: '1' } } }))).statusCode, 201, 'identifier only');

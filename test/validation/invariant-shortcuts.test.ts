@@ -142,7 +142,28 @@ t.test('the presence grammar', async (t) => {
   t.equal(verdict('a.empty()', { aString: 'x' }), undefined, 'a possible choice variant of an unknown type: fhirpath.js decides');
   t.equal(verdict('a.empty()', { _a: {} }), undefined, 'a primitive known only by its extensions: fhirpath.js decides');
   t.equal(verdict('a.exists() or b.exists()', { aX: 1 }), undefined, 'no verdict is guessed from the other side');
-  for (const outside of ["where(use = 'home').empty()", '%resource.a.exists()', 'a.exists(b)', '$this.empty()', 'a.count() > 0', 'empty()', 'a.exists() implies b.exists()', 'a.exists() or']) {
+  t.equal(verdict('a.exists() implies b.exists()', {}), true, 'implies: a false premise');
+  t.equal(verdict('a.exists() implies b.exists()', { a: 1 }), false);
+  t.equal(verdict('a.exists() implies b.exists()', { a: 1, b: 1 }), true);
+  t.equal(verdict('a.exists() or b.exists() implies c.exists()', { b: 1 }), false, 'implies binds looser than or');
+  t.equal(verdict('(a.empty() and b.empty()) implies (c.exists() or d.exists())', { d: 1 }), true);
+  for (const outside of ["where(use = 'home').empty()", '%resource.a.exists()', 'a.exists(b)', '$this.empty()', 'a.count() > 0', 'empty()', 'a.exists() implies', 'a.exists() or']) {
     t.equal(compilePresenceCheck(outside), undefined, `${outside} is left to fhirpath.js`);
   }
+});
+
+t.test('the profiles’ presence invariants (vs-2, vs-3) agree with fhirpath.js on the vital-signs examples and broken copies', async (t) => {
+  const dir = join(projectRoot, 'test', 'fixtures', 'profile-examples');
+  const vitals = readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as Record<string, unknown>);
+  const broken = vitals.map(({ valueQuantity: _v, component: _c, hasMember: _h, dataAbsentReason: _d, ...rest }) => rest);
+  const vs2 = '(component.empty() and hasMember.empty()) implies (dataAbsentReason.exists() or value.exists())';
+  t.ok(shortcutFor(vs2), 'vs-2 has a shortcut');
+  const verdicts: string[] = [];
+  for (const resource of [...vitals, ...broken]) {
+    const context = { resource, rootResource: resource };
+    const reference = plain.check(resource, 'Observation', vs2, context).kind;
+    t.equal(fast.check(resource, 'Observation', vs2, context).kind, reference, `vs-2 on ${String(resource.id)}`);
+    verdicts.push(reference);
+  }
+  t.ok(verdicts.includes('pass') && verdicts.includes('fail'), 'both verdicts occur');
 });
