@@ -2,6 +2,7 @@ import { evaluateOperation } from './consent-evaluate';
 import type { OperationDescriptor, OperationLevel } from './descriptor';
 import { everythingOperation } from './everything';
 import { matchOperation } from './match';
+import { populateOperation } from './populate';
 import { validateOperation } from './validate';
 
 /**
@@ -10,7 +11,7 @@ import { validateOperation } from './validate';
  */
 const LEVELS: readonly OperationLevel[] = ['system', 'type', 'instance'];
 
-const OPERATIONS: OperationDescriptor[] = [validateOperation, everythingOperation, matchOperation, evaluateOperation];
+const OPERATIONS: OperationDescriptor[] = [validateOperation, everythingOperation, matchOperation, evaluateOperation, populateOperation];
 
 export function operations(): readonly OperationDescriptor[] {
   return OPERATIONS;
