@@ -1,7 +1,7 @@
 import type { AnyResource } from './fhir/types';
 import type { Condition } from './search/query';
 import type { StorageOps } from './storage/port';
-import type { Scope } from './security/scopes/scope';
+import type { Permission, Scope } from './security/scopes/scope';
 
 /**
  * Who is asking, and why. Built once per request by the HTTP layer and passed,
@@ -39,6 +39,14 @@ export interface RequestContext {
    * with the unit of work they write in, just before they store.
    */
   readonly writeRules?: WriteRules;
+  /**
+   * The caller's access filter for another permission than the one admission
+   * built `access` for, set by admission: an operation that reads and
+   * searches besides what its route checks (`$populate` reads with `r` and
+   * searches with `s`, `$check-in` is admitted as an update) filters those
+   * reads as a read or a search of the caller would be.
+   */
+  readonly accessFor?: (permission: Permission) => Promise<AccessFilter | undefined>;
 }
 
 /** One write about to be stored: a create, update or patch carries the new body, a delete none. */

@@ -18,6 +18,7 @@ import type { QueryPairs } from '../interactions/conditional';
 import { readResource } from '../interactions/read';
 import { search } from '../interactions/search';
 import type { Services } from '../interactions/services';
+import type { Permission } from '../security/scopes/scope';
 import type { OperationDescriptor, OperationParameter } from './descriptor';
 import { checkParameters, type ParameterParts, valueOf } from './parameters';
 
@@ -49,10 +50,31 @@ async function readVisible(services: Services, ctx: RequestContext, type: string
   }
 }
 
+/**
+ * The request's context with the caller's access filter for `permission`
+ * (admission's `accessFor`), so that what an operation reads on the side is
+ * filtered as the caller's own read or search would be. Without `accessFor`
+ * (no admission: internal work) the context is used as it is.
+ */
+export async function contextFor(ctx: RequestContext, permission: Permission): Promise<RequestContext> {
+  if (!ctx.accessFor) return ctx;
+  const access = await ctx.accessFor(permission);
+  const { access: _admitted, ...rest } = ctx;
+  return access ? { ...rest, access } : rest;
+}
+
+/** The contexts population reads and searches with. */
+interface FormContexts {
+  read: RequestContext;
+  search: RequestContext;
+}
+
+const formContexts = async (ctx: RequestContext): Promise<FormContexts> => ({ read: await contextFor(ctx, 'r'), search: await contextFor(ctx, 's') });
+
 /** The record as `$populate` sees it: the caller's reads and searches, nothing more. */
-export function callerFormData(services: Services, ctx: RequestContext): FormData {
+function callerFormData(services: Services, { read: readCtx, search: ctx }: FormContexts): FormData {
   return {
-    read: (type, id) => readVisible(services, ctx, type, id),
+    read: (type, id) => readVisible(services, readCtx, type, id),
     search: async (query, limit) => {
       const relative = query.startsWith(`${ctx.baseUrl}/`) ? query.slice(ctx.baseUrl.length + 1) : query.replace(/^\//, '');
       const [type = '', rest = ''] = relative.split(/\?(.*)/s);
@@ -131,11 +153,13 @@ export async function populateQuestionnaire(
   const parts = checkParameters('$populate', POPULATE_PARAMETERS, body ?? { resourceType: 'Parameters' });
   if (parts.has('identifier')) throw badRequest('$populate by identifier is not supported: use questionnaire, questionnaireRef or canonical', ['identifier']);
   const subject = valueOf<Reference>(parts, 'subject', 'valueReference') ?? {};
-  const questionnaire = await questionnaireOf(services, ctx, id, parts);
-  const launchContext = await launchContexts(services, ctx, subject, parts);
+  const contexts = await formContexts(ctx);
+  // The questionnaire named by its canonical is looked up like a read of it (one resource), not a search of the caller's.
+  const questionnaire = await questionnaireOf(services, id === undefined ? contexts.read : ctx, id, parts);
+  const launchContext = await launchContexts(services, contexts.read, subject, parts);
   const result = await populate(
     { questionnaire, questionnaireCanonical: canonicalOf(questionnaire), subject, launchContext, now: ctx.now, limits },
-    callerFormData(services, ctx),
+    callerFormData(services, contexts),
   );
   const parameter: ParametersParameter[] = [{ name: 'response', resource: result.response }];
   if (result.issues.length > 0) {

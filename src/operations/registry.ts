@@ -1,3 +1,4 @@
+import { checkInOperation } from './check-in';
 import { evaluateOperation } from './consent-evaluate';
 import type { OperationDescriptor, OperationLevel } from './descriptor';
 import { everythingOperation } from './everything';
@@ -11,7 +12,7 @@ import { validateOperation } from './validate';
  */
 const LEVELS: readonly OperationLevel[] = ['system', 'type', 'instance'];
 
-const OPERATIONS: OperationDescriptor[] = [validateOperation, everythingOperation, matchOperation, evaluateOperation, populateOperation];
+const OPERATIONS: OperationDescriptor[] = [validateOperation, everythingOperation, matchOperation, evaluateOperation, populateOperation, checkInOperation];
 
 export function operations(): readonly OperationDescriptor[] {
   return OPERATIONS;
