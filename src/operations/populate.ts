@@ -41,7 +41,7 @@ function localParts(reference: string | undefined, baseUrl: string): { type: str
 }
 
 /** Reads as the caller; a resource it may not see, or that is gone, is absent. */
-async function readVisible(services: Services, ctx: RequestContext, type: string, id: string): Promise<Resource | undefined> {
+export async function readVisible(services: Services, ctx: RequestContext, type: string, id: string): Promise<Resource | undefined> {
   try {
     return (await readResource(services, ctx, type, id)).resource;
   } catch (error) {
@@ -94,6 +94,24 @@ function canonicalOf(questionnaire: Questionnaire): string {
   return questionnaire.id ? `Questionnaire/${questionnaire.id}` : '#';
 }
 
+/** The Questionnaire a canonical names (`url|version`, or a local `Questionnaire/id`), read with `ctx`: 404 when not visible, 422 when ambiguous. */
+export async function questionnaireByCanonical(services: Services, ctx: RequestContext, canonical: string): Promise<Questionnaire> {
+  const notVisible = () => FhirError.of(404, 'not-found', `The Questionnaire ${canonical} is not known`);
+  const local = localParts(canonical, ctx.baseUrl);
+  if (local?.type === 'Questionnaire') {
+    const found = await readVisible(services, ctx, 'Questionnaire', local.id);
+    if (!found) throw notVisible();
+    return found as Questionnaire;
+  }
+  const [url = '', version] = canonical.split('|');
+  const pairs: QueryPairs = [['url', url], ...(version ? ([['version', version]] as QueryPairs) : []), ['_count', '2']];
+  const bundle = await search(services, ctx, 'Questionnaire', pairs, { strict: true });
+  const matches = (bundle.entry ?? []).filter((entry) => entry.search?.mode === 'match');
+  if (matches.length === 0) throw notVisible();
+  if (matches.length > 1) throw FhirError.of(422, 'multiple-matches', `Several Questionnaires have the url ${canonical}: name a version`);
+  return matches[0]?.resource as Questionnaire;
+}
+
 async function questionnaireOf(services: Services, ctx: RequestContext, id: string | undefined, parts: ParameterParts): Promise<Questionnaire> {
   const notVisible = (what: string) => FhirError.of(404, 'not-found', `${what} is not known`);
   if (id !== undefined) return (await readResource(services, ctx, 'Questionnaire', id)).resource as unknown as Questionnaire;
@@ -108,15 +126,7 @@ async function questionnaireOf(services: Services, ctx: RequestContext, id: stri
     return found as Questionnaire;
   }
   const canonical = valueOf<string>(parts, 'canonical', 'valueUri');
-  if (canonical !== undefined) {
-    const [url = '', version] = canonical.split('|');
-    const pairs: QueryPairs = [['url', url], ...(version ? ([['version', version]] as QueryPairs) : []), ['_count', '2']];
-    const bundle = await search(services, ctx, 'Questionnaire', pairs, { strict: true });
-    const matches = (bundle.entry ?? []).filter((entry) => entry.search?.mode === 'match');
-    if (matches.length === 0) throw notVisible(`A Questionnaire with the url ${canonical}`);
-    if (matches.length > 1) throw FhirError.of(422, 'multiple-matches', `Several Questionnaires have the url ${canonical}: name a version`);
-    return matches[0]?.resource as Questionnaire;
-  }
+  if (canonical !== undefined) return questionnaireByCanonical(services, ctx, canonical);
   throw badRequest('$populate needs the questionnaire: questionnaire, questionnaireRef or canonical (or invoke it on Questionnaire/[id])');
 }
 

@@ -2,6 +2,7 @@ import { checkInOperation } from './check-in';
 import { evaluateOperation } from './consent-evaluate';
 import type { OperationDescriptor, OperationLevel } from './descriptor';
 import { everythingOperation } from './everything';
+import { extractOperation } from './extract';
 import { matchOperation } from './match';
 import { populateOperation } from './populate';
 import { validateOperation } from './validate';
@@ -12,7 +13,7 @@ import { validateOperation } from './validate';
  */
 const LEVELS: readonly OperationLevel[] = ['system', 'type', 'instance'];
 
-const OPERATIONS: OperationDescriptor[] = [validateOperation, everythingOperation, matchOperation, evaluateOperation, populateOperation, checkInOperation];
+const OPERATIONS: OperationDescriptor[] = [validateOperation, everythingOperation, matchOperation, evaluateOperation, populateOperation, extractOperation, checkInOperation];
 
 export function operations(): readonly OperationDescriptor[] {
   return OPERATIONS;
