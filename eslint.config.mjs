@@ -8,7 +8,7 @@ import tseslint from 'typescript-eslint';
 const FLOORS = [
   ['errors', 'fhir', 'paths', 'version', 'config'],
   ['context'],
-  ['search', 'terminology', 'validation', 'match'],
+  ['search', 'terminology', 'validation', 'match', 'forms'],
   ['storage'],
   ['security'],
   ['interactions'],

@@ -3,6 +3,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../src/paths';
 import { benchBundles } from './bench/bundles';
+import { benchForms } from './bench/forms';
 import { benchRestCore } from './bench/rest-core';
 import { benchSearch } from './bench/search';
 
@@ -26,6 +27,7 @@ async function main(): Promise<void> {
     else console.log(`\n${await benchBundles({ folder: synthea, sqlitePath: join(dir, 'bundles.db'), rounds: Number(process.env.BENCH_BUNDLE_ROUNDS ?? 1) })}`);
     // Few connections: search latency is the figure, and more clients would only queue on the one event loop.
     console.log(`\n${await benchSearch(dir, { resources: searchResources, seconds, connections: 4 })}`);
+    console.log(`\n${await benchForms(dir, { seconds, connections: 4 })}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -30,6 +30,14 @@ export interface RequestContext {
    * (ETREAT by a clinician): its successful responses say so (`X-Break-Glass`).
    */
   readonly breakGlass?: boolean;
+  /**
+   * The caller's access filter for another permission than the one admission
+   * built `access` for, set by admission: an operation that reads and
+   * searches besides what its route checks (`$populate` reads with `r` and
+   * searches with `s`, `$check-in` is admitted as an update) filters those
+   * reads as a read or a search of the caller would be.
+   */
+  readonly accessFor?: (permission: Permission) => Promise<AccessFilter | undefined>;
 }
 
 /**

@@ -70,6 +70,7 @@ export function run(services: RouteServices, admitted: Admitted, request: Parsed
 /** The data resources a result returned or wrote (never an OperationOutcome): what the audit records. */
 export function returnedResources(result: InteractionResult | undefined): AnyResource[] {
   if (!result) return [];
+  if (result.disclosed) return result.disclosed as AnyResource[];
   const body = result.body as { resourceType?: string; entry?: Array<{ resource?: AnyResource }> } | undefined;
   // An operation's own answer counts as returned, as a search's page does.
   const found =

@@ -57,6 +57,8 @@ export interface InteractionResult {
   wrote?: boolean;
   /** A search or history page, or an operation's answer. */
   body?: Resource;
+  /** What an operation's answer drew from, for the audit, when the body is not a Bundle of them. */
+  disclosed?: readonly Resource[];
   /** A HEAD: status and headers only. */
   bodiless?: boolean;
 }

@@ -8,7 +8,7 @@ import type { Permission } from '../security/scopes/scope';
 export type OperationLevel = 'system' | 'type' | 'instance';
 
 /** The FHIR types a parameter may have here (OperationDefinition.parameter.type), and how a URL value becomes `value[x]`. */
-export type ParameterType = 'string' | 'code' | 'boolean' | 'integer' | 'positiveInt' | 'reference' | 'dateTime' | 'instant' | 'uri' | 'Resource';
+export type ParameterType = 'string' | 'code' | 'boolean' | 'integer' | 'positiveInt' | 'reference' | 'dateTime' | 'instant' | 'uri' | 'Coding' | 'Resource' | 'part';
 
 /** One input parameter (OperationDefinition.parameter with use `in`). */
 export interface OperationParameter {
@@ -19,6 +19,8 @@ export interface OperationParameter {
   max: '*' | number;
   /** For a `Resource` parameter: the type the resource must be (OperationDefinition.parameter.type names it). */
   resourceType?: string;
+  /** For a `part` parameter: its parts (OperationDefinition.parameter.part). */
+  parts?: readonly OperationParameter[];
   documentation?: string;
 }
 
@@ -44,6 +46,12 @@ export interface OperationInvocation {
 export interface OperationAnswer {
   status?: number;
   body: Resource;
+  /**
+   * The resources the answer drew from, for the audit record, when the body
+   * is not a Bundle of them (a Parameters holding a populated form names the
+   * patient's data it was filled from).
+   */
+  disclosed?: Resource[];
 }
 
 /**

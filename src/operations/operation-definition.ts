@@ -58,7 +58,10 @@ function inputParameter(parameter: OperationParameter): OperationDefinitionParam
     use: 'in',
     min: parameter.min,
     max: String(parameter.max),
-    type: fhirType(parameter) as OperationDefinitionParameter['type'],
+    // A parameter of parts has its parts instead of a type (opd-1).
+    ...(parameter.type === 'part'
+      ? { part: (parameter.parts ?? []).map(inputParameter) }
+      : { type: fhirType(parameter) as OperationDefinitionParameter['type'] }),
     ...(parameter.documentation ? { documentation: parameter.documentation } : {}),
   };
 }

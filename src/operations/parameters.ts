@@ -15,7 +15,7 @@ const isString = (value: unknown): value is string => typeof value === 'string';
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** Each primitive by its JSON representation (datatypes.html#primitive): codes have no leading or trailing space. */
-const VALUE_CHECKS: Record<Exclude<OperationParameter['type'], 'Resource'>, { key: string; check: Check }> = {
+const VALUE_CHECKS: Record<Exclude<OperationParameter['type'], 'Resource' | 'part'>, { key: string; check: Check }> = {
   boolean: { key: 'valueBoolean', check: (v) => typeof v === 'boolean' },
   integer: { key: 'valueInteger', check: (v) => Number.isInteger(v) },
   positiveInt: { key: 'valuePositiveInt', check: (v) => Number.isInteger(v) && (v as number) >= 1 },
@@ -24,6 +24,7 @@ const VALUE_CHECKS: Record<Exclude<OperationParameter['type'], 'Resource'>, { ke
   dateTime: { key: 'valueDateTime', check: (v) => isString(v) && v.length > 0 },
   instant: { key: 'valueInstant', check: (v) => isString(v) && v.length > 0 },
   uri: { key: 'valueUri', check: (v) => isString(v) && v.length > 0 },
+  Coding: { key: 'valueCoding', check: (v) => isObject(v) && (v.code === undefined || isString(v.code)) && (v.system === undefined || isString(v.system)) },
   reference: {
     key: 'valueReference',
     check: (v) => isObject(v) && (v.reference === undefined || isString(v.reference)) && (v.display === undefined || isString(v.display)),
@@ -54,6 +55,11 @@ function checkPart(invalid: Invalid, source: ParameterSource, declaration: Opera
     if (!isObject(part.resource) || (resourceType !== undefined && part.resource.resourceType !== resourceType)) {
       throw invalid(name, `must be a resource holding a ${resourceType ?? 'resource'}`);
     }
+    return;
+  }
+  if (type === 'part') {
+    // A parameter made of named parts (OperationDefinition.parameter.part): the operation reads them.
+    if (!Array.isArray(part.part) || !part.part.every((p) => isObject(p) && isString(p.name))) throw invalid(name, 'must be made of named parts');
     return;
   }
   const { key, check } = VALUE_CHECKS[type];

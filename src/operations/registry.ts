@@ -1,7 +1,10 @@
+import { checkInOperation } from './check-in';
 import { evaluateOperation } from './consent-evaluate';
 import type { OperationDescriptor, OperationLevel } from './descriptor';
 import { everythingOperation } from './everything';
+import { extractOperation } from './extract';
 import { matchOperation } from './match';
+import { populateOperation } from './populate';
 import { validateOperation } from './validate';
 
 /**
@@ -10,7 +13,7 @@ import { validateOperation } from './validate';
  */
 const LEVELS: readonly OperationLevel[] = ['system', 'type', 'instance'];
 
-const OPERATIONS: OperationDescriptor[] = [validateOperation, everythingOperation, matchOperation, evaluateOperation];
+const OPERATIONS: OperationDescriptor[] = [validateOperation, everythingOperation, matchOperation, evaluateOperation, populateOperation, extractOperation, checkInOperation];
 
 export function operations(): readonly OperationDescriptor[] {
   return OPERATIONS;

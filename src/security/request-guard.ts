@@ -92,7 +92,8 @@ export function createRequestGuard({ storage, baseUrl, accessSources = [] }: Req
 
   const admit: RequestGuard['admit'] = async (admission, cache) => {
     const { principal, classified, requestId, now } = admission;
-    const base: WriteRulesContext = { requestId, baseUrl, principal, now, writeRules, ...(honouredByBreakGlass(principal) ? { breakGlass: true } : {}) };
+    const otherAccess = (permission: Permission) => filterFor({ ...admission, classified: { ...classified, accessPermission: permission } }, cache);
+    const base: WriteRulesContext = { requestId, baseUrl, principal, now, writeRules, accessFor: otherAccess, ...(honouredByBreakGlass(principal) ? { breakGlass: true } : {}) };
     if (isBundleRequest(classified)) return base;
     assertAuditEventWritable(classified);
     authorize(principal, classified.resourceType ? [classified.resourceType] : [], classified.permissions);

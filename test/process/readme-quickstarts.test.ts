@@ -71,6 +71,20 @@ const expectations: Array<{ name: string; check: (t: Test, out: string) => void 
       t.match(out, /"resourceType":"Parameters".*"decision"/s, 'the form POST is answered like a Parameters body');
     },
   },
+  {
+    name: 'Check-in quick start: the Appointment arrives with its Encounter and the filled form',
+    check: (t, out) => {
+      t.notMatch(out, /PUT \S+ (4|5)\d\d/, 'every resource is stored');
+      const answer = JSON.parse(out.trim().split('\n').pop() ?? '{}');
+      const part = (name: string) => answer.parameter?.find((p: { name: string }) => p.name === name);
+      t.equal(part('appointment')?.resource.status, 'arrived', 'the Appointment arrived');
+      t.equal(part('encounter')?.resource.status, 'arrived', 'its Encounter');
+      t.equal(part('queue-position')?.valueInteger, 0, 'first in line');
+      const form = JSON.stringify(part('questionnaire-response')?.resource);
+      t.match(form, /"valueString":"Ada"/, 'the form has the name from the record');
+      t.match(form, /"value":68/, 'and the latest weight');
+    },
+  },
 ];
 
 t.test('every README quick start runs as written on a fresh database', async (t) => {
