@@ -10,6 +10,7 @@ const FLOORS = [
   ['context'],
   ['search', 'terminology', 'validation', 'match'],
   ['storage'],
+  ['scheduling'],
   ['security'],
   ['interactions'],
   ['operations'],
