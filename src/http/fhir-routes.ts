@@ -46,6 +46,7 @@ function parsedRequest(request: FastifyRequest, route: Route): ParsedRequest {
   const ifMatch = header(request, 'if-match');
   const ifNoneMatch = header(request, 'if-none-match');
   const ifModifiedSince = header(request, 'if-modified-since');
+  const idempotencyKey = header(request, 'idempotency-key');
   const prefer = preferences(request);
   return {
     method: request.method,
@@ -56,6 +57,7 @@ function parsedRequest(request: FastifyRequest, route: Route): ParsedRequest {
     ...(ifMatch !== undefined ? { ifMatch } : {}),
     ...(ifNoneMatch !== undefined ? { ifNoneMatch } : {}),
     ...(ifModifiedSince !== undefined ? { ifModifiedSince } : {}),
+    ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
     preference: prefer.return,
     strict: prefer.strict,
   };

@@ -40,6 +40,8 @@ export interface ParsedRequest {
   preference: ReturnPreference;
   /** `Prefer: handling=strict`. */
   strict: boolean;
+  /** `Idempotency-Key` (an operation that honours one: `$book`); a bundle entry has none. */
+  idempotencyKey?: string;
   /** The id a transaction chose for a create before any entry ran. */
   assignedId?: string;
 }

@@ -37,6 +37,8 @@ export interface OperationInvocation {
   resource?: unknown;
   /** The query string, for the operations that page like a search (`$everything`). */
   query: QueryPairs;
+  /** The `Idempotency-Key` header, for an operation that honours one (`$book`). */
+  idempotencyKey?: string;
 }
 
 /** What an operation answers: a Bundle, a Parameters, an OperationOutcome... always 200 unless it throws. */

@@ -50,8 +50,13 @@ export function invocationOf(
   params: Record<string, string | undefined>,
   query: QueryPairs,
   body: unknown,
+  idempotencyKey?: string,
 ): OperationInvocation {
-  const where = { ...(params.type !== undefined ? { resourceType: params.type } : {}), ...(params.id !== undefined ? { id: params.id } : {}) };
+  const where = {
+    ...(params.type !== undefined ? { resourceType: params.type } : {}),
+    ...(params.id !== undefined ? { id: params.id } : {}),
+    ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
+  };
   if (body === undefined) return { ...where, parameters: parametersFromPairs(descriptor, query), query };
   return { ...where, parameters: isParameters(body) ? body : { resourceType: 'Parameters' }, resource: body, query };
 }

@@ -1,3 +1,5 @@
+import { bookOperation, holdOperation } from './appointment-book';
+import { findOperation } from './appointment-find';
 import { evaluateOperation } from './consent-evaluate';
 import type { OperationDescriptor, OperationLevel } from './descriptor';
 import { everythingOperation } from './everything';
@@ -10,7 +12,7 @@ import { validateOperation } from './validate';
  */
 const LEVELS: readonly OperationLevel[] = ['system', 'type', 'instance'];
 
-const OPERATIONS: OperationDescriptor[] = [validateOperation, everythingOperation, matchOperation, evaluateOperation];
+const OPERATIONS: OperationDescriptor[] = [validateOperation, everythingOperation, matchOperation, evaluateOperation, findOperation, holdOperation, bookOperation];
 
 export function operations(): readonly OperationDescriptor[] {
   return OPERATIONS;

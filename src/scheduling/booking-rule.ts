@@ -24,10 +24,10 @@ import type { Appointment, Slot } from 'fhir/r4';
 import { systemContext, type RequestContext } from '../context';
 import { conflict, FhirError } from '../errors';
 import type { AnyResource } from '../fhir/types';
-import { parseSearch } from '../search/parse';
 import type { CommitListener, CommittedChange, StorageOps } from '../storage/port';
-import { ACTIVE_STATUS_LIST, intervalOf, isActive, localKey, overlaps, slotReferences, unique, type Interval } from './appointment-state';
+import { intervalOf, isActive, localKey, slotReferences, unique, type Interval } from './appointment-state';
 import { countedParticipants } from './participants';
+import { activeAppointmentsOf, activeHoldersOf } from './queries';
 
 export interface BookingRuleOptions {
   baseUrl: string;
@@ -125,17 +125,8 @@ class BookingCheck {
 
   /** Whether another active Appointment of this participant (who has not declined it) overlaps `interval`. */
   private async overlappingBooking(participant: string, interval: Interval, ownId: string | undefined): Promise<boolean> {
-    const candidates = await this.searchAppointments([
-      ['actor', participant],
-      ['status', ACTIVE_STATUS_LIST],
-      // Appointment's `date` is its start: only those that start before this one ends can overlap.
-      ['date', `lt${new Date(interval.end).toISOString()}`],
-    ]);
-    for (const other of candidates) {
-      if (other.id === ownId || !isActive(other, this.now)) continue;
-      const otherInterval = intervalOf(other);
-      if (!otherInterval || !overlaps(interval, otherInterval)) continue;
-      if ((await this.participants(other)).includes(participant)) return true;
+    for (const other of await activeAppointmentsOf(this.tx, this.ctx, participant, interval)) {
+      if (other.id !== ownId && (await this.participants(other)).includes(participant)) return true;
     }
     return false;
   }
@@ -177,18 +168,8 @@ class BookingCheck {
   }
 
   /** The active Appointments that name this Slot. */
-  private async activeHolders(ref: string): Promise<Appointment[]> {
-    const found = await this.searchAppointments([
-      ['slot', ref],
-      ['status', ACTIVE_STATUS_LIST],
-    ]);
-    return found.filter((appointment) => isActive(appointment, this.now));
-  }
-
-  private async searchAppointments(criteria: Array<[string, string]>): Promise<Appointment[]> {
-    const { query } = parseSearch(['Appointment'], criteria, { strict: true, baseUrl: this.options.baseUrl, now: this.now });
-    const result = await this.tx.search(this.ctx, { ...query, count: 1000, offset: 0, total: 'none' });
-    return result.records.map((record) => record.resource as unknown as Appointment);
+  private activeHolders(ref: string): Promise<Appointment[]> {
+    return activeHoldersOf(this.tx, this.ctx, [ref]);
   }
 
   private participants(appointment: Appointment): Promise<string[]> {
