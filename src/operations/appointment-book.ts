@@ -24,6 +24,7 @@ import { createResource, updateResource, type WriteOutcome } from '../interactio
 import { HOLD_EXPIRES_URL, localKey, slotReferences } from '../scheduling/appointment-state';
 import { idempotencyKey, IDEMPOTENCY_SYSTEM, keyDigest, keyIdentifier, priorBooking, sameBooking } from '../scheduling/idempotency';
 import type { Scheduling } from '../scheduling/install';
+import { mayActFor } from '../security/consent';
 import type { OperationDescriptor, OperationParameter } from './descriptor';
 import { checkParameters, valueOf } from './parameters';
 
@@ -55,6 +56,24 @@ function withoutHold(appointment: Appointment): Appointment {
   return { ...rest, ...(kept.length > 0 ? { extension: kept } : {}) } as Appointment;
 }
 
+/**
+ * Who may book for whom: the operator and system clients for anyone, a
+ * patient for itself only, a practitioner for the patients it may act for
+ * under the consent rules (its treatment relationships); anyone else for
+ * nobody. The patients are the Appointment's Patient participants. 403 otherwise.
+ */
+async function assertMayBookFor(services: Services, ctx: RequestContext, appointment: Appointment): Promise<void> {
+  const patients = (appointment.participant ?? [])
+    .map((participant) => localKey(participant.actor?.reference, ctx.baseUrl))
+    .filter((key) => key?.type === 'Patient')
+    .map((key) => key!.id);
+  if (ctx.principal.kind === 'operator') return;
+  if (ctx.principal.actorType !== 'Patient' && ctx.principal.actorType !== 'Practitioner' && ctx.principal.actorType !== 'PractitionerRole') {
+    throw FhirError.of(403, 'forbidden', 'Only patients, practitioners and system clients may book');
+  }
+  if (!(await mayActFor(services.storage, ctx, patients, 'every'))) throw FhirError.of(403, 'forbidden', 'The caller may not book for this patient');
+}
+
 function assertHasSlots(appointment: Appointment, ctx: RequestContext, operation: string): void {
   if (slotReferences(appointment, ctx.baseUrl).length === 0) throw badRequest(`${operation}: the Appointment must name at least one Slot on this server`, ['Appointment.slot']);
 }
@@ -66,6 +85,7 @@ export async function holdAppointment(services: Services, ctx: RequestContext, b
   const proposed = valueOf<Appointment>(parts, 'appointment-resource', 'resource')!;
   if (proposed.status !== 'proposed') throw badRequest('$hold takes a proposed Appointment', ['Appointment.status']);
   assertHasSlots(proposed, at, '$hold');
+  await assertMayBookFor(services, at, proposed);
   const expiry: Extension = { url: HOLD_EXPIRES_URL, valueInstant: new Date(at.now.getTime() + scheduling.holdSeconds * 1000).toISOString() };
   const held = withoutHold(proposed);
   const outcome = await createResource(services, at, 'Appointment', { ...held, status: 'pending', extension: [...(held.extension ?? []), expiry] });
@@ -122,6 +142,7 @@ export async function bookAppointment(services: Services, ctx: RequestContext, b
   const at = atSchedulingTime(ctx, scheduling);
   const request = await parseBook(services, at, body);
   assertHasSlots(request.requested, at, '$book');
+  await assertMayBookFor(services, at, request.requested);
   const key = idempotencyKey(header, request.requested);
   const digest = key === undefined ? undefined : keyDigest(at.principal, key);
   const booked = await services.storage.unitOfWork(async (tx): Promise<Booked> => {
