@@ -7,7 +7,7 @@ import type { RestRouter } from '../rest/router';
 import type { EntryAudit } from '../security/audit/entry-audits';
 import type { RequestGuard } from '../security/request-guard';
 import { FHIR_JSON, FORM, JSON_PATCH, requireBodyType } from './formats';
-import { sendJson, sendRecord, sendWriteResult, versionHeaders } from './reply';
+import { sendJson, sendNdjson, sendRecord, sendWriteResult, versionHeaders } from './reply';
 import { header, preferences, queryPairs, type ReturnPreference } from './request-helpers';
 
 const JSON_BODIES = [FHIR_JSON, 'application/json'];
@@ -78,6 +78,7 @@ function reply(request: FastifyRequest, fastifyReply: FastifyReply, ctx: Request
   }
   if (record && result.wrote) return sendWriteResult(request, fastifyReply, ctx, status, record, preference);
   if (record && result.body === undefined) return sendRecord(request, fastifyReply, record);
+  if (result.ndjson) return sendNdjson(fastifyReply, status, result.ndjson);
   return sendJson(request, fastifyReply, status, result.body);
 }
 

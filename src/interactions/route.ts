@@ -61,6 +61,8 @@ export interface InteractionResult {
   body?: Resource;
   /** A HEAD: status and headers only. */
   bodiless?: boolean;
+  /** An NDJSON answer (an operation's file): sent one resource a line instead of `body` over HTTP. */
+  ndjson?: readonly Resource[];
 }
 
 /** What the handlers of the route table share: the services, and the bundle's own needs. */

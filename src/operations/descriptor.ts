@@ -45,6 +45,11 @@ export interface OperationInvocation {
 export interface OperationAnswer {
   status?: number;
   body: Resource;
+  /**
+   * An NDJSON file (application/fhir+ndjson) instead of `body` over HTTP:
+   * one resource a line (`$bulk-publish`'s files). A bundle entry gets `body`.
+   */
+  ndjson?: readonly Resource[];
 }
 
 /**

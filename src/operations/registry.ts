@@ -1,5 +1,6 @@
 import { bookOperation, holdOperation } from './appointment-book';
 import { findOperation } from './appointment-find';
+import { bulkPublishOperation } from './bulk-publish';
 import { evaluateOperation } from './consent-evaluate';
 import type { OperationDescriptor, OperationLevel } from './descriptor';
 import { everythingOperation } from './everything';
@@ -12,7 +13,7 @@ import { validateOperation } from './validate';
  */
 const LEVELS: readonly OperationLevel[] = ['system', 'type', 'instance'];
 
-const OPERATIONS: OperationDescriptor[] = [validateOperation, everythingOperation, matchOperation, evaluateOperation, findOperation, holdOperation, bookOperation];
+const OPERATIONS: OperationDescriptor[] = [validateOperation, everythingOperation, matchOperation, evaluateOperation, findOperation, holdOperation, bookOperation, bulkPublishOperation];
 
 export function operations(): readonly OperationDescriptor[] {
   return OPERATIONS;

@@ -195,7 +195,7 @@ export function operationRoutes(operation: OperationDescriptor): Route[] {
       handler: async (services, ctx, request) => {
         assertDefinedOn(operation, request.params.type);
         const answer = await operation.handler(services, ctx, invocationOf(operation, request.params, request.query, request.body, request.idempotencyKey));
-        return { status: answer.status ?? 200, body: answer.body };
+        return { status: answer.status ?? 200, body: answer.body, ...(answer.ndjson && { ndjson: answer.ndjson }) };
       },
     })),
   );
