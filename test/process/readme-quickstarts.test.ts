@@ -62,6 +62,16 @@ const expectations: Array<{ name: string; check: (t: Test, out: string) => void 
       t.match(out, /permit/, 'a permit, by Consent c1');
     },
   },
+  {
+    name: 'Scheduling: $find, $hold, $book with an idempotent retry, $bulk-publish',
+    check: (t, out) => {
+      t.notMatch(out, /"resourceType":"OperationOutcome"/, 'no write or operation refused');
+      t.match(out, /"type":"searchset".*"status":"proposed".*"reference":"Slot\/slot-0900"/s, '$find offers the free slots');
+      t.match(out, /"status":"pending".*appointment-hold-expires/s, '$hold answers the pending Appointment with its expiry');
+      t.match(out, /"status":"booked".*\} 201.*\} 200/s, '$book books (201), the retry answers the first booking (200)');
+      t.match(out, /"transactionTime".*"output":\[\{"type":"Location"/s, 'the bulk-publish manifest');
+    },
+  },
 ];
 
 t.test('every README quick start runs as written on a fresh database', async (t) => {
