@@ -10,6 +10,7 @@ const FLOORS = [
   ['context'],
   ['search', 'terminology', 'validation', 'match', 'forms'],
   ['storage'],
+  ['scheduling'],
   ['security'],
   ['interactions'],
   ['operations'],

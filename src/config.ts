@@ -30,7 +30,16 @@ export interface Config {
   auth: AuthConfig;
   /** `REFERENTIAL_INTEGRITY` and `REFERENTIAL_INTEGRITY_EXEMPT_TYPES` (src/interactions/reference-integrity.ts). */
   referentialIntegrity: ReferentialIntegrity;
+  scheduling: SchedulingConfig;
 }
+
+/** Appointment scheduling (docs/scheduling.md). */
+export interface SchedulingConfig {
+  /** `SCHEDULING_HOLD_SECONDS`: how long a `$hold` keeps its Slots before it lapses. */
+  holdSeconds: number;
+}
+
+export const DEFAULT_HOLD_SECONDS = 600;
 
 /** SMART security settings (src/security/auth/); files are read when the server starts. */
 export interface AuthConfig {
@@ -148,5 +157,6 @@ export function loadConfig(env: Env = process.env): Config {
     auth: authConfig(env),
     maxBundleEntries: integer(env, 'MAX_BUNDLE_ENTRIES', DEFAULT_MAX_BUNDLE_ENTRIES, 1, 1_000_000),
     referentialIntegrity: referentialIntegrity(env),
+    scheduling: { holdSeconds: integer(env, 'SCHEDULING_HOLD_SECONDS', DEFAULT_HOLD_SECONDS, 10, 7 * 24 * 3600) },
   };
 }

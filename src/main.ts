@@ -27,6 +27,7 @@ async function main(): Promise<void> {
     auth,
     // The privacy layer: the patient's Consents, compiled into every query beside the scopes.
     accessSources: [consentAccessSource(storage, config.baseUrl)],
+    scheduling: config.scheduling,
   });
 
   let stopping = false;

@@ -86,6 +86,10 @@ export interface ReferenceValue {
   targetTypes?: string[];
 }
 
+// Neither `ref` nor `id`, with `targetTypes`: ANY local target of those types
+// (entry.targetType IN targetTypes AND entry.targetId set). The parser never
+// writes it; the access layer does ("a Schedule naming no Patient", compartment.ts).
+
 export interface MissingValue {
   kind: 'missing';
   missing: boolean;

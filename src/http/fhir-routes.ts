@@ -7,7 +7,7 @@ import type { RestRouter } from '../rest/router';
 import type { EntryAudit } from '../security/audit/entry-audits';
 import type { RequestGuard } from '../security/request-guard';
 import { FHIR_JSON, FORM, JSON_PATCH, requestMediaType, requireBodyType } from './formats';
-import { sendJson, sendRecord, sendWriteResult, versionHeaders } from './reply';
+import { sendJson, sendNdjson, sendRecord, sendWriteResult, versionHeaders } from './reply';
 import { header, preferences, queryPairs, type ReturnPreference } from './request-helpers';
 
 const JSON_BODIES = [FHIR_JSON, 'application/json'];
@@ -50,6 +50,7 @@ function parsedRequest(request: FastifyRequest, route: Route): ParsedRequest {
   const ifMatch = header(request, 'if-match');
   const ifNoneMatch = header(request, 'if-none-match');
   const ifModifiedSince = header(request, 'if-modified-since');
+  const idempotencyKey = header(request, 'idempotency-key');
   const prefer = preferences(request);
   return {
     method: request.method,
@@ -60,6 +61,7 @@ function parsedRequest(request: FastifyRequest, route: Route): ParsedRequest {
     ...(ifMatch !== undefined ? { ifMatch } : {}),
     ...(ifNoneMatch !== undefined ? { ifNoneMatch } : {}),
     ...(ifModifiedSince !== undefined ? { ifModifiedSince } : {}),
+    ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
     preference: prefer.return,
     strict: prefer.strict,
   };
@@ -80,6 +82,7 @@ function reply(request: FastifyRequest, fastifyReply: FastifyReply, ctx: Request
   }
   if (record && result.wrote) return sendWriteResult(request, fastifyReply, ctx, status, record, preference);
   if (record && result.body === undefined) return sendRecord(request, fastifyReply, record);
+  if (result.ndjson) return sendNdjson(fastifyReply, status, result.ndjson);
   return sendJson(request, fastifyReply, status, result.body);
 }
 

@@ -27,6 +27,12 @@ export function sendJson(request: FastifyRequest, reply: FastifyReply, status: n
   return reply.code(status).header('content-type', `${format.mediaType}; charset=utf-8`).send(text);
 }
 
+/** NDJSON (bulk data's application/fhir+ndjson): one resource a line, each line ended. */
+export function sendNdjson(reply: FastifyReply, status: number, resources: readonly unknown[]): FastifyReply {
+  const text = resources.map((resource) => `${JSON.stringify(resource)}\n`).join('');
+  return reply.code(status).header('content-type', 'application/fhir+ndjson; charset=utf-8').send(text);
+}
+
 export function sendOutcome(request: FastifyRequest, reply: FastifyReply, status: number, issues: Issue[]): FastifyReply {
   return sendJson(request, reply, status, operationOutcome(issues));
 }

@@ -6,6 +6,7 @@ import { serverRouter } from '../rest/server-routes';
 import { ROUTER_OPTIONS } from '../rest/router';
 import type { AccessPartSource } from '../security/access-filter';
 import type { Auth } from '../security/auth/auth-service';
+import { installScheduling, type SchedulingOptions } from '../scheduling/install';
 import { installSecurity } from '../security/install-security';
 import { clientErrorHandler, frameworkError, installErrorHandling } from './error-handling';
 import { exceedsDepth, tooDeep } from './json-depth';
@@ -26,6 +27,8 @@ export interface ServerOptions {
   auth?: Auth;
   /** Access layers ANDed with the scopes (the consent layer). */
   accessSources?: readonly AccessPartSource[];
+  /** The booking rule's settings (SCHEDULING_HOLD_SECONDS; a clock for tests). */
+  scheduling?: SchedulingOptions;
 }
 
 /**
@@ -34,7 +37,7 @@ export interface ServerOptions {
  * the route table (src/rest/routes.ts), registered by fhir-routes.ts;
  * nothing here knows about FHIR semantics.
  */
-export function buildServer({ config, services, logStream, auth, accessSources }: ServerOptions): FastifyInstance {
+export function buildServer({ config, services, logStream, auth, accessSources, scheduling }: ServerOptions): FastifyInstance {
   const app = Fastify({
     logger: { level: config.logLevel, ...(logStream ? { stream: logStream } : {}) },
     // The default request logging writes URLs, which can hold identifying search values.
@@ -85,7 +88,10 @@ export function buildServer({ config, services, logStream, auth, accessSources }
   const guard = installSecurity(app, { auth: auth ?? { mode: 'off' }, storage: services.storage, baseUrl: config.baseUrl, basePath: config.basePath, accessSources });
   const router = serverRouter();
   installErrorHandling(app, config.basePath, router);
-  const routeServices = { ...services, maxBundleEntries: config.maxBundleEntries ?? DEFAULT_MAX_BUNDLE_ENTRIES };
+  // The booking rule lives on the storage's commit hooks: every write path of Appointment and Slot keeps it.
+  const booking = installScheduling(services.storage, config.baseUrl, scheduling, (message) => app.log.error(message));
+  app.addHook('onClose', async () => booking.stop());
+  const routeServices = { ...services, scheduling: booking, maxBundleEntries: config.maxBundleEntries ?? DEFAULT_MAX_BUNDLE_ENTRIES };
   app.register(async (fhir) => registerFhirRoutes(fhir, { services: routeServices, router, guard, baseUrl: config.baseUrl }), { prefix: config.basePath });
   return app;
 }

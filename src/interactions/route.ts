@@ -40,6 +40,8 @@ export interface ParsedRequest {
   preference: ReturnPreference;
   /** `Prefer: handling=strict`. */
   strict: boolean;
+  /** `Idempotency-Key` (an operation that honours one: `$book`); a bundle entry has none. */
+  idempotencyKey?: string;
   /** The id a transaction chose for a create before any entry ran. */
   assignedId?: string;
 }
@@ -61,6 +63,8 @@ export interface InteractionResult {
   disclosed?: readonly Resource[];
   /** A HEAD: status and headers only. */
   bodiless?: boolean;
+  /** An NDJSON answer (an operation's file): sent one resource a line instead of `body` over HTTP. */
+  ndjson?: readonly Resource[];
 }
 
 /** What the handlers of the route table share: the services, and the bundle's own needs. */

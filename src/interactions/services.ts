@@ -1,3 +1,4 @@
+import type { Scheduling } from '../scheduling/install';
 import type { Storage } from '../storage/port';
 import type { ReferentialIntegrity } from '../config';
 import type { Validator } from '../validation/validator';
@@ -13,4 +14,6 @@ export interface Services {
    * create or update, which its references may name before they are written.
    */
   plannedTargets?: ReadonlySet<string>;
+  /** The booking rule and hold settings, installed by buildServer (src/scheduling/). */
+  scheduling?: Scheduling;
 }

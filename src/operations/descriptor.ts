@@ -40,6 +40,8 @@ export interface OperationInvocation {
   resource?: unknown;
   /** The query string, for the operations that page like a search (`$everything`). */
   query: QueryPairs;
+  /** The `Idempotency-Key` header, for an operation that honours one (`$book`). */
+  idempotencyKey?: string;
 }
 
 /** What an operation answers: a Bundle, a Parameters, an OperationOutcome... always 200 unless it throws. */
@@ -52,6 +54,11 @@ export interface OperationAnswer {
    * patient's data it was filled from).
    */
   disclosed?: Resource[];
+  /**
+   * An NDJSON file (application/fhir+ndjson) instead of `body` over HTTP:
+   * one resource a line (`$bulk-publish`'s files). A bundle entry gets `body`.
+   */
+  ndjson?: readonly Resource[];
 }
 
 /**

@@ -53,8 +53,13 @@ export function invocationOf(
   params: Record<string, string | undefined>,
   query: QueryPairs,
   body: unknown,
+  idempotencyKey?: string,
 ): OperationInvocation {
-  const where = { ...(params.type !== undefined ? { resourceType: params.type } : {}), ...(params.id !== undefined ? { id: params.id } : {}) };
+  const where = {
+    ...(params.type !== undefined ? { resourceType: params.type } : {}),
+    ...(params.id !== undefined ? { id: params.id } : {}),
+    ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
+  };
   if (body === undefined) {
     const parameters = parametersFromPairs(descriptor, query);
     checkParameters(`$${descriptor.code}`, descriptor.parameters, parameters, 'url');

@@ -1,4 +1,7 @@
 import { checkInOperation } from './check-in';
+import { bookOperation, holdOperation } from './appointment-book';
+import { findOperation } from './appointment-find';
+import { bulkPublishOperation } from './bulk-publish';
 import { evaluateOperation } from './consent-evaluate';
 import type { OperationDescriptor, OperationLevel } from './descriptor';
 import { everythingOperation } from './everything';
@@ -13,7 +16,19 @@ import { validateOperation } from './validate';
  */
 const LEVELS: readonly OperationLevel[] = ['system', 'type', 'instance'];
 
-const OPERATIONS: OperationDescriptor[] = [validateOperation, everythingOperation, matchOperation, evaluateOperation, populateOperation, extractOperation, checkInOperation];
+const OPERATIONS: OperationDescriptor[] = [
+  validateOperation,
+  everythingOperation,
+  matchOperation,
+  evaluateOperation,
+  populateOperation,
+  extractOperation,
+  checkInOperation,
+  findOperation,
+  holdOperation,
+  bookOperation,
+  bulkPublishOperation,
+];
 
 export function operations(): readonly OperationDescriptor[] {
   return OPERATIONS;

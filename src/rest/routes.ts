@@ -197,8 +197,8 @@ export function operationRoutes(operation: OperationDescriptor): Route[] {
       changesState: operation.affectsState,
       handler: async (services, ctx, request) => {
         assertDefinedOn(operation, request.params.type);
-        const answer = await operation.handler(services, ctx, invocationOf(operation, request.params, request.query, request.body));
-        return { status: answer.status ?? 200, body: answer.body, ...(answer.disclosed ? { disclosed: answer.disclosed } : {}) };
+        const answer = await operation.handler(services, ctx, invocationOf(operation, request.params, request.query, request.body, request.idempotencyKey));
+        return { status: answer.status ?? 200, body: answer.body, ...(answer.disclosed ? { disclosed: answer.disclosed } : {}), ...(answer.ndjson && { ndjson: answer.ndjson }) };
       },
     })),
   );

@@ -38,6 +38,26 @@ function isFocal(compartment: Compartment): ParamCondition {
 }
 
 /**
+ * Types of the Patient compartment that are patient data only when they
+ * name a Patient, by these parameters. R4 puts Schedule in the compartment
+ * (Schedule.actor may be a Patient), but a practitioner's or a room's
+ * Schedule is nobody's data: the access layers (scopes, consent) do not hide
+ * it, while a Schedule of a Patient stays in that patient's compartment.
+ */
+const PATIENT_DATA_WHEN_NAMED: ReadonlyMap<string, readonly string[]> = new Map([['Schedule', ['actor']]]);
+
+/**
+ * For such a type, the condition "names no Patient" (resources of it that
+ * are in no patient's compartment); undefined for every other type.
+ */
+export function namesNoPatient(resourceType: string): Condition | undefined {
+  const params = PATIENT_DATA_WHEN_NAMED.get(resourceType);
+  if (params === undefined) return undefined;
+  const names = (code: string): Condition => ({ kind: 'param', code, type: 'reference', values: [{ kind: 'reference', targetTypes: ['Patient'] }] });
+  return { kind: 'not', condition: { kind: 'any', of: params.map((code) => [names(code)]) } };
+}
+
+/**
  * The condition that puts a resource of `resourceType` in the compartment;
  * undefined when the type is not part of the compartment definition (no
  * resource of it is in any patient's compartment).

@@ -124,6 +124,7 @@ function recording(tx: StorageOps, changes: CommittedChange[]): StorageOps {
     history: (ctx, query) => tx.history(ctx, query),
     search: (ctx, query) => tx.search(ctx, query),
     exists: (ctx, refs) => tx.exists(ctx, refs),
+    ...(tx.touchGuards && { touchGuards: (keys: readonly string[]) => tx.touchGuards!(keys) }),
     async create(ctx, resource) {
       const record = await tx.create(ctx, resource);
       push(record, undefined);

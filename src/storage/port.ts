@@ -86,6 +86,16 @@ export interface StorageOps {
    * One indexed lookup for the whole list, for the referential-integrity check.
    */
   exists(ctx: RequestContext, refs: readonly ResourceKey[]): Promise<Set<string>>;
+  /**
+   * Inside a unit of work: makes this unit conflict with every concurrent
+   * unit that touches one of the same keys, so that a "read, check, write"
+   * over data no single document holds (one booking per slot, per
+   * participant) cannot skew. MongoDB writes one guard document per key in
+   * the transaction (the loser runs again on a snapshot that sees the
+   * winner); SQLite's units are already serialized, so it has nothing to do
+   * and leaves this out. Outside a unit of work: absent.
+   */
+  touchGuards?(keys: readonly string[]): Promise<void>;
 }
 
 /** A resource named by type and id. */

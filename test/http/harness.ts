@@ -4,6 +4,7 @@ import { buildServer } from '../../src/http/server';
 import type { AccessPartSource } from '../../src/security/access-filter';
 import type { Auth } from '../../src/security/auth/auth-service';
 import { createIndexer } from '../../src/search/indexer';
+import type { SchedulingOptions } from '../../src/scheduling/install';
 import type { Storage } from '../../src/storage/port';
 import { createSqliteStorage } from '../../src/storage/sqlite/sqlite-storage';
 import type { ReferentialIntegrity } from '../../src/config';
@@ -31,6 +32,8 @@ export interface HarnessOptions {
   accessSources?: readonly AccessPartSource[];
   /** `REFERENTIAL_INTEGRITY`: strict unless a test loads out of order on purpose. */
   referentialIntegrity?: ReferentialIntegrity;
+  /** The booking rule's clock and hold settings (src/scheduling/install.ts). */
+  scheduling?: SchedulingOptions;
 }
 
 /** A server on an in-memory SQLite database, driven with inject (real routing, parsing and hooks). */
@@ -54,6 +57,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     logStream,
     auth: options.auth ?? { mode: 'off' },
     accessSources: options.accessSources,
+    ...(options.scheduling && { scheduling: options.scheduling }),
   });
   await app.ready();
   return {

@@ -63,6 +63,16 @@ const expectations: Array<{ name: string; check: (t: Test, out: string) => void 
     },
   },
   {
+    name: 'Scheduling: $find, $hold, $book with an idempotent retry, $bulk-publish',
+    check: (t, out) => {
+      t.notMatch(out, /"resourceType":"OperationOutcome"/, 'no write or operation refused');
+      t.match(out, /"type":"searchset".*"status":"proposed".*"reference":"Slot\/slot-0900"/s, '$find offers the free slots');
+      t.match(out, /"status":"pending".*appointment-hold-expires/s, '$hold answers the pending Appointment with its expiry');
+      t.match(out, /"status":"booked".*\} 201.*\} 200/s, '$book books (201), the retry answers the first booking (200)');
+      t.match(out, /"transactionTime".*"output":\[\{"type":"Location"/s, 'the bulk-publish manifest');
+    },
+  },
+  {
     name: 'Operations quick start: a served OperationDefinition, a checked query parameter, a form POST',
     check: (t, out) => {
       t.match(out, /"resourceType":"OperationDefinition","id":"Consent-evaluate"/, 'the definition of $evaluate, read by id');

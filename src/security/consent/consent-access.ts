@@ -9,6 +9,7 @@
  * a relationship written as a `_has` would be filtered by itself (and recurse).
  * The relationships are looked up per request instead (relationships.ts).
  */
+import { namesNoPatient } from '../../search/compartment';
 import type { Condition, ParamCondition } from '../../search/query';
 import { actorPatientId, canBreakGlass } from './actor';
 import { and, FALSE, not, or, toConditionList } from './conditions';
@@ -121,7 +122,9 @@ export function consentCondition(world: ConsentWorld, type: string): Condition {
     ...groups.filter((g) => !shared.has(conditionKey(not(g.verdict.consentDenies)))).map((g) => or(not(aboutPatients(type, g.ids)), not(g.verdict.consentDenies))),
   );
   const own = actorPatientId(env.actor);
-  return or(own === undefined ? FALSE : aboutPatients(type, [own]), and(opened, notVetoed));
+  // A resource of no patient (a practitioner's Schedule) is not consent's to hide (compartment.ts).
+  const nobodys = namesNoPatient(type) ?? FALSE;
+  return or(nobodys, own === undefined ? FALSE : aboutPatients(type, [own]), and(opened, notVetoed));
 }
 
 export interface ConsentAccessPart {

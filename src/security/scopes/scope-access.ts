@@ -1,6 +1,6 @@
 import type { AccessPartSource } from '../access-filter';
 import type { Principal } from '../../context';
-import { compartmentCondition } from '../../search/compartment';
+import { compartmentCondition, namesNoPatient } from '../../search/compartment';
 import type { Condition } from '../../search/query';
 import { scopesGranting, tokenScopes } from './authorize';
 import type { Permission, Scope } from './scope';
@@ -26,7 +26,9 @@ function scopeConditions(scope: Scope, principal: Principal, resourceType: strin
     if (patient === undefined) return [NOTHING];
     // Types in no patient compartment (Organization, Practitioner...) are governed by the scope alone.
     const inCompartment = resourceType === 'AuditEvent' ? auditEntityIs(patient) : compartmentCondition({ type: 'Patient', id: patient }, resourceType);
-    if (inCompartment) conditions.push(inCompartment);
+    // A Schedule of a practitioner or a room is in no patient's compartment: the scope alone governs it.
+    const nobodys = namesNoPatient(resourceType);
+    if (inCompartment) conditions.push(nobodys ? { kind: 'any', of: [[inCompartment], [nobodys]] } : inCompartment);
   }
   if (scope.where && scope.resourceType === resourceType) conditions.push(...scope.where);
   return conditions;

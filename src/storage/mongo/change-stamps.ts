@@ -38,6 +38,7 @@ export function recordingWrites(ops: StorageOps, written: Set<string>): StorageO
     history: (ctx, query) => ops.history(ctx, query),
     search: (ctx, query) => ops.search(ctx, query),
     exists: (ctx, refs) => ops.exists(ctx, refs),
+    ...(ops.touchGuards && { touchGuards: (keys: readonly string[]) => ops.touchGuards!(keys) }),
     create: async (ctx, resource: AnyResource) => {
       const record = await ops.create(ctx, resource);
       written.add(resource.resourceType);

@@ -118,6 +118,8 @@ function unitMatch(value: QuantityValue): Document {
 
 function referenceMatch(value: ReferenceValue): Document {
   if (value.ref !== undefined) return { ref: value.ref, ...(value.version !== undefined ? { version: value.version } : {}) };
+  // Any local target of these types (query.ts): the access layer's "names no Patient".
+  if (value.id === undefined && value.targetTypes !== undefined) return { targetType: { $in: value.targetTypes }, targetId: { $ne: null } };
   if (value.id === undefined) throw badRequest('A reference search value needs a reference or an id');
   // No target types known (a parameter that may point anywhere): the id alone decides.
   return { targetId: value.id, ...(value.targetTypes !== undefined ? { targetType: { $in: value.targetTypes } } : {}) };

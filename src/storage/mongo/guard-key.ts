@@ -26,6 +26,14 @@ export function unitGuardKey(guard: string): string {
   return hashed(`unit:${guard}`);
 }
 
+/**
+ * The lock of a key a unit touches itself (StorageOps.touchGuards): its own
+ * prefix, so that it never names a search's or a unit guard's lock.
+ */
+export function namedGuardKey(key: string): string {
+  return hashed(`named:${key}`);
+}
+
 function hashed(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }

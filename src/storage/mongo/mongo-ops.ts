@@ -21,12 +21,15 @@ export interface OpsOptions {
   session?: ClientSession;
   /** Runs before each search (inside a transaction: the guard against write skew, see locks.ts). */
   beforeSearch?: (query: SearchQuery) => Promise<void>;
+  /** Inside a transaction: writes the guard document of one key (StorageOps.touchGuards, locks.ts). */
+  touchGuard?: (key: string) => Promise<void>;
 }
 
 /** The port's operations over the MongoDB collections, outside or (with a session) inside a transaction. */
 export class MongoOps implements StorageOps {
   private readonly writer: VersionWriter;
   private readonly reader: ResourceReader;
+  readonly touchGuards?: (keys: readonly string[]) => Promise<void>;
 
   constructor(
     private readonly collections: VersionCollections,
@@ -35,6 +38,12 @@ export class MongoOps implements StorageOps {
   ) {
     this.writer = new VersionWriter(collections, indexer, options.session);
     this.reader = collectionReader(collections.resources as unknown as Collection<Document>, options.session);
+    const touch = options.touchGuard;
+    // Only a transaction's operations can make units conflict (port.ts): outside one the method is absent.
+    if (touch) this.touchGuards = async (keys) => {
+      // Sorted and deduplicated: every unit writes its guards in the same order.
+      for (const key of [...new Set(keys)].sort()) await touch(key);
+    };
   }
 
   async read(ctx: RequestContext, resourceType: string, id: string): Promise<VersionRecord | undefined> {

@@ -7,7 +7,7 @@ import type { CommitListener, Storage, StorageOps, Unsubscribe, UnitOfWorkOption
 import { appendIdempotently } from './append-records';
 import { MongoChangeStamps, recordingWrites, type ChangeStampDocument } from './change-stamps';
 import type { HistoryDocument, ResourceDocument } from './documents';
-import { guardKey } from './guard-key';
+import { guardKey, namedGuardKey } from './guard-key';
 import { collectionNames, ensureIndexes } from './indexes';
 import { touchTransactionGuard, withLease, type LockDocument } from './locks';
 import { MongoOps } from './mongo-ops';
@@ -214,6 +214,7 @@ class MongoStorageImpl extends MongoOps implements MongoStorage {
     return new MongoOps(this.versionCollections, this.indexer, {
       session,
       beforeSearch: (query) => touchTransactionGuard(this.locks, guardKey(query), session),
+      touchGuard: (key) => touchTransactionGuard(this.locks, namedGuardKey(key), session),
     });
   }
 }

@@ -78,6 +78,10 @@ export function referenceMatch(e: string, value: ReferenceValue): Sql {
     const ref = sql`${raw(`${e}.ref`)} = ${value.ref}`;
     return value.version === undefined ? ref : sql`(${ref} AND ${raw(`${e}.version`)} = ${value.version})`;
   }
+  // Any local target of these types (query.ts): the access layer's "names no Patient".
+  if (value.id === undefined && value.targetTypes !== undefined) {
+    return sql`(${raw(`${e}.target_type`)} IN ${list(value.targetTypes)} AND ${raw(`${e}.target_id`)} IS NOT NULL)`;
+  }
   if (value.id === undefined) throw badRequest('A reference search value needs a reference or an id');
   // A local reference's ref is always `Type/id`: the (ref, ...) index serves a bare id too.
   if (value.targetTypes !== undefined) return sql`${raw(`${e}.ref`)} IN ${list(value.targetTypes.map((type) => `${type}/${value.id}`))}`;

@@ -1,0 +1,60 @@
+/**
+ * The searches scheduling runs, over any StorageOps (a unit's own inside
+ * the booking rule, the storage for `$find`): criteria as a client would
+ * write them, parsed by the search parser, so both engines answer them.
+ */
+import type { Appointment } from 'fhir/r4';
+import type { RequestContext } from '../context';
+import { parseSearch } from '../search/parse';
+import type { SearchResult, StorageOps, VersionRecord } from '../storage/port';
+import { ACTIVE_STATUS_LIST, intervalOf, isActive, overlaps, type Interval } from './appointment-state';
+
+/** Rows read per page. */
+const PAGE = 500;
+
+/** The current matches of the criteria, in the criteria's `_sort` order, one page at a time (keyset paging). */
+export async function* searchPages(ops: StorageOps, ctx: RequestContext, type: string, criteria: Array<[string, string]>, pageSize = PAGE): AsyncGenerator<VersionRecord[]> {
+  const { query } = parseSearch([type], criteria, { strict: true, baseUrl: ctx.baseUrl, now: ctx.now });
+  for (let after = undefined as SearchResult['last']; ; ) {
+    const page = await ops.search(ctx, { ...query, count: pageSize, offset: 0, total: 'none', ...(after && { after }) });
+    if (page.records.length > 0) yield page.records;
+    if (!page.hasMore || page.records.length < pageSize || !page.last) return;
+    after = page.last;
+  }
+}
+
+/** Every current match of the criteria. */
+export async function searchAll(ops: StorageOps, ctx: RequestContext, type: string, criteria: Array<[string, string]>): Promise<VersionRecord[]> {
+  const found: VersionRecord[] = [];
+  for await (const page of searchPages(ops, ctx, type, criteria)) found.push(...page);
+  return found;
+}
+
+/** The Appointments active at `ctx.now` among those that name any of these Slots. */
+export async function activeHoldersOf(ops: StorageOps, ctx: RequestContext, slotRefs: readonly string[]): Promise<Appointment[]> {
+  if (slotRefs.length === 0) return [];
+  const records = await searchAll(ops, ctx, 'Appointment', [
+    ['slot', slotRefs.join(',')],
+    ['status', ACTIVE_STATUS_LIST],
+  ]);
+  return records.map((record) => record.resource as unknown as Appointment).filter((appointment) => isActive(appointment, ctx.now));
+}
+
+/**
+ * The Appointments active at `ctx.now` of this actor (any participant
+ * status but declined) that overlap `window`.
+ */
+export async function activeAppointmentsOf(ops: StorageOps, ctx: RequestContext, actor: string, window: Interval): Promise<Appointment[]> {
+  const records = await searchAll(ops, ctx, 'Appointment', [
+    ['actor', actor],
+    ['status', ACTIVE_STATUS_LIST],
+    // Appointment's `date` is its start: only those that start before the window ends can overlap it.
+    ['date', `lt${new Date(window.end).toISOString()}`],
+  ]);
+  return records
+    .map((record) => record.resource as unknown as Appointment)
+    .filter((appointment) => {
+      const interval = intervalOf(appointment);
+      return isActive(appointment, ctx.now) && interval !== undefined && overlaps(interval, window);
+    });
+}

@@ -1,0 +1,96 @@
+/**
+ * Scheduling under SMART tokens and the consent layer: Schedules and Slots
+ * are not hidden by consent (except a Schedule of a Patient); `$hold` and
+ * `$book` need Appointment create rights and follow the per-actor rules
+ * (patient: own only; practitioner: patients it may see; system: anyone;
+ * else 403); `$find` with patient-reference only for a patient the caller
+ * may see; bookings audited with the patient's entity.
+ */
+import t, { type Test } from 'tap';
+import { systemContext } from '../../src/context';
+import type { AnyResource } from '../../src/fhir/types';
+import { BASE_URL, type SecureHarness } from '../security/auth-kit';
+import { startSecureWorld } from '../bundle/secure-world';
+import { at, clinicResources } from './clinic';
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const PATIENT_P = { scope: 'patient/Appointment.cruds patient/Slot.rs patient/Schedule.rs patient/Patient.rs', fhirUser: 'Patient/p', patient: 'p' };
+const GP = { scope: 'user/Appointment.cruds user/Slot.rs user/Schedule.rs user/Patient.rs', fhirUser: 'Practitioner/gp' };
+const DESK = { scope: 'system/Appointment.cruds system/Slot.rs system/Schedule.rs' };
+const READER = { scope: 'user/Appointment.rs user/Slot.rs user/Schedule.rs', fhirUser: 'Practitioner/gp' };
+
+async function world(t: Test) {
+  const { h } = await startSecureWorld(t);
+  for (const resource of clinicResources(2)) {
+    if (resource.resourceType === 'Patient') continue;
+    await h.storage.update(systemContext(BASE_URL), resource as AnyResource);
+  }
+  await h.storage.update(systemContext(BASE_URL), { resourceType: 'Schedule', id: 'sched-of-q', active: true, actor: [{ reference: 'Patient/q' }] } as AnyResource);
+  return h;
+}
+
+const window = `start=${at('08:00')}&end=${at('12:00')}`;
+
+async function as(h: SecureHarness, claims: Json, method: string, url: string, payload?: unknown) {
+  return h.as(await h.token(claims as never), { method, url, ...(payload !== undefined && { payload }) });
+}
+
+const proposalFor = (patient: string, slot = 'slot-1-0900') => ({
+  resourceType: 'Appointment',
+  status: 'proposed',
+  slot: [{ reference: `Slot/${slot}` }],
+  start: at(slot.endsWith('0900') ? '09:00' : '09:15'),
+  end: at(slot.endsWith('0900') ? '09:15' : '09:30'),
+  participant: [
+    { actor: { reference: 'Practitioner/pr1' }, status: 'needs-action' },
+    { actor: { reference: patient }, status: 'needs-action' },
+  ],
+});
+const bookParameters = (appointment: unknown) => ({ resourceType: 'Parameters', parameter: [{ name: 'appointment-resource', resource: appointment }] });
+
+t.test('Schedules and Slots are not hidden by consent; a Schedule of a Patient stays in the compartment', async (t) => {
+  const h = await world(t);
+  const slots = await as(h, PATIENT_P, 'GET', '/fhir/Slot?_count=50');
+  t.equal(slots.statusCode, 200);
+  t.equal((slots.json() as Json).entry?.length, 8, 'a patient sees every Slot');
+  const schedules = await as(h, PATIENT_P, 'GET', '/fhir/Schedule?_count=50');
+  const ids = ((schedules.json() as Json).entry ?? []).map((e: Json) => e.resource.id).sort();
+  t.same(ids, ['sched-1', 'sched-2'], "practitioners' Schedules seen, another patient's hidden");
+  const find = await as(h, PATIENT_P, 'GET', `/fhir/Appointment/$find?${window}`);
+  t.equal(find.statusCode, 200);
+  t.equal((find.json() as Json).entry.length, 8, '$find offers every free slot to a patient');
+});
+
+t.test('$find needs search rights on Slot and Schedule, and patient-reference a patient the caller may see', async (t) => {
+  const h = await world(t);
+  t.equal((await as(h, { scope: 'user/Appointment.rs', fhirUser: 'Practitioner/gp' }, 'GET', `/fhir/Appointment/$find?${window}`)).statusCode, 403);
+  t.equal((await as(h, GP, 'GET', `/fhir/Appointment/$find?${window}&patient-reference=Patient/p`)).statusCode, 200, 'a treated patient');
+  t.equal((await as(h, GP, 'GET', `/fhir/Appointment/$find?${window}&patient-reference=Patient/q`)).statusCode, 403, 'an untreated patient');
+  t.equal((await as(h, PATIENT_P, 'GET', `/fhir/Appointment/$find?${window}&patient-reference=Patient/p`)).statusCode, 200, 'oneself');
+  t.equal((await as(h, PATIENT_P, 'GET', `/fhir/Appointment/$find?${window}&patient-reference=Patient/q`)).statusCode, 403, 'another patient');
+});
+
+t.test('$book and $hold per actor', async (t) => {
+  const h = await world(t);
+  t.equal((await as(h, PATIENT_P, 'POST', '/fhir/Appointment/$book', bookParameters(proposalFor('Patient/q')))).statusCode, 403, 'a patient for another');
+  t.equal((await as(h, PATIENT_P, 'POST', '/fhir/Appointment/$hold', bookParameters(proposalFor('Patient/q')))).statusCode, 403, 'a patient holds for another');
+  t.equal((await as(h, PATIENT_P, 'POST', '/fhir/Appointment/$book', bookParameters(proposalFor('Patient/p')))).statusCode, 201, 'a patient for itself');
+  t.equal((await as(h, GP, 'POST', '/fhir/Appointment/$book', bookParameters(proposalFor('Patient/q', 'slot-1-0915')))).statusCode, 403, 'a practitioner for an untreated patient');
+  t.equal((await as(h, READER, 'POST', '/fhir/Appointment/$book', bookParameters(proposalFor('Patient/p', 'slot-1-0915')))).statusCode, 403, 'no create right');
+  t.equal((await as(h, DESK, 'POST', '/fhir/Appointment/$book', bookParameters(proposalFor('Patient/q', 'slot-1-0915')))).statusCode, 201, 'a system client for anyone');
+  const count = await h.storage.search(systemContext(BASE_URL), { types: ['Appointment'], where: [], sort: [], count: 100, offset: 0, total: 'accurate' });
+  t.equal(count.total, 2, 'refusals wrote nothing');
+});
+
+t.test('a booking is audited with the patient as entity', async (t) => {
+  const h = await world(t);
+  t.equal((await as(h, GP, 'POST', '/fhir/Appointment/$book', bookParameters(proposalFor('Patient/p')))).statusCode, 201);
+  await h.app.auditTrail.flush();
+  const events = await h.storage.search(systemContext(BASE_URL), { types: ['AuditEvent'], where: [], sort: [], count: 100, offset: 0, total: 'none' });
+  const booking = events.records.map((r) => r.resource as unknown as Json).find((event) => JSON.stringify(event).includes('$book'));
+  t.ok(booking, 'an AuditEvent for the booking');
+  const entities = (booking?.entity ?? []).map((e: Json) => [e.what?.reference, e.role?.code]);
+  t.ok(entities.some(([ref, role]: string[]) => ref === 'Patient/p' && role === '1'), 'the patient, role 1');
+  t.ok(entities.some(([ref]: string[]) => String(ref).startsWith('Appointment/')), 'the Appointment');
+});
