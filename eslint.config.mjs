@@ -12,7 +12,7 @@ const FLOORS = [
   ['storage'],
   ['security'],
   ['interactions'],
-  ['operations'],
+  ['operations', 'claims'],
   ['rest'],
   ['http'],
 ];

@@ -30,6 +30,17 @@ export interface Config {
   auth: AuthConfig;
   /** `REFERENTIAL_INTEGRITY` and `REFERENTIAL_INTEGRITY_EXEMPT_TYPES` (src/interactions/reference-integrity.ts). */
   referentialIntegrity: ReferentialIntegrity;
+  claims: ClaimsConfig;
+}
+
+/** `Claim/$submit` (docs/claims.md). */
+export interface ClaimsConfig {
+  /**
+   * `CLAIMS_AUTO_ADJUDICATE` (default false): answer `complete` at once, each
+   * item's benefit at its net, for a Claim that passes every check. A real
+   * insurer decides; this is for demonstrations and tests.
+   */
+  autoAdjudicate: boolean;
 }
 
 /** SMART security settings (src/security/auth/); files are read when the server starts. */
@@ -93,6 +104,12 @@ function referentialIntegrity(env: Env): ReferentialIntegrity {
   return { mode, exemptTypes };
 }
 
+function claimsConfig(env: Env): ClaimsConfig {
+  const value = text(env, 'CLAIMS_AUTO_ADJUDICATE', 'false');
+  if (value !== 'true' && value !== 'false') throw new ConfigError('CLAIMS_AUTO_ADJUDICATE', `must be true or false, got "${value}"`);
+  return { autoAdjudicate: value === 'true' };
+}
+
 function authConfig(env: Env): AuthConfig {
   const mode = text(env, 'AUTH_MODE', 'on');
   if (mode !== 'on' && mode !== 'off') throw new ConfigError('AUTH_MODE', `must be on or off, got "${mode}"`);
@@ -148,5 +165,6 @@ export function loadConfig(env: Env = process.env): Config {
     auth: authConfig(env),
     maxBundleEntries: integer(env, 'MAX_BUNDLE_ENTRIES', DEFAULT_MAX_BUNDLE_ENTRIES, 1, 1_000_000),
     referentialIntegrity: referentialIntegrity(env),
+    claims: claimsConfig(env),
   };
 }

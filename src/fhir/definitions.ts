@@ -43,7 +43,25 @@ export function readConformanceArtefact<T>(file: string): T {
 
 const resourceTypeSet = lazy(() => new Set(readConformanceArtefact<string[]>('resource-types.json')));
 const sortedResourceTypes = lazy(() => [...resourceTypeSet()].sort());
-const allSearchParameters = lazy(() => readConformanceArtefact<SearchParamDef[]>('search-parameters.json'));
+/**
+ * Search parameters this server defines beside the spec's (documented in
+ * docs/claims.md). `Claim.insurance.coverage` has no R4 parameter; a payer's
+ * consent access reaches a Claim through the Coverage it pays, so it must be
+ * indexed. Existing databases need `npm run reindex` once to index it.
+ */
+export const SERVER_SEARCH_PARAMETERS: readonly SearchParamDef[] = [
+  {
+    url: 'urn:concord:SearchParameter:Claim-coverage',
+    code: 'coverage',
+    type: 'reference',
+    base: ['Claim'],
+    expression: 'Claim.insurance.coverage',
+    target: ['Coverage'],
+    description: 'The Coverages the Claim names in insurance.coverage',
+  },
+];
+
+const allSearchParameters = lazy(() => [...readConformanceArtefact<SearchParamDef[]>('search-parameters.json'), ...SERVER_SEARCH_PARAMETERS]);
 
 /** Parameters by resource type, those of Resource/DomainResource included, built on first use. */
 const searchParamsByType = lazy(() => {

@@ -3,6 +3,7 @@ import type { OperationDescriptor, OperationLevel } from './descriptor';
 import { everythingOperation } from './everything';
 import { matchOperation } from './match';
 import { validateOperation } from './validate';
+import { submitOperation } from './claim-submit';
 
 /**
  * Every operation this server answers. The route table makes their routes,
@@ -10,7 +11,7 @@ import { validateOperation } from './validate';
  */
 const LEVELS: readonly OperationLevel[] = ['system', 'type', 'instance'];
 
-const OPERATIONS: OperationDescriptor[] = [validateOperation, everythingOperation, matchOperation, evaluateOperation];
+const OPERATIONS: OperationDescriptor[] = [validateOperation, everythingOperation, matchOperation, evaluateOperation, submitOperation];
 
 export function operations(): readonly OperationDescriptor[] {
   return OPERATIONS;
