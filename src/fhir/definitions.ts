@@ -47,7 +47,8 @@ const sortedResourceTypes = lazy(() => [...resourceTypeSet()].sort());
  * Search parameters this server defines beside the spec's (documented in
  * docs/claims.md). `Claim.insurance.coverage` has no R4 parameter; a payer's
  * consent access reaches a Claim through the Coverage it pays, so it must be
- * indexed. Existing databases need `npm run reindex` once to index it.
+ * indexed; `Coverage.subscriberId` neither, and `$member-match` looks members
+ * up by it. Existing databases need `npm run reindex` once to index it.
  */
 export const SERVER_SEARCH_PARAMETERS: readonly SearchParamDef[] = [
   {
@@ -58,6 +59,15 @@ export const SERVER_SEARCH_PARAMETERS: readonly SearchParamDef[] = [
     expression: 'Claim.insurance.coverage',
     target: ['Coverage'],
     description: 'The Coverages the Claim names in insurance.coverage',
+  },
+  {
+    // `Patient/$member-match` finds a member by the subscriber id the member states (HRex).
+    url: 'urn:concord:SearchParameter:Coverage-subscriber-id',
+    code: 'subscriber-id',
+    type: 'token',
+    base: ['Coverage'],
+    expression: 'Coverage.subscriberId',
+    description: 'The subscriber id of the Coverage',
   },
 ];
 

@@ -4,6 +4,7 @@ import { everythingOperation } from './everything';
 import { matchOperation } from './match';
 import { validateOperation } from './validate';
 import { submitOperation } from './claim-submit';
+import { memberMatchOperation } from './member-match';
 
 /**
  * Every operation this server answers. The route table makes their routes,
@@ -11,7 +12,7 @@ import { submitOperation } from './claim-submit';
  */
 const LEVELS: readonly OperationLevel[] = ['system', 'type', 'instance'];
 
-const OPERATIONS: OperationDescriptor[] = [validateOperation, everythingOperation, matchOperation, evaluateOperation, submitOperation];
+const OPERATIONS: OperationDescriptor[] = [validateOperation, everythingOperation, matchOperation, evaluateOperation, submitOperation, memberMatchOperation];
 
 export function operations(): readonly OperationDescriptor[] {
   return OPERATIONS;
