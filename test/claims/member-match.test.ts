@@ -39,7 +39,7 @@ const FAMILY: Array<Record<string, unknown>> = [
   },
 ];
 
-async function world(t: Tap.Test): Promise<ClaimsWorld> {
+async function world(t: { teardown(fn: () => unknown): void }): Promise<ClaimsWorld> {
   const w = await startClaimsWorld(t);
   for (const resource of FAMILY) await w.h.storage.create(systemContext(BASE_URL), resource as AnyResource);
   return w;
