@@ -24,7 +24,7 @@ import type { Services } from '../interactions/services';
 import { parseSearch } from '../search/parse';
 import { localReference } from '../security/consent';
 import type { StorageOps } from '../storage/port';
-import { assertBundledValid, planBundled, type BundledPlan } from './bundled';
+import { planBundled, type BundledPlan } from './bundled';
 import { checkClaim, CLAIM_USES, type ClaimProblem, type Lookup } from './checks';
 import { autoAdjudicated, cancelledResponse, errorResponse, queuedResponse, requestOf, type StoredClaimResponse } from './claim-response';
 import { readSubmission, type Submission } from './submission';
@@ -226,7 +226,7 @@ class ClaimUnit {
 }
 
 async function submitInUnit(services: Services, ctx: RequestContext, tx: StorageOps, submission: Submission): Promise<Outcome> {
-  const plan = await planBundled(tx, internal(ctx), submission.bundled);
+  const plan = await planBundled(tx, internal(ctx), services.validator, submission.bundled);
   const unit = new ClaimUnit(services, ctx, tx, plan);
   const key = claimKey(submission.claim);
   const existing = await unit.existing(key);
@@ -262,7 +262,6 @@ export async function submitClaim(services: Services, ctx: RequestContext, body:
   const submission = readSubmission(body);
   assertAnswerable(submission.claim);
   await assertSubmitter(services.storage, ctx, submission.claim.provider?.reference);
-  assertBundledValid(services.validator, submission.bundled);
   const key = claimKey(submission.claim);
   const outcome = await services.storage.unitOfWork(
     (tx) => submitInUnit(services, ctx, tx, submission),
