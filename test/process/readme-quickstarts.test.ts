@@ -62,6 +62,16 @@ const expectations: Array<{ name: string; check: (t: Test, out: string) => void 
       t.match(out, /permit/, 'a permit, by Consent c1');
     },
   },
+  {
+    name: 'Claims quick start: submitted, queued, decided by the insurer, read by the clinic',
+    check: (t, out) => {
+      t.notMatch(out, /"resourceType":"OperationOutcome"/, 'nothing refused');
+      t.match(out, /"resourceType":"ClaimResponse","id":"[^"]+".*"outcome":"queued"/s, '$submit answers the queued ClaimResponse');
+      t.match(out, /"resourceType":"Bundle".*"outcome":"queued"/s, 'the insurer finds it in its queue');
+      t.match(out, /"outcome":"complete".*"disposition":"Approved"/s, 'the insurer decides');
+      t.match(out.trim().split('\n').pop(), /^\{"resourceType":"Bundle".*"outcome":"complete"/, 'the clinic reads the decision (the last answer)');
+    },
+  },
 ];
 
 t.test('every README quick start runs as written on a fresh database', async (t) => {
