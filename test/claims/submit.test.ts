@@ -143,3 +143,18 @@ t.test('CLAIMS_AUTO_ADJUDICATE answers complete with each benefit at its net', a
   const failing = await w.submit(w.tokens.clinic, claim({ identifier: [{ system: CLAIM_IDS, value: 'bad' }], insurer: { reference: 'Organization/payer-b' } }));
   t.equal(failing.json().outcome, 'error', 'only a Claim that passes every check is decided');
 });
+
+t.test('a submission is audited like a read of what it returned', async (t) => {
+  const w = await startClaimsWorld(t);
+  const res = await w.submit(w.tokens.clinic, claim());
+  t.equal(res.statusCode, 200);
+  await new Promise((resolve) => setTimeout(resolve, 600));
+  const events = (
+    await w.h.storage.search(systemContext(BASE_URL), { types: ['AuditEvent'], where: [], sort: [], count: 100, offset: 0, total: 'none' })
+  ).records.map((r) => r.resource as unknown as { outcomeDesc?: string; entity?: Array<{ what?: { reference?: string } }> });
+  const submitted = events.filter((e) => e.outcomeDesc?.includes('submit'));
+  t.equal(submitted.length, 1, 'one AuditEvent for the call');
+  const named = submitted.flatMap((e) => (e.entity ?? []).map((x) => x.what?.reference));
+  t.ok(named.includes('Patient/pat'), 'it names the patient');
+  t.ok(named.includes(`ClaimResponse/${res.json().id}`), 'and the ClaimResponse returned');
+});

@@ -119,3 +119,28 @@ t.test('the payer sees a Claim through its Coverage even without insurer (the co
     'its insurer by Coverage decides',
   );
 });
+
+t.test('the payer writes an ExplanationOfBenefit like any resource; the patient reads it', async (t) => {
+  const w = await startClaimsWorld(t);
+  const { claimId } = await queued(w);
+  const payer = await w.h.token({ fhirUser: 'Organization/payer-a', scope: 'system/ExplanationOfBenefit.cruds' });
+  const eob = {
+    resourceType: 'ExplanationOfBenefit',
+    status: 'active',
+    type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/claim-type', code: 'professional' }] },
+    use: 'claim',
+    patient: { reference: 'Patient/pat' },
+    created: '2025-03-05',
+    insurer: { reference: 'Organization/payer-a' },
+    provider: { reference: 'Organization/clinic' },
+    claim: { reference: `Claim/${claimId}` },
+    outcome: 'complete',
+    insurance: [{ focal: true, coverage: { reference: 'Coverage/cov-a' } }],
+  };
+  const created = await w.h.as(payer, { method: 'POST', url: '/fhir/ExplanationOfBenefit', payload: eob });
+  t.equal(created.statusCode, 201, created.body);
+  const patient = await w.h.token({ fhirUser: 'Patient/pat', patient: 'pat', scope: 'patient/ExplanationOfBenefit.rs' });
+  const read = await w.h.as(patient, { url: '/fhir/ExplanationOfBenefit?patient=Patient/pat' });
+  t.equal(read.statusCode, 200, read.body);
+  t.same(ids(read.json()), [created.json().id]);
+});
