@@ -24,7 +24,16 @@ t.test('REFERENTIAL_INTEGRITY and its exempt types', async (t) => {
 });
 
 t.test('values from the environment', async (t) => {
-  const config = loadConfig({ PORT: '9000', HOST: '0.0.0.0', BASE_URL: 'https://fhir.example.org/r4/', MONGODB_URI: 'mongodb://db:27017', SQLITE_PATH: ':memory:', MAX_BODY_BYTES: '2048', LOG_LEVEL: 'warn', SQLITE_CACHE_MB: '256' });
+  const config = loadConfig({
+    PORT: '9000',
+    HOST: '0.0.0.0',
+    BASE_URL: 'https://fhir.example.org/r4/',
+    MONGODB_URI: 'mongodb://db:27017',
+    SQLITE_PATH: ':memory:',
+    MAX_BODY_BYTES: '2048',
+    LOG_LEVEL: 'warn',
+    SQLITE_CACHE_MB: '256',
+  });
   t.equal(config.port, 9000);
   t.equal(config.baseUrl, 'https://fhir.example.org/r4', 'trailing slash dropped');
   t.equal(config.basePath, '/r4');
@@ -59,4 +68,10 @@ t.test('an invalid value names the variable', async (t) => {
     t.equal((thrown as ConfigError).variable, variable, `${variable}: names the variable`);
     t.match((thrown as ConfigError).message, new RegExp(`^${variable}: `), `${variable}: the message starts with it`);
   }
+});
+
+t.test('CLAIMS_AUTO_ADJUDICATE: false by default, true or false only', async (t) => {
+  t.equal(loadConfig({}).claims.autoAdjudicate, false);
+  t.equal(loadConfig({ CLAIMS_AUTO_ADJUDICATE: 'true' }).claims.autoAdjudicate, true);
+  t.throws(() => loadConfig({ CLAIMS_AUTO_ADJUDICATE: 'yes' }), /CLAIMS_AUTO_ADJUDICATE/);
 });

@@ -263,9 +263,8 @@ export async function submitClaim(services: Services, ctx: RequestContext, body:
   assertAnswerable(submission.claim);
   await assertSubmitter(services.storage, ctx, submission.claim.provider?.reference);
   const key = claimKey(submission.claim);
-  const outcome = await services.storage.unitOfWork(
-    (tx) => submitInUnit(services, ctx, tx, submission),
-    key ? { guard: `Claim/$submit?identifier=${key.system}|${key.value}` } : undefined,
-  );
+  // Always guarded: resubmissions of one identifier serialize, and a standalone MongoDB runs only guarded units.
+  const guard = key ? `Claim/$submit?identifier=${key.system}|${key.value}` : `Claim/$submit#${randomUUID()}`;
+  const outcome = await services.storage.unitOfWork((tx) => submitInUnit(services, ctx, tx, submission), { guard });
   return answerBody(ctx, outcome, submission.asBundle);
 }

@@ -162,3 +162,36 @@ t.test('a bundle with a bad resource or type stores nothing (422)', async (t) =>
   );
   t.equal((await all(w, 'Claim')).total, 0);
 });
+
+t.test('every submission runs in one guarded unit of work, keyed by the Claim identifier', async (t) => {
+  const w = await startClaimsWorld(t);
+  const guards: Array<string | undefined> = [];
+  const original = w.h.storage.unitOfWork.bind(w.h.storage);
+  w.h.storage.unitOfWork = (work, options) => {
+    // The access log writes its own units (in memory): only the submissions' are counted.
+    if (options?.guard?.startsWith('Claim/$submit')) guards.push(options.guard);
+    return original(work, options);
+  };
+  await w.submit(w.tokens.clinic, claim());
+  await w.submit(w.tokens.clinic, claim());
+  await w.submit(w.tokens.clinic, claim({ identifier: undefined }));
+  t.equal(guards.length, 3, 'one guarded unit per submission');
+  t.equal(guards[0], `Claim/$submit?identifier=${CLAIM_IDS}|c-1`);
+  t.equal(guards[1], guards[0], 'a resubmission takes the same guard');
+  t.match(guards[2], /^Claim\/\$submit#/, 'a Claim without identifier is guarded too (a standalone MongoDB runs only guarded units)');
+});
+
+t.test('$submit as a transaction entry joins the transaction', async (t) => {
+  const w = await startClaimsWorld(t);
+  const bundle = {
+    resourceType: 'Bundle',
+    type: 'transaction',
+    entry: [
+      { resource: { resourceType: 'Parameters', parameter: [{ name: 'resource', resource: claim() }] }, request: { method: 'POST', url: 'Claim/$submit' } },
+    ],
+  };
+  const res = await w.h.as(w.tokens.clinic, { method: 'POST', url: '/fhir', payload: bundle });
+  t.equal(res.statusCode, 200, res.body);
+  t.equal(res.json().entry[0].resource.outcome, 'queued');
+  t.equal((await all(w, 'Claim')).total, 1);
+});
