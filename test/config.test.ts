@@ -24,16 +24,7 @@ t.test('REFERENTIAL_INTEGRITY and its exempt types', async (t) => {
 });
 
 t.test('values from the environment', async (t) => {
-  const config = loadConfig({
-    PORT: '9000',
-    HOST: '0.0.0.0',
-    BASE_URL: 'https://fhir.example.org/r4/',
-    MONGODB_URI: 'mongodb://db:27017',
-    SQLITE_PATH: ':memory:',
-    MAX_BODY_BYTES: '2048',
-    LOG_LEVEL: 'warn',
-    SQLITE_CACHE_MB: '256',
-  });
+  const config = loadConfig({ PORT: '9000', HOST: '0.0.0.0', BASE_URL: 'https://fhir.example.org/r4/', MONGODB_URI: 'mongodb://db:27017', SQLITE_PATH: ':memory:', MAX_BODY_BYTES: '2048', LOG_LEVEL: 'warn', SQLITE_CACHE_MB: '256' });
   t.equal(config.port, 9000);
   t.equal(config.baseUrl, 'https://fhir.example.org/r4', 'trailing slash dropped');
   t.equal(config.basePath, '/r4');
