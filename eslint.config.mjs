@@ -13,7 +13,7 @@ const FLOORS = [
   ['scheduling'],
   ['security'],
   ['interactions'],
-  ['operations'],
+  ['operations', 'claims'],
   ['rest'],
   ['http'],
 ];

@@ -31,6 +31,17 @@ export interface Config {
   /** `REFERENTIAL_INTEGRITY` and `REFERENTIAL_INTEGRITY_EXEMPT_TYPES` (src/interactions/reference-integrity.ts). */
   referentialIntegrity: ReferentialIntegrity;
   scheduling: SchedulingConfig;
+  claims: ClaimsConfig;
+}
+
+/** `Claim/$submit` (docs/claims.md). */
+export interface ClaimsConfig {
+  /**
+   * `CLAIMS_AUTO_ADJUDICATE` (default false): answer `complete` at once, each
+   * item's benefit at its net, for a Claim that passes every check. A real
+   * insurer decides; this is for demonstrations and tests.
+   */
+  autoAdjudicate: boolean;
 }
 
 /** Appointment scheduling (docs/scheduling.md). */
@@ -102,6 +113,12 @@ function referentialIntegrity(env: Env): ReferentialIntegrity {
   return { mode, exemptTypes };
 }
 
+function claimsConfig(env: Env): ClaimsConfig {
+  const value = text(env, 'CLAIMS_AUTO_ADJUDICATE', 'false');
+  if (value !== 'true' && value !== 'false') throw new ConfigError('CLAIMS_AUTO_ADJUDICATE', `must be true or false, got "${value}"`);
+  return { autoAdjudicate: value === 'true' };
+}
+
 function authConfig(env: Env): AuthConfig {
   const mode = text(env, 'AUTH_MODE', 'on');
   if (mode !== 'on' && mode !== 'off') throw new ConfigError('AUTH_MODE', `must be on or off, got "${mode}"`);
@@ -158,5 +175,6 @@ export function loadConfig(env: Env = process.env): Config {
     maxBundleEntries: integer(env, 'MAX_BUNDLE_ENTRIES', DEFAULT_MAX_BUNDLE_ENTRIES, 1, 1_000_000),
     referentialIntegrity: referentialIntegrity(env),
     scheduling: { holdSeconds: integer(env, 'SCHEDULING_HOLD_SECONDS', DEFAULT_HOLD_SECONDS, 10, 7 * 24 * 3600) },
+    claims: claimsConfig(env),
   };
 }

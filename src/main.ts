@@ -23,7 +23,7 @@ async function main(): Promise<void> {
   const storage = await openStorage(config, createIndexer({ baseUrl: config.baseUrl }));
   const app = buildServer({
     config,
-    services: { storage, validator: createValidator(), referentialIntegrity: config.referentialIntegrity },
+    services: { storage, validator: createValidator(), referentialIntegrity: config.referentialIntegrity, claims: config.claims },
     auth,
     // The privacy layer: the patient's Consents, compiled into every query beside the scopes.
     accessSources: [consentAccessSource(storage, config.baseUrl)],

@@ -60,3 +60,9 @@ t.test('an invalid value names the variable', async (t) => {
     t.match((thrown as ConfigError).message, new RegExp(`^${variable}: `), `${variable}: the message starts with it`);
   }
 });
+
+t.test('CLAIMS_AUTO_ADJUDICATE: false by default, true or false only', async (t) => {
+  t.equal(loadConfig({}).claims.autoAdjudicate, false);
+  t.equal(loadConfig({ CLAIMS_AUTO_ADJUDICATE: 'true' }).claims.autoAdjudicate, true);
+  t.throws(() => loadConfig({ CLAIMS_AUTO_ADJUDICATE: 'yes' }), /CLAIMS_AUTO_ADJUDICATE/);
+});

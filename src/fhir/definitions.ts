@@ -43,7 +43,35 @@ export function readConformanceArtefact<T>(file: string): T {
 
 const resourceTypeSet = lazy(() => new Set(readConformanceArtefact<string[]>('resource-types.json')));
 const sortedResourceTypes = lazy(() => [...resourceTypeSet()].sort());
-const allSearchParameters = lazy(() => readConformanceArtefact<SearchParamDef[]>('search-parameters.json'));
+/**
+ * Search parameters this server defines beside the spec's (documented in
+ * docs/claims.md). `Claim.insurance.coverage` has no R4 parameter; a payer's
+ * consent access reaches a Claim through the Coverage it pays, so it must be
+ * indexed; `Coverage.subscriberId` neither, and `$member-match` looks members
+ * up by it. Existing databases need `npm run reindex` once to index it.
+ */
+export const SERVER_SEARCH_PARAMETERS: readonly SearchParamDef[] = [
+  {
+    url: 'urn:concord:SearchParameter:Claim-coverage',
+    code: 'coverage',
+    type: 'reference',
+    base: ['Claim'],
+    expression: 'Claim.insurance.coverage',
+    target: ['Coverage'],
+    description: 'The Coverages the Claim names in insurance.coverage',
+  },
+  {
+    // `Patient/$member-match` finds a member by the subscriber id the member states (HRex).
+    url: 'urn:concord:SearchParameter:Coverage-subscriber-id',
+    code: 'subscriber-id',
+    type: 'token',
+    base: ['Coverage'],
+    expression: 'Coverage.subscriberId',
+    description: 'The subscriber id of the Coverage',
+  },
+];
+
+const allSearchParameters = lazy(() => [...readConformanceArtefact<SearchParamDef[]>('search-parameters.json'), ...SERVER_SEARCH_PARAMETERS]);
 
 /** Parameters by resource type, those of Resource/DomainResource included, built on first use. */
 const searchParamsByType = lazy(() => {

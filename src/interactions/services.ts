@@ -1,6 +1,6 @@
 import type { Scheduling } from '../scheduling/install';
 import type { Storage } from '../storage/port';
-import type { ReferentialIntegrity } from '../config';
+import type { ClaimsConfig, ReferentialIntegrity } from '../config';
 import type { Validator } from '../validation/validator';
 
 /** What the interactions need; built once at start-up and shared by every request. */
@@ -9,6 +9,8 @@ export interface Services {
   validator: Validator;
   /** `REFERENTIAL_INTEGRITY` settings; absent means strict, no exempt types. */
   referentialIntegrity?: ReferentialIntegrity;
+  /** `CLAIMS_AUTO_ADJUDICATE`; absent means off. */
+  claims?: ClaimsConfig;
   /**
    * Inside a transaction: the `Type/id` of every resource its entries will
    * create or update, which its references may name before they are written.

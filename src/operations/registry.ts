@@ -9,6 +9,8 @@ import { extractOperation } from './extract';
 import { matchOperation } from './match';
 import { populateOperation } from './populate';
 import { validateOperation } from './validate';
+import { submitOperation } from './claim-submit';
+import { memberMatchOperation } from './member-match';
 
 /**
  * Every operation this server answers. The route table makes their routes,
@@ -28,6 +30,8 @@ const OPERATIONS: OperationDescriptor[] = [
   holdOperation,
   bookOperation,
   bulkPublishOperation,
+  submitOperation,
+  memberMatchOperation,
 ];
 
 export function operations(): readonly OperationDescriptor[] {

@@ -23,3 +23,8 @@ export function splitUnescaped(text: string, separator: ',' | '$' | '|'): string
 export function unescape(text: string): string {
   return text.replace(/\\([,$|\\])/g, '$1');
 }
+
+/** The inverse of `unescape`: a literal value made safe to put in a search (`a,b` → `a\\,b`). */
+export function escapeValue(text: string): string {
+  return text.replace(/[,$|\\]/g, '\\$&');
+}

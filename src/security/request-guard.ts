@@ -5,6 +5,7 @@ import { accessFor, type AccessPartSource } from './access-filter';
 import { assertAuditEventWritable } from './audit/immutable';
 import { assertConsentWriteAllowed, honouredByBreakGlass } from './consent';
 import { assertTargetVisible } from './write-visibility';
+import { assertClaimResponseWriteAllowed } from './claim-response-write';
 import { authorize } from './scopes/authorize';
 import type { ClassifiedRequest } from './scopes/classify';
 import type { Permission } from './scopes/scope';
@@ -68,13 +69,14 @@ const WRITES = new Set(['create', 'update', 'patch', 'delete']);
 /**
  * The rules every admitted write passes where it is stored, once its target
  * is known: a hidden target answers 404 whatever the body says, then the
- * Consent write rule. That no written reference names a hidden patient is
+ * Consent and ClaimResponse write rules. That no written reference names a hidden patient is
  * the write's reference check (interactions/reference-integrity.ts), which
  * holds for users whatever REFERENTIAL_INTEGRITY says.
  */
 const writeRules: WriteRules = async (ops, ctx, { kind, resourceType, id, written }) => {
   if (kind !== 'create') await assertTargetVisible(ops, ctx, resourceType, id);
   await assertConsentWriteAllowed(ops, ctx, resourceType, id, written);
+  await assertClaimResponseWriteAllowed(ops, ctx, { kind, resourceType, id, ...(written ? { written } : {}) });
 };
 
 export function createRequestGuard({ storage, baseUrl, accessSources = [] }: RequestGuardOptions): RequestGuard {

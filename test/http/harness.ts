@@ -7,7 +7,7 @@ import { createIndexer } from '../../src/search/indexer';
 import type { SchedulingOptions } from '../../src/scheduling/install';
 import type { Storage } from '../../src/storage/port';
 import { createSqliteStorage } from '../../src/storage/sqlite/sqlite-storage';
-import type { ReferentialIntegrity } from '../../src/config';
+import type { ClaimsConfig, ReferentialIntegrity } from '../../src/config';
 import { createValidator } from '../../src/validation/validator';
 
 export const BASE_URL = 'http://localhost:8080/fhir';
@@ -34,6 +34,8 @@ export interface HarnessOptions {
   referentialIntegrity?: ReferentialIntegrity;
   /** The booking rule's clock and hold settings (src/scheduling/install.ts). */
   scheduling?: SchedulingOptions;
+  /** `CLAIMS_AUTO_ADJUDICATE`: off unless a test turns it on. */
+  claims?: ClaimsConfig;
 }
 
 /** A server on an in-memory SQLite database, driven with inject (real routing, parsing and hooks). */
@@ -53,7 +55,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   });
   const app = buildServer({
     config: { baseUrl: BASE_URL, basePath: '/fhir', maxBodyBytes: options.maxBodyBytes ?? 10 * 1024 * 1024, logLevel: 'info' },
-    services: { storage, validator, ...(options.referentialIntegrity && { referentialIntegrity: options.referentialIntegrity }) },
+    services: { storage, validator, ...(options.referentialIntegrity && { referentialIntegrity: options.referentialIntegrity }), ...(options.claims && { claims: options.claims }) },
     logStream,
     auth: options.auth ?? { mode: 'off' },
     accessSources: options.accessSources,

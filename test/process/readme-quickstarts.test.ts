@@ -63,6 +63,16 @@ const expectations: Array<{ name: string; check: (t: Test, out: string) => void 
     },
   },
   {
+    name: 'Claims quick start: submitted, queued, decided by the insurer, read by the clinic',
+    check: (t, out) => {
+      t.notMatch(out, /"resourceType":"OperationOutcome"/, 'nothing refused');
+      t.match(out, /"resourceType":"ClaimResponse","id":"[^"]+".*"outcome":"queued"/s, '$submit answers the queued ClaimResponse');
+      t.match(out, /"resourceType":"Bundle".*"outcome":"queued"/s, 'the insurer finds it in its queue');
+      t.match(out, /"outcome":"complete".*"disposition":"Approved"/s, 'the insurer decides');
+      t.match(out.trim().split('\n').pop(), /^\{"resourceType":"Bundle".*"outcome":"complete"/, 'the clinic reads the decision (the last answer)');
+    },
+  },
+  {
     name: 'Scheduling: $find, $hold, $book with an idempotent retry, $bulk-publish',
     check: (t, out) => {
       t.notMatch(out, /"resourceType":"OperationOutcome"/, 'no write or operation refused');

@@ -8,7 +8,7 @@
 import type { Consent, ConsentProvision } from 'fhir/r4';
 import type { Condition } from '../../search/query';
 import { isProvider } from './actor';
-import { and, constant, FALSE, idIn, not, or } from './conditions';
+import { and, constant, FALSE, idIn, not, or, referenceParam } from './conditions';
 import type { EvaluationEnv } from './evaluation-env';
 import { policyDefault, type ConsentDecision } from './policy-rule';
 import { staticConditionsMatch } from './provision-static';
@@ -111,9 +111,10 @@ function compileConsent(consent: Consent, env: EvaluationEnv, type: string): { a
   };
 }
 
-/** The payer rule on resources of `type`: its Claims and Coverages, and (for a Patient) any of its patients. */
+/** The payer rule on resources of `type`: its Claims, Coverages and the ClaimResponses it issues, and (for a Patient) any of its patients. */
 export function payerOpens(type: string, reach: PayerReach): Condition {
   if (type === 'Claim') return idIn(reach.claimIds);
+  if (type === 'ClaimResponse') return referenceParam('insurer', [reach.payer]);
   if (type === 'Coverage') return idIn(reach.coverageIds);
   return type === 'Patient' ? idIn(reach.patientIds) : FALSE;
 }

@@ -14,10 +14,14 @@ import type { ConsentAction } from './evaluation-env';
 import { isPatientDataType, patientsOf } from './patients-of';
 import { payerReach, treatedPatients, type PayerReach } from './relationships';
 
+/** A ClaimResponse's insurer, relative (`Organization/x`). */
+const insurerOf = (resource: AnyResource) => (resource as { insurer?: { reference?: string } }).insurer?.reference?.replace(/^.*\/(Organization\/[^/]+)$/, '$1');
+
 function payerOpensResource(reach: PayerReach | undefined, resource: AnyResource, patientId: string): boolean {
   if (!reach) return false;
   if (resource.resourceType === 'Claim') return reach.claimIds.has(resource.id!);
   if (resource.resourceType === 'Coverage') return reach.coverageIds.has(resource.id!);
+  if (resource.resourceType === 'ClaimResponse') return reach.patientIds.has(patientId) && insurerOf(resource) === reach.payer;
   return resource.resourceType === 'Patient' && reach.patientIds.has(patientId);
 }
 

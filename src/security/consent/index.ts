@@ -16,3 +16,4 @@ export { patientsOf } from './patients-of';
 export { localReference } from './provision-static';
 export { resolveActor } from './resolve-actor';
 export { readCurrent } from './storage-queries';
+export { ACT_CODE_SYSTEM, CONSENT_ACTION_SYSTEM, CONSENT_SCOPE_SYSTEM, SENSITIVE_LABELS } from './vocabulary';

@@ -4,7 +4,6 @@
  * payer's Claims and Coverages reach. Looked up on every request, so a new
  * Encounter or Coverage counts on the very next one.
  */
-import type { Claim } from 'fhir/r4';
 import type { RequestContext } from '../../context';
 import type { AnyResource } from '../../fhir/types';
 import type { Indexer } from '../../search/index-entry';
@@ -12,7 +11,6 @@ import type { Condition, HasCondition } from '../../search/query';
 import type { StorageOps } from '../../storage/port';
 import { or, referenceParam } from './conditions';
 import { patientsOf } from './patients-of';
-import { localReference } from './provision-static';
 import { searchAll } from './storage-queries';
 
 const has = (resourceType: string, referenceParam: string, where: Condition): HasCondition => ({ kind: 'has', resourceType, referenceParam, where });
@@ -40,29 +38,27 @@ export async function treatedPatients(ops: StorageOps, ctx: RequestContext, iden
   return new Set(patients.map((p) => p.id!));
 }
 
-/** What the payer rule opens for one payer: Claim and Coverage ids, and the patients they belong to. */
+/** What the payer rule opens for one payer: its Claims, Coverages and ClaimResponses, and the patients they belong to. */
 export interface PayerReach {
+  /** The payer's reference (`Organization/x`): ClaimResponses whose `insurer` it is are its own. */
+  payer: string;
   claimIds: Set<string>;
   coverageIds: Set<string>;
   patientIds: Set<string>;
 }
 
 /**
- * Claims name the payer as `insurer` or through `insurance.coverage`. No
- * search parameter indexes `Claim.insurance.coverage`, so those Claims are
- * looked for among the Claims of the payer's Coverages' patients: a Claim
- * naming the payer's Coverage of somebody else is missed (a documented gap).
+ * Claims name the payer as `insurer` or through `insurance.coverage` (the
+ * server's `coverage` search parameter, src/fhir/definitions.ts, indexes
+ * it), so a Claim naming the payer's Coverage is found even without `insurer`.
  */
 export async function payerReach(ops: StorageOps, ctx: RequestContext, indexer: Indexer, payer: string): Promise<PayerReach> {
   const patientsOfResource = (r: AnyResource) => patientsOf({ resourceType: r.resourceType, id: r.id!, entries: indexer(r) });
   const coverages = await searchAll(ops, ctx, 'Coverage', [referenceParam('payor', [payer])]);
-  const coverageRefs = new Set(coverages.map((c) => `Coverage/${c.id}`));
-  const coveragePatients = [...new Set(coverages.flatMap(patientsOfResource))];
-  const viaCoverage = coveragePatients.length === 0 ? [] : await searchAll<Claim & AnyResource>(ops, ctx, 'Claim', [referenceParam('patient', coveragePatients.map((id) => `Patient/${id}`))]);
-  const namesPayerCoverage = (claim: Claim) =>
-    (claim.insurance ?? []).some((i) => coverageRefs.has(localReference(i.coverage?.reference, ctx.baseUrl) ?? ''));
-  const claims = [...(await searchAll(ops, ctx, 'Claim', [referenceParam('insurer', [payer])])), ...viaCoverage.filter(namesPayerCoverage)];
+  const coverageRefs = coverages.map((c) => `Coverage/${c.id}`);
+  const claims = await searchAll(ops, ctx, 'Claim', [or(referenceParam('insurer', [payer]), referenceParam('coverage', coverageRefs))]);
   return {
+    payer,
     claimIds: new Set(claims.map((c) => c.id!)),
     coverageIds: new Set(coverages.map((c) => c.id!)),
     patientIds: new Set([...coverages, ...claims].flatMap(patientsOfResource)),
