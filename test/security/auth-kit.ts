@@ -3,8 +3,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportJWK, SignJWT, type JWK, type JWTPayload } from 'jose';
+import type { AuthorizationServerConfig } from '../../src/config';
 import type { AccessPartSource } from '../../src/security/access-filter';
-import { createAuth, type AuthOn } from '../../src/security/auth/auth-service';
+import type { AccountStore } from '../../src/storage/accounts/port';
+import { createAuth, DEFAULT_AUTHORIZATION_SERVER, type AuthOn } from '../../src/security/auth/auth-service';
 import { signAccessToken, type AccessTokenClaims } from '../../src/security/auth/token-endpoint';
 import { BASE_URL, startHarness, type Harness } from '../http/harness';
 
@@ -48,6 +50,10 @@ export interface SecureOptions {
   accessSources?: readonly AccessPartSource[];
   /** A database file in the harness folder (with its access-log thread) instead of ':memory:'. */
   fileDatabase?: boolean;
+  /** The authorization server's users and tokens (an empty in-memory store otherwise). */
+  accounts?: AccountStore;
+  /** Settings of the authorization server (defaults otherwise). */
+  authorizationServer?: Partial<AuthorizationServerConfig>;
 }
 
 /** A harness with security on: a fresh signing key in a temporary folder, issuers and clients as given. */
@@ -65,6 +71,8 @@ export async function startSecureHarness(options: SecureOptions = {}): Promise<S
     trustedIssuersFile: options.trustedIssuers ? file('issuers.json', options.trustedIssuers) : undefined,
     clientsFile: options.clients ? file('clients.json', options.clients) : undefined,
     jwksCooldownMs: options.jwksCooldownMs,
+    ...(options.accounts ? { accounts: options.accounts } : {}),
+    authorizationServer: { ...DEFAULT_AUTHORIZATION_SERVER, ...options.authorizationServer },
   })) as AuthOn;
   const harness = await startHarness({ auth, accessSources: options.accessSources, ...(options.fileDatabase ? { sqlitePath: join(dir, 'concord.db') } : {}) });
   return {
