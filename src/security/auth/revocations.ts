@@ -9,6 +9,8 @@ import type { AccountStore } from '../../storage/accounts/port';
  */
 export class Revocations {
   private readonly revoked = new Map<string, number>();
+  /** Families revoked by this process: a token being issued in the same family meanwhile (a parallel refresh) is revoked too. */
+  private readonly revokedFamilies = new Set<string>();
 
   constructor(private readonly store: AccountStore) {}
 
@@ -31,7 +33,12 @@ export class Revocations {
 
   /** Every access token issued under a refresh-token family (a reused code or refresh token, a revocation). */
   async revokeFamily(familyId: string): Promise<void> {
+    this.revokedFamilies.add(familyId);
     await this.store.revokeFamily(familyId);
     for (const { jti, expiresAt } of await this.store.familyTokens(familyId)) await this.revoke(jti, expiresAt);
+  }
+
+  familyRevoked(familyId: string): boolean {
+    return this.revokedFamilies.has(familyId);
   }
 }

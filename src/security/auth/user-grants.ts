@@ -80,6 +80,11 @@ async function respond(issuer: TokenIssuer, issue: Issue, nowMs: number): Promis
     response.refresh_token = refreshToken;
   }
   if (scopes.includes('openid')) response.id_token = await idToken(issuer, issue, Math.floor(nowMs / 1000));
+  // A replay revoked the family while these tokens were being made (parallel refreshes): they are born revoked.
+  if (issuer.revocations.familyRevoked(issue.familyId)) {
+    await issuer.revocations.revokeFamily(issue.familyId);
+    throw invalidGrant('The refresh token has been used before; its family is revoked');
+  }
   return response;
 }
 
