@@ -54,6 +54,8 @@ export interface SecureOptions {
   accounts?: AccountStore;
   /** Settings of the authorization server (defaults otherwise). */
   authorizationServer?: Partial<AuthorizationServerConfig>;
+  /** Another BASE_URL (for a server listening on a real port). */
+  baseUrl?: string;
 }
 
 /** A harness with security on: a fresh signing key in a temporary folder, issuers and clients as given. */
@@ -66,7 +68,7 @@ export async function startSecureHarness(options: SecureOptions = {}): Promise<S
   };
   const auth = (await createAuth({
     mode: 'on',
-    baseUrl: BASE_URL,
+    baseUrl: options.baseUrl ?? BASE_URL,
     sqlitePath: join(dir, 'concord.db'),
     trustedIssuersFile: options.trustedIssuers ? file('issuers.json', options.trustedIssuers) : undefined,
     clientsFile: options.clients ? file('clients.json', options.clients) : undefined,
@@ -74,13 +76,13 @@ export async function startSecureHarness(options: SecureOptions = {}): Promise<S
     ...(options.accounts ? { accounts: options.accounts } : {}),
     authorizationServer: { ...DEFAULT_AUTHORIZATION_SERVER, ...options.authorizationServer },
   })) as AuthOn;
-  const harness = await startHarness({ auth, accessSources: options.accessSources, ...(options.fileDatabase ? { sqlitePath: join(dir, 'concord.db') } : {}) });
+  const harness = await startHarness({ auth, accessSources: options.accessSources, ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}), ...(options.fileDatabase ? { sqlitePath: join(dir, 'concord.db') } : {}) });
   return {
     ...harness,
     auth,
     dir,
     token: (claims, ttl = 300) =>
-      signAccessToken(auth.tokenIssuer.signingKey, ORIGIN, BASE_URL, { sub: claims.fhirUser ?? 'test', ...claims }, ttl),
+      signAccessToken(auth.tokenIssuer.signingKey, auth.origin, auth.baseUrl, { sub: claims.fhirUser ?? 'test', ...claims }, ttl),
     as: (token, { method = 'GET', url, payload, headers = {} }) =>
       harness.request({
         method: method as 'GET',

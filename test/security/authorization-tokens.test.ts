@@ -248,3 +248,15 @@ t.test('AUTH_CLIENTS_FILE: types, required fields, a warning when others can rea
   t.match(clientsFileWarning(write([], 0o644)), /readable by group or others/);
   t.equal(clientsFileWarning(write([], 0o600)), undefined);
 });
+
+t.test('a public client may refresh without naming itself; a confidential one must authenticate', async (t) => {
+  const { h } = await world(t);
+  const mine = await tokensFor(h);
+  const anonymous = await tokenRequest(h, { grant_type: 'refresh_token', refresh_token: mine.refresh_token });
+  t.equal(anonymous.statusCode, 200, 'public: the client the token was issued to');
+  const theirs = await tokensFor(h, 'alice', 'launch/patient offline_access patient/*.rs', 'conf');
+  const unauthenticated = await tokenRequest(h, { grant_type: 'refresh_token', refresh_token: theirs.refresh_token });
+  t.equal(unauthenticated.statusCode, 401);
+  t.equal(unauthenticated.json().error, 'invalid_client');
+  t.equal((await refresh(h, theirs.refresh_token, { client_id: 'conf', client_secret: CONF_SECRET })).statusCode, 200);
+});

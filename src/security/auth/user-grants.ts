@@ -138,16 +138,28 @@ export async function authorizationCodeGrant(issuer: TokenIssuer, form: Form, au
 }
 
 /**
+ * The client of a refresh request. RFC 6749 section 6 asks only confidential
+ * clients to authenticate; a public client may omit its `client_id` (SMART's
+ * fhirclient does), and is then the client the token was issued to.
+ */
+function refreshingClient(issuer: TokenIssuer, form: Form, authorization: string | undefined, tokenClientId: string | undefined, nowMs: number) {
+  const identifies = ['client_id', 'client_assertion', 'client_assertion_type', 'client_secret'].some((name) => single(form, name) !== undefined) || authorization !== undefined;
+  const owner = tokenClientId === undefined ? undefined : issuer.clients.get(tokenClientId);
+  if (!identifies && owner?.type === 'public') return Promise.resolve(owner);
+  return authenticateClient(issuer, form, authorization, nowMs);
+}
+
+/**
  * `grant_type=refresh_token` (RFC 6749 section 6; OAuth 2.0 Security BCP
  * section 4.14: rotation with reuse detection): each refresh token works
  * once and is replaced; an old one presented again revokes the whole family,
  * access tokens included. A narrower `scope` may be asked for, never a wider one.
  */
 export async function refreshTokenGrant(issuer: TokenIssuer, form: Form, authorization: string | undefined, nowMs: number): Promise<TokenResponse> {
-  const client = await authenticateClient(issuer, form, authorization, nowMs);
   const presented = single(form, 'refresh_token');
   if (!presented) throw new OAuthError(400, 'invalid_request', 'refresh_token is required');
   const record = await issuer.accounts.findRefreshToken(tokenHash(presented));
+  const client = await refreshingClient(issuer, form, authorization, record?.clientId, nowMs);
   if (!record || record.clientId !== client.clientId) throw invalidGrant('The refresh token is unknown');
   if (record.revoked) throw invalidGrant('The refresh token has been revoked');
   // Used before, or used at this very moment by a parallel request: a replay either way.
