@@ -62,6 +62,13 @@ const expectations: Array<{ name: string; check: (t: Test, out: string) => void 
       t.match(out, /permit/, 'a permit, by Consent c1');
     },
   },
+  {
+    name: 'Patient apps quick start: a user added while the server runs, and OIDC discovery',
+    check: (t, out) => {
+      t.match(out, /^anna\tPatient\/p1\tenabled$/m, 'npm run user -- list shows the new user');
+      t.match(out, /"authorization_endpoint":"http:\/\/[^"]+\/auth\/authorize"/, 'the discovery names the authorization endpoint');
+    },
+  },
 ];
 
 t.test('every README quick start runs as written on a fresh database', async (t) => {
