@@ -62,6 +62,22 @@ export interface AuthConfig {
   clientsFile?: string;
   /** `AUTH_SIGNING_KEY_FILE`: the server's PEM signing key; generated when missing. */
   signingKeyFile?: string;
+  /** The authorization server (src/security/auth/, docs/authorization-server.md). */
+  authorizationServer?: AuthorizationServerConfig;
+}
+
+/** Concord's own SMART App Launch authorization server: token lifetimes, sign-in throttling, CORS. */
+export interface AuthorizationServerConfig {
+  /** `AUTH_ACCESS_TOKEN_SECONDS`: lifetime of access tokens from the authorization code flow (3600). */
+  accessTokenSeconds: number;
+  /** `AUTH_LOGIN_MAX_FAILURES`: failed sign-ins per username or address before a lock (5). */
+  loginMaxFailures: number;
+  /** `AUTH_LOGIN_LOCK_SECONDS`: how long a lock refuses sign-ins (900). */
+  loginLockSeconds: number;
+  /** `TRUST_PROXY`: take the client address from X-Forwarded-For (only behind a proxy that sets it). */
+  trustProxy: boolean;
+  /** `CORS_ORIGINS`: comma-separated origins of browser apps allowed to call the API and the token endpoint. */
+  corsOrigins: string[];
 }
 
 export const DEFAULT_MAX_BUNDLE_ENTRIES = 10_000;
@@ -129,6 +145,36 @@ function authConfig(env: Env): AuthConfig {
     trustedIssuersFile: existingFile(env, 'AUTH_TRUSTED_ISSUERS'),
     clientsFile: existingFile(env, 'AUTH_CLIENTS_FILE'),
     signingKeyFile: env.AUTH_SIGNING_KEY_FILE || undefined,
+    authorizationServer: authorizationServerConfig(env),
+  };
+}
+
+function corsOrigins(env: Env): string[] {
+  return (env.CORS_ORIGINS ?? '')
+    .split(',')
+    .map((origin) => origin.trim())
+    .filter((origin) => origin !== '')
+    .map((origin) => {
+      let url: URL;
+      try {
+        url = new URL(origin);
+      } catch {
+        throw new ConfigError('CORS_ORIGINS', `"${origin}" is not an origin such as https://app.example.org`);
+      }
+      if (url.origin !== origin.replace(/\/$/, '')) throw new ConfigError('CORS_ORIGINS', `"${origin}" must be an origin only (scheme, host, port)`);
+      return url.origin;
+    });
+}
+
+function authorizationServerConfig(env: Env): AuthorizationServerConfig {
+  const trustProxy = text(env, 'TRUST_PROXY', 'false');
+  if (trustProxy !== 'true' && trustProxy !== 'false') throw new ConfigError('TRUST_PROXY', `must be true or false, got "${trustProxy}"`);
+  return {
+    accessTokenSeconds: integer(env, 'AUTH_ACCESS_TOKEN_SECONDS', 3600, 60, 86_400),
+    loginMaxFailures: integer(env, 'AUTH_LOGIN_MAX_FAILURES', 5, 1, 1000),
+    loginLockSeconds: integer(env, 'AUTH_LOGIN_LOCK_SECONDS', 900, 1, 86_400),
+    trustProxy: trustProxy === 'true',
+    corsOrigins: corsOrigins(env),
   };
 }
 

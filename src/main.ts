@@ -3,6 +3,8 @@ import { buildServer } from './http/server';
 import { createAuth, type Auth } from './security/auth/auth-service';
 import { consentAccessSource } from './security/consent';
 import { createIndexer } from './search/indexer';
+import { openAccountStore } from './storage/accounts/open';
+import type { AccountStore } from './storage/accounts/port';
 import { openStorage } from './storage/open-storage';
 import { createValidator } from './validation/validator';
 
@@ -10,9 +12,12 @@ import { createValidator } from './validation/validator';
 async function main(): Promise<void> {
   let config: Config;
   let auth: Auth;
+  let accounts: AccountStore;
   try {
     config = loadConfig();
-    auth = await createAuth({ ...config.auth, baseUrl: config.baseUrl, sqlitePath: config.sqlitePath });
+    // The authorization server's users and refresh tokens, beside the resources (same SQLITE_PATH or MONGODB_URI).
+    accounts = await openAccountStore(config);
+    auth = await createAuth({ ...config.auth, baseUrl: config.baseUrl, sqlitePath: config.sqlitePath, accounts });
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`concord: invalid configuration: ${error.message}\n`);
@@ -38,6 +43,7 @@ async function main(): Promise<void> {
     // close() stops accepting, waits for in-flight requests, then the database closes.
     await app.close();
     await storage.close();
+    await accounts.close();
     app.log.info('stopped');
     process.exit(0);
   };

@@ -7,6 +7,7 @@ import { createRequestGuard, type RequestGuard } from './request-guard';
 import type { ClassifiedRequest } from './scopes/classify';
 import { authenticate, type Auth } from './auth/auth-service';
 import { isPublicRequest, registerAuthRoutes } from './auth/auth-routes';
+import { installCors } from './auth/cors';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -38,7 +39,11 @@ export const AUTH_OFF_WARNING = 'AUTH_MODE=off: security is disabled, every requ
 export function installSecurity(app: FastifyInstance, options: SecurityOptions): RequestGuard {
   const { auth, storage, baseUrl, basePath } = options;
   const guard = createRequestGuard({ storage, baseUrl, accessSources: options.accessSources });
-  if (auth.mode === 'on') registerAuthRoutes(app, auth, basePath);
+  if (auth.mode === 'on') installCors(app, auth.origin, auth.server.corsOrigins);
+  if (auth.mode === 'on') {
+    registerAuthRoutes(app, auth, basePath, storage);
+    for (const warning of auth.warnings) app.log.warn(warning);
+  }
   else app.log.warn(AUTH_OFF_WARNING);
   installAudit(app, { storage, baseUrl });
 
@@ -48,7 +53,8 @@ export function installSecurity(app: FastifyInstance, options: SecurityOptions):
       request.principal = OPERATOR;
       return;
     }
-    if (isPublicRequest(request.method, request.url, basePath)) return;
+    // A CORS preflight carries no credentials by definition (Fetch Standard); the CORS plugin answers it.
+    if (request.method === 'OPTIONS' || isPublicRequest(request.method, request.url, basePath)) return;
     request.principal = await authenticate(auth, request.headers.authorization, storage);
   });
 

@@ -36,15 +36,18 @@ export interface HarnessOptions {
   scheduling?: SchedulingOptions;
   /** `CLAIMS_AUTO_ADJUDICATE`: off unless a test turns it on. */
   claims?: ClaimsConfig;
+  /** Another BASE_URL (a test that listens on a real port and needs its URLs to match). */
+  baseUrl?: string;
 }
 
 /** A server on an in-memory SQLite database, driven with inject (real routing, parsing and hooks). */
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const baseUrl = options.baseUrl ?? BASE_URL;
   // A file gets the access-log worker thread, as the server's openStorage gives it.
   const storage = await createSqliteStorage({
     path: options.sqlitePath ?? ':memory:',
-    indexer: createIndexer({ baseUrl: BASE_URL }),
-    ...(options.sqlitePath ? { appendThread: { baseUrl: BASE_URL } } : {}),
+    indexer: createIndexer({ baseUrl }),
+    ...(options.sqlitePath ? { appendThread: { baseUrl } } : {}),
   });
   const logs: Array<Record<string, unknown>> = [];
   const logStream = new Writable({
@@ -54,7 +57,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     },
   });
   const app = buildServer({
-    config: { baseUrl: BASE_URL, basePath: '/fhir', maxBodyBytes: options.maxBodyBytes ?? 10 * 1024 * 1024, logLevel: 'info' },
+    config: { baseUrl, basePath: '/fhir', maxBodyBytes: options.maxBodyBytes ?? 10 * 1024 * 1024, logLevel: 'info' },
     services: { storage, validator, ...(options.referentialIntegrity && { referentialIntegrity: options.referentialIntegrity }), ...(options.claims && { claims: options.claims }) },
     logStream,
     auth: options.auth ?? { mode: 'off' },

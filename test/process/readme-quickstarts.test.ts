@@ -73,6 +73,13 @@ const expectations: Array<{ name: string; check: (t: Test, out: string) => void 
     },
   },
   {
+    name: 'Patient apps quick start: a user added while the server runs, and OIDC discovery',
+    check: (t, out) => {
+      t.match(out, /^anna\tPatient\/p1\tenabled$/m, 'npm run user -- list shows the new user');
+      t.match(out, /"authorization_endpoint":"http:\/\/[^"]+\/auth\/authorize"/, 'the discovery names the authorization endpoint');
+    },
+  },
+  {
     name: 'Scheduling: $find, $hold, $book with an idempotent retry, $bulk-publish',
     check: (t, out) => {
       t.notMatch(out, /"resourceType":"OperationOutcome"/, 'no write or operation refused');

@@ -3,8 +3,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportJWK, SignJWT, type JWK, type JWTPayload } from 'jose';
+import type { AuthorizationServerConfig } from '../../src/config';
 import type { AccessPartSource } from '../../src/security/access-filter';
-import { createAuth, type AuthOn } from '../../src/security/auth/auth-service';
+import type { AccountStore } from '../../src/storage/accounts/port';
+import { createAuth, DEFAULT_AUTHORIZATION_SERVER, type AuthOn } from '../../src/security/auth/auth-service';
 import { signAccessToken, type AccessTokenClaims } from '../../src/security/auth/token-endpoint';
 import { BASE_URL, startHarness, type Harness, type HarnessOptions } from '../http/harness';
 
@@ -49,6 +51,12 @@ export interface SecureOptions {
   /** A database file in the harness folder (with its access-log thread) instead of ':memory:'. */
   fileDatabase?: boolean;
   claims?: HarnessOptions['claims'];
+  /** The authorization server's users and tokens (an empty in-memory store otherwise). */
+  accounts?: AccountStore;
+  /** Settings of the authorization server (defaults otherwise). */
+  authorizationServer?: Partial<AuthorizationServerConfig>;
+  /** Another BASE_URL (for a server listening on a real port). */
+  baseUrl?: string;
 }
 
 /** A harness with security on: a fresh signing key in a temporary folder, issuers and clients as given. */
@@ -61,19 +69,21 @@ export async function startSecureHarness(options: SecureOptions = {}): Promise<S
   };
   const auth = (await createAuth({
     mode: 'on',
-    baseUrl: BASE_URL,
+    baseUrl: options.baseUrl ?? BASE_URL,
     sqlitePath: join(dir, 'concord.db'),
     trustedIssuersFile: options.trustedIssuers ? file('issuers.json', options.trustedIssuers) : undefined,
     clientsFile: options.clients ? file('clients.json', options.clients) : undefined,
     jwksCooldownMs: options.jwksCooldownMs,
+    ...(options.accounts ? { accounts: options.accounts } : {}),
+    authorizationServer: { ...DEFAULT_AUTHORIZATION_SERVER, ...options.authorizationServer },
   })) as AuthOn;
-  const harness = await startHarness({ auth, accessSources: options.accessSources, ...(options.claims ? { claims: options.claims } : {}), ...(options.fileDatabase ? { sqlitePath: join(dir, 'concord.db') } : {}) });
+  const harness = await startHarness({ auth, accessSources: options.accessSources, ...(options.claims ? { claims: options.claims } : {}), ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}), ...(options.fileDatabase ? { sqlitePath: join(dir, 'concord.db') } : {}) });
   return {
     ...harness,
     auth,
     dir,
     token: (claims, ttl = 300) =>
-      signAccessToken(auth.tokenIssuer.signingKey, ORIGIN, BASE_URL, { sub: claims.fhirUser ?? 'test', ...claims }, ttl),
+      signAccessToken(auth.tokenIssuer.signingKey, auth.origin, auth.baseUrl, { sub: claims.fhirUser ?? 'test', ...claims }, ttl),
     as: (token, { method = 'GET', url, payload, headers = {} }) =>
       harness.request({
         method: method as 'GET',

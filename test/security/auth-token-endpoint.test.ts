@@ -80,7 +80,7 @@ t.test('no allowed scope is 400 invalid_scope; another grant type 400 unsupporte
   const scope = await post(await form({ scope: 'system/Patient.rs' }));
   t.equal(scope.statusCode, 400);
   t.equal(scope.json().error, 'invalid_scope');
-  const grant = await post(await form({ grant_type: 'authorization_code' }));
+  const grant = await post(await form({ grant_type: 'password' }));
   t.equal(grant.statusCode, 400);
   t.equal(grant.json().error, 'unsupported_grant_type');
 });

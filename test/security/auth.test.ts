@@ -133,8 +133,8 @@ t.test('public endpoints: metadata, discovery (at the origin and under /fhir) an
       issuer: ORIGIN,
       jwks_uri: `${ORIGIN}/auth/jwks.json`,
       token_endpoint: `${ORIGIN}/auth/token`,
-      grant_types_supported: ['client_credentials'],
-      token_endpoint_auth_methods_supported: ['private_key_jwt'],
+      grant_types_supported: ['authorization_code', 'refresh_token', 'client_credentials'],
+      token_endpoint_auth_methods_supported: ['private_key_jwt', 'client_secret_basic', 'client_secret_post', 'none'],
       token_endpoint_auth_signing_alg_values_supported: ['RS256', 'RS384', 'ES256', 'ES384'],
       scopes_supported: Array,
     });

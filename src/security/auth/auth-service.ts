@@ -1,8 +1,14 @@
 import { createLocalJWKSet } from 'jose';
-import type { AuthConfig } from '../../config';
+import type { AuthConfig, AuthorizationServerConfig } from '../../config';
 import type { Principal } from '../../context';
+import type { AccountStore } from '../../storage/accounts/port';
+import { openSqliteAccountStore } from '../../storage/accounts/sqlite';
 import type { Storage } from '../../storage/port';
-import { loadClients } from './clients';
+import { AuthorizationCodes } from './authorization-codes';
+import { clientsFileWarning, loadClients } from './clients';
+import { LoginThrottle } from './login-throttle';
+import { Revocations } from './revocations';
+import { Sessions } from './sessions';
 import { TOKEN_PATH } from './discovery';
 import { principalFromClaims } from './principal';
 import { loadSigningKey, signingKeyPath } from './signing-key';
@@ -28,6 +34,12 @@ export interface AuthOn {
   /** Tokens that verified, kept until they expire (verified-tokens.ts). */
   verifiedTokens: VerifiedTokens;
   tokenIssuer: TokenIssuer;
+  /** The authorization code flow's browser state (sign-in sessions, throttling) and settings. */
+  sessions: Sessions;
+  throttle: LoginThrottle;
+  server: AuthorizationServerConfig;
+  /** Said once at start (the HTTP layer logs them). */
+  warnings: string[];
 }
 
 export type Auth = AuthOff | AuthOn;
@@ -37,7 +49,17 @@ export interface AuthSettings extends AuthConfig {
   sqlitePath: string;
   /** Least time between two fetches of a remote key set (default REMOTE_JWKS_COOLDOWN_MS). */
   jwksCooldownMs?: number;
+  /** The users and refresh tokens (src/storage/accounts); without it, an empty in-memory store (no one can sign in). */
+  accounts?: AccountStore;
 }
+
+export const DEFAULT_AUTHORIZATION_SERVER: AuthorizationServerConfig = {
+  accessTokenSeconds: 3600,
+  loginMaxFailures: 5,
+  loginLockSeconds: 900,
+  trustProxy: false,
+  corsOrigins: [],
+};
 
 /** Loads keys, issuers and clients once at start-up; a bad file is a ConfigError naming its variable. */
 export async function createAuth(settings: AuthSettings): Promise<Auth> {
@@ -50,6 +72,10 @@ export async function createAuth(settings: AuthSettings): Promise<Auth> {
     trustedIssuers: loadTrustedIssuers(settings.trustedIssuersFile, { cooldownMs: settings.jwksCooldownMs }),
     audience: settings.baseUrl,
   };
+  const server = settings.authorizationServer ?? DEFAULT_AUTHORIZATION_SERVER;
+  const accounts = settings.accounts ?? openSqliteAccountStore(':memory:');
+  const revocations = new Revocations(accounts);
+  await revocations.load();
   const tokenIssuer: TokenIssuer = {
     issuer: origin,
     audience: settings.baseUrl,
@@ -57,20 +83,38 @@ export async function createAuth(settings: AuthSettings): Promise<Auth> {
     signingKey,
     clients: loadClients(settings.clientsFile),
     usedJti: new UsedJtiRegistry(),
+    accounts,
+    codes: new AuthorizationCodes(),
+    revocations,
+    accessTokenSeconds: server.accessTokenSeconds,
   };
-  return { mode: 'on', origin, baseUrl: settings.baseUrl, verifier, verifiedTokens: new VerifiedTokens(verifier), tokenIssuer };
+  const warning = clientsFileWarning(settings.clientsFile);
+  return {
+    mode: 'on',
+    origin,
+    baseUrl: settings.baseUrl,
+    verifier,
+    verifiedTokens: new VerifiedTokens(verifier),
+    tokenIssuer,
+    sessions: new Sessions(),
+    throttle: new LoginThrottle(server.loginMaxFailures, server.loginLockSeconds),
+    server,
+    warnings: warning ? [warning] : [],
+  };
 }
 
 /** The bearer token of an `Authorization` header, or a 401 saying what is wrong with the header. */
 export function bearerToken(authorization: string | undefined): string {
   if (authorization === undefined || authorization === '') throw unauthorized('This request needs Authorization: Bearer <token>', false);
   const match = /^Bearer +([A-Za-z0-9\-_.~+/]+=*) *$/i.exec(authorization);
-  if (!match) throw unauthorized('The Authorization header must be Bearer <token>', true);
-  return match[1]!;
+  if (!match?.[1]) throw unauthorized('The Authorization header must be Bearer <token>', true);
+  return match[1];
 }
 
 /** Authenticates one request: the principal its token describes, or a 401. */
 export async function authenticate(auth: AuthOn, authorization: string | undefined, storage: Storage): Promise<Principal> {
   const claims = await auth.verifiedTokens.verify(bearerToken(authorization));
+  // After the cache: a token revoked since it was first verified is refused at once (RFC 7009).
+  if (auth.tokenIssuer.revocations.isRevoked(claims.jti)) throw unauthorized('The access token has been revoked', true);
   return principalFromClaims(claims, storage, auth.baseUrl);
 }

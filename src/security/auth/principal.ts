@@ -20,8 +20,8 @@ const DEFAULT_PURPOSE: Record<Exclude<ActorType, 'Organization'>, string> = {
 };
 
 export function parseFhirUser(raw: string): { actorType: ActorType; id: string } | undefined {
-  const match = FHIR_USER.exec(raw);
-  return match && (ACTOR_TYPES as readonly string[]).includes(match[1]!) ? { actorType: match[1] as ActorType, id: match[2]! } : undefined;
+  const [, type, id] = FHIR_USER.exec(raw) ?? [];
+  return type !== undefined && id !== undefined && (ACTOR_TYPES as readonly string[]).includes(type) ? { actorType: type as ActorType, id } : undefined;
 }
 
 /** A payer (Organization.type code `pay`) acts for payment, any other organization for treatment. */

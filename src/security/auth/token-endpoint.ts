@@ -1,27 +1,29 @@
 import { randomUUID } from 'node:crypto';
-import { decodeJwt, jwtVerify, SignJWT } from 'jose';
-import { ACCEPTED_ALGORITHMS, CLOCK_TOLERANCE_SECONDS } from './algorithms';
-import type { RegisteredClient } from './clients';
+import { SignJWT } from 'jose';
+import type { AccountStore } from '../../storage/accounts/port';
+import type { AuthorizationCodes } from './authorization-codes';
+import { authenticateClient, single, type ClientDirectory, type Form } from './client-auth';
+import { BACKEND_ACCESS_TOKEN_SECONDS } from './lifetimes';
 import { OAuthError } from './oauth-error';
+import type { Revocations } from './revocations';
 import { grantedScopes } from './scope-grant';
 import type { SigningKey } from './signing-key';
-import type { UsedJtiRegistry } from './used-jti';
+import { authorizationCodeGrant, refreshTokenGrant } from './user-grants';
 
-export const JWT_BEARER_ASSERTION = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
-/** Client assertions may not be valid for longer than this (SMART Backend Services). */
-export const MAX_ASSERTION_LIFETIME_SECONDS = 300;
-export const ACCESS_TOKEN_LIFETIME_SECONDS = 300;
+export { JWT_BEARER_ASSERTION, MAX_ASSERTION_LIFETIME_SECONDS } from './client-auth';
+export const ACCESS_TOKEN_LIFETIME_SECONDS = BACKEND_ACCESS_TOKEN_SECONDS;
 
-export interface TokenIssuer {
+export interface TokenIssuer extends ClientDirectory {
   /** The server's origin: `iss` of every token it signs. */
   issuer: string;
   /** `BASE_URL`: `aud` of the access tokens. */
   audience: string;
-  /** The URL client assertions must name in `aud`. */
-  tokenEndpoint: string;
   signingKey: SigningKey;
-  clients: ReadonlyMap<string, RegisteredClient>;
-  usedJti: UsedJtiRegistry;
+  accounts: AccountStore;
+  codes: AuthorizationCodes;
+  revocations: Revocations;
+  /** `AUTH_ACCESS_TOKEN_SECONDS`: access tokens of the authorization code and refresh grants. */
+  accessTokenSeconds: number;
 }
 
 export interface AccessTokenClaims {
@@ -40,6 +42,7 @@ export async function signAccessToken(
   audience: string,
   claims: AccessTokenClaims,
   lifetimeSeconds: number,
+  jti: string = randomUUID(),
 ): Promise<string> {
   return new SignJWT({ ...claims })
     .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' })
@@ -47,51 +50,8 @@ export async function signAccessToken(
     .setAudience(audience)
     .setIssuedAt()
     .setExpirationTime(`${lifetimeSeconds}s`)
-    .setJti(randomUUID())
+    .setJti(jti)
     .sign(key.privateKey);
-}
-
-const invalidClient = (description: string) => new OAuthError(401, 'invalid_client', description);
-
-function single(form: ReadonlyArray<readonly [string, string]>, name: string): string | undefined {
-  const values = form.filter(([key]) => key === name).map(([, value]) => value);
-  if (values.length > 1) throw new OAuthError(400, 'invalid_request', `${name} is repeated`);
-  return values[0];
-}
-
-/** Checks a private_key_jwt client assertion (iss = sub = client_id, aud, exp within 5 minutes, fresh jti) and returns its client. */
-async function authenticateClient(issuer: TokenIssuer, assertion: string, nowMs: number): Promise<RegisteredClient> {
-  let clientId: unknown;
-  try {
-    clientId = decodeJwt(assertion).iss;
-  } catch {
-    throw invalidClient('client_assertion is not a well-formed JWT');
-  }
-  const client = typeof clientId === 'string' ? issuer.clients.get(clientId) : undefined;
-  if (!client) throw invalidClient('Unknown client');
-  let payload;
-  try {
-    ({ payload } = await jwtVerify(assertion, client.keys, {
-      algorithms: [...ACCEPTED_ALGORITHMS],
-      issuer: client.clientId,
-      subject: client.clientId,
-      audience: issuer.tokenEndpoint,
-      requiredClaims: ['exp', 'jti'],
-      clockTolerance: CLOCK_TOLERANCE_SECONDS,
-      currentDate: new Date(nowMs),
-    }));
-  } catch (error) {
-    throw invalidClient(`The client assertion is not valid: ${(error as Error).message}`);
-  }
-  const expMs = (payload.exp as number) * 1000;
-  if (expMs - nowMs > (MAX_ASSERTION_LIFETIME_SECONDS + CLOCK_TOLERANCE_SECONDS) * 1000) {
-    throw invalidClient('The client assertion expires more than 5 minutes from now');
-  }
-  // Keyed per client: two clients may well pick the same jti.
-  if (!issuer.usedJti.claim(`${client.clientId} ${String(payload.jti)}`, expMs + CLOCK_TOLERANCE_SECONDS * 1000, nowMs)) {
-    throw invalidClient('The client assertion jti has been used before');
-  }
-  return client;
 }
 
 export interface TokenResponse {
@@ -99,22 +59,20 @@ export interface TokenResponse {
   token_type: 'bearer';
   expires_in: number;
   scope: string;
+  patient?: string;
+  refresh_token?: string;
+  id_token?: string;
 }
 
 /**
- * `POST /auth/token`, SMART Backend Services
- * (http://hl7.org/fhir/smart-app-launch/backend-services.html): the
- * client_credentials grant with a private_key_jwt assertion. Errors are
- * OAuthErrors for the HTTP layer to render (RFC 6749 section 5.2).
+ * SMART Backend Services (http://hl7.org/fhir/smart-app-launch/backend-services.html):
+ * client_credentials with a private_key_jwt assertion.
  */
-export async function issueToken(issuer: TokenIssuer, form: ReadonlyArray<readonly [string, string]>, nowMs = Date.now()): Promise<TokenResponse> {
-  const grantType = single(form, 'grant_type');
-  if (grantType === undefined) throw new OAuthError(400, 'invalid_request', 'grant_type is required');
-  if (grantType !== 'client_credentials') throw new OAuthError(400, 'unsupported_grant_type', 'Only client_credentials is supported');
-  if (single(form, 'client_assertion_type') !== JWT_BEARER_ASSERTION) throw invalidClient(`client_assertion_type must be ${JWT_BEARER_ASSERTION}`);
-  const assertion = single(form, 'client_assertion');
-  if (!assertion) throw invalidClient('client_assertion is required');
-  const client = await authenticateClient(issuer, assertion, nowMs);
+async function clientCredentialsGrant(issuer: TokenIssuer, form: Form, authorization: string | undefined, nowMs: number): Promise<TokenResponse> {
+  if (single(form, 'client_assertion') === undefined && single(form, 'client_assertion_type') === undefined) {
+    throw new OAuthError(401, 'invalid_client', 'client_credentials needs a private_key_jwt client assertion');
+  }
+  const client = await authenticateClient(issuer, form, authorization, nowMs);
   const requested = (single(form, 'scope') ?? '').split(/\s+/).filter(Boolean);
   const granted = grantedScopes(requested, client.allowedScopes, issuer.audience);
   if (granted.length === 0) throw new OAuthError(400, 'invalid_scope', 'None of the requested scopes is allowed for this client');
@@ -122,4 +80,14 @@ export async function issueToken(issuer: TokenIssuer, form: ReadonlyArray<readon
   const claims: AccessTokenClaims = { sub: client.clientId, client_id: client.clientId, scope, ...(client.fhirUser ? { fhirUser: client.fhirUser } : {}) };
   const accessToken = await signAccessToken(issuer.signingKey, issuer.issuer, issuer.audience, claims, ACCESS_TOKEN_LIFETIME_SECONDS);
   return { access_token: accessToken, token_type: 'bearer', expires_in: ACCESS_TOKEN_LIFETIME_SECONDS, scope };
+}
+
+/** `POST /auth/token`: the grant the form names. Errors are OAuthErrors for the HTTP layer to render (RFC 6749 section 5.2). */
+export async function issueToken(issuer: TokenIssuer, form: Form, authorization?: string, nowMs = Date.now()): Promise<TokenResponse> {
+  const grantType = single(form, 'grant_type');
+  if (grantType === undefined) throw new OAuthError(400, 'invalid_request', 'grant_type is required');
+  if (grantType === 'client_credentials') return clientCredentialsGrant(issuer, form, authorization, nowMs);
+  if (grantType === 'authorization_code') return authorizationCodeGrant(issuer, form, authorization, nowMs);
+  if (grantType === 'refresh_token') return refreshTokenGrant(issuer, form, authorization, nowMs);
+  throw new OAuthError(400, 'unsupported_grant_type', 'grant_type must be authorization_code, refresh_token or client_credentials');
 }

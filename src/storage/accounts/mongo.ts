@@ -1,0 +1,94 @@
+import { MongoClient, type Db } from 'mongodb';
+import type { AccountStore, RefreshTokenRecord, UserRecord } from './port';
+
+/** The operations of a MongoDB collection this store uses (a fake in tests implements the same). */
+export interface AccountCollection<T> {
+  findOne(filter: Record<string, unknown>, options?: { projection?: Record<string, 0 | 1> }): Promise<T | null>;
+  find(filter: Record<string, unknown>, options?: { projection?: Record<string, 0 | 1>; sort?: Record<string, 1 | -1> }): { toArray(): Promise<T[]> };
+  insertOne(document: T): Promise<unknown>;
+  updateOne(filter: Record<string, unknown>, update: Record<string, unknown>, options?: { upsert?: boolean }): Promise<{ matchedCount: number; modifiedCount: number }>;
+  updateMany(filter: Record<string, unknown>, update: Record<string, unknown>): Promise<unknown>;
+  deleteOne(filter: Record<string, unknown>): Promise<{ deletedCount: number }>;
+  createIndex?(keys: Record<string, 1>, options?: { unique?: boolean }): Promise<unknown>;
+}
+
+/** The collections, by name: `auth_users`, `auth_refresh_tokens`, `auth_issued_tokens`, `auth_revoked_tokens`, `auth_approvals`. */
+export interface AccountCollections {
+  users: AccountCollection<UserRecord & { _id: string }>;
+  refreshTokens: AccountCollection<RefreshTokenRecord & { _id: string }>;
+  issuedTokens: AccountCollection<{ _id: string; familyId: string; expiresAt: number }>;
+  revokedTokens: AccountCollection<{ _id: string; expiresAt: number }>;
+  approvals: AccountCollection<{ _id: string; scopes: string[] }>;
+}
+
+const DUPLICATE_KEY = 11000;
+
+function strip<T extends { _id: string }>(document: T | null): Omit<T, '_id'> | undefined {
+  if (!document) return undefined;
+  const { _id, ...rest } = document;
+  void _id;
+  return rest;
+}
+
+/** The store over the given collections; each record's natural key is its `_id`, so uniqueness needs no extra index. */
+export function accountStoreOn(collections: AccountCollections, close: () => Promise<void> = async () => {}): AccountStore {
+  const { users, refreshTokens, issuedTokens, revokedTokens, approvals } = collections;
+  const approvalId = (username: string, clientId: string) => JSON.stringify([username, clientId]);
+  return {
+    addUser: async (record) => {
+      try {
+        await users.insertOne({ _id: record.username, ...record });
+        return true;
+      } catch (error) {
+        if ((error as { code?: number }).code === DUPLICATE_KEY) return false;
+        throw error;
+      }
+    },
+    getUser: async (username) => strip(await users.findOne({ _id: username })),
+    listUsers: async () => (await users.find({}, { sort: { _id: 1 } }).toArray()).map((document) => strip(document) as UserRecord),
+    updateUser: async (username, change) => {
+      const set = Object.fromEntries(Object.entries(change).filter(([, value]) => value !== undefined));
+      if (Object.keys(set).length === 0) return (await users.findOne({ _id: username })) !== null;
+      return (await users.updateOne({ _id: username }, { $set: set })).matchedCount === 1;
+    },
+    removeUser: async (username) => (await users.deleteOne({ _id: username })).deletedCount === 1,
+    saveRefreshToken: async (token) => void (await refreshTokens.insertOne({ _id: token.hash, ...token })),
+    findRefreshToken: async (hash) => strip(await refreshTokens.findOne({ _id: hash })),
+    // One conditional update: of two parallel claims, only one matches the unused, unrevoked document.
+    claimRefreshToken: async (hash, nowMs) =>
+      (await refreshTokens.updateOne({ _id: hash, usedAt: { $exists: false }, revoked: false }, { $set: { usedAt: nowMs } })).modifiedCount === 1,
+    revokeFamily: async (familyId) => void (await refreshTokens.updateMany({ familyId }, { $set: { revoked: true } })),
+    revokeUserRefreshTokens: async (username) => void (await refreshTokens.updateMany({ username }, { $set: { revoked: true } })),
+    recordIssuedToken: async (familyId, jti, expiresAt) =>
+      void (await issuedTokens.updateOne({ _id: jti }, { $set: { familyId, expiresAt } }, { upsert: true })),
+    familyTokens: async (familyId) =>
+      (await issuedTokens.find({ familyId }).toArray()).map((document) => ({ jti: document._id, expiresAt: document.expiresAt })),
+    revokeJti: async (jti, expiresAt) => void (await revokedTokens.updateOne({ _id: jti }, { $set: { expiresAt } }, { upsert: true })),
+    revokedJtis: async (nowMs) =>
+      (await revokedTokens.find({ expiresAt: { $gt: nowMs } }).toArray()).map((document) => ({ jti: document._id, expiresAt: document.expiresAt })),
+    getApproval: async (username, clientId) => (await approvals.findOne({ _id: approvalId(username, clientId) }))?.scopes,
+    setApproval: async (username, clientId, scopes) =>
+      void (await approvals.updateOne({ _id: approvalId(username, clientId) }, { $set: { scopes } }, { upsert: true })),
+    close,
+  };
+}
+
+export function accountCollections(db: Db): AccountCollections {
+  return {
+    users: db.collection('auth_users') as unknown as AccountCollections['users'],
+    refreshTokens: db.collection('auth_refresh_tokens') as unknown as AccountCollections['refreshTokens'],
+    issuedTokens: db.collection('auth_issued_tokens') as unknown as AccountCollections['issuedTokens'],
+    revokedTokens: db.collection('auth_revoked_tokens') as unknown as AccountCollections['revokedTokens'],
+    approvals: db.collection('auth_approvals') as unknown as AccountCollections['approvals'],
+  };
+}
+
+/** The account store in the server's MongoDB database, on a client of its own. */
+export async function openMongoAccountStore(uri: string, dbName: string): Promise<AccountStore> {
+  const client = await MongoClient.connect(uri);
+  const collections = accountCollections(client.db(dbName));
+  await collections.refreshTokens.createIndex?.({ familyId: 1 });
+  await collections.refreshTokens.createIndex?.({ username: 1 });
+  await collections.issuedTokens.createIndex?.({ familyId: 1 });
+  return accountStoreOn(collections, () => client.close());
+}

@@ -1,0 +1,69 @@
+/**
+ * The account store: what Concord's own authorization server keeps besides
+ * FHIR resources (docs/authorization-server.md). Users are server-owned
+ * accounts, not FHIR resources; refresh tokens are stored only as hashes;
+ * revoked access-token ids outlive a restart. Both engines implement it
+ * (sqlite.ts, mongo.ts) and are held to test/storage/account-store-contract.ts.
+ */
+
+export interface UserRecord {
+  username: string;
+  /** `scrypt$N$r$p$salt$hash` (security/auth/passwords.ts); never the password. */
+  passwordHash: string;
+  /** `Patient/p1`, or one `RelatedPerson/…` per patient the person acts for, or `Practitioner/…`. */
+  fhirUsers: string[];
+  disabled: boolean;
+}
+
+/** One refresh token, by the SHA-256 of its value. */
+export interface RefreshTokenRecord {
+  hash: string;
+  /** Every token rotated from one authorization shares it; reuse revokes the family. */
+  familyId: string;
+  username: string;
+  clientId: string;
+  scope: string;
+  fhirUser: string;
+  patient?: string;
+  /** `offline_access`: 30 days from last use; otherwise the 12 hours of an online session. */
+  offline: boolean;
+  /** Milliseconds since the epoch. */
+  expiresAt: number;
+  /** Set once the token has been exchanged (rotated); a second use is a replay. */
+  usedAt?: number;
+  revoked: boolean;
+}
+
+export interface AccountStore {
+  /** False when the username is taken. */
+  addUser(user: UserRecord): Promise<boolean>;
+  getUser(username: string): Promise<UserRecord | undefined>;
+  listUsers(): Promise<UserRecord[]>;
+  /** False when there is no such user. */
+  updateUser(username: string, change: Partial<Pick<UserRecord, 'passwordHash' | 'disabled'>>): Promise<boolean>;
+  removeUser(username: string): Promise<boolean>;
+
+  saveRefreshToken(token: RefreshTokenRecord): Promise<void>;
+  findRefreshToken(hash: string): Promise<RefreshTokenRecord | undefined>;
+  /**
+   * Marks the token used, atomically: true for the one caller that found it
+   * unused and unrevoked (two parallel refreshes with one token: one wins).
+   */
+  claimRefreshToken(hash: string, nowMs: number): Promise<boolean>;
+  /** Revokes every refresh token of the family (reuse of a rotated token, a reused code, RFC 7009 revocation). */
+  revokeFamily(familyId: string): Promise<void>;
+  revokeUserRefreshTokens(username: string): Promise<void>;
+
+  /** Access tokens issued under a family, so that revoking it revokes them (by jti). */
+  recordIssuedToken(familyId: string, jti: string, expiresAt: number): Promise<void>;
+  familyTokens(familyId: string): Promise<Array<{ jti: string; expiresAt: number }>>;
+  revokeJti(jti: string, expiresAt: number): Promise<void>;
+  /** Revoked access-token ids not yet expired. */
+  revokedJtis(nowMs: number): Promise<Array<{ jti: string; expiresAt: number }>>;
+
+  /** Scopes a user approved for a client, remembered so the approval screen shows once. */
+  getApproval(username: string, clientId: string): Promise<string[] | undefined>;
+  setApproval(username: string, clientId: string, scopes: string[]): Promise<void>;
+
+  close(): Promise<void>;
+}

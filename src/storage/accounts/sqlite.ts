@@ -1,0 +1,109 @@
+import Database from 'better-sqlite3';
+import type { AccountStore, RefreshTokenRecord, UserRecord } from './port';
+
+/**
+ * The account store in the server's SQLite file, on a connection of its own
+ * (WAL lets `npm run user` write while the server runs; busy_timeout waits
+ * out the other writer instead of failing).
+ */
+export function openSqliteAccountStore(path: string): AccountStore {
+  const db = new Database(path);
+  if (path !== ':memory:') db.pragma('journal_mode = WAL');
+  db.pragma('busy_timeout = 10000');
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS auth_users (
+      username TEXT PRIMARY KEY, password_hash TEXT NOT NULL, fhir_users TEXT NOT NULL, disabled INTEGER NOT NULL DEFAULT 0);
+    CREATE TABLE IF NOT EXISTS auth_refresh_tokens (
+      hash TEXT PRIMARY KEY, family_id TEXT NOT NULL, username TEXT NOT NULL, client_id TEXT NOT NULL, scope TEXT NOT NULL,
+      fhir_user TEXT NOT NULL, patient TEXT, offline INTEGER NOT NULL, expires_at INTEGER NOT NULL, used_at INTEGER, revoked INTEGER NOT NULL DEFAULT 0);
+    CREATE INDEX IF NOT EXISTS auth_refresh_family ON auth_refresh_tokens(family_id);
+    CREATE INDEX IF NOT EXISTS auth_refresh_user ON auth_refresh_tokens(username);
+    CREATE TABLE IF NOT EXISTS auth_issued_tokens (jti TEXT PRIMARY KEY, family_id TEXT NOT NULL, expires_at INTEGER NOT NULL);
+    CREATE INDEX IF NOT EXISTS auth_issued_family ON auth_issued_tokens(family_id);
+    CREATE TABLE IF NOT EXISTS auth_revoked_tokens (jti TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
+    CREATE TABLE IF NOT EXISTS auth_approvals (username TEXT NOT NULL, client_id TEXT NOT NULL, scopes TEXT NOT NULL, PRIMARY KEY (username, client_id));
+  `);
+
+  type UserRow = { username: string; password_hash: string; fhir_users: string; disabled: number };
+  type RefreshRow = {
+    hash: string; family_id: string; username: string; client_id: string; scope: string; fhir_user: string;
+    patient: string | null; offline: number; expires_at: number; used_at: number | null; revoked: number;
+  };
+  const user = (row: UserRow): UserRecord => ({
+    username: row.username,
+    passwordHash: row.password_hash,
+    fhirUsers: JSON.parse(row.fhir_users) as string[],
+    disabled: row.disabled === 1,
+  });
+  const refresh = (row: RefreshRow): RefreshTokenRecord => ({
+    hash: row.hash,
+    familyId: row.family_id,
+    username: row.username,
+    clientId: row.client_id,
+    scope: row.scope,
+    fhirUser: row.fhir_user,
+    ...(row.patient !== null ? { patient: row.patient } : {}),
+    offline: row.offline === 1,
+    expiresAt: row.expires_at,
+    ...(row.used_at !== null ? { usedAt: row.used_at } : {}),
+    revoked: row.revoked === 1,
+  });
+
+  const insertUser = db.prepare('INSERT OR IGNORE INTO auth_users (username, password_hash, fhir_users, disabled) VALUES (?, ?, ?, ?)');
+  const selectUser = db.prepare<[string], UserRow>('SELECT * FROM auth_users WHERE username = ?');
+  const selectUsers = db.prepare<[], UserRow>('SELECT * FROM auth_users ORDER BY username');
+  const deleteUser = db.prepare('DELETE FROM auth_users WHERE username = ?');
+  const insertRefresh = db.prepare(
+    `INSERT INTO auth_refresh_tokens (hash, family_id, username, client_id, scope, fhir_user, patient, offline, expires_at, used_at, revoked)
+     VALUES (@hash, @familyId, @username, @clientId, @scope, @fhirUser, @patient, @offline, @expiresAt, NULL, 0)`,
+  );
+  const selectRefresh = db.prepare<[string], RefreshRow>('SELECT * FROM auth_refresh_tokens WHERE hash = ?');
+  const claimRefresh = db.prepare('UPDATE auth_refresh_tokens SET used_at = ? WHERE hash = ? AND used_at IS NULL AND revoked = 0');
+  const revokeFamily = db.prepare('UPDATE auth_refresh_tokens SET revoked = 1 WHERE family_id = ?');
+  const revokeUser = db.prepare('UPDATE auth_refresh_tokens SET revoked = 1 WHERE username = ?');
+  const insertIssued = db.prepare('INSERT OR REPLACE INTO auth_issued_tokens (jti, family_id, expires_at) VALUES (?, ?, ?)');
+  const selectIssued = db.prepare<[string], { jti: string; expires_at: number }>('SELECT jti, expires_at FROM auth_issued_tokens WHERE family_id = ?');
+  const insertRevoked = db.prepare('INSERT OR REPLACE INTO auth_revoked_tokens (jti, expires_at) VALUES (?, ?)');
+  const selectRevoked = db.prepare<[number], { jti: string; expires_at: number }>('SELECT jti, expires_at FROM auth_revoked_tokens WHERE expires_at > ?');
+  const selectApproval = db.prepare<[string, string], { scopes: string }>('SELECT scopes FROM auth_approvals WHERE username = ? AND client_id = ?');
+  const upsertApproval = db.prepare('INSERT OR REPLACE INTO auth_approvals (username, client_id, scopes) VALUES (?, ?, ?)');
+
+  return {
+    addUser: async (record) =>
+      insertUser.run(record.username, record.passwordHash, JSON.stringify(record.fhirUsers), record.disabled ? 1 : 0).changes === 1,
+    getUser: async (username) => {
+      const row = selectUser.get(username);
+      return row ? user(row) : undefined;
+    },
+    listUsers: async () => selectUsers.all().map(user),
+    updateUser: async (username, change) => {
+      const sets: string[] = [];
+      const values: Array<string | number> = [];
+      if (change.passwordHash !== undefined) (sets.push('password_hash = ?'), values.push(change.passwordHash));
+      if (change.disabled !== undefined) (sets.push('disabled = ?'), values.push(change.disabled ? 1 : 0));
+      if (sets.length === 0) return selectUser.get(username) !== undefined;
+      return db.prepare(`UPDATE auth_users SET ${sets.join(', ')} WHERE username = ?`).run(...values, username).changes === 1;
+    },
+    removeUser: async (username) => deleteUser.run(username).changes === 1,
+    saveRefreshToken: async (token) => {
+      insertRefresh.run({ ...token, patient: token.patient ?? null, offline: token.offline ? 1 : 0 });
+    },
+    findRefreshToken: async (hash) => {
+      const row = selectRefresh.get(hash);
+      return row ? refresh(row) : undefined;
+    },
+    claimRefreshToken: async (hash, nowMs) => claimRefresh.run(nowMs, hash).changes === 1,
+    revokeFamily: async (familyId) => void revokeFamily.run(familyId),
+    revokeUserRefreshTokens: async (username) => void revokeUser.run(username),
+    recordIssuedToken: async (familyId, jti, expiresAt) => void insertIssued.run(jti, familyId, expiresAt),
+    familyTokens: async (familyId) => selectIssued.all(familyId).map((row) => ({ jti: row.jti, expiresAt: row.expires_at })),
+    revokeJti: async (jti, expiresAt) => void insertRevoked.run(jti, expiresAt),
+    revokedJtis: async (nowMs) => selectRevoked.all(nowMs).map((row) => ({ jti: row.jti, expiresAt: row.expires_at })),
+    getApproval: async (username, clientId) => {
+      const row = selectApproval.get(username, clientId);
+      return row ? (JSON.parse(row.scopes) as string[]) : undefined;
+    },
+    setApproval: async (username, clientId, scopes) => void upsertApproval.run(username, clientId, JSON.stringify(scopes)),
+    close: async () => void db.close(),
+  };
+}

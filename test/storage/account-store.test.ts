@@ -1,0 +1,127 @@
+/**
+ * The account store contract, on both engines: SQLite for real, MongoDB's
+ * adapter over in-memory collections whose filters mingo (an independent
+ * implementation of MongoDB's query language) evaluates.
+ */
+import { Query } from 'mingo';
+import t, { type Test } from 'tap';
+import { accountStoreOn, type AccountCollection, type AccountCollections } from '../../src/storage/accounts/mongo';
+import type { AccountStore, RefreshTokenRecord } from '../../src/storage/accounts/port';
+import { openSqliteAccountStore } from '../../src/storage/accounts/sqlite';
+
+/** A collection of plain documents: mingo for filters, `$set` and upserts as MongoDB applies them. */
+function fakeCollection<T extends { _id: string }>(): AccountCollection<T> {
+  const documents: T[] = [];
+  const matching = (filter: Record<string, unknown>) => documents.filter((document) => new Query(filter).test(document));
+  const apply = (document: T, update: Record<string, unknown>) => Object.assign(document, update.$set as object);
+  return {
+    findOne: async (filter) => structuredClone(matching(filter)[0] ?? null),
+    find: (filter, options) => ({
+      toArray: async () => {
+        const found = structuredClone(matching(filter));
+        if (options?.sort?._id) found.sort((a, b) => (a._id < b._id ? -1 : 1));
+        return found;
+      },
+    }),
+    insertOne: async (document) => {
+      if (documents.some((existing) => existing._id === document._id)) throw Object.assign(new Error('E11000 duplicate key'), { code: 11000 });
+      documents.push(structuredClone(document));
+    },
+    updateOne: async (filter, update, options) => {
+      const [found] = matching(filter);
+      if (found) return (apply(found, update), { matchedCount: 1, modifiedCount: 1 });
+      if (options?.upsert) documents.push({ _id: filter._id, ...(update.$set as object) } as T);
+      return { matchedCount: 0, modifiedCount: 0 };
+    },
+    updateMany: async (filter, update) => matching(filter).forEach((document) => apply(document, update)),
+    deleteOne: async (filter) => {
+      const index = documents.findIndex((document) => new Query(filter).test(document));
+      if (index >= 0) documents.splice(index, 1);
+      return { deletedCount: index >= 0 ? 1 : 0 };
+    },
+  };
+}
+
+function fakeMongoStore(): AccountStore {
+  const collections: AccountCollections = {
+    users: fakeCollection(),
+    refreshTokens: fakeCollection(),
+    issuedTokens: fakeCollection(),
+    revokedTokens: fakeCollection(),
+    approvals: fakeCollection(),
+  };
+  return accountStoreOn(collections);
+}
+
+const refresh = (extra: Partial<RefreshTokenRecord> = {}): RefreshTokenRecord => ({
+  hash: 'h1',
+  familyId: 'f1',
+  username: 'alice',
+  clientId: 'app',
+  scope: 'patient/*.rs offline_access',
+  fhirUser: 'Patient/p1',
+  patient: 'p1',
+  offline: true,
+  expiresAt: 2_000_000_000_000,
+  revoked: false,
+  ...extra,
+});
+
+function contract(t: Test, open: () => AccountStore): void {
+  t.test('users: add once, read, list, update, remove', async (t) => {
+    const store = open();
+    t.teardown(() => store.close());
+    t.equal(await store.addUser({ username: 'bob', passwordHash: 'x', fhirUsers: ['RelatedPerson/r1', 'RelatedPerson/r2'], disabled: false }), true);
+    t.equal(await store.addUser({ username: 'bob', passwordHash: 'y', fhirUsers: [], disabled: false }), false, 'the username is taken');
+    t.equal(await store.addUser({ username: 'alice', passwordHash: 'z', fhirUsers: ['Patient/p1'], disabled: false }), true);
+    t.same(await store.getUser('bob'), { username: 'bob', passwordHash: 'x', fhirUsers: ['RelatedPerson/r1', 'RelatedPerson/r2'], disabled: false });
+    t.same((await store.listUsers()).map((user) => user.username), ['alice', 'bob'], 'sorted by username');
+    t.equal(await store.updateUser('bob', { disabled: true, passwordHash: 'new' }), true);
+    t.match(await store.getUser('bob'), { disabled: true, passwordHash: 'new' });
+    t.equal(await store.updateUser('nobody', { disabled: true }), false);
+    t.equal(await store.removeUser('bob'), true);
+    t.equal(await store.removeUser('bob'), false);
+    t.equal(await store.getUser('bob'), undefined);
+  });
+
+  t.test('refresh tokens: claimed once, revoked by family and by user', async (t) => {
+    const store = open();
+    t.teardown(() => store.close());
+    await store.saveRefreshToken(refresh());
+    await store.saveRefreshToken(refresh({ hash: 'h2', patient: undefined }));
+    await store.saveRefreshToken(refresh({ hash: 'h3', familyId: 'f2' }));
+    await store.saveRefreshToken(refresh({ hash: 'h4', familyId: 'f3', username: 'carol' }));
+    t.same(await store.findRefreshToken('h1'), refresh());
+    t.notOk((await store.findRefreshToken('h2'))?.patient, 'no patient stays absent');
+    const claims = await Promise.all([store.claimRefreshToken('h1', 5), store.claimRefreshToken('h1', 6)]);
+    t.same(claims.filter(Boolean).length, 1, 'two parallel claims: exactly one wins');
+    t.equal((await store.findRefreshToken('h1'))?.usedAt !== undefined, true);
+    await store.revokeFamily('f1');
+    t.equal((await store.findRefreshToken('h2'))?.revoked, true);
+    t.equal(await store.claimRefreshToken('h2', 7), false, 'a revoked token cannot be claimed');
+    t.equal((await store.findRefreshToken('h3'))?.revoked, false, 'another family is untouched');
+    await store.revokeUserRefreshTokens('alice');
+    t.equal((await store.findRefreshToken('h3'))?.revoked, true);
+    t.equal((await store.findRefreshToken('h4'))?.revoked, false, "another user's tokens are untouched");
+  });
+
+  t.test('issued and revoked access-token ids; approvals', async (t) => {
+    const store = open();
+    t.teardown(() => store.close());
+    await store.recordIssuedToken('f1', 'j1', 100);
+    await store.recordIssuedToken('f1', 'j2', 200);
+    await store.recordIssuedToken('f2', 'j3', 300);
+    t.same((await store.familyTokens('f1')).sort((a, b) => a.expiresAt - b.expiresAt), [{ jti: 'j1', expiresAt: 100 }, { jti: 'j2', expiresAt: 200 }]);
+    await store.revokeJti('j1', 100);
+    await store.revokeJti('j3', 300);
+    t.same((await store.revokedJtis(150)).map((row) => row.jti), ['j3'], 'expired revocations are not listed');
+    t.equal(await store.getApproval('alice', 'app'), undefined);
+    await store.setApproval('alice', 'app', ['openid', 'patient/*.rs']);
+    await store.setApproval('alice', 'app', ['patient/*.rs']);
+    t.same(await store.getApproval('alice', 'app'), ['patient/*.rs'], 'the latest approval');
+    t.equal(await store.getApproval('alice', 'other'), undefined, 'per client');
+  });
+}
+
+t.test('SQLite', async (t) => contract(t, () => openSqliteAccountStore(':memory:')));
+t.test('MongoDB adapter (mingo-evaluated collections)', async (t) => contract(t, fakeMongoStore));
