@@ -11,6 +11,7 @@ const FLOORS = [
   ['search', 'terminology', 'validation', 'match'],
   ['storage'],
   ['security'],
+  ['subscriptions'],
   ['interactions'],
   ['operations'],
   ['rest'],

@@ -30,6 +30,19 @@ export interface Config {
   auth: AuthConfig;
   /** `REFERENTIAL_INTEGRITY` and `REFERENTIAL_INTEGRITY_EXEMPT_TYPES` (src/interactions/reference-integrity.ts). */
   referentialIntegrity: ReferentialIntegrity;
+  subscriptions: SubscriptionConfig;
+}
+
+/** Subscription delivery (src/subscriptions/, docs/subscriptions.md). */
+export interface SubscriptionConfig {
+  /** `SUBSCRIPTION_ENDPOINT_ALLOWLIST`: URL prefixes allowed even over http or on private addresses; when set, the only ones. */
+  endpointAllowlist: readonly string[];
+  /** `SUBSCRIPTION_MAX_ATTEMPTS`: attempts per notification, the first included, before the subscription goes to error. */
+  maxAttempts: number;
+  /** `SUBSCRIPTION_RETRY_BASE_MS`: the first retry's delay (the spec's 1 s), doubling at each further attempt. */
+  retryBaseMs: number;
+  /** `SUBSCRIPTION_TIMEOUT_MS`: a rest-hook POST's time limit when the subscription sets no backport-timeout. */
+  timeoutMs: number;
 }
 
 /** SMART security settings (src/security/auth/); files are read when the server starts. */
@@ -93,6 +106,23 @@ function referentialIntegrity(env: Env): ReferentialIntegrity {
   return { mode, exemptTypes };
 }
 
+function subscriptionConfig(env: Env): SubscriptionConfig {
+  const endpointAllowlist = (env.SUBSCRIPTION_ENDPOINT_ALLOWLIST ?? '')
+    .split(',')
+    .map((prefix) => prefix.trim())
+    .filter((prefix) => prefix !== '');
+  for (const prefix of endpointAllowlist) {
+    // A bare host prefix (`http://a.example`) would also allow `http://a.example.evil.net`.
+    if (!/^https?:\/\/[^/]+\//.test(prefix)) throw new ConfigError('SUBSCRIPTION_ENDPOINT_ALLOWLIST', `each prefix must be an http(s) URL ending its host with "/", got "${prefix}"`);
+  }
+  return {
+    endpointAllowlist,
+    maxAttempts: integer(env, 'SUBSCRIPTION_MAX_ATTEMPTS', 10, 1, 100),
+    retryBaseMs: integer(env, 'SUBSCRIPTION_RETRY_BASE_MS', 1000, 1, 3_600_000),
+    timeoutMs: integer(env, 'SUBSCRIPTION_TIMEOUT_MS', 10_000, 100, 600_000),
+  };
+}
+
 function authConfig(env: Env): AuthConfig {
   const mode = text(env, 'AUTH_MODE', 'on');
   if (mode !== 'on' && mode !== 'off') throw new ConfigError('AUTH_MODE', `must be on or off, got "${mode}"`);
@@ -148,5 +178,6 @@ export function loadConfig(env: Env = process.env): Config {
     auth: authConfig(env),
     maxBundleEntries: integer(env, 'MAX_BUNDLE_ENTRIES', DEFAULT_MAX_BUNDLE_ENTRIES, 1, 1_000_000),
     referentialIntegrity: referentialIntegrity(env),
+    subscriptions: subscriptionConfig(env),
   };
 }

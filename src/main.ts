@@ -4,6 +4,7 @@ import { createAuth, type Auth } from './security/auth/auth-service';
 import { consentAccessSource } from './security/consent';
 import { createIndexer } from './search/indexer';
 import { openStorage } from './storage/open-storage';
+import { ownershipAccessSource, startSubscriptions } from './subscriptions';
 import { createValidator } from './validation/validator';
 
 /** Start-up: configuration, storage, HTTP; and an orderly stop on SIGTERM/SIGINT. */
@@ -21,12 +22,25 @@ async function main(): Promise<void> {
     throw error;
   }
   const storage = await openStorage(config, createIndexer({ baseUrl: config.baseUrl }));
+  // The privacy layer: the patient's Consents, compiled into every query beside the scopes; and who owns each Subscription.
+  const accessSources = [consentAccessSource(storage, config.baseUrl), ownershipAccessSource];
   const app = buildServer({
     config,
-    services: { storage, validator: createValidator(), referentialIntegrity: config.referentialIntegrity },
+    services: {
+      storage,
+      validator: createValidator(),
+      referentialIntegrity: config.referentialIntegrity,
+      subscriptionEndpoints: { allowlist: config.subscriptions.endpointAllowlist },
+    },
     auth,
-    // The privacy layer: the patient's Consents, compiled into every query beside the scopes.
-    accessSources: [consentAccessSource(storage, config.baseUrl)],
+    accessSources,
+  });
+  const subscriptions = await startSubscriptions({
+    storage,
+    baseUrl: config.baseUrl,
+    config: config.subscriptions,
+    accessSources,
+    log: (message) => app.log.warn(message),
   });
 
   let stopping = false;
@@ -36,6 +50,7 @@ async function main(): Promise<void> {
     app.log.info({ signal }, 'stopping: finishing in-flight requests');
     // close() stops accepting, waits for in-flight requests, then the database closes.
     await app.close();
+    subscriptions.stop();
     await storage.close();
     app.log.info('stopped');
     process.exit(0);

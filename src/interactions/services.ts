@@ -1,5 +1,6 @@
 import type { Storage } from '../storage/port';
 import type { ReferentialIntegrity } from '../config';
+import type { EndpointPolicy } from '../subscriptions/endpoint-policy';
 import type { Validator } from '../validation/validator';
 
 /** What the interactions need; built once at start-up and shared by every request. */
@@ -13,4 +14,6 @@ export interface Services {
    * create or update, which its references may name before they are written.
    */
   plannedTargets?: ReadonlySet<string>;
+  /** Where Subscription endpoints may point (`SUBSCRIPTION_ENDPOINT_ALLOWLIST`); absent: https to public addresses only. */
+  subscriptionEndpoints?: EndpointPolicy;
 }
