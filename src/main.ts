@@ -50,7 +50,7 @@ async function main(): Promise<void> {
     app.log.info({ signal }, 'stopping: finishing in-flight requests');
     // close() stops accepting, waits for in-flight requests, then the database closes.
     await app.close();
-    subscriptions.stop();
+    await subscriptions.stop();
     await storage.close();
     app.log.info('stopped');
     process.exit(0);

@@ -88,11 +88,12 @@ export class SubscriptionEngine {
     for (const id of this.entries.keys()) this.kick(id);
   }
 
-  stop(): void {
+  /** Stops delivering; resolves once no pass is running (the storage may then close). */
+  async stop(): Promise<void> {
     this.stopped = true;
     this.stopOutbox?.();
     this.stopWatch?.();
-    for (const worker of this.workers.values()) worker.stop();
+    await Promise.all([...this.workers.values()].map((worker) => worker.stop()));
   }
 
   /** The parsed subscription, as delivery sees it (for $status and the WebSocket channel). */
@@ -133,7 +134,7 @@ export class SubscriptionEngine {
       if (change.after) this.remember(change.after);
       else {
         this.entries.delete(change.id);
-        this.workers.get(change.id)?.stop();
+        void this.workers.get(change.id)?.stop();
         this.workers.delete(change.id);
       }
     }
@@ -194,8 +195,12 @@ export class SubscriptionEngine {
       const event = await readEvent(storage, baseUrl, id, number);
       if (!event) continue;
       const owner = ownerOf(current.resource as unknown as AnyResource, baseUrl);
-      const notified = await this.access.decide(owner, [event], `subscription-${id}-${number}`);
-      const outcome = await this.send(current, 'event-notification', notified, number);
+      // Decided again at every attempt: a Consent revoked while a retry waits counts for the retry.
+      let notified: NotifiedEvent[] = [];
+      const outcome = await this.send(current, 'event-notification', number, async () => {
+        notified = await this.access.decide(owner, [event], `subscription-${id}-${number}`);
+        return notified;
+      });
       if (outcome === 'waiting') return;
       if (outcome !== 'ok') return this.setStatus(id, 'error', outcome);
       await this.access.audit(current.spec, owner, notified);
@@ -204,22 +209,23 @@ export class SubscriptionEngine {
   }
 
   private async handshake(entry: Entry): Promise<void> {
-    const outcome = await this.send(entry, 'handshake', [], undefined);
+    const outcome = await this.send(entry, 'handshake', undefined, async () => []);
     if (outcome === 'ok') return this.setStatus(entry.spec.id, 'active');
     if (outcome !== 'waiting') return this.setStatus(entry.spec.id, 'error', `The handshake failed: ${outcome}`);
   }
 
-  /** Sends with retries: 'ok', 'waiting' (superseded or stopped), or the last failure's reason. */
-  private async send(entry: Entry, type: NotificationType, notified: NotifiedEvent[], eventNumber: number | undefined): Promise<string> {
+  /** Sends with retries: 'ok', 'waiting' (superseded or stopped), or the last failure's reason. `decide` gives the events as the owner may see them now. */
+  private async send(entry: Entry, type: NotificationType, eventNumber: number | undefined, decide: () => Promise<NotifiedEvent[]>): Promise<string> {
     const { spec } = entry;
-    const eventsSinceStart = await lastEventNumber(this.options.storage, this.options.baseUrl, spec.id);
-    const bundle = JSON.stringify(notificationBundle(this.options.baseUrl, { spec, type, status: spec.status, eventsSinceStart }, notified));
-    if (spec.channel.type === 'websocket') return this.websocket?.send(spec, bundle, eventNumber) ? 'ok' : 'waiting';
-    const body = spec.form === 'backport' || type !== 'event-notification' ? bundle : r4Body(spec, notified);
     const timeoutMs = (spec.timeoutSeconds ?? 0) * 1000 || this.options.timeoutMs;
     let reason = 'no attempt';
     for (let attempt = 1; attempt <= this.options.maxAttempts; attempt += 1) {
       if (this.stopped || this.entries.get(spec.id) !== entry) return 'waiting';
+      const notified = await decide();
+      const eventsSinceStart = await lastEventNumber(this.options.storage, this.options.baseUrl, spec.id);
+      const bundle = JSON.stringify(notificationBundle(this.options.baseUrl, { spec, type, status: spec.status, eventsSinceStart }, notified));
+      if (spec.channel.type === 'websocket') return this.websocket?.send(spec, bundle, eventNumber) ? 'ok' : 'waiting';
+      const body = spec.form === 'backport' || type !== 'event-notification' ? bundle : r4Body(spec, notified);
       const result = await postNotification(this.options.policy, spec.channel.endpoint ?? '', spec.channel.headers, body, timeoutMs);
       if (result.ok) return 'ok';
       reason = result.reason ?? 'failed';
@@ -260,7 +266,7 @@ function r4Body(spec: SubscriptionSpec, notified: NotifiedEvent[]): string | und
 
 /** Runs a subscription's passes one at a time; a kick during a pass runs one more. */
 class Worker {
-  private running = false;
+  private running: Promise<void> | undefined;
   private again = false;
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
@@ -274,8 +280,7 @@ class Worker {
       this.again = true;
       return;
     }
-    this.running = true;
-    void this.loop();
+    this.running = this.loop();
   }
 
   private async loop(): Promise<void> {
@@ -287,7 +292,7 @@ class Worker {
         process.emitWarning(`A subscription delivery pass failed: ${(error as Error).message}`);
       }
     } while (this.again && !this.stopped);
-    this.running = false;
+    this.running = undefined;
   }
 
   sleep(ms: number): Promise<void> {
@@ -298,9 +303,10 @@ class Worker {
     });
   }
 
-  stop(): void {
+  stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.wakeSleep?.();
+    return this.running ?? Promise.resolve();
   }
 }

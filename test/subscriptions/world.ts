@@ -57,7 +57,11 @@ export async function startReceiver(): Promise<Receiver> {
           if (check()) clearTimeout(timer);
         });
       }),
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
   const server = http.createServer((request, response) => {
     const chunks: Buffer[] = [];
@@ -124,7 +128,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     receiver,
     request: (opts) => app.inject(opts),
     close: async () => {
-      engine.stop();
+      await engine.stop();
       await app.close();
       await storage.close();
       await receiver.close();
