@@ -2,6 +2,8 @@ import { evaluateOperation } from './consent-evaluate';
 import type { OperationDescriptor, OperationLevel } from './descriptor';
 import { everythingOperation } from './everything';
 import { matchOperation } from './match';
+import { subscriptionEventsOperation } from './subscription-events';
+import { subscriptionStatusOperation } from './subscription-status';
 import { validateOperation } from './validate';
 
 /**
@@ -10,7 +12,14 @@ import { validateOperation } from './validate';
  */
 const LEVELS: readonly OperationLevel[] = ['system', 'type', 'instance'];
 
-const OPERATIONS: OperationDescriptor[] = [validateOperation, everythingOperation, matchOperation, evaluateOperation];
+const OPERATIONS: OperationDescriptor[] = [
+  validateOperation,
+  everythingOperation,
+  matchOperation,
+  evaluateOperation,
+  subscriptionStatusOperation,
+  subscriptionEventsOperation,
+];
 
 export function operations(): readonly OperationDescriptor[] {
   return OPERATIONS;

@@ -17,7 +17,7 @@ import { auditEvents, type AuditOutcome } from '../security/audit/audit-event';
 import { timeOrderedId } from '../security/audit/install-audit';
 import { patientsOfFactory } from '../security/audit/patients-of';
 import { scopeAccessPart } from '../security/scopes/scope-access';
-import type { Storage } from '../storage/port';
+import type { Storage, StorageOps } from '../storage/port';
 import type { NotifiedEvent } from './notification';
 import type { StoredEvent } from './outbox';
 import type { SubscriptionSpec } from './subscription-spec';
@@ -31,6 +31,19 @@ export interface DeliveryAccessOptions {
 
 /** Where the audit says the delivery happened: the server itself, not a client address. */
 const DELIVERY_ADDRESS = 'subscription-delivery';
+
+/**
+ * One event as `ctx` may see it now: its focus version read with that
+ * context's access filter. A delete's focus is the version it removed: the
+ * delete is shown only if that version is visible.
+ */
+export async function eventAsSeenBy(storage: StorageOps, ctx: RequestContext, event: StoredEvent): Promise<NotifiedEvent> {
+  const { resourceType, id, versionId } = event.focus;
+  const shownVersion = event.interaction === 'delete' ? versionId - 1 : versionId;
+  const record = shownVersion > 0 ? await storage.vread(ctx, resourceType, id, shownVersion) : undefined;
+  const visible = record?.resource !== undefined;
+  return event.interaction === 'delete' || !record?.resource ? { event, visible } : { event, visible, resource: record.resource };
+}
 
 export class DeliveryAccess {
   private readonly patientsOf: (resource: AnyResource) => string[];
@@ -46,22 +59,12 @@ export class DeliveryAccess {
     return { requestId, baseUrl: this.options.baseUrl, principal: owner, now, ...(access ? { access } : {}) };
   }
 
-  /**
-   * The events as the owner may receive them now. A delete's focus is the
-   * version it removed: the owner learns of the delete only if that version
-   * was visible. No owner (a row written around the write path): nothing visible.
-   */
+  /** The events as the owner may receive them now. No owner (a row written around the write path): nothing visible. */
   async decide(owner: Principal | undefined, events: readonly StoredEvent[], requestId: string): Promise<NotifiedEvent[]> {
     if (!owner) return events.map((event) => ({ event, visible: false }));
     const ctx = await this.ownerContext(owner, requestId);
     const decided: NotifiedEvent[] = [];
-    for (const event of events) {
-      const { resourceType, id, versionId } = event.focus;
-      const shownVersion = event.interaction === 'delete' ? versionId - 1 : versionId;
-      const record = shownVersion > 0 ? await this.options.storage.vread(ctx, resourceType, id, shownVersion) : undefined;
-      const visible = record?.resource !== undefined;
-      decided.push(event.interaction === 'delete' || !record?.resource ? { event, visible } : { event, visible, resource: record.resource });
-    }
+    for (const event of events) decided.push(await eventAsSeenBy(this.options.storage, ctx, event));
     return decided;
   }
 
