@@ -68,6 +68,7 @@ const LIVE = new Set(['requested', 'active', 'error']);
 export class SubscriptionEngine {
   private readonly entries = new Map<string, Entry>();
   private readonly workers = new Map<string, Worker>();
+  private readonly heartbeats = new Map<string, NodeJS.Timeout>();
   private readonly access: DeliveryAccess;
   private stopOutbox: Unsubscribe | undefined;
   private stopWatch: Unsubscribe | undefined;
@@ -93,6 +94,7 @@ export class SubscriptionEngine {
     this.stopped = true;
     this.stopOutbox?.();
     this.stopWatch?.();
+    for (const timer of this.heartbeats.values()) clearTimeout(timer);
     await Promise.all([...this.workers.values()].map((worker) => worker.stop()));
   }
 
@@ -104,8 +106,26 @@ export class SubscriptionEngine {
   kick(id: string): void {
     if (this.stopped) return;
     let worker = this.workers.get(id);
-    if (!worker) this.workers.set(id, (worker = new Worker(() => this.step(id))));
+    if (!worker) this.workers.set(id, (worker = new Worker(() => this.pass(id))));
     worker.kick();
+  }
+
+  /** A worker's pass, then the heartbeat timer restarts: it fires only after a whole idle period. */
+  private async pass(id: string): Promise<void> {
+    clearTimeout(this.heartbeats.get(id));
+    this.heartbeats.delete(id);
+    await this.step(id);
+    const entry = this.entries.get(id);
+    const seconds = entry?.spec.heartbeatSeconds;
+    if (!entry || !seconds || entry.spec.status !== 'active' || this.stopped) return;
+    const timer = setTimeout(() => this.workers.get(id)?.kick(true), seconds * 1000);
+    timer.unref();
+    this.heartbeats.set(id, timer);
+  }
+
+  /** A heartbeat (backport-heartbeat-period): one attempt; a missed one is not retried, the next period sends another. */
+  private async heartbeat(entry: Entry): Promise<void> {
+    await this.send(entry, 'heartbeat', undefined, async () => [], 1);
   }
 
   private async loadAll(): Promise<AnyResource[]> {
@@ -187,6 +207,7 @@ export class SubscriptionEngine {
     if (ended(spec) && spec.status !== 'off') return this.setStatus(id, 'off');
     if (spec.status === 'requested' && spec.channel.type === 'rest-hook') return this.handshake(entry);
     if (spec.status !== 'active') return;
+    if (this.workers.get(id)?.takeHeartbeat()) await this.heartbeat(entry);
     const { storage, baseUrl } = this.options;
     const last = await lastEventNumber(storage, baseUrl, id);
     for (let number = (await deliveredUpTo(storage, baseUrl, id)) + 1; number <= last; number += 1) {
@@ -215,11 +236,17 @@ export class SubscriptionEngine {
   }
 
   /** Sends with retries: 'ok', 'waiting' (superseded or stopped), or the last failure's reason. `decide` gives the events as the owner may see them now. */
-  private async send(entry: Entry, type: NotificationType, eventNumber: number | undefined, decide: () => Promise<NotifiedEvent[]>): Promise<string> {
+  private async send(
+    entry: Entry,
+    type: NotificationType,
+    eventNumber: number | undefined,
+    decide: () => Promise<NotifiedEvent[]>,
+    maxAttempts = this.options.maxAttempts,
+  ): Promise<string> {
     const { spec } = entry;
     const timeoutMs = (spec.timeoutSeconds ?? 0) * 1000 || this.options.timeoutMs;
     let reason = 'no attempt';
-    for (let attempt = 1; attempt <= this.options.maxAttempts; attempt += 1) {
+    for (let attempt = 1; attempt <= maxAttempts; attempt += 1) {
       if (this.stopped || this.entries.get(spec.id) !== entry) return 'waiting';
       const notified = await decide();
       const eventsSinceStart = await lastEventNumber(this.options.storage, this.options.baseUrl, spec.id);
@@ -229,9 +256,9 @@ export class SubscriptionEngine {
       const result = await postNotification(this.options.policy, spec.channel.endpoint ?? '', spec.channel.headers, body, timeoutMs);
       if (result.ok) return 'ok';
       reason = result.reason ?? 'failed';
-      if (attempt < this.options.maxAttempts) await this.workers.get(spec.id)?.sleep(this.options.retryBaseMs * 2 ** (attempt - 1));
+      if (attempt < maxAttempts) await this.workers.get(spec.id)?.sleep(this.options.retryBaseMs * 2 ** (attempt - 1));
     }
-    return `${reason} (after ${this.options.maxAttempts} attempts)`;
+    return `${reason} (after ${maxAttempts} attempts)`;
   }
 
   /** The server's own status change, written against the version it read (a client's concurrent update wins). */
@@ -269,13 +296,16 @@ class Worker {
   private running: Promise<void> | undefined;
   private again = false;
   private stopped = false;
+  private heartbeatDue = false;
   private timer: NodeJS.Timeout | undefined;
   private wakeSleep: (() => void) | undefined;
 
   constructor(private readonly pass: () => Promise<void>) {}
 
-  kick(): void {
+  /** `heartbeat`: the idle period ran out; the next pass sends a heartbeat first. */
+  kick(heartbeat = false): void {
     if (this.stopped) return;
+    if (heartbeat) this.heartbeatDue = true;
     if (this.running) {
       this.again = true;
       return;
@@ -293,6 +323,12 @@ class Worker {
       }
     } while (this.again && !this.stopped);
     this.running = undefined;
+  }
+
+  takeHeartbeat(): boolean {
+    const due = this.heartbeatDue;
+    this.heartbeatDue = false;
+    return due;
   }
 
   sleep(ms: number): Promise<void> {

@@ -117,3 +117,16 @@ t.test('bad backport subscriptions are refused with 422 or 400', async (t) => {
   const badChannel = await post({ resourceType: 'Subscription', status: 'requested', reason: 'x', criteria: 'Patient', channel: { type: 'email', endpoint: 'mailto:a@b' } });
   t.equal(badChannel.statusCode, 422);
 });
+
+t.test('heartbeats at the heartbeat period when idle', async (t) => {
+  const world = await startWorld();
+  t.teardown(() => world.close());
+  const heartbeatPeriod = { url: 'http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/backport-heartbeat-period', valueUnsignedInt: 1 };
+  await subscribe(world, backportSubscription(world.receiver.url, 'consent-changed', [], 'empty', [heartbeatPeriod]));
+  const started = Date.now();
+  const [, first, second] = await world.receiver.waitFor(3, 5000);
+  const types = [first, second].map((r) => param(JSON.parse(r!.body).entry[0].resource, 'type')!.valueCode);
+  t.same(types, ['heartbeat', 'heartbeat']);
+  t.ok(second!.at - first!.at >= 900, `about a period apart (${second!.at - first!.at} ms)`);
+  t.ok(first!.at - started >= 900, 'not before a whole idle period');
+});
