@@ -27,6 +27,7 @@ import { notificationBundle, type NotificationType, type NotifiedEvent } from '.
 import { ownerOf } from './owner';
 import { postNotification } from './rest-hook';
 import { subscriptionSpec, type SubscriptionSpec } from './subscription-spec';
+import { publishTopics } from './topic-basic';
 import { interactionOf } from './matching';
 
 export interface EngineOptions {
@@ -83,6 +84,7 @@ export class SubscriptionEngine {
   async start(): Promise<void> {
     const { storage } = this.options;
     if (!storage.onCommit) throw new Error('Subscriptions need a storage with commit hooks');
+    await publishTopics(storage, this.options.baseUrl);
     this.stopWatch = storage.onCommit({ types: ['Subscription'], after: (changes) => this.subscriptionsChanged(changes) });
     for (const resource of await this.loadAll()) this.remember(resource);
     this.rewatch();
