@@ -12,6 +12,7 @@ const FLOORS = [
   ['storage'],
   ['scheduling'],
   ['security'],
+  ['subscriptions'],
   ['interactions'],
   ['operations', 'claims'],
   ['rest'],

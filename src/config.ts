@@ -32,6 +32,19 @@ export interface Config {
   referentialIntegrity: ReferentialIntegrity;
   scheduling: SchedulingConfig;
   claims: ClaimsConfig;
+  subscriptions: SubscriptionConfig;
+}
+
+/** Subscription delivery (src/subscriptions/, docs/subscriptions.md). */
+export interface SubscriptionConfig {
+  /** `SUBSCRIPTION_ENDPOINT_ALLOWLIST`: URL prefixes allowed even over http or on private addresses; when set, the only ones. */
+  endpointAllowlist: readonly string[];
+  /** `SUBSCRIPTION_MAX_ATTEMPTS`: attempts per notification, the first included, before the subscription goes to error. */
+  maxAttempts: number;
+  /** `SUBSCRIPTION_RETRY_BASE_MS`: the first retry's delay (the spec's 1 s), doubling at each further attempt. */
+  retryBaseMs: number;
+  /** `SUBSCRIPTION_TIMEOUT_MS`: a rest-hook POST's time limit when the subscription sets no backport-timeout. */
+  timeoutMs: number;
 }
 
 /** `Claim/$submit` (docs/claims.md). */
@@ -135,6 +148,23 @@ function claimsConfig(env: Env): ClaimsConfig {
   return { autoAdjudicate: value === 'true' };
 }
 
+function subscriptionConfig(env: Env): SubscriptionConfig {
+  const endpointAllowlist = (env.SUBSCRIPTION_ENDPOINT_ALLOWLIST ?? '')
+    .split(',')
+    .map((prefix) => prefix.trim())
+    .filter((prefix) => prefix !== '');
+  for (const prefix of endpointAllowlist) {
+    // A bare host prefix (`http://a.example`) would also allow `http://a.example.evil.net`.
+    if (!/^https?:\/\/[^/]+\//.test(prefix)) throw new ConfigError('SUBSCRIPTION_ENDPOINT_ALLOWLIST', `each prefix must be an http(s) URL ending its host with "/", got "${prefix}"`);
+  }
+  return {
+    endpointAllowlist,
+    maxAttempts: integer(env, 'SUBSCRIPTION_MAX_ATTEMPTS', 10, 1, 100),
+    retryBaseMs: integer(env, 'SUBSCRIPTION_RETRY_BASE_MS', 1000, 1, 3_600_000),
+    timeoutMs: integer(env, 'SUBSCRIPTION_TIMEOUT_MS', 10_000, 100, 600_000),
+  };
+}
+
 function authConfig(env: Env): AuthConfig {
   const mode = text(env, 'AUTH_MODE', 'on');
   if (mode !== 'on' && mode !== 'off') throw new ConfigError('AUTH_MODE', `must be on or off, got "${mode}"`);
@@ -222,5 +252,6 @@ export function loadConfig(env: Env = process.env): Config {
     referentialIntegrity: referentialIntegrity(env),
     scheduling: { holdSeconds: integer(env, 'SCHEDULING_HOLD_SECONDS', DEFAULT_HOLD_SECONDS, 10, 7 * 24 * 3600) },
     claims: claimsConfig(env),
+    subscriptions: subscriptionConfig(env),
   };
 }

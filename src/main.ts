@@ -6,6 +6,7 @@ import { createIndexer } from './search/indexer';
 import { openAccountStore } from './storage/accounts/open';
 import type { AccountStore } from './storage/accounts/port';
 import { openStorage } from './storage/open-storage';
+import { ownershipAccessSource, startSubscriptions } from './subscriptions';
 import { createValidator } from './validation/validator';
 
 /** Start-up: configuration, storage, HTTP; and an orderly stop on SIGTERM/SIGINT. */
@@ -26,13 +27,27 @@ async function main(): Promise<void> {
     throw error;
   }
   const storage = await openStorage(config, createIndexer({ baseUrl: config.baseUrl }));
+  // The privacy layer: the patient's Consents, compiled into every query beside the scopes; and who owns each Subscription.
+  const accessSources = [consentAccessSource(storage, config.baseUrl), ownershipAccessSource];
   const app = buildServer({
     config,
-    services: { storage, validator: createValidator(), referentialIntegrity: config.referentialIntegrity, claims: config.claims },
+    services: {
+      storage,
+      validator: createValidator(),
+      referentialIntegrity: config.referentialIntegrity,
+      claims: config.claims,
+      subscriptionEndpoints: { allowlist: config.subscriptions.endpointAllowlist },
+    },
     auth,
-    // The privacy layer: the patient's Consents, compiled into every query beside the scopes.
-    accessSources: [consentAccessSource(storage, config.baseUrl)],
+    accessSources,
     scheduling: config.scheduling,
+  });
+  const subscriptions = await startSubscriptions({
+    storage,
+    baseUrl: config.baseUrl,
+    config: config.subscriptions,
+    accessSources,
+    log: (message) => app.log.warn(message),
   });
 
   let stopping = false;
@@ -42,6 +57,7 @@ async function main(): Promise<void> {
     app.log.info({ signal }, 'stopping: finishing in-flight requests');
     // close() stops accepting, waits for in-flight requests, then the database closes.
     await app.close();
+    await subscriptions.stop();
     await storage.close();
     await accounts.close();
     app.log.info('stopped');

@@ -1,6 +1,7 @@
 import type { Scheduling } from '../scheduling/install';
 import type { Storage } from '../storage/port';
 import type { ClaimsConfig, ReferentialIntegrity } from '../config';
+import type { EndpointPolicy } from '../subscriptions/endpoint-policy';
 import type { Validator } from '../validation/validator';
 
 /** What the interactions need; built once at start-up and shared by every request. */
@@ -18,4 +19,6 @@ export interface Services {
   plannedTargets?: ReadonlySet<string>;
   /** The booking rule and hold settings, installed by buildServer (src/scheduling/). */
   scheduling?: Scheduling;
+  /** Where Subscription endpoints may point (`SUBSCRIPTION_ENDPOINT_ALLOWLIST`); absent: https to public addresses only. */
+  subscriptionEndpoints?: EndpointPolicy;
 }

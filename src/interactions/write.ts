@@ -5,6 +5,7 @@ import { badRequest, FhirError } from '../errors';
 import type { AnyResource } from '../fhir/types';
 import type { WriteChange, WriteRulesContext } from '../security/write-rules';
 import type { StorageOps, VersionRecord } from '../storage/port';
+import { prepareSubscriptionWrite } from '../subscriptions/subscription-writes';
 import { atMostOne, criteriaGuard, findMatches, type QueryPairs } from './conditional';
 import { applyJsonPatch } from '../fhir/json-patch';
 import { assertReferencesResolve } from './reference-integrity';
@@ -42,6 +43,16 @@ async function passWriteRules(ops: StorageOps, ctx: WriteRulesContext, kind: Wri
   if (ctx.principal.kind !== 'operator') throw new Error('A write by a user reached the write interaction without admission');
 }
 
+/**
+ * The checks of one resource type that need the writer and the store
+ * (a Subscription: its criteria, endpoint, owner and status), run through
+ * `ops` once the write rules have passed; other types are stored as they are.
+ */
+function typeRules(services: Services, ops: StorageOps, ctx: RequestContext, resource: AnyResource): Promise<AnyResource> | AnyResource {
+  if (resource.resourceType !== 'Subscription') return resource;
+  return prepareSubscriptionWrite(services.subscriptionEndpoints ?? { allowlist: [] }, ops, ctx, resource);
+}
+
 /** Validates a body for `type` with the given id, ready to store. */
 function prepare(services: Services, type: string, body: unknown, id: string): AnyResource {
   const resource = { ...withoutServerMeta(resourceBody(body, type)), id };
@@ -60,8 +71,9 @@ export async function createResource(
 ): Promise<WriteOutcome> {
   assertResourceType(type);
   // The spec has the server ignore a client id on create.
-  const resource = prepare(services, type, body, assignedId);
-  await passWriteRules(services.storage, ctx, 'create', type, resource.id!, resource);
+  const validated = prepare(services, type, body, assignedId);
+  await passWriteRules(services.storage, ctx, 'create', type, validated.id!, validated);
+  const resource = await typeRules(services, services.storage, ctx, validated);
   await checkReferences(services, services.storage, ctx, resource);
   if (!ifNoneExist) return { status: 201, record: await services.storage.create(ctx, resource) };
   // Search and create in one unit of work, so two racing requests cannot both create.
@@ -77,8 +89,9 @@ function checkReferences(services: Services, ops: StorageOps, ctx: RequestContex
   return assertReferencesResolve(ops, ctx, resource, services.referentialIntegrity, services.plannedTargets);
 }
 
-async function storeUpdate(services: Services, ops: StorageOps, ctx: RequestContext, resource: AnyResource, expectedVersion?: number): Promise<WriteOutcome> {
-  await passWriteRules(ops, ctx, 'update', resource.resourceType, resource.id!, resource);
+async function storeUpdate(services: Services, ops: StorageOps, ctx: RequestContext, validated: AnyResource, expectedVersion?: number): Promise<WriteOutcome> {
+  await passWriteRules(ops, ctx, 'update', validated.resourceType, validated.id!, validated);
+  const resource = await typeRules(services, ops, ctx, validated);
   await checkReferences(services, ops, ctx, resource);
   const { record, created } = await ops.update(ctx, resource, { expectedVersion });
   return { status: created ? 201 : 200, record };

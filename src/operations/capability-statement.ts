@@ -3,6 +3,7 @@ import type { CapabilityStatement } from '../fhir/types';
 import { MODIFIERS } from '../search/parse';
 import { includeValues, revincludeValues, supportedParameters } from '../search/supported-parameters';
 import { MAX_EXPANSION_CODES } from '../terminology/value-set-expansion';
+import { topics } from '../subscriptions/topics';
 import { SERVER_VERSION } from '../version';
 import type { OperationDescriptor } from './descriptor';
 import { definitionCanonical } from './operation-definition';
@@ -35,8 +36,12 @@ function operationEntry(operation: OperationDescriptor, baseUrl: string): { name
   return { name: operation.code, definition, ...(operation.documentation ? { documentation: operation.documentation } : {}) };
 }
 
+/** The Backport IG's list of the SubscriptionTopics this server supports, on the Subscription entry. */
+const TOPIC_CANONICAL = 'http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/capabilitystatement-subscriptiontopic-canonical';
+
 function resourceEntry(type: string, served: ServedInteractions, interactions: RestResource['interaction'], baseUrl: string): RestResource {
   return {
+    ...(type === 'Subscription' ? { extension: topics().map((topic) => ({ url: TOPIC_CANONICAL, valueCanonical: topic.url })) } : {}),
     type: type as RestResource['type'],
     profile: `http://hl7.org/fhir/StructureDefinition/${type}`,
     interaction: interactions,

@@ -8,6 +8,8 @@ import { everythingOperation } from './everything';
 import { extractOperation } from './extract';
 import { matchOperation } from './match';
 import { populateOperation } from './populate';
+import { subscriptionEventsOperation } from './subscription-events';
+import { subscriptionStatusOperation } from './subscription-status';
 import { validateOperation } from './validate';
 import { submitOperation } from './claim-submit';
 import { memberMatchOperation } from './member-match';
@@ -32,6 +34,8 @@ const OPERATIONS: OperationDescriptor[] = [
   bulkPublishOperation,
   submitOperation,
   memberMatchOperation,
+  subscriptionStatusOperation,
+  subscriptionEventsOperation,
 ];
 
 export function operations(): readonly OperationDescriptor[] {

@@ -1,0 +1,37 @@
+/**
+ * Subscriptions (docs/subscriptions.md): what the server wires at start-up.
+ */
+import type { SubscriptionConfig } from '../config';
+import { createIndexer } from '../search/indexer';
+import type { AccessPartSource } from '../security/access-filter';
+import type { Storage } from '../storage/port';
+import { SubscriptionEngine } from './engine';
+
+export { ownershipAccessSource } from './owner';
+export { SubscriptionEngine } from './engine';
+
+export interface SubscriptionSetup {
+  storage: Storage;
+  baseUrl: string;
+  config: SubscriptionConfig;
+  /** The access layers beside the scopes that delivery decides with (consent, ownership). */
+  accessSources: readonly AccessPartSource[];
+  log: (message: string) => void;
+}
+
+/** The engine, started: every subscription's undelivered events are sent from now on. */
+export async function startSubscriptions({ storage, baseUrl, config, accessSources, log }: SubscriptionSetup): Promise<SubscriptionEngine> {
+  const engine = new SubscriptionEngine({
+    storage,
+    baseUrl,
+    indexer: createIndexer({ baseUrl }),
+    policy: { allowlist: config.endpointAllowlist },
+    maxAttempts: config.maxAttempts,
+    retryBaseMs: config.retryBaseMs,
+    timeoutMs: config.timeoutMs,
+    accessSources,
+    log,
+  });
+  await engine.start();
+  return engine;
+}
