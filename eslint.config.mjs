@@ -11,7 +11,7 @@ const FLOORS = [
   ['search', 'terminology', 'validation', 'match'],
   ['storage'],
   ['security'],
-  ['interactions'],
+  ['interactions', 'export'],
   ['operations'],
   ['rest'],
   ['http'],

@@ -40,6 +40,12 @@ export interface ParsedRequest {
   preference: ReturnPreference;
   /** `Prefer: handling=strict`. */
   strict: boolean;
+  /** `Prefer: handling=lenient`. */
+  lenient?: boolean;
+  /** `Prefer: respond-async` (asynchronous request pattern, async.html). */
+  respondAsync?: boolean;
+  /** The client's address, for what is audited later (a Bulk Data export job). */
+  networkAddress?: string;
   /** The id a transaction chose for a create before any entry ran. */
   assignedId?: string;
 }
@@ -59,6 +65,8 @@ export interface InteractionResult {
   body?: Resource;
   /** A HEAD: status and headers only. */
   bodiless?: boolean;
+  /** Headers an operation sets (an asynchronous kick-off's Content-Location). */
+  headers?: Record<string, string>;
 }
 
 /** What the handlers of the route table share: the services, and the bundle's own needs. */

@@ -1,3 +1,4 @@
+import type { ExportService } from '../export/service';
 import type { Storage } from '../storage/port';
 import type { ReferentialIntegrity } from '../config';
 import type { Validator } from '../validation/validator';
@@ -13,4 +14,6 @@ export interface Services {
    * create or update, which its references may name before they are written.
    */
   plannedTargets?: ReadonlySet<string>;
+  /** Bulk Data export (src/export/): set by the HTTP server, which owns its runner and audit. */
+  exports?: ExportService;
 }

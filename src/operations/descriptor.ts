@@ -37,12 +37,16 @@ export interface OperationInvocation {
   resource?: unknown;
   /** The query string, for the operations that page like a search (`$everything`). */
   query: QueryPairs;
+  /** `Prefer: respond-async` and `handling=lenient`, for the asynchronous operations (`$export`). */
+  prefer?: { respondAsync: boolean; lenient: boolean };
+  networkAddress?: string;
 }
 
 /** What an operation answers: a Bundle, a Parameters, an OperationOutcome... always 200 unless it throws. */
 export interface OperationAnswer {
   status?: number;
   body: Resource;
+  headers?: Record<string, string>;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { evaluateOperation } from './consent-evaluate';
 import type { OperationDescriptor, OperationLevel } from './descriptor';
 import { everythingOperation } from './everything';
+import { exportOperation } from './export';
 import { matchOperation } from './match';
 import { validateOperation } from './validate';
 
@@ -10,7 +11,7 @@ import { validateOperation } from './validate';
  */
 const LEVELS: readonly OperationLevel[] = ['system', 'type', 'instance'];
 
-const OPERATIONS: OperationDescriptor[] = [validateOperation, everythingOperation, matchOperation, evaluateOperation];
+const OPERATIONS: OperationDescriptor[] = [validateOperation, everythingOperation, matchOperation, evaluateOperation, exportOperation];
 
 export function operations(): readonly OperationDescriptor[] {
   return OPERATIONS;

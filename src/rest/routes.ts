@@ -194,8 +194,13 @@ export function operationRoutes(operation: OperationDescriptor): Route[] {
       changesState: operation.affectsState,
       handler: async (services, ctx, request) => {
         assertDefinedOn(operation, request.params.type);
-        const answer = await operation.handler(services, ctx, invocationOf(operation, request.params, request.query, request.body));
-        return { status: answer.status ?? 200, body: answer.body };
+        const invocation = {
+          ...invocationOf(operation, request.params, request.query, request.body),
+          prefer: { respondAsync: request.respondAsync === true, lenient: request.lenient === true },
+          ...(request.networkAddress !== undefined ? { networkAddress: request.networkAddress } : {}),
+        };
+        const answer = await operation.handler(services, ctx, invocation);
+        return { status: answer.status ?? 200, body: answer.body, ...(answer.headers ? { headers: answer.headers } : {}) };
       },
     })),
   );

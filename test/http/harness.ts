@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
-import { buildServer } from '../../src/http/server';
+import { buildServer, type ServerOptions } from '../../src/http/server';
 import type { AccessPartSource } from '../../src/security/access-filter';
 import type { Auth } from '../../src/security/auth/auth-service';
 import { createIndexer } from '../../src/search/indexer';
@@ -31,6 +31,8 @@ export interface HarnessOptions {
   accessSources?: readonly AccessPartSource[];
   /** `REFERENTIAL_INTEGRITY`: strict unless a test loads out of order on purpose. */
   referentialIntegrity?: ReferentialIntegrity;
+  /** Bulk Data export's job store and settings (src/http/server.ts). */
+  exports?: ServerOptions['exports'];
 }
 
 /** A server on an in-memory SQLite database, driven with inject (real routing, parsing and hooks). */
@@ -54,6 +56,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     logStream,
     auth: options.auth ?? { mode: 'off' },
     accessSources: options.accessSources,
+    ...(options.exports ? { exports: options.exports } : {}),
   });
   await app.ready();
   return {

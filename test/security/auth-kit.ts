@@ -6,7 +6,7 @@ import { exportJWK, SignJWT, type JWK, type JWTPayload } from 'jose';
 import type { AccessPartSource } from '../../src/security/access-filter';
 import { createAuth, type AuthOn } from '../../src/security/auth/auth-service';
 import { signAccessToken, type AccessTokenClaims } from '../../src/security/auth/token-endpoint';
-import { BASE_URL, startHarness, type Harness } from '../http/harness';
+import { BASE_URL, startHarness, type Harness, type HarnessOptions } from '../http/harness';
 
 export { BASE_URL };
 export const ORIGIN = new URL(BASE_URL).origin;
@@ -48,6 +48,7 @@ export interface SecureOptions {
   accessSources?: readonly AccessPartSource[];
   /** A database file in the harness folder (with its access-log thread) instead of ':memory:'. */
   fileDatabase?: boolean;
+  exports?: HarnessOptions['exports'];
 }
 
 /** A harness with security on: a fresh signing key in a temporary folder, issuers and clients as given. */
@@ -66,7 +67,7 @@ export async function startSecureHarness(options: SecureOptions = {}): Promise<S
     clientsFile: options.clients ? file('clients.json', options.clients) : undefined,
     jwksCooldownMs: options.jwksCooldownMs,
   })) as AuthOn;
-  const harness = await startHarness({ auth, accessSources: options.accessSources, ...(options.fileDatabase ? { sqlitePath: join(dir, 'concord.db') } : {}) });
+  const harness = await startHarness({ auth, accessSources: options.accessSources, ...(options.exports ? { exports: options.exports } : {}), ...(options.fileDatabase ? { sqlitePath: join(dir, 'concord.db') } : {}) });
   return {
     ...harness,
     auth,
