@@ -3,6 +3,7 @@ import { buildServer } from './http/server';
 import { createAuth, type Auth } from './security/auth/auth-service';
 import { consentAccessSource } from './security/consent';
 import { createIndexer } from './search/indexer';
+import { openExportJobs } from './storage/open-export-jobs';
 import { openStorage } from './storage/open-storage';
 import { createValidator } from './validation/validator';
 
@@ -21,12 +22,14 @@ async function main(): Promise<void> {
     throw error;
   }
   const storage = await openStorage(config, createIndexer({ baseUrl: config.baseUrl }));
+  const exportJobs = await openExportJobs(config);
   const app = buildServer({
     config,
     services: { storage, validator: createValidator(), referentialIntegrity: config.referentialIntegrity },
     auth,
     // The privacy layer: the patient's Consents, compiled into every query beside the scopes.
     accessSources: [consentAccessSource(storage, config.baseUrl)],
+    exports: { jobs: exportJobs, settings: config.export },
   });
 
   let stopping = false;
@@ -36,6 +39,7 @@ async function main(): Promise<void> {
     app.log.info({ signal }, 'stopping: finishing in-flight requests');
     // close() stops accepting, waits for in-flight requests, then the database closes.
     await app.close();
+    await exportJobs.close();
     await storage.close();
     app.log.info('stopped');
     process.exit(0);
