@@ -5,7 +5,7 @@
  * needs the bearer token of the principal that started the job; anyone
  * else is told 404 (src/export/service.ts).
  */
-import { createReadStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
 import type { Principal } from '../context';
 import type { ExportService } from '../export/service';
@@ -32,6 +32,8 @@ export function registerExportRoutes(app: FastifyInstance, exports: ExportServic
 
   app.get<{ Params: { job: string; file: string } }>('/$export-status/:job/:file', async (request, reply) => {
     const path = await exports.file(request.principal ?? OPERATOR, request.params.job, request.params.file);
-    return reply.code(200).header('content-type', NDJSON).send(createReadStream(path));
+    // Read whole: a file holds at most EXPORT_FILE_MAX_RESOURCES.
+    const content = await readFile(path);
+    return reply.code(200).header('content-type', NDJSON).send(content);
   });
 }
