@@ -273,7 +273,7 @@ export class ExportService {
     const principal = this.principalOf(job);
     const resources = [...result.patients].map((patient) => ({ reference: `Patient/${patient}`, patients: [patient] }));
     if (resources.length === 0) return;
-    this.deps.audit(
+    this.audit(
       this.events(principal, job, resources, { types: result.types.join(','), transactionTime: job.transactionTime }),
     );
   }
@@ -293,6 +293,8 @@ export class ExportService {
     interaction: 'operation' | 'read' | 'delete' = 'operation',
     operation = '$export',
   ): AnyResource[] {
+    // As for requests (install-audit.ts): the operator without a token (AUTH_MODE=off) is not audited.
+    if (principal.kind === 'operator' && !principal.token) return [];
     return auditEvents({
       principal,
       interaction,
@@ -304,6 +306,10 @@ export class ExportService {
       resources,
       extraEntities: [jobEntity(this.deps.baseUrl, job.id, details)],
     }) as unknown as AnyResource[];
+  }
+
+  private audit(events: AnyResource[]): void {
+    if (events.length > 0) this.deps.audit(events);
   }
 
   /** The job of this id when `principal` started it and it has not expired; anyone else is told 404. */
@@ -353,7 +359,7 @@ export class ExportService {
     const job = await this.ownJob(principal, id);
     const path = job.state === 'completed' ? this.folder.pathOf(job.id, name) : undefined;
     if (!path) throw notFound(`Export job ${id} has no file ${name}`);
-    this.deps.audit(this.events(principal, job, [], { file: name }, 'read', '$export-file'));
+    this.audit(this.events(principal, job, [], { file: name }, 'read', '$export-file'));
     return path;
   }
 
@@ -361,7 +367,7 @@ export class ExportService {
   async cancel(principal: Principal, id: string): Promise<void> {
     const job = await this.ownJob(principal, id);
     await this.remove(job.id);
-    this.deps.audit(this.events(principal, job, [], { cancelled: job.state }, 'delete', '$export-cancel'));
+    this.audit(this.events(principal, job, [], { cancelled: job.state }, 'delete', '$export-cancel'));
   }
 
   private async remove(id: string): Promise<void> {

@@ -12,6 +12,7 @@ import { serverRouter } from '../rest/server-routes';
 import { ROUTER_OPTIONS } from '../rest/router';
 import type { AccessPartSource } from '../security/access-filter';
 import type { Auth } from '../security/auth/auth-service';
+import { timeOrderedId } from '../security/audit/install-audit';
 import { installSecurity } from '../security/install-security';
 import { clientErrorHandler, frameworkError, installErrorHandling } from './error-handling';
 import { exceedsDepth, tooDeep } from './json-depth';
@@ -104,7 +105,7 @@ export function buildServer({ config, services, logStream, auth, accessSources, 
     jobs: exportJobs,
     baseUrl: config.baseUrl,
     // The jobs' AuditEvents go through the same buffer as every request's (security/audit/).
-    audit: (events) => app.auditTrail.add(events),
+    audit: (events) => app.auditTrail.add(events.map((event) => ({ ...event, id: timeOrderedId() }))),
     settings: { ...DEFAULT_EXPORT_SETTINGS, dir: join(tmpdir(), `concord-exports-${process.pid}`), ...exportOptions?.settings },
   });
   // Started once the server is ready (jobs a stopped server was running resume), stopped before the audit buffer's last flush.
