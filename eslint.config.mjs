@@ -13,7 +13,7 @@ const FLOORS = [
   ['scheduling'],
   ['security'],
   ['subscriptions'],
-  ['interactions'],
+  ['interactions', 'export'],
   ['operations', 'claims'],
   ['rest'],
   ['http'],

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { isResourceType } from './fhir/definitions';
 
 /**
@@ -33,6 +34,18 @@ export interface Config {
   scheduling: SchedulingConfig;
   claims: ClaimsConfig;
   subscriptions: SubscriptionConfig;
+  /** Bulk Data export (src/export/, docs/bulk-export.md). */
+  export: ExportConfig;
+}
+
+/** `EXPORT_*`: the limits, file size, retention and folder of Bulk Data export jobs. */
+export interface ExportConfig {
+  maxJobsPerClient: number;
+  maxJobs: number;
+  fileMaxResources: number;
+  retentionHours: number;
+  /** Where the NDJSON files are written (PHI at rest): `EXPORT_DIR`, else `exports` beside the SQLite file. */
+  dir: string;
 }
 
 /** Subscription delivery (src/subscriptions/, docs/subscriptions.md). */
@@ -165,6 +178,25 @@ function subscriptionConfig(env: Env): SubscriptionConfig {
   };
 }
 
+/** Hours, fractions allowed (`0.5` is 30 minutes). */
+function hours(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+(\.\d+)?$/.test(raw) || Number(raw) <= 0) throw new ConfigError(name, `must be a positive number of hours, got "${raw}"`);
+  return Number(raw);
+}
+
+function exportConfig(env: Env, sqlitePath: string): ExportConfig {
+  const beside = sqlitePath === ':memory:' ? './data' : dirname(sqlitePath);
+  return {
+    maxJobsPerClient: integer(env, 'EXPORT_MAX_JOBS_PER_CLIENT', 2, 1, 1000),
+    maxJobs: integer(env, 'EXPORT_MAX_JOBS', 8, 1, 10_000),
+    fileMaxResources: integer(env, 'EXPORT_FILE_MAX_RESOURCES', 100_000, 1, 100_000_000),
+    retentionHours: hours(env, 'EXPORT_RETENTION_HOURS', 24),
+    dir: text(env, 'EXPORT_DIR', join(beside, 'exports')),
+  };
+}
+
 function authConfig(env: Env): AuthConfig {
   const mode = text(env, 'AUTH_MODE', 'on');
   if (mode !== 'on' && mode !== 'off') throw new ConfigError('AUTH_MODE', `must be on or off, got "${mode}"`);
@@ -236,6 +268,7 @@ export function loadConfig(env: Env = process.env): Config {
   }
   const mongodbDb = text(env, 'MONGODB_DB', 'concord');
   if (!/^[A-Za-z0-9_-]{1,63}$/.test(mongodbDb)) throw new ConfigError('MONGODB_DB', `is not a valid database name: "${mongodbDb}"`);
+  const sqlitePath = text(env, 'SQLITE_PATH', './data/concord.db');
   return {
     port,
     host,
@@ -243,7 +276,7 @@ export function loadConfig(env: Env = process.env): Config {
     basePath,
     mongodbUri,
     mongodbDb,
-    sqlitePath: text(env, 'SQLITE_PATH', './data/concord.db'),
+    sqlitePath,
     sqliteCacheMb: integer(env, 'SQLITE_CACHE_MB', DEFAULT_SQLITE_CACHE_MB, 2, 4096),
     logLevel,
     maxBodyBytes: integer(env, 'MAX_BODY_BYTES', 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
@@ -253,5 +286,6 @@ export function loadConfig(env: Env = process.env): Config {
     scheduling: { holdSeconds: integer(env, 'SCHEDULING_HOLD_SECONDS', DEFAULT_HOLD_SECONDS, 10, 7 * 24 * 3600) },
     claims: claimsConfig(env),
     subscriptions: subscriptionConfig(env),
+    export: exportConfig(env, sqlitePath),
   };
 }

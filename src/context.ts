@@ -81,6 +81,8 @@ export interface TokenGrant {
   readonly issuer: string;
   /** The OAuth client (`client_id`, else `azp`, else `sub` for Backend Services). */
   readonly clientId?: string;
+  /** `sub` of the token: with the issuer, who a Bulk Data export job belongs to. */
+  readonly subject?: string;
   readonly scopes: readonly Scope[];
 }
 

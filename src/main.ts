@@ -5,6 +5,7 @@ import { consentAccessSource } from './security/consent';
 import { createIndexer } from './search/indexer';
 import { openAccountStore } from './storage/accounts/open';
 import type { AccountStore } from './storage/accounts/port';
+import { openExportJobs } from './storage/open-export-jobs';
 import { openStorage } from './storage/open-storage';
 import { ownershipAccessSource, startSubscriptions } from './subscriptions';
 import { createValidator } from './validation/validator';
@@ -29,6 +30,7 @@ async function main(): Promise<void> {
   const storage = await openStorage(config, createIndexer({ baseUrl: config.baseUrl }));
   // The privacy layer: the patient's Consents, compiled into every query beside the scopes; and who owns each Subscription.
   const accessSources = [consentAccessSource(storage, config.baseUrl), ownershipAccessSource];
+  const exportJobs = await openExportJobs(config);
   const app = buildServer({
     config,
     services: {
@@ -41,6 +43,7 @@ async function main(): Promise<void> {
     auth,
     accessSources,
     scheduling: config.scheduling,
+    exports: { jobs: exportJobs, settings: config.export },
   });
   const subscriptions = await startSubscriptions({
     storage,
@@ -58,6 +61,7 @@ async function main(): Promise<void> {
     // close() stops accepting, waits for in-flight requests, then the database closes.
     await app.close();
     await subscriptions.stop();
+    await exportJobs.close();
     await storage.close();
     await accounts.close();
     app.log.info('stopped');

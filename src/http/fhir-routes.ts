@@ -64,6 +64,9 @@ function parsedRequest(request: FastifyRequest, route: Route): ParsedRequest {
     ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
     preference: prefer.return,
     strict: prefer.strict,
+    lenient: prefer.lenient,
+    respondAsync: prefer.respondAsync,
+    networkAddress: request.ip,
   };
 }
 
@@ -71,6 +74,7 @@ function parsedRequest(request: FastifyRequest, route: Route): ParsedRequest {
 function reply(request: FastifyRequest, fastifyReply: FastifyReply, ctx: RequestContext, result: InteractionResult, preference: ReturnPreference): FastifyReply {
   // A response that break-the-glass opened says so; no other response does.
   if (ctx.breakGlass && result.status < 400) fastifyReply.header('x-break-glass', 'true');
+  for (const [name, value] of Object.entries(result.headers ?? {})) fastifyReply.header(name, value);
   const { record, status } = result;
   if (status === 304 && record) {
     versionHeaders(fastifyReply, record);

@@ -18,17 +18,23 @@ export function header(request: FastifyRequest, name: string): string | undefine
 export interface Preferences {
   return: ReturnPreference;
   strict: boolean;
+  lenient: boolean;
+  respondAsync: boolean;
 }
 
 /** The `Prefer` header (RFC 7240): `return=` on writes, `handling=` on searches. */
 export function preferences(request: FastifyRequest): Preferences {
-  const result: Preferences = { return: 'representation', strict: false };
+  const result: Preferences = { return: 'representation', strict: false, lenient: false, respondAsync: false };
   const raw = header(request, 'prefer');
   if (!raw) return result;
   for (const part of raw.split(/[,;]/)) {
     const [key, value] = part.split('=').map((s) => s.trim().replace(/^"|"$/g, ''));
     if (key === 'return' && (value === 'minimal' || value === 'representation' || value === 'OperationOutcome')) result.return = value;
-    if (key === 'handling') result.strict = value === 'strict';
+    if (key === 'handling') {
+      result.strict = value === 'strict';
+      result.lenient = value === 'lenient';
+    }
+    if (key === 'respond-async') result.respondAsync = true;
   }
   return result;
 }

@@ -1,12 +1,19 @@
 import { randomUUID } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { DEFAULT_MAX_BUNDLE_ENTRIES, type Config } from '../config';
+import { DEFAULT_EXPORT_SETTINGS, ExportService, type ExportSettings } from '../export/service';
 import type { Services } from '../interactions/services';
+import type { ExportJobStore } from '../storage/export-jobs';
+import { createSqliteExportJobStore } from '../storage/sqlite/export-job-store';
+import { registerExportRoutes } from './export-routes';
 import { serverRouter } from '../rest/server-routes';
 import { ROUTER_OPTIONS } from '../rest/router';
 import type { AccessPartSource } from '../security/access-filter';
 import type { Auth } from '../security/auth/auth-service';
 import { installScheduling, type SchedulingOptions } from '../scheduling/install';
+import { timeOrderedId } from '../security/audit/install-audit';
 import { installSecurity } from '../security/install-security';
 import { clientErrorHandler, frameworkError, installErrorHandling } from './error-handling';
 import { exceedsDepth, tooDeep } from './json-depth';
@@ -29,6 +36,12 @@ export interface ServerOptions {
   accessSources?: readonly AccessPartSource[];
   /** The booking rule's settings (SCHEDULING_HOLD_SECONDS; a clock for tests). */
   scheduling?: SchedulingOptions;
+  /**
+   * Bulk Data export: where jobs are stored and its settings. main.ts passes
+   * the engine's job store and the EXPORT_* configuration; absent, jobs are
+   * kept in an in-memory SQLite table and files in a temporary folder (tests).
+   */
+  exports?: { jobs?: ExportJobStore; settings?: Partial<ExportSettings> };
 }
 
 /**
@@ -37,7 +50,7 @@ export interface ServerOptions {
  * the route table (src/rest/routes.ts), registered by fhir-routes.ts;
  * nothing here knows about FHIR semantics.
  */
-export function buildServer({ config, services, logStream, auth, accessSources, scheduling }: ServerOptions): FastifyInstance {
+export function buildServer({ config, services, logStream, auth, accessSources, scheduling, exports: exportOptions }: ServerOptions): FastifyInstance {
   const app = Fastify({
     logger: { level: config.logLevel, ...(logStream ? { stream: logStream } : {}) },
     // The default request logging writes URLs, which can hold identifying search values.
@@ -91,7 +104,27 @@ export function buildServer({ config, services, logStream, auth, accessSources, 
   // The booking rule lives on the storage's commit hooks: every write path of Appointment and Slot keeps it.
   const booking = installScheduling(services.storage, config.baseUrl, scheduling, (message) => app.log.error(message));
   app.addHook('onClose', async () => booking.stop());
-  const routeServices = { ...services, scheduling: booking, maxBundleEntries: config.maxBundleEntries ?? DEFAULT_MAX_BUNDLE_ENTRIES };
-  app.register(async (fhir) => registerFhirRoutes(fhir, { services: routeServices, router, guard, baseUrl: config.baseUrl }), { prefix: config.basePath });
+  const exportJobs = exportOptions?.jobs ?? createSqliteExportJobStore(':memory:');
+  const exports = new ExportService({
+    services,
+    guard,
+    jobs: exportJobs,
+    baseUrl: config.baseUrl,
+    // The jobs' AuditEvents go through the same buffer as every request's (security/audit/).
+    audit: (events) => app.auditTrail.add(events.map((event) => ({ ...event, id: timeOrderedId() }))),
+    settings: { ...DEFAULT_EXPORT_SETTINGS, dir: join(tmpdir(), `concord-exports-${process.pid}`), ...exportOptions?.settings },
+  });
+  // Started once the server is ready (jobs a stopped server was running resume), stopped before the audit buffer's last flush.
+  app.addHook('onReady', () => exports.start());
+  app.addHook('preClose', () => exports.stop());
+  app.addHook('onClose', async () => (exportOptions?.jobs ? undefined : exportJobs.close()));
+  const routeServices = { ...services, scheduling: booking, exports, maxBundleEntries: config.maxBundleEntries ?? DEFAULT_MAX_BUNDLE_ENTRIES };
+  app.register(
+    async (fhir) => {
+      registerFhirRoutes(fhir, { services: routeServices, router, guard, baseUrl: config.baseUrl });
+      registerExportRoutes(fhir, exports);
+    },
+    { prefix: config.basePath },
+  );
   return app;
 }

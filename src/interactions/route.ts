@@ -42,6 +42,12 @@ export interface ParsedRequest {
   strict: boolean;
   /** `Idempotency-Key` (an operation that honours one: `$book`); a bundle entry has none. */
   idempotencyKey?: string;
+  /** `Prefer: handling=lenient`. */
+  lenient?: boolean;
+  /** `Prefer: respond-async` (asynchronous request pattern, async.html). */
+  respondAsync?: boolean;
+  /** The client's address, for what is audited later (a Bulk Data export job). */
+  networkAddress?: string;
   /** The id a transaction chose for a create before any entry ran. */
   assignedId?: string;
 }
@@ -65,6 +71,8 @@ export interface InteractionResult {
   bodiless?: boolean;
   /** An NDJSON answer (an operation's file): sent one resource a line instead of `body` over HTTP. */
   ndjson?: readonly Resource[];
+  /** Headers an operation sets (an asynchronous kick-off's Content-Location). */
+  headers?: Record<string, string>;
 }
 
 /** What the handlers of the route table share: the services, and the bundle's own needs. */

@@ -1,4 +1,5 @@
 import type { Scheduling } from '../scheduling/install';
+import type { ExportService } from '../export/service';
 import type { Storage } from '../storage/port';
 import type { ClaimsConfig, ReferentialIntegrity } from '../config';
 import type { EndpointPolicy } from '../subscriptions/endpoint-policy';
@@ -21,4 +22,6 @@ export interface Services {
   scheduling?: Scheduling;
   /** Where Subscription endpoints may point (`SUBSCRIPTION_ENDPOINT_ALLOWLIST`); absent: https to public addresses only. */
   subscriptionEndpoints?: EndpointPolicy;
+  /** Bulk Data export (src/export/): set by the HTTP server, which owns its runner and audit. */
+  exports?: ExportService;
 }

@@ -42,6 +42,9 @@ export interface OperationInvocation {
   query: QueryPairs;
   /** The `Idempotency-Key` header, for an operation that honours one (`$book`). */
   idempotencyKey?: string;
+  /** `Prefer: respond-async` and `handling=lenient`, for the asynchronous operations (`$export`). */
+  prefer?: { respondAsync: boolean; lenient: boolean };
+  networkAddress?: string;
 }
 
 /** What an operation answers: a Bundle, a Parameters, an OperationOutcome... always 200 unless it throws. */
@@ -59,6 +62,7 @@ export interface OperationAnswer {
    * one resource a line (`$bulk-publish`'s files). A bundle entry gets `body`.
    */
   ndjson?: readonly Resource[];
+  headers?: Record<string, string>;
 }
 
 /**

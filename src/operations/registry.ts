@@ -6,6 +6,7 @@ import { evaluateOperation } from './consent-evaluate';
 import type { OperationDescriptor, OperationLevel } from './descriptor';
 import { everythingOperation } from './everything';
 import { extractOperation } from './extract';
+import { exportOperation } from './export';
 import { matchOperation } from './match';
 import { populateOperation } from './populate';
 import { subscriptionEventsOperation } from './subscription-events';
@@ -36,6 +37,7 @@ const OPERATIONS: OperationDescriptor[] = [
   memberMatchOperation,
   subscriptionStatusOperation,
   subscriptionEventsOperation,
+  exportOperation,
 ];
 
 export function operations(): readonly OperationDescriptor[] {

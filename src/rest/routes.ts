@@ -197,8 +197,19 @@ export function operationRoutes(operation: OperationDescriptor): Route[] {
       changesState: operation.affectsState,
       handler: async (services, ctx, request) => {
         assertDefinedOn(operation, request.params.type);
-        const answer = await operation.handler(services, ctx, invocationOf(operation, request.params, request.query, request.body, request.idempotencyKey));
-        return { status: answer.status ?? 200, body: answer.body, ...(answer.disclosed ? { disclosed: answer.disclosed } : {}), ...(answer.ndjson && { ndjson: answer.ndjson }) };
+        const invocation = {
+          ...invocationOf(operation, request.params, request.query, request.body, request.idempotencyKey),
+          prefer: { respondAsync: request.respondAsync === true, lenient: request.lenient === true },
+          ...(request.networkAddress !== undefined ? { networkAddress: request.networkAddress } : {}),
+        };
+        const answer = await operation.handler(services, ctx, invocation);
+        return {
+          status: answer.status ?? 200,
+          body: answer.body,
+          ...(answer.disclosed ? { disclosed: answer.disclosed } : {}),
+          ...(answer.ndjson && { ndjson: answer.ndjson }),
+          ...(answer.headers ? { headers: answer.headers } : {}),
+        };
       },
     })),
   );

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
-import { buildServer } from '../../src/http/server';
+import { buildServer, type ServerOptions } from '../../src/http/server';
 import type { AccessPartSource } from '../../src/security/access-filter';
 import type { Auth } from '../../src/security/auth/auth-service';
 import { createIndexer } from '../../src/search/indexer';
@@ -38,6 +38,8 @@ export interface HarnessOptions {
   claims?: ClaimsConfig;
   /** Another BASE_URL (a test that listens on a real port and needs its URLs to match). */
   baseUrl?: string;
+  /** Bulk Data export's job store and settings (src/http/server.ts). */
+  exports?: ServerOptions['exports'];
 }
 
 /** A server on an in-memory SQLite database, driven with inject (real routing, parsing and hooks). */
@@ -63,6 +65,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     auth: options.auth ?? { mode: 'off' },
     accessSources: options.accessSources,
     ...(options.scheduling && { scheduling: options.scheduling }),
+    ...(options.exports ? { exports: options.exports } : {}),
   });
   await app.ready();
   return {

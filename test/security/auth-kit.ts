@@ -57,6 +57,7 @@ export interface SecureOptions {
   authorizationServer?: Partial<AuthorizationServerConfig>;
   /** Another BASE_URL (for a server listening on a real port). */
   baseUrl?: string;
+  exports?: HarnessOptions['exports'];
 }
 
 /** A harness with security on: a fresh signing key in a temporary folder, issuers and clients as given. */
@@ -77,7 +78,7 @@ export async function startSecureHarness(options: SecureOptions = {}): Promise<S
     ...(options.accounts ? { accounts: options.accounts } : {}),
     authorizationServer: { ...DEFAULT_AUTHORIZATION_SERVER, ...options.authorizationServer },
   })) as AuthOn;
-  const harness = await startHarness({ auth, accessSources: options.accessSources, ...(options.claims ? { claims: options.claims } : {}), ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}), ...(options.fileDatabase ? { sqlitePath: join(dir, 'concord.db') } : {}) });
+  const harness = await startHarness({ auth, accessSources: options.accessSources, ...(options.claims ? { claims: options.claims } : {}), ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}), ...(options.exports ? { exports: options.exports } : {}), ...(options.fileDatabase ? { sqlitePath: join(dir, 'concord.db') } : {}) });
   return {
     ...harness,
     auth,

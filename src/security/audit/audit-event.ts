@@ -13,6 +13,8 @@ export interface AuditFacts {
   baseUrl: string;
   /** `Type/id` of each resource returned or touched, with the patients whose compartment holds it. */
   resources: ReadonlyArray<{ reference: string; patients: readonly string[] }>;
+  /** Entities that are not resources, added to every event (a Bulk Data export job: jobEntity). */
+  extraEntities?: readonly AuditEventEntity[];
 }
 
 /** 0 success, 4 denied (forbidden, or hidden and answered 404), 8 error. */
@@ -94,7 +96,10 @@ function event(facts: AuditFacts, entities: AuditEventEntity[]): AuditEvent {
  */
 export function auditEvents(facts: AuditFacts): AuditEvent[] {
   const patients = [...new Set(facts.resources.flatMap((resource) => resource.patients))].sort();
-  const shared = facts.resources.filter((resource) => resource.patients.length === 0).map((resource) => resourceEntity(resource.reference));
+  const shared = [
+    ...facts.resources.filter((resource) => resource.patients.length === 0).map((resource) => resourceEntity(resource.reference)),
+    ...(facts.extraEntities ?? []),
+  ];
   if (patients.length === 0) return [event(facts, shared)];
   return patients.map((patient) =>
     event(facts, [
@@ -103,4 +108,19 @@ export function auditEvents(facts: AuditFacts): AuditEvent[] {
       ...shared,
     ]),
   );
+}
+
+/**
+ * A Bulk Data export job as an AuditEvent entity (it is no FHIR resource):
+ * its id as an identifier, role Job (object-role 20), and details such as
+ * the types exported or the file downloaded. Never patient data.
+ */
+export function jobEntity(baseUrl: string, jobId: string, details: Record<string, string>): AuditEventEntity {
+  return {
+    what: { identifier: { system: `${baseUrl}/$export-status`, value: jobId } },
+    type: { system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type', code: '2', display: 'System Object' },
+    role: { system: 'http://terminology.hl7.org/CodeSystem/object-role', code: '20', display: 'Job' },
+    name: `Bulk Data export ${jobId}`,
+    detail: Object.entries(details).map(([type, valueString]) => ({ type, valueString })),
+  };
 }

@@ -58,6 +58,7 @@ export async function principalFromClaims(claims: JWTPayload, storage: Storage, 
   const token: TokenGrant = {
     issuer: String(claims.iss),
     clientId: optionalString(claims, 'client_id') ?? optionalString(claims, 'azp'),
+    ...(typeof claims.sub === 'string' && claims.sub !== '' ? { subject: claims.sub } : {}),
     scopes,
   };
   if (scopes.some((scope) => scope.context === 'patient') && patient === undefined) {

@@ -1,0 +1,277 @@
+/**
+ * One export job's work, off the request path: the searches it runs, page
+ * by page (a chunk), with the job principal's access filter (scopes and
+ * Consents, applied inside each query as for any search), each resource in
+ * its version as of transactionTime, into NDJSON files. Between chunks it
+ * yields to the event loop so that requests interleave with it.
+ */
+import type { RequestContext } from '../context';
+import type { AnyResource, Bundle } from '../fhir/types';
+import type { QueryPairs } from '../interactions/conditional';
+import { CURSOR_PARAM, OFFSET_PARAM } from '../interactions/paging';
+import { search } from '../interactions/search';
+import type { Services } from '../interactions/services';
+import type { Compartment } from '../search/compartment';
+import { subsetResource } from '../search/subset';
+import { patientsOfFactory } from '../security/audit/patients-of';
+import type { RequestGuard } from '../security/request-guard';
+import { NdjsonWriter, type ExportFolder } from './files';
+import { restorePrincipal, type ExportJob, type OutputFile } from './job';
+
+export interface RunnerDeps {
+  services: Services;
+  guard: RequestGuard;
+  baseUrl: string;
+  folder: ExportFolder;
+  /** Resources per search page (one chunk). */
+  chunkSize: number;
+  fileMaxResources: number;
+}
+
+export interface RunControl {
+  /** True once the job is cancelled or the server stops: the run ends without completing anything. */
+  stopped(): boolean;
+  /** Called after each chunk. */
+  progress(exported: number, step: string): void;
+}
+
+export interface RunResult {
+  output: OutputFile[];
+  deletedFile?: OutputFile;
+  errorFile?: OutputFile;
+  /** The patients whose data went into the job (for their AuditEvents). */
+  patients: Set<string>;
+  types: string[];
+}
+
+/** One search of the plan: a type (or every type of `_type` in a compartment), its criteria, a compartment. */
+interface PlannedQuery {
+  type?: string;
+  pairs: QueryPairs;
+  compartment?: Compartment;
+}
+
+const yieldToRequests = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** The next page's position, from the Bundle's `next` link (keyset cursor, or offset). */
+function nextPosition(bundle: Bundle): [string, string] | undefined {
+  const next = bundle.link?.find((link) => link.relation === 'next')?.url;
+  if (!next) return undefined;
+  const params = new URL(next).searchParams;
+  for (const name of [CURSOR_PARAM, OFFSET_PARAM]) {
+    const value = params.get(name);
+    if (value !== null) return [name, value];
+  }
+  return undefined;
+}
+
+/** The searches of a type at one place: one per `_typeFilter` (ORed), or one for the whole type. */
+function queriesOfType(job: ExportJob, type: string, compartment?: Compartment): PlannedQuery[] {
+  const filters = job.typeFilters[type];
+  if (!filters) return [{ type, pairs: [], ...(compartment ? { compartment } : {}) }];
+  return filters.map((filter) => ({ type, pairs: [...new URLSearchParams(filter).entries()], ...(compartment ? { compartment } : {}) }));
+}
+
+/** The plan for one patient's compartment: the unfiltered types in one search, each filter in its own. */
+function compartmentQueries(job: ExportJob, patient: string): PlannedQuery[] {
+  const compartment: Compartment = { type: 'Patient', id: patient };
+  const plain = job.types.filter((type) => !job.typeFilters[type]);
+  const filtered = job.types.filter((type) => job.typeFilters[type]).flatMap((type) => queriesOfType(job, type, compartment));
+  return [...(plain.length > 0 ? [{ pairs: [['_type', plain.join(',')]] as QueryPairs, compartment }] : []), ...filtered];
+}
+
+export class JobRun {
+  private readonly writer: NdjsonWriter;
+  private readonly seen = new Set<string>();
+  private readonly patients = new Set<string>();
+  private readonly patientsOf: (resource: AnyResource) => string[];
+  private exported = 0;
+  private ctx!: RequestContext;
+
+  constructor(
+    private readonly deps: RunnerDeps,
+    private readonly job: ExportJob,
+    private readonly control: RunControl,
+  ) {
+    this.writer = new NdjsonWriter(deps.folder.fresh(job.id), deps.fileMaxResources);
+    this.patientsOf = patientsOfFactory(deps.baseUrl);
+  }
+
+  /** Runs the job to the end; undefined when it was stopped (its partial files stay `.part` and are removed on the next run). */
+  async run(): Promise<RunResult | undefined> {
+    try {
+      return await this.runAll();
+    } finally {
+      this.writer.abandon();
+    }
+  }
+
+  private async runAll(): Promise<RunResult | undefined> {
+    const { job } = this;
+    // The job's own principal, with its access filter as of now: the same filter a search of theirs gets.
+    this.ctx = await this.deps.guard.admit({
+      principal: restorePrincipal(job.principal, this.deps.baseUrl),
+      classified: { interaction: 'search-system', permissions: ['s'], accessPermission: 's' },
+      requestId: `export-${job.id}`,
+      now: new Date(),
+    });
+    if (job.level === 'system') {
+      const plan = job.types.flatMap((type) => queriesOfType(job, type));
+      for (const [index, query] of plan.entries()) if (!(await this.runQuery(query, `${query.type ?? ''} (search ${index + 1} of ${plan.length})`))) return undefined;
+    } else {
+      const patients = job.patients ?? (await this.visiblePatients());
+      if (!patients) return undefined;
+      for (const [index, patient] of patients.entries()) {
+        for (const query of compartmentQueries(job, patient)) if (!(await this.runQuery(query, `patient ${index + 1} of ${patients.length}`))) return undefined;
+      }
+    }
+    const deleted = job.since !== undefined && job.level === 'system' ? await this.deletions() : [];
+    if (this.control.stopped()) return undefined;
+    for (const bundle of deleted) this.writer.write('Bundle', bundle, 'deleted');
+    for (const problem of job.problems) {
+      this.writer.write('OperationOutcome', { resourceType: 'OperationOutcome', issue: [{ severity: 'warning', code: 'processing', diagnostics: problem }] }, 'error');
+    }
+    const files = this.writer.finish();
+    const isData = (file: OutputFile) => !file.name.startsWith('deleted-') && !file.name.startsWith('error-');
+    const deletedFile = files.find((file) => file.name.startsWith('deleted-'));
+    const errorFile = files.find((file) => file.name.startsWith('error-'));
+    return {
+      output: files.filter(isData),
+      ...(deletedFile ? { deletedFile } : {}),
+      ...(errorFile ? { errorFile } : {}),
+      patients: this.patients,
+      types: [...new Set(files.filter(isData).map((file) => file.type))],
+    };
+  }
+
+  /** The Patient level: every patient the principal may see, as of transactionTime. */
+  private async visiblePatients(): Promise<string[] | undefined> {
+    const ids: string[] = [];
+    let position: [string, string] | undefined;
+    do {
+      const bundle = await this.page('Patient', [], undefined, position);
+      for (const entry of bundle.entry ?? []) {
+        const resource = entry.resource as AnyResource | undefined;
+        if (resource && (await this.asOfSnapshot(resource))) ids.push(resource.id ?? '');
+      }
+      position = nextPosition(bundle);
+      await yieldToRequests();
+      if (this.control.stopped()) return undefined;
+    } while (position);
+    return ids;
+  }
+
+  private page(type: string | undefined, pairs: QueryPairs, compartment: Compartment | undefined, position?: [string, string]): Promise<Bundle> {
+    const since: QueryPairs = this.job.since ? [['_lastUpdated', `gt${this.job.since}`]] : [];
+    const query: QueryPairs = [...pairs, ...since, ['_count', String(this.deps.chunkSize)], ['_total', 'none'], ...(position ? [position] : [])];
+    return search(this.deps.services, this.ctx, type, query, { strict: true, ...(compartment ? { compartment } : {}) });
+  }
+
+  /** One search, page by page; false when the job was stopped. */
+  private async runQuery(query: PlannedQuery, step: string): Promise<boolean> {
+    let position: [string, string] | undefined;
+    do {
+      const bundle = await this.page(query.type, query.pairs, query.compartment, position);
+      const written: AnyResource[] = [];
+      for (const entry of bundle.entry ?? []) {
+        const current = entry.resource as AnyResource | undefined;
+        if (!current || entry.search?.mode === 'include') continue;
+        const resource = await this.asOfSnapshot(current);
+        if (resource && this.write(resource)) written.push(resource);
+      }
+      if (this.job.latestProvenance && written.length > 0) await this.latestProvenance(written);
+      this.control.progress(this.exported, step);
+      position = nextPosition(bundle);
+      await yieldToRequests();
+      if (this.control.stopped()) return false;
+    } while (position);
+    return true;
+  }
+
+  /**
+   * The version as of transactionTime: the current one when it is not newer,
+   * else the latest older version from history; undefined when the resource
+   * did not exist then (created later), was deleted then, or changed no
+   * later than `_since`.
+   */
+  private async asOfSnapshot(current: AnyResource): Promise<AnyResource | undefined> {
+    const time = this.job.transactionTime;
+    let resource: AnyResource | undefined = current;
+    if ((current.meta?.lastUpdated ?? '') > time) {
+      const page = await this.deps.services.storage.history(this.ctx, { resourceType: current.resourceType, id: current.id, at: time, count: 1, offset: 0 });
+      const then = page.records[0];
+      resource = then && !then.deleted ? then.resource : undefined;
+    }
+    if (resource && this.job.since !== undefined && (resource.meta?.lastUpdated ?? '') <= this.job.since) return undefined;
+    return resource;
+  }
+
+  /** Writes a resource once (several searches may find it); false when it was already written. */
+  private write(resource: AnyResource): boolean {
+    const key = `${resource.resourceType}/${resource.id}`;
+    if (this.seen.has(key)) return false;
+    this.seen.add(key);
+    // A Group that lists a patient is not that patient's data.
+    if (resource.resourceType !== 'Group') for (const patient of this.patientsOf(resource)) this.patients.add(patient);
+    this.writer.write(resource.resourceType, subsetResource(resource, undefined, this.job.elements));
+    this.exported++;
+    return true;
+  }
+
+  /** `includeAssociatedData=LatestProvenanceResources`: the newest Provenance (as of transactionTime) targeting each resource. */
+  private async latestProvenance(targets: AnyResource[]): Promise<void> {
+    const wanted = new Set(targets.map((resource) => `${resource.resourceType}/${resource.id}`));
+    const latest = new Map<string, AnyResource>();
+    let position: [string, string] | undefined;
+    do {
+      const bundle = await this.page('Provenance', [['target', [...wanted].join(',')]], undefined, position);
+      for (const entry of bundle.entry ?? []) {
+        const provenance = entry.resource && (await this.asOfSnapshot(entry.resource as AnyResource));
+        const targetsOf = ((provenance as { target?: Array<{ reference?: string }> } | undefined)?.target ?? []).map((target) => target.reference ?? '');
+        for (const target of targetsOf.filter((reference) => wanted.has(reference))) {
+          const known = latest.get(target);
+          if (provenance && (!known || (known.meta?.lastUpdated ?? '') < (provenance.meta?.lastUpdated ?? ''))) latest.set(target, provenance);
+        }
+      }
+      position = nextPosition(bundle);
+    } while (position);
+    for (const provenance of latest.values()) this.write(provenance);
+  }
+
+  /**
+   * `_since` at the system level: the resources whose version as of
+   * transactionTime is a deletion made after `_since`, as Bundles of DELETE
+   * requests (export.html "deleted"). History lists a resource for a
+   * filtered principal only when its current row meets the access filter,
+   * so a caller with a filter is never told of deletions it could not have seen.
+   */
+  private async deletions(): Promise<Bundle[]> {
+    const entries: Array<{ request: { method: 'DELETE'; url: string } }> = [];
+    for (const type of this.job.types) {
+      const decided = new Set<string>();
+      for (let offset = 0; ; offset += this.deps.chunkSize) {
+        const page = await this.deps.services.storage.history(this.ctx, {
+          resourceType: type,
+          since: this.job.since,
+          at: this.job.transactionTime,
+          count: this.deps.chunkSize,
+          offset,
+        });
+        for (const record of page.records) {
+          // Newest first: the first version seen of a resource is its state as of transactionTime.
+          if (decided.has(record.id)) continue;
+          decided.add(record.id);
+          if (record.deleted) entries.push({ request: { method: 'DELETE', url: `${type}/${record.id}` } });
+        }
+        if (page.records.length < this.deps.chunkSize) break;
+        await yieldToRequests();
+        if (this.control.stopped()) return [];
+      }
+    }
+    const bundles: Bundle[] = [];
+    for (let at = 0; at < entries.length; at += this.deps.chunkSize) {
+      bundles.push({ resourceType: 'Bundle', type: 'transaction', entry: entries.slice(at, at + this.deps.chunkSize) });
+    }
+    return bundles;
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * An export job's life: the snapshot as of transactionTime, `_since` with
+ * deletions, the limits (429), polling, cancel and expiry with a clock the
+ * test controls.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { systemContext } from '../../src/context';
+import { ASYNC, BASE_URL, exportAll, idsOf, load, pathOf, poll, startExportHarness } from './helpers';
+
+const patients = (count: number) => Array.from({ length: count }, (_, i) => ({ resourceType: 'Patient', id: `p${String(i).padStart(3, '0')}`, gender: 'female' }));
+
+t.test('one snapshot as of transactionTime: later writes do not leak in, an update exports the old version', async (t) => {
+  // One resource per chunk: the job is still running while the writes below commit.
+  const h = await startExportHarness(t, { chunkSize: 1 });
+  await load(h.storage, patients(150));
+  const kickoff = await h.send({ url: '/fhir/$export?_type=Patient', headers: ASYNC });
+  t.equal(kickoff.statusCode, 202);
+  const ctx = systemContext(BASE_URL);
+  await h.storage.update(ctx, { resourceType: 'Patient', id: 'p149', gender: 'male' } as never);
+  await h.storage.update(ctx, { resourceType: 'Patient', id: 'p000', gender: 'male' } as never);
+  await h.storage.create(ctx, { resourceType: 'Patient', id: 'late', gender: 'other' } as never);
+  const during = await h.send({ url: pathOf(String(kickoff.headers['content-location'])) });
+  t.equal(during.statusCode, 202, 'the writes happened while the job ran');
+  t.match(String(during.headers['x-progress']), /resources exported/, 'progress per chunk');
+  t.ok(Number(during.headers['retry-after']) >= 0);
+  const done = await poll(h.send, String(kickoff.headers['content-location']));
+  const manifest = JSON.parse(done.body) as { output: Array<{ url: string }> };
+  const lines = (await Promise.all(manifest.output.map(async (o) => (await h.send({ url: pathOf(o.url) })).body))).join('').split('\n').filter(Boolean);
+  const exported = lines.map((line) => JSON.parse(line) as { id: string; gender: string });
+  t.equal(exported.length, 150, 'the 150 patients of the snapshot, each once');
+  t.notOk(exported.some((p) => p.id === 'late'), 'a create after kick-off does not appear');
+  t.equal(exported.find((p) => p.id === 'p149')?.gender, 'female', 'an update during the job: the version as of transactionTime');
+  t.equal(exported.find((p) => p.id === 'p000')?.gender, 'female');
+});
+
+t.test('_since: changed resources, and those deleted since then in `deleted` as a Bundle of DELETE requests', async (t) => {
+  const h = await startExportHarness(t);
+  await load(h.storage, patients(4));
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  const since = new Date().toISOString();
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  await load(h.storage, [{ resourceType: 'Patient', id: 'p001', gender: 'male' }]);
+  await h.storage.delete(systemContext(BASE_URL), 'Patient', 'p002');
+  const { manifest, files } = await exportAll(h.send, { url: `/fhir/$export?_type=Patient&_since=${encodeURIComponent(since)}` });
+  t.same(idsOf(files.Patient), ['p001']);
+  t.equal(manifest.deleted.length, 1);
+  t.equal(manifest.deleted[0]?.type, 'Bundle');
+  t.same(files.Bundle, [{ resourceType: 'Bundle', type: 'transaction', entry: [{ request: { method: 'DELETE', url: 'Patient/p002' } }] }]);
+  const without = await exportAll(h.send, { url: '/fhir/$export?_type=Patient' });
+  t.same(without.manifest.deleted, [], 'no _since: no deletions listed');
+});
+
+t.test('limits: EXPORT_MAX_JOBS_PER_CLIENT and EXPORT_MAX_JOBS answer 429 with Retry-After, counted exactly under parallel kick-offs', async (t) => {
+  const h = await startExportHarness(t, { maxJobsPerClient: 3, maxJobs: 5, chunkSize: 1 });
+  await load(h.storage, patients(200));
+  const answers = await Promise.all(Array.from({ length: 8 }, () => h.send({ url: '/fhir/$export?_type=Patient', headers: ASYNC })));
+  const codes = answers.map((a) => a.statusCode);
+  t.equal(codes.filter((c) => c === 202).length, 3, 'exactly the per-client limit started');
+  t.equal(codes.filter((c) => c === 429).length, 5);
+  t.ok(answers.filter((a) => a.statusCode === 429).every((a) => Number(a.headers['retry-after']) > 0), 'with Retry-After');
+  for (const a of answers.filter((a) => a.statusCode === 202)) t.equal((await h.send({ method: 'DELETE', url: pathOf(String(a.headers['content-location'])) })).statusCode, 202);
+});
+
+t.test('the server-wide limit', async (t) => {
+  const h = await startExportHarness(t, { maxJobsPerClient: 10, maxJobs: 2, chunkSize: 1 });
+  await load(h.storage, patients(200));
+  const answers = await Promise.all(Array.from({ length: 4 }, () => h.send({ url: '/fhir/$export?_type=Patient', headers: ASYNC })));
+  t.same(answers.map((a) => a.statusCode).sort(), [202, 202, 429, 429]);
+});
+
+t.test('polling faster than Retry-After asks may get 429', async (t) => {
+  const h = await startExportHarness(t, { pollSeconds: 30, chunkSize: 1 });
+  await load(h.storage, patients(200));
+  const url = pathOf(String((await h.send({ url: '/fhir/$export?_type=Patient', headers: ASYNC })).headers['content-location']));
+  const first = await h.send({ url });
+  t.equal(first.statusCode, 202);
+  t.equal(first.headers['retry-after'], '30');
+  const second = await h.send({ url });
+  t.equal(second.statusCode, 429);
+  t.equal(second.headers['retry-after'], '30');
+});
+
+t.test('DELETE cancels a running job and deletes a finished one: 202, then 404, files gone at once', async (t) => {
+  const h = await startExportHarness(t, { chunkSize: 1 });
+  await load(h.storage, patients(200));
+  const running = pathOf(String((await h.send({ url: '/fhir/$export?_type=Patient', headers: ASYNC })).headers['content-location']));
+  t.equal((await h.send({ method: 'DELETE', url: running })).statusCode, 202);
+  t.equal((await h.send({ url: running })).statusCode, 404);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  t.notOk(existsSync(join(h.dir, running.split('/').pop() ?? '')), 'the cancelled job’s folder is removed');
+
+  const { manifest, statusUrl } = await exportAll(h.send, { url: '/fhir/$export?_type=Patient' });
+  const id = statusUrl.split('/').pop() ?? '';
+  t.ok(readdirSync(join(h.dir, id)).length > 0);
+  t.equal((await h.send({ method: 'DELETE', url: pathOf(statusUrl) })).statusCode, 202);
+  t.notOk(existsSync(join(h.dir, id)), 'files removed at once');
+  t.equal((await h.send({ url: pathOf(statusUrl) })).statusCode, 404);
+  t.equal((await h.send({ url: pathOf(manifest.output[0]?.url ?? '') })).statusCode, 404);
+});
+
+t.test('jobs and files expire EXPORT_RETENTION_HOURS after completion (fractions allowed); Expires says when', async (t) => {
+  let now = Date.now();
+  const h = await startExportHarness(t, { retentionHours: 0.5, clock: () => new Date(now) });
+  await load(h.storage, patients(2));
+  const { manifest, statusUrl } = await exportAll(h.send, { url: '/fhir/$export?_type=Patient' });
+  const status = await h.send({ url: pathOf(statusUrl) });
+  t.equal(Date.parse(String(status.headers.expires)), Math.floor((now + 30 * 60_000) / 1000) * 1000, 'half an hour after completion');
+  now += 29 * 60_000;
+  t.equal((await h.send({ url: pathOf(manifest.output[0]?.url ?? '') })).statusCode, 200, 'still there before');
+  now += 2 * 60_000;
+  t.equal((await h.send({ url: pathOf(manifest.output[0]?.url ?? '') })).statusCode, 404, 'gone after');
+  t.equal((await h.send({ url: pathOf(statusUrl) })).statusCode, 404);
+  t.notOk(existsSync(join(h.dir, statusUrl.split('/').pop() ?? '')), 'and deleted from disk');
+});
