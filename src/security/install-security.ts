@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Principal } from '../context';
 import type { Storage } from '../storage/port';
 import type { AccessPartSource } from './access-filter';
+import { authOffWarning } from './auth-off-warning';
 import { installAudit } from './audit/install-audit';
 import { createRequestGuard, type RequestGuard } from './request-guard';
 import type { ClassifiedRequest } from './scopes/classify';
@@ -28,7 +29,7 @@ export interface SecurityOptions {
 
 const OPERATOR: Principal = { kind: 'operator' };
 
-export const AUTH_OFF_WARNING = 'AUTH_MODE=off: security is disabled, every request acts as the operator without authentication';
+export { AUTH_OFF_WARNING } from './auth-off-warning';
 
 /**
  * Security around the FHIR routes, as far as HTTP is concerned:
@@ -39,15 +40,17 @@ export function installSecurity(app: FastifyInstance, options: SecurityOptions):
   const { auth, storage, baseUrl, basePath } = options;
   const guard = createRequestGuard({ storage, baseUrl, accessSources: options.accessSources });
   if (auth.mode === 'on') registerAuthRoutes(app, auth, basePath);
-  else app.log.warn(AUTH_OFF_WARNING);
   installAudit(app, { storage, baseUrl });
 
-  app.addHook('onRequest', async (request) => {
-    if (auth.mode === 'off') {
-      request.log.warn(AUTH_OFF_WARNING);
+  if (auth.mode === 'off') {
+    const offWarning = authOffWarning((message) => app.log.warn(message), { now: auth.now });
+    app.addHook('onRequest', async (request) => {
+      offWarning.remind();
       request.principal = OPERATOR;
-      return;
-    }
+    });
+    return guard;
+  }
+  app.addHook('onRequest', async (request) => {
     if (isPublicRequest(request.method, request.url, basePath)) return;
     request.principal = await authenticate(auth, request.headers.authorization, storage);
   });
