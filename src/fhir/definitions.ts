@@ -43,7 +43,24 @@ export function readConformanceArtefact<T>(file: string): T {
 
 const resourceTypeSet = lazy(() => new Set(readConformanceArtefact<string[]>('resource-types.json')));
 const sortedResourceTypes = lazy(() => [...resourceTypeSet()].sort());
-const allSearchParameters = lazy(() => readConformanceArtefact<SearchParamDef[]>('search-parameters.json'));
+const allSearchParameters = lazy(() => [...readConformanceArtefact<SearchParamDef[]>('search-parameters.json'), ...SERVER_SEARCH_PARAMETERS]);
+
+/**
+ * Parameters this server defines beyond the R4 set. R4 cannot search an
+ * AuditEvent by its purpose of use; R5 added `purpose` on AuditEvent, and a
+ * privacy view of the access log ("who read my record, and why") needs it.
+ * Defined here over R4's elements: the event's and each agent's purpose.
+ */
+const SERVER_SEARCH_PARAMETERS: SearchParamDef[] = [
+  {
+    url: 'http://concord.example.org/fhir/SearchParameter/AuditEvent-purpose',
+    code: 'purpose',
+    type: 'token',
+    base: ['AuditEvent'],
+    expression: 'AuditEvent.purposeOfEvent | AuditEvent.agent.purposeOfUse',
+    description: 'The purpose of use of the event or of one of its agents (like R5 AuditEvent purpose)',
+  },
+];
 
 /** Parameters by resource type, those of Resource/DomainResource included, built on first use. */
 const searchParamsByType = lazy(() => {
