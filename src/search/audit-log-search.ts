@@ -39,6 +39,8 @@ const CONTROLS: Readonly<Record<string, readonly string[] | undefined>> = {
   _count: undefined,
   _total: undefined,
   _summary: ['count'],
+  // A system search narrowed to the log alone (`/?_type=AuditEvent`).
+  _type: undefined,
   // Answered by the HTTP layer.
   _format: undefined,
   _pretty: undefined,
@@ -47,7 +49,7 @@ const CONTROLS: Readonly<Record<string, readonly string[] | undefined>> = {
 /** The supported parameters, for the 400s and the CapabilityStatement's documentation. */
 export function auditLogSupported(): string {
   const controls = Object.entries(CONTROLS)
-    .filter(([name]) => name !== '_format' && name !== '_pretty')
+    .filter(([name]) => !['_type', '_format', '_pretty'].includes(name))
     .map(([name, values]) => (values ? values.map((value) => `${name}=${value}`).join(', ') : name));
   return [...Object.keys(AUDIT_LOG_PARAMETERS), ...controls].join(', ');
 }
