@@ -6,6 +6,7 @@ import type { Indexer } from '../../search/index-entry';
 import { AUDIT_LOG_TYPE } from '../../search/audit-log-search';
 import { DEFAULT_TOTAL_CAP, type SearchQuery } from '../../search/query';
 import type { HistoryPage, HistoryQuery, ResourceKey, SearchResult, UpdateResult, VersionRecord, WriteOptions } from '../port';
+import { eventHistory, eventHistoryId } from '../audit-log-history';
 import { identity, notBefore, stampResource } from '../versioning';
 import type { AuditLogStore } from './audit-log';
 import { ConditionCompiler } from './condition-sql';
@@ -132,7 +133,7 @@ export class ResourceStore {
   }
 
   history(query: HistoryQuery, access?: AccessFilter): HistoryPage {
-    if (this.auditLog && query.resourceType === AUDIT_LOG_TYPE) return this.auditLogHistory(query, access);
+    if (this.auditLog && query.resourceType === AUDIT_LOG_TYPE) return eventHistory(query, this.auditLog.read(eventHistoryId(query), access));
     const compiled = compileHistory(query, access);
     // One read transaction, so that the page and the total see the same snapshot.
     return this.db.transaction(() => ({
@@ -233,14 +234,6 @@ export class ResourceStore {
       checkExpectedVersion(current, options, `${resourceType}/${id}`);
       return this.putVersion(now, resourceType, id, current, undefined);
     });
-  }
-
-  /** An event's history is its one version; the log has no type-level history (it is searched by date instead). */
-  private auditLogHistory(query: HistoryQuery, access: AccessFilter | undefined): HistoryPage {
-    if (query.id === undefined) throw FhirError.of(400, 'not-supported', 'The access log has no type history: search AuditEvent?date=... instead');
-    const record = this.auditLog!.read(query.id, access);
-    const shown = record && (query.since === undefined || record.lastUpdated >= query.since) && (query.at === undefined || record.lastUpdated <= query.at);
-    return { records: shown && query.offset === 0 && query.count > 0 ? [record] : [], total: shown ? 1 : 0 };
   }
 
   /**
