@@ -69,6 +69,16 @@ export const SERVER_SEARCH_PARAMETERS: readonly SearchParamDef[] = [
     expression: 'Coverage.subscriberId',
     description: 'The subscriber id of the Coverage',
   },
+  {
+    // R4 cannot search an AuditEvent by its purpose of use; R5 added `purpose`, and the access log
+    // ("who read my record, and why") needs it: defined over R4's elements, the event's and each agent's purpose.
+    url: 'http://concord.example.org/fhir/SearchParameter/AuditEvent-purpose',
+    code: 'purpose',
+    type: 'token',
+    base: ['AuditEvent'],
+    expression: 'AuditEvent.purposeOfEvent | AuditEvent.agent.purposeOfUse',
+    description: 'The purpose of use of the event or of one of its agents (like R5 AuditEvent purpose)',
+  },
 ];
 
 const allSearchParameters = lazy(() => [...readConformanceArtefact<SearchParamDef[]>('search-parameters.json'), ...SERVER_SEARCH_PARAMETERS]);

@@ -29,7 +29,8 @@ export interface ServerOptions {
   /**
    * SMART security (src/security/auth/). main.ts always passes it; absent
    * means off (tests that build the server directly), which logs the
-   * AUTH_MODE=off warning on every request so it cannot go unnoticed.
+   * AUTH_MODE=off warning at start and at most once a minute after
+   * (src/security/auth-off-warning.ts) so it cannot go unnoticed.
    */
   auth?: Auth;
   /** Access layers ANDed with the scopes (the consent layer). */

@@ -1,5 +1,6 @@
 import { resourceTypes } from '../fhir/definitions';
 import type { CapabilityStatement } from '../fhir/types';
+import { AUDIT_LOG_TYPE, auditLogSupported } from '../search/audit-log-search';
 import { MODIFIERS } from '../search/parse';
 import { includeValues, revincludeValues, supportedParameters } from '../search/supported-parameters';
 import { MAX_EXPANSION_CODES } from '../terminology/value-set-expansion';
@@ -62,6 +63,22 @@ function resourceEntry(type: string, served: ServedInteractions, interactions: R
       documentation: param.descriptions?.[type] ?? param.description,
     })),
     operation: operationsOn(served.operations, type).map((operation) => operationEntry(operation, baseUrl)),
+    ...(type === AUDIT_LOG_TYPE ? auditLogEntry() : {}),
+  };
+}
+
+/** The access log: immutable, one version per event, searched by its own parameters only (audit-log-search.ts). */
+function auditLogEntry(): Partial<RestResource> {
+  return {
+    interaction: [{ code: 'read' }, { code: 'vread' }, { code: 'search-type' }, { code: 'create' }, { code: 'history-instance' }],
+    versioning: 'versioned',
+    updateCreate: false,
+    conditionalUpdate: false,
+    conditionalDelete: 'not-supported',
+    // Neither is answered on the log (an empty list is not valid FHIR).
+    searchInclude: undefined,
+    searchRevInclude: undefined,
+    documentation: `The access log, kept apart from the other resources: AuditEvents are never updated or deleted (405). Search supports only ${auditLogSupported()}, and paging; any other parameter, _include, _revinclude and _has on it answer 400. It is not part of system-wide or compartment-wide (*) searches.`,
   };
 }
 

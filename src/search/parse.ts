@@ -7,6 +7,7 @@
  * parameter → a warning (ignored), or 400 under `strict` (Prefer: handling=strict).
  */
 import { badRequest, FhirError, type Issue } from '../errors';
+import { assertAuditLogSearch, assertNotJoinedWithAuditLog } from './audit-log-search';
 import { splitUnescaped } from './escape';
 import { defaultParamSource, type SearchParamDef, type SearchParamSource } from './param-source';
 import { parseValue, type ValueContext } from './parse-value';
@@ -101,6 +102,7 @@ class SearchParser {
   parse(pairs: ReadonlyArray<readonly [string, string]>): ParsedSearch {
     // `_type` first: it decides which types the other parameters are read against.
     for (const [key, value] of pairs) if (key === '_type') this.applyType(value);
+    assertAuditLogSearch(this.types, pairs);
     const query: SearchQuery = { types: this.types, where: [], sort: [], count: DEFAULT_COUNT, offset: 0, total: 'accurate' };
     let sortText: string | undefined;
     for (const [key, value] of pairs) {
@@ -154,6 +156,8 @@ class SearchParser {
     const allowed = new Set(this.types);
     const kept = requested.filter((t) => allowed.has(t));
     if (kept.length === 0) throw badRequest(`_type: ${value} is outside the types searched (${this.types.join(', ')})`, ['_type']);
+    // The access log is kept apart and searched alone (audit-log-search.ts).
+    if (kept.length > 1) kept.forEach((type) => assertNotJoinedWithAuditLog('_type', type));
     this.types = kept;
   }
 
@@ -278,6 +282,7 @@ class SearchParser {
     if (!m) throw badRequest(`${name}: _has takes the form _has:Type:reference-parameter:parameter`, [name]);
     const [, resourceType, referenceParam, rest] = m as unknown as [string, string, string, string];
     if (!this.source.resourceTypes().includes(resourceType)) throw badRequest(`${name}: unknown resource type ${resourceType}`, [name]);
+    assertNotJoinedWithAuditLog(name, resourceType);
     const refDef = this.source.searchParameter(resourceType, referenceParam);
     if (!refDef || refDef.type !== 'reference') {
       throw badRequest(`${name}: ${referenceParam} is not a reference parameter of ${resourceType}`, [name]);
@@ -299,6 +304,7 @@ class SearchParser {
     const [sourceType, param, targetType, extra] = value.split(':');
     if (!sourceType || !param || extra !== undefined) throw badRequest(`${name}: expected Type:parameter[:targetType], got "${value}"`, [name]);
     if (!this.source.resourceTypes().includes(sourceType)) throw badRequest(`${name}: unknown resource type ${sourceType}`, [name]);
+    assertNotJoinedWithAuditLog(name, sourceType);
     if (targetType !== undefined && !this.source.resourceTypes().includes(targetType)) {
       throw badRequest(`${name}: unknown resource type ${targetType}`, [name]);
     }

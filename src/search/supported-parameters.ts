@@ -3,6 +3,7 @@
  * CapabilityStatement (and anything else that must not promise more than
  * the parser and the indexer do).
  */
+import { AUDIT_LOG_PARAMETERS, AUDIT_LOG_TYPE } from './audit-log-search';
 import { defaultParamSource, type SearchParamDef, type SearchParamSource } from './param-source';
 
 /**
@@ -16,11 +17,14 @@ export function isSupportedParameter(def: SearchParamDef): boolean {
 }
 
 export function supportedParameters(resourceType: string, source: SearchParamSource = defaultParamSource): SearchParamDef[] {
-  return source.searchParameters(resourceType).filter(isSupportedParameter);
+  const all = source.searchParameters(resourceType).filter(isSupportedParameter);
+  // The access log is searched by its own short list (audit-log-search.ts).
+  return resourceType === AUDIT_LOG_TYPE ? all.filter((def) => def.code in AUDIT_LOG_PARAMETERS) : all;
 }
 
 /** `_include` values on `resourceType`: `Type:param` for each of its reference parameters, and the wildcard. */
 export function includeValues(resourceType: string, source: SearchParamSource = defaultParamSource): string[] {
+  if (resourceType === AUDIT_LOG_TYPE) return [];
   const own = supportedParameters(resourceType, source)
     .filter((def) => def.type === 'reference')
     .map((def) => `${resourceType}:${def.code}`);
@@ -50,6 +54,7 @@ function allReferences(source: SearchParamSource): Array<{ sourceType: string; d
  */
 export function revincludeValues(resourceType: string, source: SearchParamSource = defaultParamSource): string[] {
   return allReferences(source)
+    .filter(({ sourceType }) => sourceType !== AUDIT_LOG_TYPE)
     .filter(({ def }) => def.target === undefined || def.target.includes(resourceType))
     .map(({ sourceType, def }) => `${sourceType}:${def.code}`);
 }

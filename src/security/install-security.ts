@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Principal } from '../context';
 import type { Storage } from '../storage/port';
 import type { AccessPartSource } from './access-filter';
+import { authOffWarning } from './auth-off-warning';
 import { installAudit } from './audit/install-audit';
 import { createRequestGuard, type RequestGuard } from './request-guard';
 import type { ClassifiedRequest } from './scopes/classify';
@@ -29,7 +30,7 @@ export interface SecurityOptions {
 
 const OPERATOR: Principal = { kind: 'operator' };
 
-export const AUTH_OFF_WARNING = 'AUTH_MODE=off: security is disabled, every request acts as the operator without authentication';
+export { AUTH_OFF_WARNING } from './auth-off-warning';
 
 /**
  * Security around the FHIR routes, as far as HTTP is concerned:
@@ -39,20 +40,22 @@ export const AUTH_OFF_WARNING = 'AUTH_MODE=off: security is disabled, every requ
 export function installSecurity(app: FastifyInstance, options: SecurityOptions): RequestGuard {
   const { auth, storage, baseUrl, basePath } = options;
   const guard = createRequestGuard({ storage, baseUrl, accessSources: options.accessSources });
-  if (auth.mode === 'on') installCors(app, auth.origin, auth.server.corsOrigins);
   if (auth.mode === 'on') {
+    installCors(app, auth.origin, auth.server.corsOrigins);
     registerAuthRoutes(app, auth, basePath, storage);
     for (const warning of auth.warnings) app.log.warn(warning);
   }
-  else app.log.warn(AUTH_OFF_WARNING);
   installAudit(app, { storage, baseUrl });
 
-  app.addHook('onRequest', async (request) => {
-    if (auth.mode === 'off') {
-      request.log.warn(AUTH_OFF_WARNING);
+  if (auth.mode === 'off') {
+    const offWarning = authOffWarning((message) => app.log.warn(message), { now: auth.now });
+    app.addHook('onRequest', async (request) => {
+      offWarning.remind();
       request.principal = OPERATOR;
-      return;
-    }
+    });
+    return guard;
+  }
+  app.addHook('onRequest', async (request) => {
     // A CORS preflight carries no credentials by definition (Fetch Standard); the CORS plugin answers it.
     if (request.method === 'OPTIONS' || isPublicRequest(request.method, request.url, basePath)) return;
     request.principal = await authenticate(auth, request.headers.authorization, storage);

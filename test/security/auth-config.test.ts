@@ -8,6 +8,7 @@ import { createAuth } from '../../src/security/auth/auth-service';
 import { mintToken } from '../../src/security/auth/cli-token';
 import { principalFromClaims } from '../../src/security/auth/principal';
 import { verifyAccessToken } from '../../src/security/auth/verify-token';
+import { AUTH_OFF_WARNING, authOffWarning } from '../../src/security/auth-off-warning';
 import { startHarness } from '../http/harness';
 import { BASE_URL } from './auth-kit';
 
@@ -36,14 +37,37 @@ t.test('AUTH_* variables are validated with a one-line error naming the variable
   t.equal(await variableOf(() => createAuth({ ...settings, signingKeyFile: join(dir, 'not-a-key.pem') })), 'AUTH_SIGNING_KEY_FILE');
 });
 
-t.test('AUTH_MODE=off logs a warning at start and on every request', async (t) => {
-  const h = await startHarness({ auth: { mode: 'off' } });
+t.test('AUTH_MODE=off warns at start, then at most once a minute while requests arrive', async (t) => {
+  let clock = 1_000_000;
+  const h = await startHarness({ auth: { mode: 'off', now: () => clock } });
   t.teardown(h.close);
   const warnings = () => h.logs.filter((line) => line.level === 40 && /AUTH_MODE=off/.test(String(line.msg))).length;
   t.equal(warnings(), 1, 'at start');
   t.equal((await h.request({ method: 'GET', url: '/fhir/Patient' })).statusCode, 200, 'no token needed');
   await h.request({ method: 'GET', url: '/fhir/Patient' });
-  t.equal(warnings(), 3, 'one per request');
+  t.equal(warnings(), 1, 'not once per request');
+  clock += 59_999;
+  await h.request({ method: 'GET', url: '/fhir/Patient' });
+  t.equal(warnings(), 1, 'not again within the minute');
+  clock += 1;
+  await h.request({ method: 'GET', url: '/fhir/Patient' });
+  await h.request({ method: 'GET', url: '/fhir/Patient' });
+  t.equal(warnings(), 2, 'a reminder once the minute has passed, once');
+  clock += 60_000;
+  await h.request({ method: 'GET', url: '/fhir/Patient' });
+  t.equal(warnings(), 3, 'and again a minute later');
+});
+
+t.test('under steady load the AUTH_MODE=off warning is one line a minute', async (t) => {
+  const lines: string[] = [];
+  let clock = 0;
+  const warning = authOffWarning((message) => lines.push(message), { now: () => clock });
+  for (let i = 0; i < 10_000; i++) {
+    clock += 10; // 100 requests a second for 100 seconds
+    warning.remind();
+  }
+  t.equal(lines.length, 2, 'start, then one reminder after the first minute');
+  t.equal(lines[0], AUTH_OFF_WARNING);
 });
 
 t.test('purpose_of_use defaults follow the actor; a payer organization is HPAYMT', async (t) => {

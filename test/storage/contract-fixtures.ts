@@ -5,6 +5,7 @@
 import { systemContext, type RequestContext } from '../../src/context';
 import type { AnyResource } from '../../src/fhir/types';
 import type { IndexEntry, Indexer } from '../../src/search/index-entry';
+import { createIndexer } from '../../src/search/indexer';
 import type { ParamCondition, SearchQuery, TokenValue } from '../../src/search/query';
 
 export const mrn = 'urn:example:mrn';
@@ -28,7 +29,11 @@ export const fixtureTime = (i: number): string => new Date(Date.UTC(2024, 0, 1, 
  * A stand-in for the real indexer, independent of it: `identifier`
  * (system|value), `gender` (administrative-gender|code) and `code` (each coding).
  */
+/** AuditEvents are indexed by the server's own indexer: the access log's rules are about its real parameters. */
+const auditIndexer = createIndexer({ baseUrl: 'http://localhost/fhir' });
+
 export const contractIndexer: Indexer = (resource) => {
+  if (resource.resourceType === 'AuditEvent') return auditIndexer(resource);
   const entries: IndexEntry[] = [];
   const token = (param: string, system: unknown, code: unknown) =>
     entries.push({ param, kind: 'token', system: typeof system === 'string' ? system : null, code: typeof code === 'string' ? code : null });

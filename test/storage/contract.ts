@@ -3,8 +3,10 @@
  * (test/storage/<adapter>.test.ts). Engine-neutral: it uses only the port.
  */
 import type { Test } from 'tap';
+import type { AccessFilter } from '../../src/context';
 import type { AnyResource } from '../../src/fhir/types';
 import type { Storage, VersionRecord } from '../../src/storage/port';
+import { auditLogCaseEvents, auditLogCases, auditLogQuery } from './audit-log-cases';
 import { rulesOfCommitHooks } from './contract-commit-hooks';
 import { contextAt, contractFixtures, fixtureTime, genderSystem, loinc, mrn, otherSystem, searchOf, token, uncompilableSearches } from './contract-fixtures';
 
@@ -38,6 +40,26 @@ export function storageContract(t: Test, name: string, makeStorage: MakeStorage)
     rulesOfUnitOfWork(rule);
     rulesOfChangeStamps(rule);
     rulesOfCommitHooks(rule);
+    rulesOfAuditLog(rule);
+  });
+}
+
+/** The access log: AuditEvents in the engine's own log, the same answers on every engine (audit-log-cases.ts). */
+function rulesOfAuditLog(rule: Rule): void {
+  rule('the access log: created events are read, searched by every parameter, counted exactly and never changed', async (t, storage) => {
+    const ctx = contextAt(t0);
+    for (const event of auditLogCaseEvents()) await storage.create(ctx, event);
+    for (const [text, expected] of auditLogCases) t.same((await storage.search(ctx, auditLogQuery(text))).records.map((r) => r.id), expected, text);
+    t.match(await storage.read(ctx, 'AuditEvent', 'e1'), { versionId: 1, resource: { meta: { versionId: '1', lastUpdated: t0 } } });
+    t.equal((await storage.search(ctx, auditLogQuery('_summary=count'))).total, 4);
+    await rejectsWith(t, storage.create(ctx, auditLogCaseEvents()[0]!), { status: 409 }, 'a taken id');
+    await rejectsWith(t, storage.update(ctx, auditLogCaseEvents()[0]!), { status: 405 }, 'no update');
+    await rejectsWith(t, storage.delete(ctx, 'AuditEvent', 'e1'), { status: 405 }, 'no delete');
+    const onlyP1: AccessFilter = { conditionsFor: () => [{ kind: 'param', code: 'entity', type: 'reference', values: [{ kind: 'reference', ref: 'Patient/p1' }] }] };
+    t.same((await storage.search({ ...ctx, access: onlyP1 }, auditLogQuery('_sort=date'))).records.map((r) => r.id), ['e1', 'e3'], 'the access filter applies');
+    t.equal(await storage.read({ ...ctx, access: onlyP1 }, 'AuditEvent', 'e2'), undefined, 'a hidden event reads as missing');
+    const everything = await storage.search(ctx, searchOf(['Patient', 'AuditEvent']));
+    t.same(everything.records, [], 'a search of several types covers the resources, not the log');
   });
 }
 

@@ -22,6 +22,8 @@ import { type TokenVerifier } from './verify-token';
 /** Security switched off (`AUTH_MODE=off`): every request is the operator. */
 export interface AuthOff {
   mode: 'off';
+  /** The clock of the warning's once-a-minute reminder (tests pass a fake one). */
+  now?: () => number;
 }
 
 /** Security on: what the HTTP layer needs to authenticate requests and run the token endpoint. */

@@ -1,7 +1,7 @@
 import type { CreateIndexesOptions, Db, IndexSpecification } from 'mongodb';
 import type { IndexEntryKind } from '../../search/index-entry';
 
-export const collectionNames = { resources: 'resources', history: 'history', locks: 'locks' } as const;
+export const collectionNames = { resources: 'resources', history: 'history', locks: 'locks', audit: 'audit' } as const;
 
 interface IndexDefinition {
   collection: (typeof collectionNames)[keyof typeof collectionNames];
@@ -52,6 +52,10 @@ export const indexedSortParams = ['date', 'birthdate', 'family', 'name'] as cons
  * - `history_by_last_updated` {lastUpdated: -1, seq: -1}: system history, newest first.
  * - `history_by_type_last_updated` {type: 1, lastUpdated: -1, seq: -1}: type history, newest first.
  *
+ * audit (the access log, audit-log.ts says what each serves)
+ * - `audit_by_term` {terms.p, terms.v, sortHigh: -1}, `audit_by_date` {sortLow, _id},
+ *   `audit_by_date_desc` {sortHigh: -1, _id}, `audit_by_last_updated` {lastUpdated, _id}.
+ *
  * locks
  * - `locks_expiry` {expiresAt: 1}, TTL 0: lock documents are removed once expired (a crashed holder's lease, stale transaction guards).
  *   The lock key itself is the `_id`, unique by nature.
@@ -83,6 +87,11 @@ export const indexDefinitions: readonly IndexDefinition[] = [
   { collection: 'history', key: { lastUpdated: -1, seq: -1 }, options: { name: 'history_by_last_updated' } },
   { collection: 'history', key: { type: 1, lastUpdated: -1, seq: -1 }, options: { name: 'history_by_type_last_updated' } },
   { collection: 'locks', key: { expiresAt: 1 }, options: { name: 'locks_expiry', expireAfterSeconds: 0 } },
+  // The access log (audit-log.ts); `_id` is the event id, unique by nature.
+  { collection: 'audit', key: { 'terms.p': 1, 'terms.v': 1, sortHigh: -1 }, options: { name: 'audit_by_term' } },
+  { collection: 'audit', key: { sortLow: 1, _id: 1 }, options: { name: 'audit_by_date' } },
+  { collection: 'audit', key: { sortHigh: -1, _id: 1 }, options: { name: 'audit_by_date_desc' } },
+  { collection: 'audit', key: { lastUpdated: 1, _id: 1 }, options: { name: 'audit_by_last_updated' } },
 ];
 
 /** {type, idx.<kind>.param, idx.<kind>.<field>...}: the shape every entry search uses. */

@@ -1,9 +1,12 @@
 import type { ClientSession, Collection, Document, FindCursor } from 'mongodb';
 import type { RequestContext } from '../../context';
-import { conflict } from '../../errors';
+import { conflict, FhirError } from '../../errors';
 import type { AnyResource } from '../../fhir/types';
 import type { Indexer } from '../../search/index-entry';
+import { AUDIT_LOG_TYPE } from '../../search/audit-log-search';
 import type { SearchQuery } from '../../search/query';
+import { eventHistory, eventHistoryId } from '../audit-log-history';
+import { searchAuditLog, type MongoAuditLog } from './audit-log';
 import type { HistoryPage, HistoryQuery, ResourceKey, SearchResult, StorageOps, UpdateResult, VersionRecord, WriteOptions } from '../port';
 import { versionRecord, type VersionDocument } from './documents';
 import { compileHistory } from './history-filter';
@@ -23,7 +26,12 @@ export interface OpsOptions {
   beforeSearch?: (query: SearchQuery) => Promise<void>;
   /** Inside a transaction: writes the guard document of one key (StorageOps.touchGuards, locks.ts). */
   touchGuard?: (key: string) => Promise<void>;
+  /** The access log (audit-log.ts): AuditEvents are read and written there, never in `resources`. */
+  auditLog?: MongoAuditLog;
 }
+
+/** The access log is evidence (security/audit/immutable.ts refuses the same over the API). */
+const immutableEvent = () => FhirError.of(405, 'not-supported', 'AuditEvents cannot be updated or deleted');
 
 /** The port's operations over the MongoDB collections, outside or (with a session) inside a transaction. */
 export class MongoOps implements StorageOps {
@@ -46,7 +54,14 @@ export class MongoOps implements StorageOps {
     };
   }
 
+  /** The access log, when `resourceType` is its type and this storage keeps one. */
+  private logFor(resourceType: string | undefined): MongoAuditLog | undefined {
+    return resourceType === AUDIT_LOG_TYPE ? this.options.auditLog : undefined;
+  }
+
   async read(ctx: RequestContext, resourceType: string, id: string): Promise<VersionRecord | undefined> {
+    const log = this.logFor(resourceType);
+    if (log) return log.read(id, ctx.access);
     const filter = ctx.access ? await visibleResourceFilter(this.reader, ctx.access, resourceType, id) : { type: resourceType, id };
     const current = await this.collections.resources.findOne(filter, { ...withoutIndex, session: this.options.session });
     return current ? versionRecord(current) : undefined;
@@ -54,11 +69,21 @@ export class MongoOps implements StorageOps {
 
   async exists(ctx: RequestContext, refs: readonly ResourceKey[]): Promise<Set<string>> {
     if (refs.length === 0) return new Set();
+    const log = this.options.auditLog;
+    if (log && refs.some((ref) => ref.resourceType === AUDIT_LOG_TYPE)) {
+      const found = await this.exists(ctx, refs.filter((ref) => ref.resourceType !== AUDIT_LOG_TYPE));
+      const events = refs.filter((ref) => ref.resourceType === AUDIT_LOG_TYPE).map((ref) => ref.id);
+      for (const id of await log.exists(events, ctx.access)) found.add(`${AUDIT_LOG_TYPE}/${id}`);
+      return found;
+    }
     const found = await this.reader.find(await existingResourcesFilter(this.reader, refs, ctx.access), { projection: { _id: 0, type: 1, id: 1 } });
     return new Set(found.map((doc) => `${doc.type as string}/${doc.id as string}`));
   }
 
   async vread(ctx: RequestContext, resourceType: string, id: string, versionId: number): Promise<VersionRecord | undefined> {
+    const log = this.logFor(resourceType);
+    // Every event has exactly one version.
+    if (log) return versionId === 1 ? log.read(id, ctx.access) : undefined;
     if (ctx.access && !(await isVisible(this.reader, ctx.access, resourceType, id))) return undefined;
     const session = this.options.session;
     const version =
@@ -70,6 +95,8 @@ export class MongoOps implements StorageOps {
 
   async create(ctx: RequestContext, resource: AnyResource): Promise<VersionRecord> {
     const { resourceType, id } = identity(resource);
+    const log = this.logFor(resourceType);
+    if (log) return log.create(ctx.now, resource);
     const committed = await this.writer.commit(ctx.now, resourceType, id, (current) => {
       if (current) throw conflict(`${resourceType}/${id} already exists${current.deleted ? ' (deleted)' : ''}`);
       return { resource };
@@ -79,12 +106,14 @@ export class MongoOps implements StorageOps {
 
   async update(ctx: RequestContext, resource: AnyResource, options: WriteOptions = {}): Promise<UpdateResult> {
     const { resourceType, id } = identity(resource);
+    if (this.logFor(resourceType)) throw immutableEvent();
     const committed = await this.writer.commit(ctx.now, resourceType, id, () => ({ resource }), options.expectedVersion);
     const { version, previous } = committed!;
     return { record: versionRecord(version), created: previous === null || previous.deleted };
   }
 
   async delete(ctx: RequestContext, resourceType: string, id: string, options: WriteOptions = {}): Promise<VersionRecord | undefined> {
+    if (this.logFor(resourceType)) throw immutableEvent();
     const committed = await this.writer.commit(
       ctx.now,
       resourceType,
@@ -97,6 +126,8 @@ export class MongoOps implements StorageOps {
   }
 
   async history(ctx: RequestContext, query: HistoryQuery): Promise<HistoryPage> {
+    const log = this.logFor(query.resourceType);
+    if (log) return eventHistory(query, await log.read(eventHistoryId(query), ctx.access));
     const compiled = compileHistory(query);
     const { sort, skip, limit } = compiled;
     const filter = ctx.access ? await visibleHistoryFilter(this.reader, ctx.access, query, compiled.filter) : compiled.filter;
@@ -109,6 +140,12 @@ export class MongoOps implements StorageOps {
 
   async search(ctx: RequestContext, query: SearchQuery): Promise<SearchResult> {
     await this.options.beforeSearch?.(query);
+    const log = this.options.auditLog;
+    if (log && query.types.includes(AUDIT_LOG_TYPE)) {
+      if (query.types.length === 1) return searchAuditLog(log.reader(), query, ctx.access);
+      // System and compartment-wide searches cover `resources`; the log is searched on its own.
+      return runSearch(this.reader, ctx.access, { ...query, types: query.types.filter((type) => type !== AUDIT_LOG_TYPE) });
+    }
     return runSearch(this.reader, ctx.access, query);
   }
 

@@ -5,6 +5,8 @@ import type { Indexer } from '../../search/index-entry';
 import { CommitHooks, hookedWrites, type SingleWrites } from '../commit-hooks';
 import type { CommitListener, Storage, StorageOps, Unsubscribe, UnitOfWorkOptions, WriteOptions } from '../port';
 import { appendIdempotently } from './append-records';
+import { migrateMongoAuditEvents } from './audit-log-migration';
+import { MongoAuditLog, type AuditDocument } from './audit-log';
 import { MongoChangeStamps, recordingWrites, type ChangeStampDocument } from './change-stamps';
 import type { HistoryDocument, ResourceDocument } from './documents';
 import { guardKey, namedGuardKey } from './guard-key';
@@ -18,6 +20,8 @@ export interface MongoStorageOptions {
   uri: string;
   dbName: string;
   indexer: Indexer;
+  /** Progress lines of start-up work (moving AuditEvents into the access log); stderr by default. */
+  progress?: (line: string) => void;
 }
 
 /**
@@ -56,6 +60,7 @@ export async function createMongoStorage(options: MongoStorageOptions): Promise<
     const storage = mongoStorageOn(client, db, options.indexer, await topologySupportsTransactions(db));
     await storage.ensureIndexes();
     await storage.completePendingHistory();
+    await migrateMongoAuditEvents(db, options.indexer, options.progress ?? ((line) => process.stderr.write(`${line}\n`)));
     return storage;
   } catch (error) {
     await client.close();
@@ -76,6 +81,7 @@ export async function topologySupportsTransactions(db: Pick<Db, 'admin'>): Promi
 
 class MongoStorageImpl extends MongoOps implements MongoStorage {
   private readonly versionCollections: VersionCollections;
+  private readonly audit: Collection<AuditDocument>;
   private readonly locks: Collection<LockDocument>;
   private readonly changes: MongoChangeStamps;
   private readonly hooks: CommitHooks;
@@ -94,7 +100,9 @@ class MongoStorageImpl extends MongoOps implements MongoStorage {
       resources: db.collection<ResourceDocument>(collectionNames.resources),
       history: db.collection<HistoryDocument>(collectionNames.history),
     };
-    super(collections, indexer);
+    const audit = db.collection<AuditDocument>(collectionNames.audit);
+    super(collections, indexer, { auditLog: new MongoAuditLog(audit, indexer) });
+    this.audit = audit;
     this.versionCollections = collections;
     this.locks = db.collection<LockDocument>(collectionNames.locks);
     this.changes = new MongoChangeStamps(db.collection<ChangeStampDocument>('change_stamps'));
@@ -213,6 +221,7 @@ class MongoStorageImpl extends MongoOps implements MongoStorage {
   private transactionOps(session: ClientSession): StorageOps {
     return new MongoOps(this.versionCollections, this.indexer, {
       session,
+      auditLog: new MongoAuditLog(this.audit, this.indexer, session),
       beforeSearch: (query) => touchTransactionGuard(this.locks, guardKey(query), session),
       touchGuard: (key) => touchTransactionGuard(this.locks, namedGuardKey(key), session),
     });

@@ -3,22 +3,24 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { AnyResource } from '../../fhir/types';
 import { createIndexer } from '../../search/indexer';
 import type { AppendRequest, AppendResponse, AppendThreadData } from './append-worker';
-import { ResourceStore } from './resource-store';
+import { AuditLogStore, auditLogPath } from './audit-log';
 import { applyPragmas } from './schema';
 
 /**
- * The worker side of append-worker.ts: its own connection to the database
- * file, its own indexer, and one transaction per batch. Runs on another
- * core than the requests, so indexing and inserting the access log does not
- * take their time.
+ * The worker side of append-worker.ts: its own connection to the access
+ * log's database file (never the main one, so its writes never hold the
+ * main database's write lock), its own indexer, and one transaction per
+ * batch. Runs on another core than the requests, so indexing and inserting
+ * the access log does not take their time. The server created the log's
+ * tables before the first batch.
  */
 const { path, baseUrl, fsyncEveryCommit, cacheMb } = workerData as AppendThreadData;
-const db = new Database(path);
+const db = new Database(auditLogPath(path));
 applyPragmas(db, { fsyncEveryCommit, cacheMb, readOnly: false });
-// The request thread may hold the write lock for a whole transaction bundle: wait for it rather than fail the batch.
+// The request thread takes the log's write lock too when it writes an AuditEvent (a POST): wait for it rather than fail the batch.
 db.pragma('busy_timeout = 60000');
-const store = new ResourceStore(db, createIndexer({ baseUrl }));
-const writeBatch = db.transaction((resources: AnyResource[], now: Date) => store.appendNew(now, resources));
+const log = new AuditLogStore(db, createIndexer({ baseUrl }));
+const writeBatch = db.transaction((resources: AnyResource[], now: Date) => log.append(now, resources));
 
 parentPort!.on('message', ({ seq, resources }: AppendRequest) => {
   let response: AppendResponse;

@@ -4,6 +4,7 @@ import type { AnyResource } from '../../fhir/types';
 
 /** What the worker thread needs to open the file and index like the server does. */
 export interface AppendThreadData {
+  /** The main database file: the thread opens the access log beside it (audit-log.ts, `auditLogPath`). */
   path: string;
   baseUrl: string;
   fsyncEveryCommit: boolean;
@@ -40,11 +41,11 @@ function startThread(data: AppendThreadData): Worker {
 }
 
 /**
- * Creates batches of new resources (the access log) on a worker thread with
- * its own connection to the same database file. SQLite has one writer at a
- * time, so the request thread's writes and these batches take turns on the
- * file's write lock (each waits out the other's transaction), but the CPU of
- * indexing and inserting runs beside the requests instead of between them.
+ * Appends batches of AuditEvents to the access log on a worker thread with
+ * its own connection to the log's database file (audit-log.ts). The log is
+ * a file apart from the main one, so these batches never take the main
+ * database's write lock, and the CPU of indexing and inserting runs beside
+ * the requests instead of between them.
  *
  * A batch resolves once its transaction has committed, and rejects, writing
  * nothing, when it fails or the thread dies; a dead thread is replaced on the

@@ -1,11 +1,14 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { AccessFilter } from '../../context';
-import { conflict, preconditionFailed } from '../../errors';
+import { conflict, FhirError, preconditionFailed } from '../../errors';
 import type { AnyResource } from '../../fhir/types';
 import type { Indexer } from '../../search/index-entry';
+import { AUDIT_LOG_TYPE } from '../../search/audit-log-search';
 import { DEFAULT_TOTAL_CAP, type SearchQuery } from '../../search/query';
 import type { HistoryPage, HistoryQuery, ResourceKey, SearchResult, UpdateResult, VersionRecord, WriteOptions } from '../port';
+import { eventHistory, eventHistoryId } from '../audit-log-history';
 import { identity, notBefore, stampResource } from '../versioning';
+import type { AuditLogStore } from './audit-log';
 import { ConditionCompiler } from './condition-sql';
 import { EntryWriter } from './entry-writer';
 import { compileHistory, visibleVersions } from './history-sql';
@@ -61,6 +64,8 @@ export class ResourceStore {
   constructor(
     private readonly db: Database,
     private readonly indexer: Indexer,
+    /** The access log (audit-log.ts): AuditEvents are read and written there, never in the resource tables. */
+    private readonly auditLog?: AuditLogStore,
   ) {
     this.selectCurrent = db.prepare(`SELECT ${resourceColumns} FROM resources r WHERE r.type = ? AND r.id = ?`);
     this.selectCurrentForWrite = db.prepare('SELECT pk, version_id, last_updated, deleted FROM resources WHERE type = ? AND id = ?');
@@ -79,6 +84,7 @@ export class ResourceStore {
 
   /** A resource hidden by the access filter reads as one that never existed. */
   read(type: string, id: string, access?: AccessFilter): VersionRecord | undefined {
+    if (this.auditLog && type === AUDIT_LOG_TYPE) return this.auditLog.read(id, access);
     const hidden = access && new ConditionCompiler(access).accessByType('r', [type]);
     const row = (
       hidden
@@ -95,6 +101,13 @@ export class ResourceStore {
    */
   exists(refs: readonly ResourceKey[], access?: AccessFilter): Set<string> {
     if (refs.length === 0) return new Set();
+    const log = this.auditLog;
+    if (log && refs.some((ref) => ref.resourceType === AUDIT_LOG_TYPE)) {
+      const events = refs.filter((ref) => ref.resourceType === AUDIT_LOG_TYPE).map((ref) => ref.id);
+      const found = this.exists(refs.filter((ref) => ref.resourceType !== AUDIT_LOG_TYPE), access);
+      for (const id of log.exists(events, access)) found.add(`${AUDIT_LOG_TYPE}/${id}`);
+      return found;
+    }
     const types = [...new Set(refs.map((ref) => ref.resourceType))];
     const hidden = access && new ConditionCompiler(access).accessByType('r', types);
     const pairs = JSON.stringify(refs.map((ref) => [ref.resourceType, ref.id]));
@@ -107,6 +120,7 @@ export class ResourceStore {
   }
 
   vread(type: string, id: string, versionId: number, access?: AccessFilter): VersionRecord | undefined {
+    if (this.auditLog && type === AUDIT_LOG_TYPE) return this.auditLog.vread(id, versionId, access);
     const visible = visibleVersions(type, access);
     const row = (
       visible
@@ -119,6 +133,7 @@ export class ResourceStore {
   }
 
   history(query: HistoryQuery, access?: AccessFilter): HistoryPage {
+    if (this.auditLog && query.resourceType === AUDIT_LOG_TYPE) return eventHistory(query, this.auditLog.read(eventHistoryId(query), access));
     const compiled = compileHistory(query, access);
     // One read transaction, so that the page and the total see the same snapshot.
     return this.db.transaction(() => ({
@@ -128,6 +143,11 @@ export class ResourceStore {
   }
 
   search(query: SearchQuery, access?: AccessFilter): SearchResult {
+    if (this.auditLog && query.types.includes(AUDIT_LOG_TYPE)) {
+      if (query.types.length === 1) return this.auditLog.search(query, access);
+      // System and compartment-wide searches cover the resource tables; the log is searched on its own.
+      query = { ...query, types: query.types.filter((type) => type !== AUDIT_LOG_TYPE) };
+    }
     const compiled = new CompiledSearch(query, access);
     // One read transaction: page, paging probes, total and includes see the same snapshot.
     return this.db.transaction(() => {
@@ -187,6 +207,7 @@ export class ResourceStore {
   }
 
   create(now: Date, resource: AnyResource): VersionRecord {
+    if (this.auditLog && resource.resourceType === AUDIT_LOG_TYPE) return this.auditLog.create(now, resource);
     return this.writeTransaction(() => {
       const { resourceType, id } = identity(resource);
       if (this.current(resourceType, id)) throw conflict(`${resourceType}/${id} already exists`);
@@ -194,20 +215,8 @@ export class ResourceStore {
     });
   }
 
-  /**
-   * Version 1 of resources whose ids are new (the access log), inside the
-   * caller's transaction: no savepoint and no lookup per resource, which is
-   * about a quarter of a small resource's write. An id already taken still
-   * fails on the (type, id) unique index, and with it the caller's transaction.
-   */
-  appendNew(now: Date, resources: readonly AnyResource[]): void {
-    for (const resource of resources) {
-      const { resourceType, id } = identity(resource);
-      this.putVersion(now, resourceType, id, undefined, resource);
-    }
-  }
-
   update(now: Date, resource: AnyResource, options: WriteOptions = {}): UpdateResult {
+    if (this.auditLog && resource.resourceType === AUDIT_LOG_TYPE) throw immutableEvent();
     return this.writeTransaction(() => {
       const { resourceType, id } = identity(resource);
       const current = this.current(resourceType, id);
@@ -218,6 +227,7 @@ export class ResourceStore {
   }
 
   delete(now: Date, resourceType: string, id: string, options: WriteOptions = {}): VersionRecord | undefined {
+    if (this.auditLog && resourceType === AUDIT_LOG_TYPE) throw immutableEvent();
     return this.writeTransaction(() => {
       const current = this.current(resourceType, id);
       if (current === undefined || current.deleted === 1) return undefined;
@@ -298,6 +308,9 @@ function toRecord(row: VersionRow): VersionRecord {
   if (row.json !== null) record.resource = JSON.parse(row.json) as AnyResource;
   return record;
 }
+
+/** The access log is evidence (security/audit/immutable.ts refuses the same over the API). */
+const immutableEvent = () => FhirError.of(405, 'not-supported', 'AuditEvents cannot be updated or deleted');
 
 /** The current version counts tombstones: If-Match on a deleted resource names the tombstone's version. */
 function checkExpectedVersion(current: CurrentRow | undefined, options: WriteOptions, what: string): void {

@@ -41,6 +41,8 @@ export class SortOrder {
     private readonly row: string,
     sort: readonly SortKey[],
     severalTypes: boolean,
+    /** A table of its own (the access log) sorts some keys by its columns instead of the index tables. */
+    private readonly columnTerm?: (code: string, descending: boolean) => SortTerm | undefined,
   ) {
     this.keys = sort.map((key) => this.term(key));
     this.terms = [...this.keys];
@@ -89,6 +91,8 @@ export class SortOrder {
   private term(key: SortKey): SortTerm {
     if (key.code === '_id') return { value: raw(`${this.row}.id`), descending: key.descending, nullable: false };
     if (key.code === '_lastUpdated') return { value: raw(`${this.row}.last_updated`), descending: key.descending, nullable: false };
+    const column = this.columnTerm?.(key.code, key.descending);
+    if (column) return column;
     const table = key.type && tableOfParamType(key.type);
     const columns = key.type && sortColumns[key.type];
     if (!table || !columns) throw notSupported(`Sorting by '${key.code}' is not supported`);

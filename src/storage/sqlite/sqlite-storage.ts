@@ -9,6 +9,8 @@ import type { SearchQuery } from '../../search/query';
 import { CommitHooks, hookedWrites, type UnitRunner } from '../commit-hooks';
 import type { HistoryQuery, ResourceKey, Storage, StorageOps, WriteOptions } from '../port';
 import { AppendWorker } from './append-worker';
+import { AuditLogStore, auditLogPath, createAuditLogSchema } from './audit-log';
+import { migrateAuditEvents } from './audit-log-migration';
 import { reindexSqlite } from './reindex';
 import { ResourceStore } from './resource-store';
 import { applyPragmas, createSchema } from './schema';
@@ -33,6 +35,8 @@ export interface SqliteStorageOptions {
    * file: a second connection to ':memory:' would be another database.
    */
   appendThread?: { baseUrl: string };
+  /** Progress lines of start-up work (moving AuditEvents into the access log); stderr by default. */
+  progress?: (line: string) => void;
 }
 
 /** Runs a synchronous store operation on the connection and under the lock its caller chose. */
@@ -60,18 +64,25 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
   if (!inMemory) mkdirSync(dirname(resolve(options.path)), { recursive: true });
   const pragmas = { fsyncEveryCommit: options.fsyncEveryCommit ?? false, cacheMb: options.cacheMb ?? DEFAULT_SQLITE_CACHE_MB };
 
+  // The access log's own database (audit-log.ts), attached to each connection as `audit`.
+  const logPath = inMemory ? ':memory:' : auditLogPath(options.path);
   const writerDb = new Database(options.path);
   applyPragmas(writerDb, { ...pragmas, readOnly: false });
+  attachAuditLog(writerDb, logPath, pragmas.fsyncEveryCommit);
+  createAuditLogSchema(writerDb, 'audit');
   // A database from before the current index tables gets them refilled before it serves anything.
   if (createSchema(writerDb).reindex) reindexSqlite(writerDb, options.indexer);
-  const writer = new ResourceStore(writerDb, options.indexer);
+  const writerLog = new AuditLogStore(writerDb, options.indexer);
+  migrateAuditEvents(writerDb, writerLog, options.progress ?? ((line) => process.stderr.write(`${line}\n`)));
+  const writer = new ResourceStore(writerDb, options.indexer, writerLog);
 
   let readerDb = writerDb;
   let reader = writer;
   if (!inMemory) {
     readerDb = new Database(options.path);
     applyPragmas(readerDb, { ...pragmas, readOnly: true });
-    reader = new ResourceStore(readerDb, options.indexer);
+    attachAuditLog(readerDb, logPath, pragmas.fsyncEveryCommit);
+    reader = new ResourceStore(readerDb, options.indexer, new AuditLogStore(readerDb, options.indexer));
   }
 
   const lock = new WriteLock();
@@ -136,6 +147,14 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
       return closing;
     },
   });
+}
+
+/** Attaches the access log's database as `audit`, in WAL mode like the main one (schema.ts says why). */
+function attachAuditLog(db: Database.Database, path: string, fsyncEveryCommit: boolean): void {
+  db.prepare('ATTACH DATABASE ? AS audit').run(path);
+  if (path === ':memory:') return;
+  db.pragma('audit.journal_mode = WAL');
+  db.pragma(`audit.synchronous = ${fsyncEveryCommit ? 'FULL' : 'NORMAL'}`);
 }
 
 /** The single writes of `ops` as they are before the commit hooks take their place. */
