@@ -145,7 +145,8 @@ class ClaimUnit {
     } catch (error) {
       if (!(error instanceof FhirError) || error.status !== 422) throw error;
       return error.issues
-        .filter((issue: Issue) => !CHECKED_PATHS.has(issue.expression?.[0] ?? ''))
+        // The reference check names array positions (Claim.insurance[0].coverage); the checks' paths do not.
+        .filter((issue: Issue) => !CHECKED_PATHS.has((issue.expression?.[0] ?? '').replace(/\[\d+\]/g, '')))
         .map((issue) => ({ code: 'reference-unknown', text: `${issue.expression?.[0] ?? 'Claim'}: ${issue.diagnostics}` }));
     }
   }

@@ -124,6 +124,7 @@ export function parseKickoff(input: KickoffInput, defaultTypes: readonly string[
   const types: string[] = [];
   for (const type of asked) {
     if (!isResourceType(type)) problem(`_type ${type} is not a resource type`, '_type');
+    else if (type === 'AuditEvent') problem('_type AuditEvent: the access log is not exported; read it at /AuditEvent', '_type');
     else if (input.level !== 'system' && !inCompartment.has(type)) problem(`_type ${type} is not part of the Patient compartment`, '_type');
     else if (!types.includes(type)) types.push(type);
   }

@@ -88,7 +88,8 @@ const tooMany = (message: string, retryAfter: number) =>
 
 /** What an export-level default exports: at the system level every type the scopes let the principal search; else the Patient compartment. */
 function defaultTypes(principal: Principal, level: KickoffInput['level']): string[] {
-  const candidates = level === 'system' ? resourceTypes().filter((type) => type !== 'AuditEvent') : compartmentTypes();
+  // The access log is kept apart and searched at /AuditEvent only (docs/bulk-export.md): never exported.
+  const candidates = (level === 'system' ? resourceTypes() : compartmentTypes()).filter((type) => type !== 'AuditEvent');
   const scopes = tokenScopes(principal);
   return scopes ? candidates.filter((type) => scopesGranting(scopes, type, 's').length > 0) : [...candidates];
 }

@@ -8,7 +8,7 @@ import { topics } from '../subscriptions/topics';
 import { SERVER_VERSION } from '../version';
 import type { OperationDescriptor } from './descriptor';
 import { definitionCanonical } from './operation-definition';
-import { operationsOn } from './registry';
+import { operationLevels, operationsOn } from './registry';
 
 type RestResource = NonNullable<NonNullable<CapabilityStatement['rest']>[number]['resource']>[number];
 
@@ -124,6 +124,8 @@ export function capabilityStatement(baseUrl: string, served: ServedInteractions)
         documentation: searchDocumentation(),
         resource: resourceTypes().map((type) => resourceEntry(type, served, interactions, baseUrl)),
         interaction: systemInteractions(served),
+        // Operations invoked on the base (`[base]/$export`, `[base]/$bulk-publish`).
+        operation: served.operations.filter((operation) => operationLevels(operation).includes('system')).map((operation) => operationEntry(operation, baseUrl)),
         // Compartment search (`/Patient/123/Encounter`, `/Patient/123/*`).
         compartment: ['http://hl7.org/fhir/CompartmentDefinition/patient'],
       },

@@ -17,13 +17,16 @@ const hoursFromNow = (hours: number) => new Date(Date.now() + hours * 3_600_000)
 const intake = (canonical: string) => [{ url: INTAKE_QUESTIONNAIRE_EXTENSION, valueCanonical: canonical }];
 const OTHER_FORM = { ...INTAKE, id: 'short', url: 'http://concord.example/fhir/Questionnaire/short', item: [{ linkId: 'ok', type: 'boolean', initial: [{ valueBoolean: true }] }] };
 
+/** Each Slot's hour is its own (slot1 now, slot2 two hours later...), so no participant is booked twice at once. */
+const slotHour = (slot: string) => 2 * (Number(slot.replace('slot', '')) - 1);
+
 function appointment(id: string, status: string, slot: string, patient = 'p1', extra: Record<string, unknown> = {}) {
   return {
     resourceType: 'Appointment',
     id,
     status,
-    start: hoursFromNow(-0.5),
-    end: hoursFromNow(0.5),
+    start: hoursFromNow(slotHour(slot) - 0.5),
+    end: hoursFromNow(slotHour(slot) + 0.5),
     slot: [{ reference: `Slot/${slot}` }],
     serviceType: [{ text: 'General practice' }],
     basedOn: [{ reference: 'ServiceRequest/ref1' }],
@@ -47,7 +50,7 @@ const WORLD = [
   { resourceType: 'Schedule', id: 's1', actor: [{ reference: 'Practitioner/gp' }, { reference: 'HealthcareService/hs' }], extension: intake(INTAKE.url ?? '') },
   { resourceType: 'Schedule', id: 's2', actor: [{ reference: 'Practitioner/gp' }, { reference: 'HealthcareService/hs' }] },
   { resourceType: 'Schedule', id: 's3', actor: [{ reference: 'Practitioner/gp' }] },
-  ...['1', '2', '3', '4', '5', '6', '7', '8'].map((n) => ({ resourceType: 'Slot', id: `slot${n}`, schedule: { reference: `Schedule/s${n === '2' ? '2' : n === '3' ? '3' : '1'}` }, status: 'busy', start: hoursFromNow(-0.5), end: hoursFromNow(0.5) })),
+  ...['1', '2', '3', '4', '5', '6', '7', '8'].map((n) => ({ resourceType: 'Slot', id: `slot${n}`, schedule: { reference: `Schedule/s${n === '2' ? '2' : n === '3' ? '3' : '1'}` }, status: 'free', start: hoursFromNow(slotHour(`slot${n}`) - 0.5), end: hoursFromNow(slotHour(`slot${n}`) + 0.5) })),
   INTAKE,
   OTHER_FORM,
   { resourceType: 'Observation', id: 'w', status: 'final', code: { coding: [{ system: 'http://loinc.org', code: '29463-7' }] }, subject: { reference: 'Patient/p1' }, effectiveDateTime: daysAgo(3), valueQuantity: { value: 70, unit: 'kg' } },

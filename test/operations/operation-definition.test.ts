@@ -64,7 +64,7 @@ t.test('every operation’s definition is served, and the CapabilityStatement po
   const h = await startHarness();
   t.teardown(h.close);
   const statement = (await h.request({ url: '/fhir/metadata' })).json() as CapabilityStatement;
-  const entries = (statement.rest?.[0]?.resource ?? []).flatMap((resource) => resource.operation ?? []);
+  const entries = [...(statement.rest?.[0]?.resource ?? []).flatMap((resource) => resource.operation ?? []), ...(statement.rest?.[0]?.operation ?? [])];
   const byName = new Map(entries.map((entry) => [entry.name, entry.definition]));
   t.equal(byName.get('everything'), 'http://hl7.org/fhir/OperationDefinition/Patient-everything', 'a standard operation keeps the spec’s canonical');
   t.equal(byName.get('evaluate'), `${BASE_URL}/OperationDefinition/Consent-evaluate`, 'a Concord operation: a canonical under the server’s base');

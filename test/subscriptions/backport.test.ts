@@ -40,7 +40,8 @@ t.test('appointment-booked with a patient filter: a history Bundle, status first
   await put(world, appointment('a1', 'proposed', 'p1')); // not booked: no event
   await put(world, appointment('a1', 'booked', 'p1')); // proposed → booked: event
   await put(world, appointment('a1', 'booked', 'p1', { comment: 'again' })); // still booked: no event
-  await put(world, appointment('a2', 'booked', 'p2')); // another patient: only the actor and unfiltered subscriptions
+  // Another patient, at another time (the booking rule keeps Dr from two appointments at once): only the actor and unfiltered subscriptions.
+  await put(world, appointment('a2', 'booked', 'p2', { start: '2027-01-04T10:00:00Z', end: '2027-01-04T10:30:00Z' }));
   const events = await eventually(async () => world.receiver.received.filter((r) => !r.body.includes('"handshake"')), (list) => list.length === 5);
   const by = (path: string) => events.filter((r) => r.path === path).map((r) => JSON.parse(r.body));
   t.equal(by('/hook/full').length, 1, 'the patient filter keeps out the other patient');
