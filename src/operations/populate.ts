@@ -200,8 +200,5 @@ export const populateOperation: OperationDescriptor = {
   post: ['type', 'instance'],
   permissions: { type: ['r'], instance: ['r'] },
   parameters: POPULATE_PARAMETERS,
-  handler: async (services, ctx, { id, resource }) => {
-    const { body, disclosed } = await populateQuestionnaire(services, ctx, id, resource);
-    return { body, disclosed };
-  },
+  handler: (services, ctx, { id, resource }) => populateQuestionnaire(services, ctx, id, resource),
 };

@@ -6,19 +6,10 @@
 import t from 'tap';
 import type { Bundle, QuestionnaireResponse, QuestionnaireResponseItem } from 'fhir/r4';
 import { systemContext } from '../../src/context';
-import type { AccessPartSource } from '../../src/security/access-filter';
-import { consentAccessSource } from '../../src/security/consent/consent-source';
-import { BASE_URL, startSecureHarness, type SecureHarness } from '../security/auth-kit';
-import { loadWorld } from './world';
+import { BASE_URL, type SecureHarness } from '../security/auth-kit';
+import { startConsentHarness, world } from './world';
 
-async function start(t: { teardown(fn: () => unknown): void }): Promise<SecureHarness> {
-  let source: AccessPartSource | undefined;
-  const h = await startSecureHarness({ accessSources: [(request) => source?.(request)] });
-  source = consentAccessSource(h.storage, BASE_URL);
-  t.teardown(() => h.close());
-  await loadWorld(h.storage, BASE_URL);
-  return h;
-}
+const start = (t: { teardown(fn: () => unknown): void }): Promise<SecureHarness> => startConsentHarness(t, BASE_URL, world());
 
 async function populated(h: SecureHarness, token: string): Promise<QuestionnaireResponse> {
   const res = await h.as(token, {

@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import type { Questionnaire } from 'fhir/r4';
 import { systemContext } from '../../src/context';
 import type { AnyResource } from '../../src/fhir/types';
-import type { Storage } from '../../src/storage/port';
+import type { AccessPartSource } from '../../src/security/access-filter';
+import { consentAccessSource } from '../../src/security/consent/consent-source';
+import { startSecureHarness, type SecureHarness } from '../security/auth-kit';
 
 export const INTAKE = JSON.parse(readFileSync(join(__dirname, '../fixtures/forms/intake-questionnaire.json'), 'utf8')) as Questionnaire;
 
@@ -105,7 +107,14 @@ export function world(): AnyResource[] {
   ] as AnyResource[];
 }
 
-export async function loadWorld(storage: Storage, baseUrl: string): Promise<void> {
+
+/** A server with real tokens and the consent layer, holding `resources` (stored as the operator). */
+export async function startConsentHarness(t: { teardown(fn: () => unknown): void }, baseUrl: string, resources: readonly unknown[]): Promise<SecureHarness> {
+  let source: AccessPartSource | undefined;
+  const h = await startSecureHarness({ accessSources: [(request) => source?.(request)] });
+  source = consentAccessSource(h.storage, baseUrl);
+  t.teardown(() => h.close());
   const ctx = systemContext(baseUrl);
-  for (const resource of world()) await storage.update(ctx, resource);
+  for (const resource of resources) await h.storage.update(ctx, resource as AnyResource);
+  return h;
 }

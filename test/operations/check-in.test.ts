@@ -8,10 +8,8 @@ import type { Encounter } from 'fhir/r4';
 import { systemContext } from '../../src/context';
 import type { AnyResource } from '../../src/fhir/types';
 import { INTAKE_QUESTIONNAIRE_EXTENSION } from '../../src/operations/check-in';
-import type { AccessPartSource } from '../../src/security/access-filter';
-import { consentAccessSource } from '../../src/security/consent/consent-source';
-import { BASE_URL, startSecureHarness, type SecureHarness } from '../security/auth-kit';
-import { daysAgo, INTAKE } from '../forms/world';
+import { BASE_URL, type SecureHarness } from '../security/auth-kit';
+import { daysAgo, INTAKE, startConsentHarness } from '../forms/world';
 
 const hoursFromNow = (hours: number) => new Date(Date.now() + hours * 3_600_000).toISOString();
 const intake = (canonical: string) => [{ url: INTAKE_QUESTIONNAIRE_EXTENSION, valueCanonical: canonical }];
@@ -56,14 +54,7 @@ const WORLD = [
   { resourceType: 'Observation', id: 'w', status: 'final', code: { coding: [{ system: 'http://loinc.org', code: '29463-7' }] }, subject: { reference: 'Patient/p1' }, effectiveDateTime: daysAgo(3), valueQuantity: { value: 70, unit: 'kg' } },
 ];
 
-async function start(t: { teardown(fn: () => unknown): void }, extra: unknown[] = []): Promise<SecureHarness> {
-  let source: AccessPartSource | undefined;
-  const h = await startSecureHarness({ accessSources: [(request) => source?.(request)] });
-  source = consentAccessSource(h.storage, BASE_URL);
-  t.teardown(() => h.close());
-  for (const resource of [...WORLD, ...extra]) await h.storage.update(systemContext(BASE_URL), resource as AnyResource);
-  return h;
-}
+const start = (t: { teardown(fn: () => unknown): void }, extra: unknown[] = []): Promise<SecureHarness> => startConsentHarness(t, BASE_URL, [...WORLD, ...extra]);
 
 async function checkIn(h: SecureHarness, token: string, id: string, parameter: unknown[] = []) {
   const res = await h.as(token, { method: 'POST', url: `/fhir/Appointment/${id}/$check-in`, payload: { resourceType: 'Parameters', parameter } });
