@@ -13,28 +13,48 @@ import { benchSearch } from './bench/search';
  * with autocannon from this process and prints markdown tables for the README.
  * BENCH_SECONDS and BENCH_RESOURCES shorten a run while developing;
  * BENCH_SEARCH_RESOURCES sizes the search section's data set;
- * BENCH_ONLY=claims runs the claims section alone.
+ * BENCH_ONLY=claims,forms runs the named sections alone, in table order.
  */
+interface Section {
+  name: string;
+  /** Returns the section's markdown, or a line saying why it was skipped. */
+  run(dir: string, options: { seconds: number; resources: number; searchResources: number }): Promise<string>;
+}
+
+// One entry per section; add new ones here, in the order they print.
+const SECTIONS: Section[] = [
+  { name: 'rest', run: (dir, o) => benchRestCore(dir, { resources: o.resources, seconds: o.seconds, connections: 32 }) },
+  {
+    name: 'bundles',
+    run: async (dir) => {
+      // The Synthea bundles sit beside the checkout, not in it.
+      const synthea = join(projectRoot, '..', 'shared', 'data', 'synthea');
+      if (!existsSync(synthea)) return `Bundle loading skipped: ${synthea} is absent`;
+      return benchBundles({ folder: synthea, sqlitePath: join(dir, 'bundles.db'), rounds: Number(process.env.BENCH_BUNDLE_ROUNDS ?? 1) });
+    },
+  },
+  // Few connections: search latency is the figure, and more clients would only queue on the one event loop.
+  { name: 'search', run: (dir, o) => benchSearch(dir, { resources: o.searchResources, seconds: o.seconds, connections: 4 }) },
+  { name: 'forms', run: (dir, o) => benchForms(dir, { seconds: o.seconds, connections: 4 }) },
+  { name: 'claims', run: (dir, o) => benchClaims(dir, { seconds: o.seconds, connections: 8 }) },
+];
+
 async function main(): Promise<void> {
-  const seconds = Number(process.env.BENCH_SECONDS ?? 10);
-  const resources = Number(process.env.BENCH_RESOURCES ?? 100_000);
-  const searchResources = Number(process.env.BENCH_SEARCH_RESOURCES ?? 1_000_000);
+  const options = {
+    seconds: Number(process.env.BENCH_SECONDS ?? 10),
+    resources: Number(process.env.BENCH_RESOURCES ?? 100_000),
+    searchResources: Number(process.env.BENCH_SEARCH_RESOURCES ?? 1_000_000),
+  };
+  const only = process.env.BENCH_ONLY?.split(',').map((name) => name.trim()).filter(Boolean);
+  const unknown = (only ?? []).filter((name) => !SECTIONS.some((section) => section.name === name));
+  if (unknown.length > 0) throw new Error(`BENCH_ONLY names unknown sections: ${unknown.join(', ')} (known: ${SECTIONS.map((s) => s.name).join(', ')})`);
   const dir = mkdtempSync(join(tmpdir(), 'concord-bench-'));
   try {
-    console.log(`Concord benchmark: Node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), load generator on the same machine\n`);
-    if (process.env.BENCH_ONLY === 'claims') {
-      console.log(await benchClaims(dir, { seconds, connections: 8 }));
-      return;
+    console.log(`Concord benchmark: Node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), load generator on the same machine`);
+    for (const section of SECTIONS) {
+      if (only && !only.includes(section.name)) continue;
+      console.log(`\n${await section.run(dir, options)}`);
     }
-    console.log(await benchRestCore(dir, { resources, seconds, connections: 32 }));
-    // The Synthea bundles sit beside the checkout, not in it.
-    const synthea = join(projectRoot, '..', 'shared', 'data', 'synthea');
-    if (!existsSync(synthea)) console.log(`\nBundle loading skipped: ${synthea} is absent`);
-    else console.log(`\n${await benchBundles({ folder: synthea, sqlitePath: join(dir, 'bundles.db'), rounds: Number(process.env.BENCH_BUNDLE_ROUNDS ?? 1) })}`);
-    // Few connections: search latency is the figure, and more clients would only queue on the one event loop.
-    console.log(`\n${await benchSearch(dir, { resources: searchResources, seconds, connections: 4 })}`);
-    console.log(`\n${await benchForms(dir, { seconds, connections: 4 })}`);
-    console.log(`\n${await benchClaims(dir, { seconds, connections: 8 })}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
