@@ -23,6 +23,7 @@ COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY conformance ./conformance
 COPY profiles ./profiles
+COPY web ./web
 RUN mkdir -p /data && chown node:node /data
 USER node
 VOLUME ["/data"]

@@ -15,3 +15,5 @@ function findProjectRoot(start: string): string {
 export const projectRoot = findProjectRoot(__dirname);
 export const conformanceDir = join(projectRoot, 'conformance');
 export const profilesDir = join(projectRoot, 'profiles');
+/** Files the server serves as they are (the privacy page: HTML, one script module, one stylesheet). */
+export const webDir = join(projectRoot, 'web');

@@ -18,6 +18,7 @@ import { installSecurity } from '../security/install-security';
 import { clientErrorHandler, frameworkError, installErrorHandling } from './error-handling';
 import { exceedsDepth, tooDeep } from './json-depth';
 import { registerFhirRoutes } from './fhir-routes';
+import { registerPrivacyPage } from './privacy-page';
 import { FHIR_JSON, FORM, JSON_PATCH, responseMediaType } from './formats';
 import { queryPairs } from './request-helpers';
 
@@ -101,6 +102,8 @@ export function buildServer({ config, services, logStream, auth, accessSources, 
   // After the hook above, so that a 401 or 403 carries the request id and honours the format.
   const guard = installSecurity(app, { auth: auth ?? { mode: 'off' }, storage: services.storage, baseUrl: config.baseUrl, basePath: config.basePath, accessSources });
   const router = serverRouter();
+  // A SMART app of the authorization server: without one (AUTH_MODE=off) it could not sign anyone in.
+  if (auth?.mode === 'on') registerPrivacyPage(app, { baseUrl: config.baseUrl });
   installErrorHandling(app, config.basePath, router);
   // The booking rule lives on the storage's commit hooks: every write path of Appointment and Slot keeps it.
   const booking = installScheduling(services.storage, config.baseUrl, scheduling, (message) => app.log.error(message));

@@ -5,21 +5,9 @@
  * serious or critical axe-core violation, and the CSP letting the final
  * redirect through.
  */
-import { createServer } from 'node:net';
 import t from 'tap';
 import { exchange, PASSWORDS, REDIRECT, pkcePair, startAuthServerWorld, decodeJwtPayload } from '../security/authorization-kit';
-import { CHROMIUM, launch, screenshot, seriousViolations } from './browser-kit';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+import { CHROMIUM, freePort, launch, screenshot, seriousViolations } from './browser-kit';
 
 t.test('sign-in, approval and patient picker in Chromium', { skip: CHROMIUM ? false : 'no Chromium (apt-get install chromium): browser tests skipped' }, async (t) => {
   const port = await freePort();

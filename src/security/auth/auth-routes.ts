@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Storage } from '../../storage/port';
 import type { AuthOn } from './auth-service';
+import { PRIVACY_PATH } from './built-in-clients';
 import { APPROVE_PATH, AUTHORIZE_PATH, LOGIN_PATH, PICK_PATH, registerAuthorizeRoutes, STYLE_PATH } from './authorize-routes';
 import type { Form } from './client-auth';
 import {
@@ -58,5 +59,7 @@ export function isPublicRequest(method: string, url: string, basePath: string): 
   const path = (url.split('?')[0] ?? '').replace(/\/+$/, '');
   if (method === 'POST') return PUBLIC_POSTS.includes(path);
   if (method !== 'GET' && method !== 'HEAD') return false;
+  // The privacy page's files: the page gets its token itself, through the authorization code flow.
+  if (path === PRIVACY_PATH.slice(0, -1) || path.startsWith(PRIVACY_PATH)) return true;
   return [`${basePath}/metadata`, SMART_CONFIGURATION_PATH, `${basePath}${SMART_CONFIGURATION_PATH}`, OPENID_CONFIGURATION_PATH, JWKS_PATH, AUTHORIZE_PATH, STYLE_PATH].includes(path);
 }

@@ -5,6 +5,7 @@ import type { AccountStore } from '../../storage/accounts/port';
 import { openSqliteAccountStore } from '../../storage/accounts/sqlite';
 import type { Storage } from '../../storage/port';
 import { AuthorizationCodes } from './authorization-codes';
+import { withBuiltInClients } from './built-in-clients';
 import { clientsFileWarning, loadClients } from './clients';
 import { LoginThrottle } from './login-throttle';
 import { Revocations } from './revocations';
@@ -83,7 +84,7 @@ export async function createAuth(settings: AuthSettings): Promise<Auth> {
     audience: settings.baseUrl,
     tokenEndpoint: `${origin}${TOKEN_PATH}`,
     signingKey,
-    clients: loadClients(settings.clientsFile),
+    clients: withBuiltInClients(loadClients(settings.clientsFile), origin),
     usedJti: new UsedJtiRegistry(),
     accounts,
     codes: new AuthorizationCodes(),
