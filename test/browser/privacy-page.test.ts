@@ -258,5 +258,13 @@ t.test('the privacy page in Chromium', { skip: CHROMIUM ? false : 'no Chromium (
     t.same(await seriousViolations(danaPage), [], 'read-only view: no serious or critical axe-core violation');
   });
 
+  await t.test('a share changed elsewhere meanwhile is not overwritten', async (t) => {
+    const eve = (await h.as(operator, { url: '/fhir/Consent?patient=p1&actor.name=Eve' })).json().entry?.[0]?.resource;
+    t.equal((await h.as(operator, { method: 'PUT', url: `/fhir/Consent/${eve.id}`, payload: eve })).statusCode, 200, 'another version, written elsewhere');
+    await shareItem(page, 'active-shares', 'Eve Moreau can see').getByRole('button', { name: 'Stop sharing' }).click();
+    await page.getByText('Not changed:').waitFor();
+    t.equal((await h.as(operator, { url: `/fhir/Consent/${eve.id}` })).json().status, 'active', 'If-Match refused the stale change (412)');
+  });
+
   t.same(pageErrors, [], 'no script error on the page');
 });

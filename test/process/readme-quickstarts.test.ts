@@ -73,10 +73,11 @@ const expectations: Array<{ name: string; check: (t: Test, out: string) => void 
     },
   },
   {
-    name: 'Patient apps quick start: a user added while the server runs, and OIDC discovery',
+    name: 'Patient apps quick start: a user added while the server runs, OIDC discovery and the privacy page',
     check: (t, out) => {
       t.match(out, /^anna\tPatient\/p1\tenabled$/m, 'npm run user -- list shows the new user');
       t.match(out, /"authorization_endpoint":"http:\/\/[^"]+\/auth\/authorize"/, 'the discovery names the authorization endpoint');
+      t.match(out, /^<h1>My privacy<\/h1>$/m, 'the privacy page is served');
     },
   },
   {
