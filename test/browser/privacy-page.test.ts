@@ -230,6 +230,21 @@ t.test('the privacy page in Chromium', { skip: CHROMIUM ? false : 'no Chromium (
     t.ok(overflow <= 0, `no sideways scrolling at 375 px (${overflow} px too wide)`);
   });
 
+  await t.test('sign out, and back without the approval screen', async (t) => {
+    const stored = JSON.parse((await page.evaluate(() => sessionStorage.getItem('concord-privacy-session'))) ?? '{}');
+    t.equal((await h.as(stored.accessToken, { url: '/fhir/Patient/p1' })).statusCode, 200, 'the page\'s token reads the record');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByText('You are signed out.').waitFor();
+    t.equal((await h.as(stored.accessToken, { url: '/fhir/Patient/p1' })).statusCode, 401, 'signing out revoked it');
+    const requests: string[] = [];
+    page.on('request', (request) => requests.push(request.url()));
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { level: 2, name: 'Who can see my record' }).waitFor();
+    await page.locator('#access-log tbody tr').first().waitFor();
+    t.equal(await page.getByRole('button', { name: 'Allow' }).count(), 0, 'the approval is remembered for this user and client');
+    t.ok(requests.some((url) => url.includes('/auth/authorize')), 'it went through the authorization endpoint again');
+  });
+
   await t.test('the daughter sees it read-only', async (t) => {
     await shareItem(page, 'stopped-shares', 'Dana Moreau').getByRole('button', { name: 'Share again' }).click();
     await shareItem(page, 'active-shares', 'Dana Moreau can see').waitFor();

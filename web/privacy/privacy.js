@@ -776,4 +776,9 @@ $('sign-out').addEventListener('click', async () => {
 
 main().catch((error) => {
   setStatus(error instanceof Shown || error instanceof FhirFailure ? error.message : `Something went wrong: ${error instanceof Error ? error.message : error}`, true);
+  if (error instanceof Shown) {
+    const again = el('button', { type: 'button' }, ['Sign in']);
+    again.addEventListener('click', () => void signIn());
+    $('status').after(again);
+  }
 });
