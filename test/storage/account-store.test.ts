@@ -34,6 +34,9 @@ function fakeCollection<T extends { _id: string }>(): AccountCollection<T> {
       return { matchedCount: 0, modifiedCount: 0 };
     },
     updateMany: async (filter, update) => matching(filter).forEach((document) => apply(document, update)),
+    deleteMany: async (filter) => {
+      for (const document of matching(filter)) documents.splice(documents.indexOf(document), 1);
+    },
     deleteOne: async (filter) => {
       const index = documents.findIndex((document) => new Query(filter).test(document));
       if (index >= 0) documents.splice(index, 1);
@@ -48,6 +51,7 @@ function fakeMongoStore(): AccountStore {
     refreshTokens: fakeCollection(),
     issuedTokens: fakeCollection(),
     revokedTokens: fakeCollection(),
+    codes: fakeCollection(),
     approvals: fakeCollection(),
   };
   return accountStoreOn(collections);
@@ -96,8 +100,11 @@ function contract(t: Test, open: () => AccountStore): void {
     const claims = await Promise.all([store.claimRefreshToken('h1', 5), store.claimRefreshToken('h1', 6)]);
     t.same(claims.filter(Boolean).length, 1, 'two parallel claims: exactly one wins');
     t.equal((await store.findRefreshToken('h1'))?.usedAt !== undefined, true);
+    t.equal(await store.familyRevoked('f1'), false);
     await store.revokeFamily('f1');
     t.equal((await store.findRefreshToken('h2'))?.revoked, true);
+    t.equal(await store.familyRevoked('f1'), true, 'the family reads as revoked');
+    t.equal(await store.familyRevoked('f2'), false);
     t.equal(await store.claimRefreshToken('h2', 7), false, 'a revoked token cannot be claimed');
     t.equal((await store.findRefreshToken('h3'))?.revoked, false, 'another family is untouched');
     await store.revokeUserRefreshTokens('alice');
@@ -114,12 +121,35 @@ function contract(t: Test, open: () => AccountStore): void {
     t.same((await store.familyTokens('f1')).sort((a, b) => a.expiresAt - b.expiresAt), [{ jti: 'j1', expiresAt: 100 }, { jti: 'j2', expiresAt: 200 }]);
     await store.revokeJti('j1', 100);
     await store.revokeJti('j3', 300);
-    t.same((await store.revokedJtis(150)).map((row) => row.jti), ['j3'], 'expired revocations are not listed');
+    t.equal(await store.isJtiRevoked('j3', 150), true);
+    t.equal(await store.isJtiRevoked('j1', 150), false, 'an expired revocation no longer counts');
+    t.equal(await store.isJtiRevoked('j2', 150), false, 'issued, not revoked');
     t.equal(await store.getApproval('alice', 'app'), undefined);
     await store.setApproval('alice', 'app', ['openid', 'patient/*.rs']);
     await store.setApproval('alice', 'app', ['patient/*.rs']);
     t.same(await store.getApproval('alice', 'app'), ['patient/*.rs'], 'the latest approval');
     t.equal(await store.getApproval('alice', 'other'), undefined, 'per client');
+  });
+
+  t.test('authorization codes: one redemption wins, later ones learn its family, expired ones are invalid', async (t) => {
+    const store = open();
+    t.teardown(() => store.close());
+    await store.saveCode({ hash: 'c1', grant: '{"scope":"openid"}', expiresAt: 1_060 }, 1_000);
+    await store.saveCode({ hash: 'c2', grant: '{}', expiresAt: 1_060 }, 1_000);
+    const parallel = await Promise.all(['f1', 'f2', 'f3'].map((family) => store.redeemCode('c1', family, 1_010)));
+    const winners = parallel.filter((redemption) => redemption.outcome === 'ok');
+    t.equal(winners.length, 1, 'exactly one of three parallel redemptions wins');
+    t.same(winners[0], { outcome: 'ok', grant: '{"scope":"openid"}' });
+    const winnerFamily = ['f1', 'f2', 'f3'][parallel.indexOf(winners[0]!)];
+    t.same(
+      parallel.filter((redemption) => redemption.outcome !== 'ok'),
+      [{ outcome: 'reused', familyId: winnerFamily }, { outcome: 'reused', familyId: winnerFamily }],
+      "the others are replays naming the winner's family",
+    );
+    t.same(await store.redeemCode('c2', 'f9', 1_061), { outcome: 'invalid' }, 'expired');
+    t.same(await store.redeemCode('nope', 'f9', 1_000), { outcome: 'invalid' }, 'unknown');
+    await store.saveCode({ hash: 'c3', grant: '{}', expiresAt: 3_000 }, 2_000);
+    t.same(await store.redeemCode('c1', 'f9', 1_020), { outcome: 'invalid' }, 'expired codes are forgotten when a new one is saved');
   });
 }
 

@@ -97,10 +97,10 @@ function authorizeRoutes(app: FastifyInstance, auth: AuthOn, storage: Storage, g
   };
 
   /** The code, bound to the client, redirect URI and PKCE challenge, to the app. */
-  const finish = (reply: FastifyReply, session: Session, requestId: string, pending: PendingAuthorization, identity: Identity, withPatient: boolean) => {
+  const finish = async (reply: FastifyReply, session: Session, requestId: string, pending: PendingAuthorization, identity: Identity, withPatient: boolean) => {
     session.pending.delete(requestId);
     const scope = (pending.approved ?? []).join(' ');
-    const code = tokenIssuer.codes.issue({
+    const code = await tokenIssuer.codes.issue({
       clientId: pending.clientId,
       redirectUri: pending.redirectUri,
       codeChallenge: pending.codeChallenge,

@@ -1,5 +1,5 @@
 import { MongoClient, type Db } from 'mongodb';
-import type { AccountStore, RefreshTokenRecord, UserRecord } from './port';
+import type { AccountStore, CodeRedemption, RefreshTokenRecord, UserRecord } from './port';
 
 /** The operations of a MongoDB collection this store uses (a fake in tests implements the same). */
 export interface AccountCollection<T> {
@@ -9,15 +9,17 @@ export interface AccountCollection<T> {
   updateOne(filter: Record<string, unknown>, update: Record<string, unknown>, options?: { upsert?: boolean }): Promise<{ matchedCount: number; modifiedCount: number }>;
   updateMany(filter: Record<string, unknown>, update: Record<string, unknown>): Promise<unknown>;
   deleteOne(filter: Record<string, unknown>): Promise<{ deletedCount: number }>;
+  deleteMany(filter: Record<string, unknown>): Promise<unknown>;
   createIndex?(keys: Record<string, 1>, options?: { unique?: boolean }): Promise<unknown>;
 }
 
-/** The collections, by name: `auth_users`, `auth_refresh_tokens`, `auth_issued_tokens`, `auth_revoked_tokens`, `auth_approvals`. */
+/** The collections, by name: `auth_users`, `auth_refresh_tokens`, `auth_issued_tokens`, `auth_revoked_tokens`, `auth_codes`, `auth_approvals`. */
 export interface AccountCollections {
   users: AccountCollection<UserRecord & { _id: string }>;
   refreshTokens: AccountCollection<RefreshTokenRecord & { _id: string }>;
   issuedTokens: AccountCollection<{ _id: string; familyId: string; expiresAt: number }>;
   revokedTokens: AccountCollection<{ _id: string; expiresAt: number }>;
+  codes: AccountCollection<{ _id: string; grant: string; expiresAt: number; familyId?: string }>;
   approvals: AccountCollection<{ _id: string; scopes: string[] }>;
 }
 
@@ -32,7 +34,15 @@ function strip<T extends { _id: string }>(document: T | null): Omit<T, '_id'> | 
 
 /** The store over the given collections; each record's natural key is its `_id`, so uniqueness needs no extra index. */
 export function accountStoreOn(collections: AccountCollections, close: () => Promise<void> = async () => {}): AccountStore {
-  const { users, refreshTokens, issuedTokens, revokedTokens, approvals } = collections;
+  const { users, refreshTokens, issuedTokens, revokedTokens, codes, approvals } = collections;
+  /** One conditional update claims the code: of parallel redemptions (in any process), one matches the unclaimed, unexpired document. */
+  const redeemCode = async (hash: string, familyId: string, nowMs: number): Promise<CodeRedemption> => {
+    const claimed = (await codes.updateOne({ _id: hash, familyId: { $exists: false }, expiresAt: { $gte: nowMs } }, { $set: { familyId } })).modifiedCount === 1;
+    const document = await codes.findOne({ _id: hash });
+    if (claimed && document) return { outcome: 'ok', grant: document.grant };
+    if (document?.familyId !== undefined) return { outcome: 'reused', familyId: document.familyId };
+    return { outcome: 'invalid' };
+  };
   const approvalId = (username: string, clientId: string) => JSON.stringify([username, clientId]);
   return {
     addUser: async (record) => {
@@ -64,8 +74,13 @@ export function accountStoreOn(collections: AccountCollections, close: () => Pro
     familyTokens: async (familyId) =>
       (await issuedTokens.find({ familyId }).toArray()).map((document) => ({ jti: document._id, expiresAt: document.expiresAt })),
     revokeJti: async (jti, expiresAt) => void (await revokedTokens.updateOne({ _id: jti }, { $set: { expiresAt } }, { upsert: true })),
-    revokedJtis: async (nowMs) =>
-      (await revokedTokens.find({ expiresAt: { $gt: nowMs } }).toArray()).map((document) => ({ jti: document._id, expiresAt: document.expiresAt })),
+    familyRevoked: async (familyId) => (await refreshTokens.findOne({ familyId, revoked: true }, { projection: { _id: 1 } })) !== null,
+    isJtiRevoked: async (jti, nowMs) => (await revokedTokens.findOne({ _id: jti, expiresAt: { $gte: nowMs } }, { projection: { _id: 1 } })) !== null,
+    saveCode: async (code, nowMs) => {
+      await codes.deleteMany({ expiresAt: { $lt: nowMs } });
+      await codes.insertOne({ _id: code.hash, grant: code.grant, expiresAt: code.expiresAt });
+    },
+    redeemCode,
     getApproval: async (username, clientId) => (await approvals.findOne({ _id: approvalId(username, clientId) }))?.scopes,
     setApproval: async (username, clientId, scopes) =>
       void (await approvals.updateOne({ _id: approvalId(username, clientId) }, { $set: { scopes } }, { upsert: true })),
@@ -79,6 +94,7 @@ export function accountCollections(db: Db): AccountCollections {
     refreshTokens: db.collection('auth_refresh_tokens') as unknown as AccountCollections['refreshTokens'],
     issuedTokens: db.collection('auth_issued_tokens') as unknown as AccountCollections['issuedTokens'],
     revokedTokens: db.collection('auth_revoked_tokens') as unknown as AccountCollections['revokedTokens'],
+    codes: db.collection('auth_codes') as unknown as AccountCollections['codes'],
     approvals: db.collection('auth_approvals') as unknown as AccountCollections['approvals'],
   };
 }

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import type { AccountStore, RefreshTokenRecord, UserRecord } from './port';
+import type { AccountStore, CodeRedemption, RefreshTokenRecord, UserRecord } from './port';
 
 /**
  * The account store in the server's SQLite file, on a connection of its own
@@ -21,6 +21,7 @@ export function openSqliteAccountStore(path: string): AccountStore {
     CREATE TABLE IF NOT EXISTS auth_issued_tokens (jti TEXT PRIMARY KEY, family_id TEXT NOT NULL, expires_at INTEGER NOT NULL);
     CREATE INDEX IF NOT EXISTS auth_issued_family ON auth_issued_tokens(family_id);
     CREATE TABLE IF NOT EXISTS auth_revoked_tokens (jti TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
+    CREATE TABLE IF NOT EXISTS auth_codes (hash TEXT PRIMARY KEY, grant_json TEXT NOT NULL, expires_at INTEGER NOT NULL, family_id TEXT);
     CREATE TABLE IF NOT EXISTS auth_approvals (username TEXT NOT NULL, client_id TEXT NOT NULL, scopes TEXT NOT NULL, PRIMARY KEY (username, client_id));
   `);
 
@@ -64,7 +65,20 @@ export function openSqliteAccountStore(path: string): AccountStore {
   const insertIssued = db.prepare('INSERT OR REPLACE INTO auth_issued_tokens (jti, family_id, expires_at) VALUES (?, ?, ?)');
   const selectIssued = db.prepare<[string], { jti: string; expires_at: number }>('SELECT jti, expires_at FROM auth_issued_tokens WHERE family_id = ?');
   const insertRevoked = db.prepare('INSERT OR REPLACE INTO auth_revoked_tokens (jti, expires_at) VALUES (?, ?)');
-  const selectRevoked = db.prepare<[number], { jti: string; expires_at: number }>('SELECT jti, expires_at FROM auth_revoked_tokens WHERE expires_at > ?');
+  const revokedInFamily = db.prepare<[string], { one: number }>('SELECT 1 AS one FROM auth_refresh_tokens WHERE family_id = ? AND revoked = 1 LIMIT 1');
+  const selectRevokedJti = db.prepare<[string, number], { one: number }>('SELECT 1 AS one FROM auth_revoked_tokens WHERE jti = ? AND expires_at >= ?');
+  const deleteExpiredCodes = db.prepare('DELETE FROM auth_codes WHERE expires_at < ?');
+  const insertCode = db.prepare('INSERT INTO auth_codes (hash, grant_json, expires_at, family_id) VALUES (?, ?, ?, NULL)');
+  const claimCode = db.prepare('UPDATE auth_codes SET family_id = ? WHERE hash = ? AND family_id IS NULL AND expires_at >= ?');
+  const selectCode = db.prepare<[string], { grant_json: string; expires_at: number; family_id: string | null }>('SELECT grant_json, expires_at, family_id FROM auth_codes WHERE hash = ?');
+  // One transaction: the claim and the read of what it claimed (or of who claimed it first).
+  const redeem = db.transaction((hash: string, familyId: string, nowMs: number): CodeRedemption => {
+    const claimed = claimCode.run(familyId, hash, nowMs).changes === 1;
+    const row = selectCode.get(hash);
+    if (claimed && row) return { outcome: 'ok', grant: row.grant_json };
+    if (row?.family_id) return { outcome: 'reused', familyId: row.family_id };
+    return { outcome: 'invalid' };
+  });
   const selectApproval = db.prepare<[string, string], { scopes: string }>('SELECT scopes FROM auth_approvals WHERE username = ? AND client_id = ?');
   const upsertApproval = db.prepare('INSERT OR REPLACE INTO auth_approvals (username, client_id, scopes) VALUES (?, ?, ?)');
 
@@ -98,7 +112,13 @@ export function openSqliteAccountStore(path: string): AccountStore {
     recordIssuedToken: async (familyId, jti, expiresAt) => void insertIssued.run(jti, familyId, expiresAt),
     familyTokens: async (familyId) => selectIssued.all(familyId).map((row) => ({ jti: row.jti, expiresAt: row.expires_at })),
     revokeJti: async (jti, expiresAt) => void insertRevoked.run(jti, expiresAt),
-    revokedJtis: async (nowMs) => selectRevoked.all(nowMs).map((row) => ({ jti: row.jti, expiresAt: row.expires_at })),
+    familyRevoked: async (familyId) => revokedInFamily.get(familyId) !== undefined,
+    isJtiRevoked: async (jti, nowMs) => selectRevokedJti.get(jti, nowMs) !== undefined,
+    saveCode: async (code, nowMs) => {
+      deleteExpiredCodes.run(nowMs);
+      insertCode.run(code.hash, code.grant, code.expiresAt);
+    },
+    redeemCode: async (hash, familyId, nowMs) => redeem.immediate(hash, familyId, nowMs),
     getApproval: async (username, clientId) => {
       const row = selectApproval.get(username, clientId);
       return row ? (JSON.parse(row.scopes) as string[]) : undefined;
