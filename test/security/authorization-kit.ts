@@ -30,10 +30,11 @@ export interface AuthServerWorld {
  * p1 and r2 of p2; paul: a Practitioner), the two patients and dana's
  * RelatedPersons, and the clients above. `consent`: the consent layer on,
  * as the server runs it (src/main.ts); otherwise the scopes alone decide.
+ * `accountsPath`: the users and tokens in that SQLite file instead of memory.
  */
-export async function startAuthServerWorld(options: SecureOptions & { consent?: boolean } = {}): Promise<AuthServerWorld> {
-  const { consent, ...secure } = options;
-  const accounts = openSqliteAccountStore(':memory:');
+export async function startAuthServerWorld(options: SecureOptions & { consent?: boolean; accountsPath?: string } = {}): Promise<AuthServerWorld> {
+  const { consent, accountsPath, ...secure } = options;
+  const accounts = openSqliteAccountStore(accountsPath ?? ':memory:');
   const admin = userAdmin(accounts);
   await admin.add('alice', ['Patient/p1'], PASSWORDS.alice);
   await admin.add('dana', ['RelatedPerson/r1', 'RelatedPerson/r2'], PASSWORDS.dana);
