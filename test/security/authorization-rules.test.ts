@@ -11,14 +11,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import t from 'tap';
+import { ConfigError, loadConfig } from '../../src/config';
 import { OFFLINE_REFRESH_SECONDS, SESSION_SECONDS } from '../../src/security/auth/lifetimes';
 import { tokenHash } from '../../src/security/auth/secrets';
+import { Sessions } from '../../src/security/auth/sessions';
 import { issueToken } from '../../src/security/auth/token-endpoint';
 import { makeKey, ORIGIN, signWith } from './auth-kit';
 import {
   authorizeUrl,
   Browser,
   CLIENTS,
+  decodeJwtPayload,
   exchange,
   pkcePair,
   REDIRECT,
@@ -144,4 +147,29 @@ t.test('introspection: a public client may not ask; a refresh token of a revoked
   await h.request({ method: 'POST', url: '/auth/revoke', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams({ token: tokens.refresh_token, client_id: 'app' }).toString() });
   t.same((await ask({ token: tokens.refresh_token }, basic)).json(), { active: false });
   t.same((await ask({ token: tokens.access_token }, basic)).json(), { active: false }, 'its access token too');
+});
+
+t.test('AUTH_ACCESS_TOKEN_SECONDS sets the lifetime of the flow access tokens', async (t) => {
+  t.equal(loadConfig({}).auth.authorizationServer?.accessTokenSeconds, 3600, 'one hour by default');
+  t.equal(loadConfig({ AUTH_ACCESS_TOKEN_SECONDS: '600' }).auth.authorizationServer?.accessTokenSeconds, 600);
+  t.throws(() => loadConfig({ AUTH_ACCESS_TOKEN_SECONDS: 'soon' }), ConfigError);
+  const { h } = await world(t, { authorizationServer: { accessTokenSeconds: 600 } });
+  const flow = await signInAndApprove(h, { username: 'alice', parameters: { scope: 'openid fhirUser launch/patient patient/*.rs' } });
+  const body = (await exchange(h, flow.code, flow.verifier)).json();
+  t.equal(body.expires_in, 600);
+  const claims = decodeJwtPayload(body.access_token);
+  t.equal(Number(claims.exp) - Number(claims.iat), 600, 'the access token expires 600 seconds after issue');
+});
+
+t.test('the sign-in session lasts 12 hours', async (t) => {
+  const { h } = await world(t);
+  const browser = new Browser(h);
+  await browser.get(authorizeUrl({ code_challenge: pkcePair().challenge }));
+  const signedIn = await browser.post('/auth/login', [['username', 'alice'], ['password', 'alice-password']]);
+  t.equal(signedIn.cookies.find((cookie) => cookie.name === 'concord_session')?.maxAge, 12 * 3600, 'the cookie says 12 hours');
+  const sessions = new Sessions();
+  const start = 1_000_000;
+  const session = sessions.signIn(sessions.create(start), 'alice', start);
+  t.equal(sessions.get(session.id, start + 12 * 3600 * 1000)?.username, 'alice', 'signed in until the 12th hour');
+  t.equal(sessions.get(session.id, start + 12 * 3600 * 1000 + 1), undefined, 'and out after it');
 });

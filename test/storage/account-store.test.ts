@@ -52,6 +52,7 @@ function fakeMongoStore(): AccountStore {
     issuedTokens: fakeCollection(),
     revokedTokens: fakeCollection(),
     codes: fakeCollection(),
+    usedAssertions: fakeCollection(),
     approvals: fakeCollection(),
   };
   return accountStoreOn(collections);
@@ -129,6 +130,16 @@ function contract(t: Test, open: () => AccountStore): void {
     await store.setApproval('alice', 'app', ['patient/*.rs']);
     t.same(await store.getApproval('alice', 'app'), ['patient/*.rs'], 'the latest approval');
     t.equal(await store.getApproval('alice', 'other'), undefined, 'per client');
+  });
+
+  t.test('client assertion ids: once per client until they expire, whoever asks in parallel', async (t) => {
+    const store = open();
+    t.teardown(() => store.close());
+    const parallel = await Promise.all([1, 2, 3].map(() => store.claimAssertionJti('app j1', 2_000, 1_000)));
+    t.same(parallel.filter(Boolean).length, 1, 'one of three parallel claims wins');
+    t.equal(await store.claimAssertionJti('other j1', 2_000, 1_000), true, 'keys differ per client');
+    t.equal(await store.claimAssertionJti('app j1', 3_000, 1_999), false, 'still recorded');
+    t.equal(await store.claimAssertionJti('app j1', 3_000, 2_001), true, 'forgotten once expired');
   });
 
   t.test('authorization codes: one redemption wins, later ones learn its family, expired ones are invalid', async (t) => {

@@ -83,7 +83,7 @@ export async function createAuth(settings: AuthSettings): Promise<Auth> {
     tokenEndpoint: `${origin}${TOKEN_PATH}`,
     signingKey,
     clients: loadClients(settings.clientsFile),
-    usedJti: new UsedJtiRegistry(),
+    usedJti: new UsedJtiRegistry(accounts),
     accounts,
     codes: new AuthorizationCodes(accounts),
     revocations,

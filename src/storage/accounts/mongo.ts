@@ -13,13 +13,14 @@ export interface AccountCollection<T> {
   createIndex?(keys: Record<string, 1>, options?: { unique?: boolean }): Promise<unknown>;
 }
 
-/** The collections, by name: `auth_users`, `auth_refresh_tokens`, `auth_issued_tokens`, `auth_revoked_tokens`, `auth_codes`, `auth_approvals`. */
+/** The collections, by name: `auth_users`, `auth_refresh_tokens`, `auth_issued_tokens`, `auth_revoked_tokens`, `auth_codes`, `auth_used_assertions`, `auth_approvals`. */
 export interface AccountCollections {
   users: AccountCollection<UserRecord & { _id: string }>;
   refreshTokens: AccountCollection<RefreshTokenRecord & { _id: string }>;
   issuedTokens: AccountCollection<{ _id: string; familyId: string; expiresAt: number }>;
   revokedTokens: AccountCollection<{ _id: string; expiresAt: number }>;
   codes: AccountCollection<{ _id: string; grant: string; expiresAt: number; familyId?: string }>;
+  usedAssertions: AccountCollection<{ _id: string; expiresAt: number }>;
   approvals: AccountCollection<{ _id: string; scopes: string[] }>;
 }
 
@@ -34,7 +35,18 @@ function strip<T extends { _id: string }>(document: T | null): Omit<T, '_id'> | 
 
 /** The store over the given collections; each record's natural key is its `_id`, so uniqueness needs no extra index. */
 export function accountStoreOn(collections: AccountCollections, close: () => Promise<void> = async () => {}): AccountStore {
-  const { users, refreshTokens, issuedTokens, revokedTokens, codes, approvals } = collections;
+  const { users, refreshTokens, issuedTokens, revokedTokens, codes, usedAssertions, approvals } = collections;
+  /** The `_id` is the key: of parallel inserts (in any process), one succeeds and the others hit the duplicate key. */
+  const claimAssertionJti = async (key: string, expiresAt: number, nowMs: number): Promise<boolean> => {
+    await usedAssertions.deleteMany({ expiresAt: { $lt: nowMs } });
+    try {
+      await usedAssertions.insertOne({ _id: key, expiresAt });
+      return true;
+    } catch (error) {
+      if ((error as { code?: number }).code === DUPLICATE_KEY) return false;
+      throw error;
+    }
+  };
   /** One conditional update claims the code: of parallel redemptions (in any process), one matches the unclaimed, unexpired document. */
   const redeemCode = async (hash: string, familyId: string, nowMs: number): Promise<CodeRedemption> => {
     const claimed = (await codes.updateOne({ _id: hash, familyId: { $exists: false }, expiresAt: { $gte: nowMs } }, { $set: { familyId } })).modifiedCount === 1;
@@ -81,6 +93,7 @@ export function accountStoreOn(collections: AccountCollections, close: () => Pro
       await codes.insertOne({ _id: code.hash, grant: code.grant, expiresAt: code.expiresAt });
     },
     redeemCode,
+    claimAssertionJti,
     getApproval: async (username, clientId) => (await approvals.findOne({ _id: approvalId(username, clientId) }))?.scopes,
     setApproval: async (username, clientId, scopes) =>
       void (await approvals.updateOne({ _id: approvalId(username, clientId) }, { $set: { scopes } }, { upsert: true })),
@@ -95,6 +108,7 @@ export function accountCollections(db: Db): AccountCollections {
     issuedTokens: db.collection('auth_issued_tokens') as unknown as AccountCollections['issuedTokens'],
     revokedTokens: db.collection('auth_revoked_tokens') as unknown as AccountCollections['revokedTokens'],
     codes: db.collection('auth_codes') as unknown as AccountCollections['codes'],
+    usedAssertions: db.collection('auth_used_assertions') as unknown as AccountCollections['usedAssertions'],
     approvals: db.collection('auth_approvals') as unknown as AccountCollections['approvals'],
   };
 }

@@ -85,6 +85,13 @@ export interface AccountStore {
    */
   redeemCode(hash: string, familyId: string, nowMs: number): Promise<CodeRedemption>;
 
+  /**
+   * Records a client assertion's `jti` (keyed per client) until `expiresAt`:
+   * true for the first use, false for any other while it lasts, across
+   * every process on the database (SMART Backend Services: a jti once).
+   */
+  claimAssertionJti(key: string, expiresAt: number, nowMs: number): Promise<boolean>;
+
   /** Scopes a user approved for a client, remembered so the approval screen shows once. */
   getApproval(username: string, clientId: string): Promise<string[] | undefined>;
   setApproval(username: string, clientId: string, scopes: string[]): Promise<void>;

@@ -22,6 +22,7 @@ export function openSqliteAccountStore(path: string): AccountStore {
     CREATE INDEX IF NOT EXISTS auth_issued_family ON auth_issued_tokens(family_id);
     CREATE TABLE IF NOT EXISTS auth_revoked_tokens (jti TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
     CREATE TABLE IF NOT EXISTS auth_codes (hash TEXT PRIMARY KEY, grant_json TEXT NOT NULL, expires_at INTEGER NOT NULL, family_id TEXT);
+    CREATE TABLE IF NOT EXISTS auth_used_assertions (key TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
     CREATE TABLE IF NOT EXISTS auth_approvals (username TEXT NOT NULL, client_id TEXT NOT NULL, scopes TEXT NOT NULL, PRIMARY KEY (username, client_id));
   `);
 
@@ -79,6 +80,12 @@ export function openSqliteAccountStore(path: string): AccountStore {
     if (row?.family_id) return { outcome: 'reused', familyId: row.family_id };
     return { outcome: 'invalid' };
   });
+  const deleteExpiredAssertions = db.prepare('DELETE FROM auth_used_assertions WHERE expires_at < ?');
+  const insertAssertion = db.prepare('INSERT OR IGNORE INTO auth_used_assertions (key, expires_at) VALUES (?, ?)');
+  const claimAssertion = db.transaction((key: string, expiresAt: number, nowMs: number) => {
+    deleteExpiredAssertions.run(nowMs);
+    return insertAssertion.run(key, expiresAt).changes === 1;
+  });
   const selectApproval = db.prepare<[string, string], { scopes: string }>('SELECT scopes FROM auth_approvals WHERE username = ? AND client_id = ?');
   const upsertApproval = db.prepare('INSERT OR REPLACE INTO auth_approvals (username, client_id, scopes) VALUES (?, ?, ?)');
 
@@ -119,6 +126,7 @@ export function openSqliteAccountStore(path: string): AccountStore {
       insertCode.run(code.hash, code.grant, code.expiresAt);
     },
     redeemCode: async (hash, familyId, nowMs) => redeem.immediate(hash, familyId, nowMs),
+    claimAssertionJti: async (key, expiresAt, nowMs) => claimAssertion.immediate(key, expiresAt, nowMs),
     getApproval: async (username, clientId) => {
       const row = selectApproval.get(username, clientId);
       return row ? (JSON.parse(row.scopes) as string[]) : undefined;
