@@ -20,6 +20,16 @@ const REDIRECT = 'http://app.example/callback';
 
 /** The browser side of the flow against one server, with fetch: a cookie, the forms' hidden fields, the final redirect's code. */
 async function codeFrom(server: Running, baseUrl: string, challenge: string): Promise<string> {
+  const { signedIn, post } = await signIn(server, baseUrl, challenge, 'alice', 'alice-password');
+  // The approval is remembered in the database: the second flow, at either server, skips the screen.
+  const approved =
+    signedIn.status === 302 ? signedIn : await post('/auth/approve', [['scope', 'launch/patient'], ['scope', 'patient/*.rs'], ['scope', 'offline_access'], ['decision', 'allow']]);
+  const code = new URL(approved.headers.get('location') ?? 'http://x/').searchParams.get('code');
+  if (!code) throw new Error(`no code: ${approved.status}`);
+  return code;
+}
+
+async function signIn(server: Running, baseUrl: string, challenge: string, username: string, password: string) {
   const origin = new URL(server.url).origin;
   let cookie = '';
   const remember = (response: Response) => {
@@ -41,13 +51,8 @@ async function codeFrom(server: Running, baseUrl: string, challenge: string): Pr
     html = await response.text();
     return response;
   };
-  const signedIn = await post('/auth/login', [['username', 'alice'], ['password', 'alice-password']]);
-  // The approval is remembered in the database: the second flow, at either server, skips the screen.
-  const approved =
-    signedIn.status === 302 ? signedIn : await post('/auth/approve', [['scope', 'launch/patient'], ['scope', 'patient/*.rs'], ['scope', 'offline_access'], ['decision', 'allow']]);
-  const code = new URL(approved.headers.get('location') ?? 'http://x/').searchParams.get('code');
-  if (!code) throw new Error(`no code: ${approved.status} ${html.slice(0, 200)}`);
-  return code;
+  const signedIn = await post('/auth/login', [['username', username], ['password', password]]);
+  return { signedIn, post };
 }
 
 const form = (server: Running, path: string, fields: Record<string, string>) =>
@@ -100,4 +105,11 @@ t.test('two server processes on one SQLite file agree on codes, revocations and 
   t.equal(replay.status, 400, 'the old refresh token replayed at A');
   t.equal(await read(b, fresh.access_token), 401, "and B refuses the family's newest access token");
   t.equal((await form(b, '/auth/token', { grant_type: 'refresh_token', refresh_token: fresh.refresh_token, client_id: 'app' })).status, 400, 'and its refresh token');
+
+  // AUTH_LOGIN_MAX_FAILURES is 5: three failures at A and two at B lock the username (and the address) at both.
+  const attempt = async (server: Running, password: string) => (await signIn(server, env.BASE_URL, createHash('sha256').update(verifier).digest('base64url'), 'alice', password)).signedIn.status;
+  for (const server of [a, a, a, b]) t.equal(await attempt(server, 'wrong-password'), 401);
+  t.equal(await attempt(b, 'wrong-password'), 401, 'the fifth failure, at B');
+  t.equal(await attempt(a, 'alice-password'), 429, 'A refuses even the right password');
+  t.equal(await attempt(b, 'alice-password'), 429, 'so does B');
 });

@@ -13,7 +13,12 @@ import { openSqliteAccountStore } from '../../src/storage/accounts/sqlite';
 function fakeCollection<T extends { _id: string }>(): AccountCollection<T> {
   const documents: T[] = [];
   const matching = (filter: Record<string, unknown>) => documents.filter((document) => new Query(filter).test(document));
-  const apply = (document: T, update: Record<string, unknown>) => Object.assign(document, update.$set as object);
+  const apply = (document: T, update: Record<string, unknown>) => {
+    Object.assign(document, update.$set as object);
+    const record = document as Record<string, unknown>;
+    for (const [name, by] of Object.entries((update.$inc ?? {}) as Record<string, number>)) record[name] = Number(record[name] ?? 0) + by;
+    return document;
+  };
   return {
     findOne: async (filter) => structuredClone(matching(filter)[0] ?? null),
     find: (filter, options) => ({
@@ -30,7 +35,7 @@ function fakeCollection<T extends { _id: string }>(): AccountCollection<T> {
     updateOne: async (filter, update, options) => {
       const [found] = matching(filter);
       if (found) return (apply(found, update), { matchedCount: 1, modifiedCount: 1 });
-      if (options?.upsert) documents.push({ _id: filter._id, ...(update.$set as object) } as T);
+      if (options?.upsert) documents.push(apply({ _id: filter._id, ...(update.$setOnInsert as object) } as T, update));
       return { matchedCount: 0, modifiedCount: 0 };
     },
     updateMany: async (filter, update) => matching(filter).forEach((document) => apply(document, update)),
@@ -53,6 +58,7 @@ function fakeMongoStore(): AccountStore {
     revokedTokens: fakeCollection(),
     codes: fakeCollection(),
     usedAssertions: fakeCollection(),
+    loginFailures: fakeCollection(),
     approvals: fakeCollection(),
   };
   return accountStoreOn(collections);
@@ -140,6 +146,27 @@ function contract(t: Test, open: () => AccountStore): void {
     t.equal(await store.claimAssertionJti('other j1', 2_000, 1_000), true, 'keys differ per client');
     t.equal(await store.claimAssertionJti('app j1', 3_000, 1_999), false, 'still recorded');
     t.equal(await store.claimAssertionJti('app j1', 3_000, 2_001), true, 'forgotten once expired');
+  });
+
+  t.test('sign-in failures: a lock at the limit, extended by more failures, counted afresh once it ends', async (t) => {
+    const store = open();
+    t.teardown(() => store.close());
+    const keys = ['user:alice', 'address:a'];
+    await Promise.all([1, 2].map(() => store.recordLoginFailure(keys, 3, 1_000, 100)));
+    t.equal(await store.loginLocked(keys, 100), false, 'two failures: not yet');
+    await store.recordLoginFailure(['user:alice'], 3, 1_000, 200);
+    t.equal(await store.loginLocked(['user:alice'], 201), true, 'the third: locked');
+    t.equal(await store.loginLocked(['address:a'], 201), false, 'the address has two');
+    t.equal(await store.loginLocked(['address:b', 'user:alice'], 201), true, 'any locked key locks');
+    await store.recordLoginFailure(['user:alice'], 3, 1_000, 900);
+    t.equal(await store.loginLocked(['user:alice'], 1_500), true, 'a failure while locked extends the lock');
+    t.equal(await store.loginLocked(['user:alice'], 1_901), false, 'the lock ends');
+    await store.recordLoginFailure(['user:alice'], 3, 1_000, 2_000);
+    t.equal(await store.loginLocked(['user:alice'], 2_001), false, 'and the count starts afresh');
+    await store.recordLoginFailure(['address:a'], 3, 1_000, 2_000);
+    t.equal(await store.loginLocked(['address:a'], 2_001), true, 'the address reaches three');
+    await store.clearLoginFailures('address:a');
+    t.equal(await store.loginLocked(['address:a'], 2_001), false, 'cleared');
   });
 
   t.test('authorization codes: one redemption wins, later ones learn its family, expired ones are invalid', async (t) => {

@@ -98,7 +98,7 @@ export async function createAuth(settings: AuthSettings): Promise<Auth> {
     verifiedTokens: new VerifiedTokens(verifier),
     tokenIssuer,
     sessions: new Sessions(),
-    throttle: new LoginThrottle(server.loginMaxFailures, server.loginLockSeconds),
+    throttle: new LoginThrottle(accounts, server.loginMaxFailures, server.loginLockSeconds),
     server,
     warnings: warning ? [warning] : [],
   };

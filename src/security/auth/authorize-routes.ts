@@ -220,17 +220,17 @@ function authorizeRoutes(app: FastifyInstance, auth: AuthOn, storage: Storage, g
     const keys = [`user:${username}`, `address:${from}`];
     const again = (status: number, message: string) =>
       pageHeaders(reply, pending.redirectUri).code(status).send(loginPage({ csrf: session.csrf, request: requestId }, clientName(pending), message));
-    const refuse = (status: number, message: string) => {
-      throttle.fail(keys);
+    const refuse = async (status: number, message: string) => {
+      await throttle.fail(keys);
       app.auditTrail.add([failedSignInEvent(auth.origin, username, from, pending.clientId)]);
       return again(status, message);
     };
-    if (throttle.locked(keys)) return refuse(429, 'Too many failed sign-ins. Try again later.');
+    if (await throttle.locked(keys)) return refuse(429, 'Too many failed sign-ins. Try again later.');
     const user = await tokenIssuer.accounts.getUser(username);
     // The same work whether or not the user exists: the answer and its timing never say which part was wrong.
     const matches = await verifyPassword(password, user?.passwordHash ?? (await decoyHash()));
     if (!user || !matches || user.disabled) return refuse(401, 'The username or password is wrong, or the account cannot sign in.');
-    throttle.succeed(username);
+    await throttle.succeed(username);
     const signedIn = sessions.signIn(session, username);
     setCookie(reply, signedIn);
     return proceed(request, reply, signedIn, requestId, pending);

@@ -13,7 +13,7 @@ export interface AccountCollection<T> {
   createIndex?(keys: Record<string, 1>, options?: { unique?: boolean }): Promise<unknown>;
 }
 
-/** The collections, by name: `auth_users`, `auth_refresh_tokens`, `auth_issued_tokens`, `auth_revoked_tokens`, `auth_codes`, `auth_used_assertions`, `auth_approvals`. */
+/** The collections, by name: `auth_users`, `auth_refresh_tokens`, `auth_issued_tokens`, `auth_revoked_tokens`, `auth_codes`, `auth_used_assertions`, `auth_login_failures`, `auth_approvals`. */
 export interface AccountCollections {
   users: AccountCollection<UserRecord & { _id: string }>;
   refreshTokens: AccountCollection<RefreshTokenRecord & { _id: string }>;
@@ -21,6 +21,7 @@ export interface AccountCollections {
   revokedTokens: AccountCollection<{ _id: string; expiresAt: number }>;
   codes: AccountCollection<{ _id: string; grant: string; expiresAt: number; familyId?: string }>;
   usedAssertions: AccountCollection<{ _id: string; expiresAt: number }>;
+  loginFailures: AccountCollection<{ _id: string; count: number; lockedUntil: number }>;
   approvals: AccountCollection<{ _id: string; scopes: string[] }>;
 }
 
@@ -35,7 +36,20 @@ function strip<T extends { _id: string }>(document: T | null): Omit<T, '_id'> | 
 
 /** The store over the given collections; each record's natural key is its `_id`, so uniqueness needs no extra index. */
 export function accountStoreOn(collections: AccountCollections, close: () => Promise<void> = async () => {}): AccountStore {
-  const { users, refreshTokens, issuedTokens, revokedTokens, codes, usedAssertions, approvals } = collections;
+  const { users, refreshTokens, issuedTokens, revokedTokens, codes, usedAssertions, loginFailures, approvals } = collections;
+  /**
+   * A lock that has ended starts the count afresh (a conditional update),
+   * then the increment, then the lock (set, or extended) once the count
+   * reaches the limit: each step one atomic update, so parallel failures
+   * are all counted.
+   */
+  const recordLoginFailure = async (keys: readonly string[], maxFailures: number, lockMs: number, nowMs: number): Promise<void> => {
+    for (const key of keys) {
+      await loginFailures.updateOne({ _id: key, lockedUntil: { $gt: 0, $lte: nowMs } }, { $set: { count: 0, lockedUntil: 0 } });
+      await loginFailures.updateOne({ _id: key }, { $inc: { count: 1 }, $setOnInsert: { lockedUntil: 0 } }, { upsert: true });
+      await loginFailures.updateOne({ _id: key, count: { $gte: maxFailures } }, { $set: { lockedUntil: nowMs + lockMs } });
+    }
+  };
   /** The `_id` is the key: of parallel inserts (in any process), one succeeds and the others hit the duplicate key. */
   const claimAssertionJti = async (key: string, expiresAt: number, nowMs: number): Promise<boolean> => {
     await usedAssertions.deleteMany({ expiresAt: { $lt: nowMs } });
@@ -94,6 +108,9 @@ export function accountStoreOn(collections: AccountCollections, close: () => Pro
     },
     redeemCode,
     claimAssertionJti,
+    recordLoginFailure,
+    loginLocked: async (keys, nowMs) => (await loginFailures.findOne({ _id: { $in: [...keys] }, lockedUntil: { $gt: nowMs } }, { projection: { _id: 1 } })) !== null,
+    clearLoginFailures: async (key) => void (await loginFailures.deleteOne({ _id: key })),
     getApproval: async (username, clientId) => (await approvals.findOne({ _id: approvalId(username, clientId) }))?.scopes,
     setApproval: async (username, clientId, scopes) =>
       void (await approvals.updateOne({ _id: approvalId(username, clientId) }, { $set: { scopes } }, { upsert: true })),
@@ -109,6 +126,7 @@ export function accountCollections(db: Db): AccountCollections {
     revokedTokens: db.collection('auth_revoked_tokens') as unknown as AccountCollections['revokedTokens'],
     codes: db.collection('auth_codes') as unknown as AccountCollections['codes'],
     usedAssertions: db.collection('auth_used_assertions') as unknown as AccountCollections['usedAssertions'],
+    loginFailures: db.collection('auth_login_failures') as unknown as AccountCollections['loginFailures'],
     approvals: db.collection('auth_approvals') as unknown as AccountCollections['approvals'],
   };
 }

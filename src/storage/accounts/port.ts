@@ -92,6 +92,16 @@ export interface AccountStore {
    */
   claimAssertionJti(key: string, expiresAt: number, nowMs: number): Promise<boolean>;
 
+  /**
+   * One more failed sign-in for each key (`user:…`, `address:…`): a key that
+   * reaches `maxFailures` is locked until `nowMs + lockMs`; a key whose lock
+   * has ended counts afresh. Shared by every process on the database.
+   */
+  recordLoginFailure(keys: readonly string[], maxFailures: number, lockMs: number, nowMs: number): Promise<void>;
+  /** Whether some key is locked at `nowMs`. */
+  loginLocked(keys: readonly string[], nowMs: number): Promise<boolean>;
+  clearLoginFailures(key: string): Promise<void>;
+
   /** Scopes a user approved for a client, remembered so the approval screen shows once. */
   getApproval(username: string, clientId: string): Promise<string[] | undefined>;
   setApproval(username: string, clientId: string, scopes: string[]): Promise<void>;

@@ -23,6 +23,7 @@ export function openSqliteAccountStore(path: string): AccountStore {
     CREATE TABLE IF NOT EXISTS auth_revoked_tokens (jti TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
     CREATE TABLE IF NOT EXISTS auth_codes (hash TEXT PRIMARY KEY, grant_json TEXT NOT NULL, expires_at INTEGER NOT NULL, family_id TEXT);
     CREATE TABLE IF NOT EXISTS auth_used_assertions (key TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
+    CREATE TABLE IF NOT EXISTS auth_login_failures (key TEXT PRIMARY KEY, count INTEGER NOT NULL, locked_until INTEGER NOT NULL);
     CREATE TABLE IF NOT EXISTS auth_approvals (username TEXT NOT NULL, client_id TEXT NOT NULL, scopes TEXT NOT NULL, PRIMARY KEY (username, client_id));
   `);
 
@@ -86,6 +87,17 @@ export function openSqliteAccountStore(path: string): AccountStore {
     deleteExpiredAssertions.run(nowMs);
     return insertAssertion.run(key, expiresAt).changes === 1;
   });
+  const upsertFailure = db.prepare(
+    `INSERT INTO auth_login_failures (key, count, locked_until) VALUES (@key, 1, CASE WHEN @max <= 1 THEN @lockUntil ELSE 0 END)
+     ON CONFLICT(key) DO UPDATE SET
+       count = CASE WHEN locked_until <> 0 AND locked_until <= @now THEN 1 ELSE count + 1 END,
+       locked_until = CASE WHEN (CASE WHEN locked_until <> 0 AND locked_until <= @now THEN 1 ELSE count + 1 END) >= @max THEN @lockUntil ELSE 0 END`,
+  );
+  const recordFailures = db.transaction((keys: readonly string[], max: number, lockUntil: number, now: number) => {
+    for (const key of keys) upsertFailure.run({ key, max, lockUntil, now });
+  });
+  const selectLock = db.prepare<[string, number], { one: number }>('SELECT 1 AS one FROM auth_login_failures WHERE key = ? AND locked_until > ?');
+  const deleteFailures = db.prepare('DELETE FROM auth_login_failures WHERE key = ?');
   const selectApproval = db.prepare<[string, string], { scopes: string }>('SELECT scopes FROM auth_approvals WHERE username = ? AND client_id = ?');
   const upsertApproval = db.prepare('INSERT OR REPLACE INTO auth_approvals (username, client_id, scopes) VALUES (?, ?, ?)');
 
@@ -127,6 +139,9 @@ export function openSqliteAccountStore(path: string): AccountStore {
     },
     redeemCode: async (hash, familyId, nowMs) => redeem.immediate(hash, familyId, nowMs),
     claimAssertionJti: async (key, expiresAt, nowMs) => claimAssertion.immediate(key, expiresAt, nowMs),
+    recordLoginFailure: async (keys, maxFailures, lockMs, nowMs) => recordFailures.immediate(keys, maxFailures, nowMs + lockMs, nowMs),
+    loginLocked: async (keys, nowMs) => keys.some((key) => selectLock.get(key, nowMs) !== undefined),
+    clearLoginFailures: async (key) => void deleteFailures.run(key),
     getApproval: async (username, clientId) => {
       const row = selectApproval.get(username, clientId);
       return row ? (JSON.parse(row.scopes) as string[]) : undefined;
