@@ -59,6 +59,10 @@ for (const consent of [false, true]) {
     await put(observation('o2', 'p2'));
     // p2 opens the record to everyone: still not to another patient.
     await put(permit('c2', 'p2'));
+    // The operator's reads leave AuditEvents naming each patient.
+    t.equal((await h.as(operator, { url: '/fhir/Observation/o2' })).statusCode, 200);
+    t.equal((await h.as(operator, { url: '/fhir/Observation/o1' })).statusCode, 200);
+    await h.app.auditTrail.flush();
     for (const scope of ['openid fhirUser user/*.rs', 'openid fhirUser launch/patient user/*.rs', 'launch/patient patient/*.rs user/*.rs']) {
       const alice = await tokenOf(h, 'alice', scope);
       t.equal((await h.as(alice, { url: '/fhir/Patient/p2' })).statusCode, 404, `${scope}: another patient's record is absent`);
@@ -68,6 +72,10 @@ for (const consent of [false, true]) {
       t.same(ids((await h.as(alice, { url: '/fhir/Observation?_include=Observation:subject' })).body), ['Observation/o1', 'Patient/p1'], `${scope}: includes too`);
       t.equal((await h.as(alice, { url: '/fhir/Patient/p2/$everything' })).statusCode, 404, `${scope}: $everything of another patient`);
       t.equal((await h.as(alice, { url: '/fhir/Observation/o1' })).statusCode, 200, `${scope}: the own record is readable`);
+      const log = (await h.as(alice, { url: '/fhir/AuditEvent?_count=200' })).json();
+      const named = (log.entry ?? []).flatMap((entry: { resource: { entity?: Array<{ what?: { reference?: string } }> } }) => (entry.resource.entity ?? []).map((entity) => entity.what?.reference));
+      t.ok(named.includes('Patient/p1'), `${scope}: the own access log is readable`);
+      t.notOk(named.includes('Patient/p2'), `${scope}: not another patient's`);
     }
     // Another issuer may grant more than this server's clients may have: the same confinement.
     const writer = await h.token({ scope: 'user/*.cruds system/*.rs', fhirUser: 'Patient/p1' });
