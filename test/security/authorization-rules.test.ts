@@ -173,3 +173,13 @@ t.test('the sign-in session lasts 12 hours', async (t) => {
   t.equal(sessions.get(session.id, start + 12 * 3600 * 1000)?.username, 'alice', 'signed in until the 12th hour');
   t.equal(sessions.get(session.id, start + 12 * 3600 * 1000 + 1), undefined, 'and out after it');
 });
+
+t.test("CORS by default: the server's own origin only", async (t) => {
+  const { h, operator } = await world(t);
+  const own = await h.as(operator, { url: '/fhir/Patient/p1', headers: { origin: ORIGIN } });
+  t.equal(own.headers['access-control-allow-origin'], ORIGIN, 'the own origin (the privacy page) is answered');
+  const app = await h.as(operator, { url: '/fhir/Patient/p1', headers: { origin: 'http://app.example' } });
+  t.notOk(app.headers['access-control-allow-origin'], 'an app origin not in CORS_ORIGINS is not');
+  const token = await h.request({ method: 'OPTIONS', url: '/auth/token', headers: { origin: 'http://app.example', 'access-control-request-method': 'POST' } });
+  t.notOk(token.headers['access-control-allow-origin'], 'nor its preflight of the token endpoint');
+});
