@@ -122,15 +122,23 @@ function contract(t: Test, open: () => AccountStore): void {
   t.test('issued and revoked access-token ids; approvals', async (t) => {
     const store = open();
     t.teardown(() => store.close());
-    await store.recordIssuedToken('f1', 'j1', 100);
-    await store.recordIssuedToken('f1', 'j2', 200);
-    await store.recordIssuedToken('f2', 'j3', 300);
-    t.same((await store.familyTokens('f1')).sort((a, b) => a.expiresAt - b.expiresAt), [{ jti: 'j1', expiresAt: 100 }, { jti: 'j2', expiresAt: 200 }]);
-    await store.revokeJti('j1', 100);
-    await store.revokeJti('j3', 300);
-    t.equal(await store.isJtiRevoked('j3', 150), true);
-    t.equal(await store.isJtiRevoked('j1', 150), false, 'an expired revocation no longer counts');
-    t.equal(await store.isJtiRevoked('j2', 150), false, 'issued, not revoked');
+    // Times ahead of the clock: the store forgets rows that expired before now as new ones arrive.
+    const at = Date.now() + 86_400_000;
+    await store.recordIssuedToken('f1', 'j1', at + 100);
+    await store.recordIssuedToken('f1', 'j2', at + 200);
+    await store.recordIssuedToken('f2', 'j3', at + 300);
+    t.same((await store.familyTokens('f1')).sort((a, b) => a.expiresAt - b.expiresAt), [{ jti: 'j1', expiresAt: at + 100 }, { jti: 'j2', expiresAt: at + 200 }]);
+    await store.revokeJti('j1', at + 100);
+    await store.revokeJti('j3', at + 300);
+    t.equal(await store.isJtiRevoked('j3', at + 150), true);
+    t.equal(await store.isJtiRevoked('j1', at + 150), false, 'an expired revocation no longer counts');
+    t.equal(await store.isJtiRevoked('j2', at + 150), false, 'issued, not revoked');
+    await store.recordIssuedToken('f1', 'gone', Date.now() - 1);
+    await store.revokeJti('gone', Date.now() - 1);
+    await store.recordIssuedToken('f1', 'j4', at + 400);
+    await store.revokeJti('j4', at + 400);
+    t.notOk((await store.familyTokens('f1')).some((row) => row.jti === 'gone'), 'an expired issued id is forgotten when the next one is recorded');
+    t.equal(await store.isJtiRevoked('gone', 0), false, 'and an expired revocation when the next one is');
     t.equal(await store.getApproval('alice', 'app'), undefined);
     await store.setApproval('alice', 'app', ['openid', 'patient/*.rs']);
     await store.setApproval('alice', 'app', ['patient/*.rs']);

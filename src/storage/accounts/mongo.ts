@@ -95,11 +95,17 @@ export function accountStoreOn(collections: AccountCollections, close: () => Pro
       (await refreshTokens.updateOne({ _id: hash, usedAt: { $exists: false }, revoked: false }, { $set: { usedAt: nowMs } })).modifiedCount === 1,
     revokeFamily: async (familyId) => void (await refreshTokens.updateMany({ familyId }, { $set: { revoked: true } })),
     revokeUserRefreshTokens: async (username) => void (await refreshTokens.updateMany({ username }, { $set: { revoked: true } })),
-    recordIssuedToken: async (familyId, jti, expiresAt) =>
-      void (await issuedTokens.updateOne({ _id: jti }, { $set: { familyId, expiresAt } }, { upsert: true })),
+    // An expired access token needs no revocation: its documents go as new ones arrive.
+    recordIssuedToken: async (familyId, jti, expiresAt) => {
+      await issuedTokens.deleteMany({ expiresAt: { $lt: Date.now() } });
+      await issuedTokens.updateOne({ _id: jti }, { $set: { familyId, expiresAt } }, { upsert: true });
+    },
     familyTokens: async (familyId) =>
       (await issuedTokens.find({ familyId }).toArray()).map((document) => ({ jti: document._id, expiresAt: document.expiresAt })),
-    revokeJti: async (jti, expiresAt) => void (await revokedTokens.updateOne({ _id: jti }, { $set: { expiresAt } }, { upsert: true })),
+    revokeJti: async (jti, expiresAt) => {
+      await revokedTokens.deleteMany({ expiresAt: { $lt: Date.now() } });
+      await revokedTokens.updateOne({ _id: jti }, { $set: { expiresAt } }, { upsert: true });
+    },
     familyRevoked: async (familyId) => (await refreshTokens.findOne({ familyId, revoked: true }, { projection: { _id: 1 } })) !== null,
     isJtiRevoked: async (jti, nowMs) => (await revokedTokens.findOne({ _id: jti, expiresAt: { $gte: nowMs } }, { projection: { _id: 1 } })) !== null,
     saveCode: async (code, nowMs) => {
@@ -138,5 +144,9 @@ export async function openMongoAccountStore(uri: string, dbName: string): Promis
   await collections.refreshTokens.createIndex?.({ familyId: 1 });
   await collections.refreshTokens.createIndex?.({ username: 1 });
   await collections.issuedTokens.createIndex?.({ familyId: 1 });
+  await collections.issuedTokens.createIndex?.({ expiresAt: 1 });
+  await collections.revokedTokens.createIndex?.({ expiresAt: 1 });
+  await collections.codes.createIndex?.({ expiresAt: 1 });
+  await collections.usedAssertions.createIndex?.({ expiresAt: 1 });
   return accountStoreOn(collections, () => client.close());
 }

@@ -20,7 +20,9 @@ export function openSqliteAccountStore(path: string): AccountStore {
     CREATE INDEX IF NOT EXISTS auth_refresh_user ON auth_refresh_tokens(username);
     CREATE TABLE IF NOT EXISTS auth_issued_tokens (jti TEXT PRIMARY KEY, family_id TEXT NOT NULL, expires_at INTEGER NOT NULL);
     CREATE INDEX IF NOT EXISTS auth_issued_family ON auth_issued_tokens(family_id);
+    CREATE INDEX IF NOT EXISTS auth_issued_expiry ON auth_issued_tokens(expires_at);
     CREATE TABLE IF NOT EXISTS auth_revoked_tokens (jti TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
+    CREATE INDEX IF NOT EXISTS auth_revoked_expiry ON auth_revoked_tokens(expires_at);
     CREATE TABLE IF NOT EXISTS auth_codes (hash TEXT PRIMARY KEY, grant_json TEXT NOT NULL, expires_at INTEGER NOT NULL, family_id TEXT);
     CREATE TABLE IF NOT EXISTS auth_used_assertions (key TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
     CREATE TABLE IF NOT EXISTS auth_login_failures (key TEXT PRIMARY KEY, count INTEGER NOT NULL, locked_until INTEGER NOT NULL);
@@ -65,6 +67,9 @@ export function openSqliteAccountStore(path: string): AccountStore {
   const revokeFamily = db.prepare('UPDATE auth_refresh_tokens SET revoked = 1 WHERE family_id = ?');
   const revokeUser = db.prepare('UPDATE auth_refresh_tokens SET revoked = 1 WHERE username = ?');
   const insertIssued = db.prepare('INSERT OR REPLACE INTO auth_issued_tokens (jti, family_id, expires_at) VALUES (?, ?, ?)');
+  // An expired access token needs no revocation: its rows go as new ones arrive (an index range, not a scan).
+  const deleteExpiredIssued = db.prepare('DELETE FROM auth_issued_tokens WHERE expires_at < ?');
+  const deleteExpiredRevoked = db.prepare('DELETE FROM auth_revoked_tokens WHERE expires_at < ?');
   const selectIssued = db.prepare<[string], { jti: string; expires_at: number }>('SELECT jti, expires_at FROM auth_issued_tokens WHERE family_id = ?');
   const insertRevoked = db.prepare('INSERT OR REPLACE INTO auth_revoked_tokens (jti, expires_at) VALUES (?, ?)');
   const revokedInFamily = db.prepare<[string], { one: number }>('SELECT 1 AS one FROM auth_refresh_tokens WHERE family_id = ? AND revoked = 1 LIMIT 1');
@@ -128,9 +133,15 @@ export function openSqliteAccountStore(path: string): AccountStore {
     claimRefreshToken: async (hash, nowMs) => claimRefresh.run(nowMs, hash).changes === 1,
     revokeFamily: async (familyId) => void revokeFamily.run(familyId),
     revokeUserRefreshTokens: async (username) => void revokeUser.run(username),
-    recordIssuedToken: async (familyId, jti, expiresAt) => void insertIssued.run(jti, familyId, expiresAt),
+    recordIssuedToken: async (familyId, jti, expiresAt) => {
+      deleteExpiredIssued.run(Date.now());
+      insertIssued.run(jti, familyId, expiresAt);
+    },
     familyTokens: async (familyId) => selectIssued.all(familyId).map((row) => ({ jti: row.jti, expiresAt: row.expires_at })),
-    revokeJti: async (jti, expiresAt) => void insertRevoked.run(jti, expiresAt),
+    revokeJti: async (jti, expiresAt) => {
+      deleteExpiredRevoked.run(Date.now());
+      insertRevoked.run(jti, expiresAt);
+    },
     familyRevoked: async (familyId) => revokedInFamily.get(familyId) !== undefined,
     isJtiRevoked: async (jti, nowMs) => selectRevokedJti.get(jti, nowMs) !== undefined,
     saveCode: async (code, nowMs) => {
