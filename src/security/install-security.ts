@@ -42,7 +42,7 @@ export function installSecurity(app: FastifyInstance, options: SecurityOptions):
   const guard = createRequestGuard({ storage, baseUrl, accessSources: options.accessSources });
   if (auth.mode === 'on') {
     installCors(app, auth.origin, auth.server.corsOrigins);
-    registerAuthRoutes(app, auth, basePath, storage);
+    registerAuthRoutes(app, auth, basePath, storage, guard);
     for (const warning of auth.warnings) app.log.warn(warning);
   }
   installAudit(app, { storage, baseUrl });

@@ -1,6 +1,7 @@
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import t from 'tap';
 import { AuthorizationCodes } from '../../src/security/auth/authorization-codes';
+import { openSqliteAccountStore } from '../../src/storage/accounts/sqlite';
 import {
   authorizeUrl,
   BASE_URL,
@@ -131,12 +132,12 @@ t.test('the code exchange: PKCE, redirect URI, client, single use with revocatio
   t.match(afterReuse.json().issue[0].diagnostics, /revoked/);
   t.equal((await tokenRequest(h, { grant_type: 'refresh_token', refresh_token: refresh, client_id: 'app' })).json().error, 'invalid_grant', 'and its refresh token');
 
-  const codes = new AuthorizationCodes();
+  const codes = new AuthorizationCodes(openSqliteAccountStore(':memory:'));
   const grant = { clientId: 'app', redirectUri: REDIRECT, codeChallenge: 'c', scope: 's', username: 'u', fhirUser: 'Patient/p1', authTime: 0 };
-  const code = codes.issue(grant, 1_000);
-  t.equal(codes.redeem(code, 'f', 1_000 + 61_000).outcome, 'invalid', 'a code is dead after 60 seconds');
-  const fresh = codes.issue(grant, 1_000);
-  t.equal(codes.redeem(fresh, 'f', 1_000 + 59_000).outcome, 'ok', 'and alive before');
+  const code = await codes.issue(grant, 1_000);
+  t.equal((await codes.redeem(code, 'f', 1_000 + 60_001)).outcome, 'invalid', 'a code is dead after 60 seconds');
+  const fresh = await codes.issue(grant, 1_000);
+  t.same(await codes.redeem(fresh, 'f', 1_000 + 60_000), { outcome: 'ok', grant }, 'and alive until then');
 });
 
 t.test('a confidential-symmetric client authenticates with its secret', async (t) => {

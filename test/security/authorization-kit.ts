@@ -1,6 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { LightMyRequestResponse } from 'fastify';
+import type { AccessPartSource } from '../../src/security/access-filter';
 import { userAdmin } from '../../src/security/auth/user-admin';
+import { consentAccessSource } from '../../src/security/consent/consent-source';
 import type { AccountStore } from '../../src/storage/accounts/port';
 import { openSqliteAccountStore } from '../../src/storage/accounts/sqlite';
 import { BASE_URL, ORIGIN, startSecureHarness, type SecureHarness, type SecureOptions } from './auth-kit';
@@ -26,15 +28,21 @@ export interface AuthServerWorld {
 /**
  * A secure server with users (alice: Patient/p1; dana: RelatedPerson r1 of
  * p1 and r2 of p2; paul: a Practitioner), the two patients and dana's
- * RelatedPersons, and the clients above.
+ * RelatedPersons, and the clients above. `consent`: the consent layer on,
+ * as the server runs it (src/main.ts); otherwise the scopes alone decide.
+ * `accountsPath`: the users and tokens in that SQLite file instead of memory.
  */
-export async function startAuthServerWorld(options: SecureOptions = {}): Promise<AuthServerWorld> {
-  const accounts = openSqliteAccountStore(':memory:');
+export async function startAuthServerWorld(options: SecureOptions & { consent?: boolean; accountsPath?: string } = {}): Promise<AuthServerWorld> {
+  const { consent, accountsPath, ...secure } = options;
+  const accounts = openSqliteAccountStore(accountsPath ?? ':memory:');
   const admin = userAdmin(accounts);
   await admin.add('alice', ['Patient/p1'], PASSWORDS.alice);
   await admin.add('dana', ['RelatedPerson/r1', 'RelatedPerson/r2'], PASSWORDS.dana);
   await admin.add('paul', ['Practitioner/d1'], PASSWORDS.paul);
-  const h = await startSecureHarness({ clients: CLIENTS, accounts, ...options });
+  let source: AccessPartSource | undefined;
+  const accessSources = consent ? [...(secure.accessSources ?? []), (request: Parameters<AccessPartSource>[0]) => source?.(request)] : secure.accessSources;
+  const h = await startSecureHarness({ clients: CLIENTS, accounts, ...secure, ...(accessSources ? { accessSources } : {}) });
+  if (consent) source = consentAccessSource(h.storage, h.auth.baseUrl);
   const operator = await h.token({ scope: 'system/*.cruds' });
   const put = async (resource: Record<string, unknown>) => {
     const response = await h.as(operator, { method: 'PUT', url: `/fhir/${resource.resourceType}/${resource.id}`, payload: resource });

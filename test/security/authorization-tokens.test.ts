@@ -182,8 +182,7 @@ t.test('revocations survive a restart (kept in the account store)', async (t) =>
   await revoke(h, tokens.access_token);
   const { Revocations } = await import('../../src/security/auth/revocations');
   const reloaded = new Revocations(accounts);
-  await reloaded.load();
-  t.equal(reloaded.isRevoked(decodeJwtPayload(tokens.access_token).jti), true);
+  t.equal(await reloaded.isRevoked(decodeJwtPayload(tokens.access_token).jti), true);
 });
 
 t.test('discovery: SMART configuration and OpenID configuration', async (t) => {

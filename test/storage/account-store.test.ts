@@ -13,7 +13,12 @@ import { openSqliteAccountStore } from '../../src/storage/accounts/sqlite';
 function fakeCollection<T extends { _id: string }>(): AccountCollection<T> {
   const documents: T[] = [];
   const matching = (filter: Record<string, unknown>) => documents.filter((document) => new Query(filter).test(document));
-  const apply = (document: T, update: Record<string, unknown>) => Object.assign(document, update.$set as object);
+  const apply = (document: T, update: Record<string, unknown>) => {
+    Object.assign(document, update.$set as object);
+    const record = document as Record<string, unknown>;
+    for (const [name, by] of Object.entries((update.$inc ?? {}) as Record<string, number>)) record[name] = Number(record[name] ?? 0) + by;
+    return document;
+  };
   return {
     findOne: async (filter) => structuredClone(matching(filter)[0] ?? null),
     find: (filter, options) => ({
@@ -30,10 +35,13 @@ function fakeCollection<T extends { _id: string }>(): AccountCollection<T> {
     updateOne: async (filter, update, options) => {
       const [found] = matching(filter);
       if (found) return (apply(found, update), { matchedCount: 1, modifiedCount: 1 });
-      if (options?.upsert) documents.push({ _id: filter._id, ...(update.$set as object) } as T);
+      if (options?.upsert) documents.push(apply({ _id: filter._id, ...(update.$setOnInsert as object) } as T, update));
       return { matchedCount: 0, modifiedCount: 0 };
     },
     updateMany: async (filter, update) => matching(filter).forEach((document) => apply(document, update)),
+    deleteMany: async (filter) => {
+      for (const document of matching(filter)) documents.splice(documents.indexOf(document), 1);
+    },
     deleteOne: async (filter) => {
       const index = documents.findIndex((document) => new Query(filter).test(document));
       if (index >= 0) documents.splice(index, 1);
@@ -48,6 +56,9 @@ function fakeMongoStore(): AccountStore {
     refreshTokens: fakeCollection(),
     issuedTokens: fakeCollection(),
     revokedTokens: fakeCollection(),
+    codes: fakeCollection(),
+    usedAssertions: fakeCollection(),
+    loginFailures: fakeCollection(),
     approvals: fakeCollection(),
   };
   return accountStoreOn(collections);
@@ -96,8 +107,11 @@ function contract(t: Test, open: () => AccountStore): void {
     const claims = await Promise.all([store.claimRefreshToken('h1', 5), store.claimRefreshToken('h1', 6)]);
     t.same(claims.filter(Boolean).length, 1, 'two parallel claims: exactly one wins');
     t.equal((await store.findRefreshToken('h1'))?.usedAt !== undefined, true);
+    t.equal(await store.familyRevoked('f1'), false);
     await store.revokeFamily('f1');
     t.equal((await store.findRefreshToken('h2'))?.revoked, true);
+    t.equal(await store.familyRevoked('f1'), true, 'the family reads as revoked');
+    t.equal(await store.familyRevoked('f2'), false);
     t.equal(await store.claimRefreshToken('h2', 7), false, 'a revoked token cannot be claimed');
     t.equal((await store.findRefreshToken('h3'))?.revoked, false, 'another family is untouched');
     await store.revokeUserRefreshTokens('alice');
@@ -108,18 +122,80 @@ function contract(t: Test, open: () => AccountStore): void {
   t.test('issued and revoked access-token ids; approvals', async (t) => {
     const store = open();
     t.teardown(() => store.close());
-    await store.recordIssuedToken('f1', 'j1', 100);
-    await store.recordIssuedToken('f1', 'j2', 200);
-    await store.recordIssuedToken('f2', 'j3', 300);
-    t.same((await store.familyTokens('f1')).sort((a, b) => a.expiresAt - b.expiresAt), [{ jti: 'j1', expiresAt: 100 }, { jti: 'j2', expiresAt: 200 }]);
-    await store.revokeJti('j1', 100);
-    await store.revokeJti('j3', 300);
-    t.same((await store.revokedJtis(150)).map((row) => row.jti), ['j3'], 'expired revocations are not listed');
+    // Times ahead of the clock: the store forgets rows that expired before now as new ones arrive.
+    const at = Date.now() + 86_400_000;
+    await store.recordIssuedToken('f1', 'j1', at + 100);
+    await store.recordIssuedToken('f1', 'j2', at + 200);
+    await store.recordIssuedToken('f2', 'j3', at + 300);
+    t.same((await store.familyTokens('f1')).sort((a, b) => a.expiresAt - b.expiresAt), [{ jti: 'j1', expiresAt: at + 100 }, { jti: 'j2', expiresAt: at + 200 }]);
+    await store.revokeJti('j1', at + 100);
+    await store.revokeJti('j3', at + 300);
+    t.equal(await store.isJtiRevoked('j3', at + 150), true);
+    t.equal(await store.isJtiRevoked('j1', at + 150), false, 'an expired revocation no longer counts');
+    t.equal(await store.isJtiRevoked('j2', at + 150), false, 'issued, not revoked');
+    await store.recordIssuedToken('f1', 'gone', Date.now() - 1);
+    await store.revokeJti('gone', Date.now() - 1);
+    await store.recordIssuedToken('f1', 'j4', at + 400);
+    await store.revokeJti('j4', at + 400);
+    t.notOk((await store.familyTokens('f1')).some((row) => row.jti === 'gone'), 'an expired issued id is forgotten when the next one is recorded');
+    t.equal(await store.isJtiRevoked('gone', 0), false, 'and an expired revocation when the next one is');
     t.equal(await store.getApproval('alice', 'app'), undefined);
     await store.setApproval('alice', 'app', ['openid', 'patient/*.rs']);
     await store.setApproval('alice', 'app', ['patient/*.rs']);
     t.same(await store.getApproval('alice', 'app'), ['patient/*.rs'], 'the latest approval');
     t.equal(await store.getApproval('alice', 'other'), undefined, 'per client');
+  });
+
+  t.test('client assertion ids: once per client until they expire, whoever asks in parallel', async (t) => {
+    const store = open();
+    t.teardown(() => store.close());
+    const parallel = await Promise.all([1, 2, 3].map(() => store.claimAssertionJti('app j1', 2_000, 1_000)));
+    t.same(parallel.filter(Boolean).length, 1, 'one of three parallel claims wins');
+    t.equal(await store.claimAssertionJti('other j1', 2_000, 1_000), true, 'keys differ per client');
+    t.equal(await store.claimAssertionJti('app j1', 3_000, 1_999), false, 'still recorded');
+    t.equal(await store.claimAssertionJti('app j1', 3_000, 2_001), true, 'forgotten once expired');
+  });
+
+  t.test('sign-in failures: a lock at the limit, extended by more failures, counted afresh once it ends', async (t) => {
+    const store = open();
+    t.teardown(() => store.close());
+    const keys = ['user:alice', 'address:a'];
+    await Promise.all([1, 2].map(() => store.recordLoginFailure(keys, 3, 1_000, 100)));
+    t.equal(await store.loginLocked(keys, 100), false, 'two failures: not yet');
+    await store.recordLoginFailure(['user:alice'], 3, 1_000, 200);
+    t.equal(await store.loginLocked(['user:alice'], 201), true, 'the third: locked');
+    t.equal(await store.loginLocked(['address:a'], 201), false, 'the address has two');
+    t.equal(await store.loginLocked(['address:b', 'user:alice'], 201), true, 'any locked key locks');
+    await store.recordLoginFailure(['user:alice'], 3, 1_000, 900);
+    t.equal(await store.loginLocked(['user:alice'], 1_500), true, 'a failure while locked extends the lock');
+    t.equal(await store.loginLocked(['user:alice'], 1_901), false, 'the lock ends');
+    await store.recordLoginFailure(['user:alice'], 3, 1_000, 2_000);
+    t.equal(await store.loginLocked(['user:alice'], 2_001), false, 'and the count starts afresh');
+    await store.recordLoginFailure(['address:a'], 3, 1_000, 2_000);
+    t.equal(await store.loginLocked(['address:a'], 2_001), true, 'the address reaches three');
+    await store.clearLoginFailures('address:a');
+    t.equal(await store.loginLocked(['address:a'], 2_001), false, 'cleared');
+  });
+
+  t.test('authorization codes: one redemption wins, later ones learn its family, expired ones are invalid', async (t) => {
+    const store = open();
+    t.teardown(() => store.close());
+    await store.saveCode({ hash: 'c1', grant: '{"scope":"openid"}', expiresAt: 1_060 }, 1_000);
+    await store.saveCode({ hash: 'c2', grant: '{}', expiresAt: 1_060 }, 1_000);
+    const parallel = await Promise.all(['f1', 'f2', 'f3'].map((family) => store.redeemCode('c1', family, 1_010)));
+    const winners = parallel.filter((redemption) => redemption.outcome === 'ok');
+    t.equal(winners.length, 1, 'exactly one of three parallel redemptions wins');
+    t.same(winners[0], { outcome: 'ok', grant: '{"scope":"openid"}' });
+    const winnerFamily = ['f1', 'f2', 'f3'][parallel.indexOf(winners[0]!)];
+    t.same(
+      parallel.filter((redemption) => redemption.outcome !== 'ok'),
+      [{ outcome: 'reused', familyId: winnerFamily }, { outcome: 'reused', familyId: winnerFamily }],
+      "the others are replays naming the winner's family",
+    );
+    t.same(await store.redeemCode('c2', 'f9', 1_061), { outcome: 'invalid' }, 'expired');
+    t.same(await store.redeemCode('nope', 'f9', 1_000), { outcome: 'invalid' }, 'unknown');
+    await store.saveCode({ hash: 'c3', grant: '{}', expiresAt: 3_000 }, 2_000);
+    t.same(await store.redeemCode('c1', 'f9', 1_020), { outcome: 'invalid' }, 'expired codes are forgotten when a new one is saved');
   });
 }
 

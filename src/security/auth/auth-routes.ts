@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Storage } from '../../storage/port';
+import type { RequestGuard } from '../request-guard';
 import type { AuthOn } from './auth-service';
 import { PRIVACY_PATH } from './built-in-clients';
 import { APPROVE_PATH, AUTHORIZE_PATH, LOGIN_PATH, PICK_PATH, registerAuthorizeRoutes, STYLE_PATH } from './authorize-routes';
@@ -35,7 +36,7 @@ function formEndpoint(app: FastifyInstance, path: string, handle: (form: Form, r
 }
 
 /** The public auth endpoints: authorization, token, introspection, revocation, key set and discovery (the latter also under the FHIR base). */
-export function registerAuthRoutes(app: FastifyInstance, auth: AuthOn, basePath: string, storage: Storage): void {
+export function registerAuthRoutes(app: FastifyInstance, auth: AuthOn, basePath: string, storage: Storage, guard: RequestGuard): void {
   const json = (body: unknown) => {
     const text = JSON.stringify(body);
     return async (_request: unknown, reply: FastifyReply) => reply.header('content-type', 'application/json; charset=utf-8').send(text);
@@ -49,7 +50,7 @@ export function registerAuthRoutes(app: FastifyInstance, auth: AuthOn, basePath:
   formEndpoint(app, TOKEN_PATH, (form, request) => issueToken(issuer, form, request.headers.authorization));
   formEndpoint(app, INTROSPECT_PATH, (form, request) => introspect(issuer, auth.verifier, form, request.headers.authorization));
   formEndpoint(app, REVOKE_PATH, (form, request) => revoke(issuer, auth.verifier, form, request.headers.authorization));
-  registerAuthorizeRoutes(app, auth, storage);
+  registerAuthorizeRoutes(app, auth, storage, guard);
 }
 
 const PUBLIC_POSTS = [TOKEN_PATH, INTROSPECT_PATH, REVOKE_PATH, LOGIN_PATH, APPROVE_PATH, PICK_PATH];

@@ -78,16 +78,15 @@ export async function createAuth(settings: AuthSettings): Promise<Auth> {
   const server = settings.authorizationServer ?? DEFAULT_AUTHORIZATION_SERVER;
   const accounts = settings.accounts ?? openSqliteAccountStore(':memory:');
   const revocations = new Revocations(accounts);
-  await revocations.load();
   const tokenIssuer: TokenIssuer = {
     issuer: origin,
     audience: settings.baseUrl,
     tokenEndpoint: `${origin}${TOKEN_PATH}`,
     signingKey,
     clients: withBuiltInClients(loadClients(settings.clientsFile), origin),
-    usedJti: new UsedJtiRegistry(),
+    usedJti: new UsedJtiRegistry(accounts),
     accounts,
-    codes: new AuthorizationCodes(),
+    codes: new AuthorizationCodes(accounts),
     revocations,
     accessTokenSeconds: server.accessTokenSeconds,
   };
@@ -100,7 +99,7 @@ export async function createAuth(settings: AuthSettings): Promise<Auth> {
     verifiedTokens: new VerifiedTokens(verifier),
     tokenIssuer,
     sessions: new Sessions(),
-    throttle: new LoginThrottle(server.loginMaxFailures, server.loginLockSeconds),
+    throttle: new LoginThrottle(accounts, server.loginMaxFailures, server.loginLockSeconds),
     server,
     warnings: warning ? [warning] : [],
   };
@@ -117,7 +116,7 @@ export function bearerToken(authorization: string | undefined): string {
 /** Authenticates one request: the principal its token describes, or a 401. */
 export async function authenticate(auth: AuthOn, authorization: string | undefined, storage: Storage): Promise<Principal> {
   const claims = await auth.verifiedTokens.verify(bearerToken(authorization));
-  // After the cache: a token revoked since it was first verified is refused at once (RFC 7009).
-  if (auth.tokenIssuer.revocations.isRevoked(claims.jti)) throw unauthorized('The access token has been revoked', true);
+  // After the cache: a token revoked since it was first verified, by this process or another, is refused at once (RFC 7009).
+  if (await auth.tokenIssuer.revocations.isRevoked(claims.jti)) throw unauthorized('The access token has been revoked', true);
   return principalFromClaims(claims, storage, auth.baseUrl);
 }

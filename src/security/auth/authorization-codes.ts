@@ -1,3 +1,4 @@
+import type { AccountStore } from '../../storage/accounts/port';
 import { CODE_SECONDS } from './lifetimes';
 import { randomToken, tokenHash } from './secrets';
 
@@ -15,41 +16,26 @@ export interface CodeGrant {
   authTime: number;
 }
 
-interface StoredCode {
-  grant: CodeGrant;
-  expiresAt: number;
-  /** Set on first redemption: the family of the tokens issued, revoked if the code comes back. */
-  familyId?: string;
-}
-
 export type Redemption = { outcome: 'ok'; grant: CodeGrant } | { outcome: 'reused'; familyId: string } | { outcome: 'invalid' };
 
 /**
- * Authorization codes, in memory by hash: they live 60 seconds, so a restart
- * loses only codes not yet exchanged (the app starts the flow again). A used
- * code is kept until it expires, to recognise its replay.
+ * Authorization codes, in the account store by hash: every server process
+ * on the database can exchange a code another one issued, and a code is
+ * redeemed once across all of them. They live 60 seconds; a used code is
+ * kept until then, to recognise its replay.
  */
 export class AuthorizationCodes {
-  private readonly codes = new Map<string, StoredCode>();
+  constructor(private readonly store: AccountStore) {}
 
-  issue(grant: CodeGrant, nowMs = Date.now()): string {
-    this.forgetExpired(nowMs);
+  async issue(grant: CodeGrant, nowMs = Date.now()): Promise<string> {
     const code = randomToken();
-    this.codes.set(tokenHash(code), { grant, expiresAt: nowMs + CODE_SECONDS * 1000 });
+    await this.store.saveCode({ hash: tokenHash(code), grant: JSON.stringify(grant), expiresAt: nowMs + CODE_SECONDS * 1000 }, nowMs);
     return code;
   }
 
   /** Single use: the first redemption gets the grant and names its token family; a later one learns the family to revoke. */
-  redeem(code: string, familyId: string, nowMs = Date.now()): Redemption {
-    const stored = this.codes.get(tokenHash(code));
-    if (!stored) return { outcome: 'invalid' };
-    if (stored.familyId !== undefined) return { outcome: 'reused', familyId: stored.familyId };
-    if (stored.expiresAt < nowMs) return { outcome: 'invalid' };
-    stored.familyId = familyId;
-    return { outcome: 'ok', grant: stored.grant };
-  }
-
-  private forgetExpired(nowMs: number): void {
-    for (const [hash, stored] of this.codes) if (stored.expiresAt < nowMs) this.codes.delete(hash);
+  async redeem(code: string, familyId: string, nowMs = Date.now()): Promise<Redemption> {
+    const redemption = await this.store.redeemCode(tokenHash(code), familyId, nowMs);
+    return redemption.outcome === 'ok' ? { outcome: 'ok', grant: JSON.parse(redemption.grant) as CodeGrant } : redemption;
   }
 }

@@ -1,6 +1,8 @@
 import fastifyCookie from '@fastify/cookie';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { FhirError } from '../../errors';
 import type { Storage } from '../../storage/port';
+import type { RequestGuard } from '../request-guard';
 import type { AuthOn } from './auth-service';
 import { checkAuthorizeRequest, redirectWith } from './authorize-request';
 import { PENDING_REQUEST_SECONDS, SESSION_SECONDS } from './lifetimes';
@@ -8,6 +10,8 @@ import { failedSignInEvent } from './login-audit';
 import { approvalPage, errorPage, loginPage, pickerPage, STYLESHEET } from './pages';
 import { decoyHash, verifyPassword } from './passwords';
 import { identitiesOf, type Identity } from './patient-choices';
+import { visiblePatients, type PickerCriteria } from './practitioner-patients';
+import { practitionerPickerPage } from './practitioner-picker-page';
 import { randomToken, sameText } from './secrets';
 import type { PendingAuthorization, Session } from './sessions';
 
@@ -27,15 +31,17 @@ type Form = Array<[string, string]>;
  * carrying the session's CSRF token and the pending request's id; the last
  * step redirects to the app with a code and its `state`.
  */
-export function registerAuthorizeRoutes(root: FastifyInstance, auth: AuthOn, storage: Storage): void {
+export function registerAuthorizeRoutes(root: FastifyInstance, auth: AuthOn, storage: Storage, guard: RequestGuard): void {
   // Cookies only here (encapsulated): the FHIR API never reads one, so no cookie can authorize an API call (no CSRF there).
   root.register(async (app) => {
     await app.register(fastifyCookie);
-    authorizeRoutes(app, auth, storage);
+    authorizeRoutes(app, auth, storage, guard);
   });
 }
 
-function authorizeRoutes(app: FastifyInstance, auth: AuthOn, storage: Storage): void {
+const wantsPatientContext = (approved: readonly string[]) => approved.includes('launch/patient') || approved.some((scope) => scope.startsWith('patient/'));
+
+function authorizeRoutes(app: FastifyInstance, auth: AuthOn, storage: Storage, guard: RequestGuard): void {
   const { sessions, throttle, tokenIssuer } = auth;
   const secureCookie = new URL(auth.baseUrl).protocol === 'https:';
 
@@ -91,10 +97,10 @@ function authorizeRoutes(app: FastifyInstance, auth: AuthOn, storage: Storage): 
   };
 
   /** The code, bound to the client, redirect URI and PKCE challenge, to the app. */
-  const finish = (reply: FastifyReply, session: Session, requestId: string, pending: PendingAuthorization, identity: Identity, withPatient: boolean) => {
+  const finish = async (reply: FastifyReply, session: Session, requestId: string, pending: PendingAuthorization, identity: Identity, withPatient: boolean) => {
     session.pending.delete(requestId);
     const scope = (pending.approved ?? []).join(' ');
-    const code = tokenIssuer.codes.issue({
+    const code = await tokenIssuer.codes.issue({
       clientId: pending.clientId,
       redirectUri: pending.redirectUri,
       codeChallenge: pending.codeChallenge,
@@ -108,8 +114,54 @@ function authorizeRoutes(app: FastifyInstance, auth: AuthOn, storage: Storage): 
     return reply.redirect(redirectWith(pending.redirectUri, { code, state: pending.state }), 302);
   };
 
+  const practitionerOf = (fhirUsers: readonly string[]) => fhirUsers.find((fhirUser) => fhirUser.startsWith('Practitioner/'));
+
+  /** The patients a practitioner may see, by the same admission, access filter and audit as a search of Patients (practitioner-patients.ts). */
+  const searchPatients = (request: FastifyRequest, session: Session, pending: PendingAuthorization, practitioner: string, criteria: PickerCriteria) =>
+    visiblePatients(
+      { guard, storage, baseUrl: auth.baseUrl, audit: (events) => app.auditTrail.add(events) },
+      { fhirUser: practitioner, username: session.username ?? '', clientId: pending.clientId, issuer: auth.origin },
+      criteria,
+      request.id,
+      address(request),
+    );
+
+  /** Fail closed as the FHIR API does: no patient is listed while the access log cannot be written. */
+  const auditUnavailable = (reply: FastifyReply) => {
+    if (!app.auditTrail.failing) return false;
+    showError(reply, 503, 'Concord cannot record accesses at the moment. Try again later.');
+    return true;
+  };
+
+  const showPractitionerPicker = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    session: Session,
+    requestId: string,
+    pending: PendingAuthorization,
+    practitioner: string,
+    search: string,
+  ) => {
+    if (auditUnavailable(reply)) return reply;
+    try {
+      const { choices, more } = await searchPatients(request, session, pending, practitioner, { name: search });
+      return pageHeaders(reply, pending.redirectUri).send(practitionerPickerPage({ csrf: session.csrf, request: requestId }, search, choices, more));
+    } catch (error) {
+      if (!(error instanceof FhirError)) throw error;
+      return showError(reply, error.status, error.issues[0]?.diagnostics ?? 'The search failed.');
+    }
+  };
+
+  /** The patient a practitioner chose, if the same search still lets them see it. */
+  const practitionerChoice = async (request: FastifyRequest, session: Session, pending: PendingAuthorization, practitioner: string, patient: string) => {
+    if (!/^[A-Za-z0-9\-.]{1,64}$/.test(patient)) return undefined;
+    const { choices } = await searchPatients(request, session, pending, practitioner, { id: patient });
+    const chosen = choices.find((choice) => choice.patient === patient);
+    return chosen ? { ...chosen, fhirUser: practitioner } : undefined;
+  };
+
   /** After sign-in: approval (unless already given for every requested scope), then the patient, then the code. */
-  const proceed = async (reply: FastifyReply, session: Session, requestId: string, pending: PendingAuthorization) => {
+  const proceed = async (request: FastifyRequest, reply: FastifyReply, session: Session, requestId: string, pending: PendingAuthorization) => {
     const username = session.username ?? '';
     const user = await tokenIssuer.accounts.getUser(username);
     if (!user || user.disabled) return redirectError(reply, session, requestId, pending, 'access_denied', 'The user cannot sign in');
@@ -119,10 +171,10 @@ function authorizeRoutes(app: FastifyInstance, auth: AuthOn, storage: Storage): 
       else return pageHeaders(reply, pending.redirectUri).send(approvalPage({ csrf: session.csrf, request: requestId }, clientName(pending), pending.scopes));
     }
     const identities = await identitiesOf(user.fhirUsers, storage, auth.baseUrl);
-    const wantsPatient = pending.approved.includes('launch/patient') || pending.approved.some((scope) => scope.startsWith('patient/'));
-    const practitioner = user.fhirUsers.find((fhirUser) => fhirUser.startsWith('Practitioner/'));
+    const wantsPatient = wantsPatientContext(pending.approved);
+    const practitioner = practitionerOf(user.fhirUsers);
     if (practitioner !== undefined) {
-      if (wantsPatient) return redirectError(reply, session, requestId, pending, 'invalid_scope', 'Choosing a patient as a practitioner is not offered: ask for user/ scopes');
+      if (wantsPatient) return showPractitionerPicker(request, reply, session, requestId, pending, practitioner, '');
       return finish(reply, session, requestId, pending, { fhirUser: practitioner, patient: '', name: '' }, false);
     }
     if (identities.length === 0) return redirectError(reply, session, requestId, pending, 'access_denied', 'No patient record is linked to this user');
@@ -154,7 +206,7 @@ function authorizeRoutes(app: FastifyInstance, auth: AuthOn, storage: Storage): 
       createdAt: Date.now(),
     };
     session.pending.set(requestId, pending);
-    if (session.username !== undefined) return proceed(reply, session, requestId, pending);
+    if (session.username !== undefined) return proceed(request, reply, session, requestId, pending);
     return pageHeaders(reply, pending.redirectUri).send(loginPage({ csrf: session.csrf, request: requestId }, checked.client.name));
   });
 
@@ -168,20 +220,20 @@ function authorizeRoutes(app: FastifyInstance, auth: AuthOn, storage: Storage): 
     const keys = [`user:${username}`, `address:${from}`];
     const again = (status: number, message: string) =>
       pageHeaders(reply, pending.redirectUri).code(status).send(loginPage({ csrf: session.csrf, request: requestId }, clientName(pending), message));
-    const refuse = (status: number, message: string) => {
-      throttle.fail(keys);
+    const refuse = async (status: number, message: string) => {
+      await throttle.fail(keys);
       app.auditTrail.add([failedSignInEvent(auth.origin, username, from, pending.clientId)]);
       return again(status, message);
     };
-    if (throttle.locked(keys)) return refuse(429, 'Too many failed sign-ins. Try again later.');
+    if (await throttle.locked(keys)) return refuse(429, 'Too many failed sign-ins. Try again later.');
     const user = await tokenIssuer.accounts.getUser(username);
     // The same work whether or not the user exists: the answer and its timing never say which part was wrong.
     const matches = await verifyPassword(password, user?.passwordHash ?? (await decoyHash()));
     if (!user || !matches || user.disabled) return refuse(401, 'The username or password is wrong, or the account cannot sign in.');
-    throttle.succeed(username);
+    await throttle.succeed(username);
     const signedIn = sessions.signIn(session, username);
     setCookie(reply, signedIn);
-    return proceed(reply, signedIn, requestId, pending);
+    return proceed(request, reply, signedIn, requestId, pending);
   });
 
   app.post(APPROVE_PATH, async (request, reply) => {
@@ -194,7 +246,7 @@ function authorizeRoutes(app: FastifyInstance, auth: AuthOn, storage: Storage): 
     if (field('decision') !== 'allow' || approved.length === 0) return redirectError(reply, session, requestId, pending, 'access_denied', 'The user denied access');
     pending.approved = approved;
     await tokenIssuer.accounts.setApproval(session.username, pending.clientId, approved);
-    return proceed(reply, session, requestId, pending);
+    return proceed(request, reply, session, requestId, pending);
   });
 
   app.post(PICK_PATH, async (request, reply) => {
@@ -204,9 +256,17 @@ function authorizeRoutes(app: FastifyInstance, auth: AuthOn, storage: Storage): 
     if (session.username === undefined || !pending.approved) return showError(reply, 403, 'Sign in first.');
     const user = await tokenIssuer.accounts.getUser(session.username);
     if (!user || user.disabled) return redirectError(reply, session, requestId, pending, 'access_denied', 'The user cannot sign in');
-    const chosen = (await identitiesOf(user.fhirUsers, storage, auth.baseUrl)).find((identity) => identity.patient === field('patient'));
+    const practitioner = practitionerOf(user.fhirUsers);
+    const patient = field('patient');
+    if (practitioner !== undefined && wantsPatientContext(pending.approved)) {
+      if (patient === undefined) return showPractitionerPicker(request, reply, session, requestId, pending, practitioner, (field('search') ?? '').trim());
+      if (auditUnavailable(reply)) return reply;
+      const chosen = await practitionerChoice(request, session, pending, practitioner, patient);
+      if (!chosen) return showError(reply, 400, 'Choose one of the patients listed.');
+      return finish(reply, session, requestId, pending, chosen, true);
+    }
+    const chosen = (await identitiesOf(user.fhirUsers, storage, auth.baseUrl)).find((identity) => identity.patient === patient);
     if (!chosen) return showError(reply, 400, 'Choose one of the patients listed.');
-    const wantsPatient = pending.approved.includes('launch/patient') || pending.approved.some((scope) => scope.startsWith('patient/'));
-    return finish(reply, session, requestId, pending, chosen, wantsPatient);
+    return finish(reply, session, requestId, pending, chosen, wantsPatientContext(pending.approved));
   });
 }

@@ -55,7 +55,7 @@ async function assertedClient(directory: ClientDirectory, assertion: string, now
     throw invalidClient('The client assertion expires more than 5 minutes from now');
   }
   // Keyed per client: two clients may well pick the same jti.
-  if (!directory.usedJti.claim(`${client.clientId} ${String(payload.jti)}`, expMs + CLOCK_TOLERANCE_SECONDS * 1000, nowMs)) {
+  if (!(await directory.usedJti.claim(`${client.clientId} ${String(payload.jti)}`, expMs + CLOCK_TOLERANCE_SECONDS * 1000, nowMs))) {
     throw invalidClient('The client assertion jti has been used before');
   }
   return client;

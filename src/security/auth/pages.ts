@@ -10,7 +10,7 @@ import { scopeWords } from './scope-words';
 export const escapeHtml = (text: string): string =>
   text.replace(/[&<>"']/g, (char) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[char] ?? char);
 
-function page(title: string, body: string): string {
+export function page(title: string, body: string): string {
   return `<!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -20,14 +20,14 @@ ${body}
 </main></body></html>`;
 }
 
-const hidden = (name: string, value: string) => `<input type="hidden" name="${name}" value="${escapeHtml(value)}">`;
+export const hidden = (name: string, value: string) => `<input type="hidden" name="${name}" value="${escapeHtml(value)}">`;
 
 export interface FormContext {
   csrf: string;
   request: string;
 }
 
-const formFields = (context: FormContext) => `${hidden('csrf', context.csrf)}${hidden('request', context.request)}`;
+export const formFields = (context: FormContext) => `${hidden('csrf', context.csrf)}${hidden('request', context.request)}`;
 
 export function loginPage(context: FormContext, clientName: string, message?: string): string {
   return page(

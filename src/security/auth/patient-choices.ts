@@ -9,7 +9,8 @@ export interface Identity extends PatientChoice {
   fhirUser: string;
 }
 
-function nameOf(patient: Patient | undefined, fallback: string): string {
+/** The name a person reads in a picker: the official name, else the first, else `fallback`. */
+export function nameOf(patient: Patient | undefined, fallback: string): string {
   const name = patient?.name?.find((candidate) => candidate.use === 'official') ?? patient?.name?.[0];
   const text = name?.text ?? [...(name?.given ?? []), name?.family].filter(Boolean).join(' ');
   return text || fallback;

@@ -3,9 +3,12 @@ import type { AccountStore } from '../../storage/accounts/port';
 /**
  * Revoked access-token ids (RFC 7009), checked on every request after the
  * signature (and after the verified-token cache, which would otherwise keep
- * accepting the token): a revoked token is refused at once. Held in memory
- * for speed and in the account store so that a restart keeps them; each is
- * forgotten when the token it names expires.
+ * accepting the token): a revoked token is refused at once. The account
+ * store is the record, shared by every server process on the database and
+ * kept across restarts, so each request asks it (a primary-key lookup);
+ * what this process revoked itself is also remembered in memory until the
+ * token expires, which spares that lookup for the tokens most likely to
+ * come back.
  */
 export class Revocations {
   private readonly revoked = new Map<string, number>();
@@ -14,16 +17,15 @@ export class Revocations {
 
   constructor(private readonly store: AccountStore) {}
 
-  async load(nowMs = Date.now()): Promise<void> {
-    for (const { jti, expiresAt } of await this.store.revokedJtis(nowMs)) this.revoked.set(jti, expiresAt);
-  }
-
-  isRevoked(jti: unknown, nowMs = Date.now()): boolean {
+  async isRevoked(jti: unknown, nowMs = Date.now()): Promise<boolean> {
     if (typeof jti !== 'string') return false;
     const expiresAt = this.revoked.get(jti);
-    if (expiresAt === undefined) return false;
-    if (expiresAt < nowMs) this.revoked.delete(jti);
-    return expiresAt >= nowMs;
+    if (expiresAt !== undefined) {
+      if (expiresAt >= nowMs) return true;
+      this.revoked.delete(jti);
+      return false;
+    }
+    return this.store.isJtiRevoked(jti, nowMs);
   }
 
   async revoke(jti: string, expiresAt: number): Promise<void> {
@@ -38,7 +40,8 @@ export class Revocations {
     for (const { jti, expiresAt } of await this.store.familyTokens(familyId)) await this.revoke(jti, expiresAt);
   }
 
-  familyRevoked(familyId: string): boolean {
-    return this.revokedFamilies.has(familyId);
+  /** Revoked here or by another process (a parallel refresh sent to another server on the same database). */
+  async familyRevoked(familyId: string): Promise<boolean> {
+    return this.revokedFamilies.has(familyId) || this.store.familyRevoked(familyId);
   }
 }

@@ -9,7 +9,7 @@ import { verifyAccessToken, type TokenVerifier } from './verify-token';
 async function liveAccessToken(issuer: TokenIssuer, verifier: TokenVerifier, token: string): Promise<JWTPayload | undefined> {
   try {
     const claims = await verifyAccessToken({ ...verifier, trustedIssuers: new Map() }, token);
-    return issuer.revocations.isRevoked(claims.jti) ? undefined : claims;
+    return (await issuer.revocations.isRevoked(claims.jti)) ? undefined : claims;
   } catch {
     return undefined;
   }

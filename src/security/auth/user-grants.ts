@@ -81,7 +81,7 @@ async function respond(issuer: TokenIssuer, issue: Issue, nowMs: number): Promis
   }
   if (scopes.includes('openid')) response.id_token = await idToken(issuer, issue, Math.floor(nowMs / 1000));
   // A replay revoked the family while these tokens were being made (parallel refreshes): they are born revoked.
-  if (issuer.revocations.familyRevoked(issue.familyId)) {
+  if (await issuer.revocations.familyRevoked(issue.familyId)) {
     await issuer.revocations.revokeFamily(issue.familyId);
     throw invalidGrant('The refresh token has been used before; its family is revoked');
   }
@@ -109,7 +109,7 @@ export async function authorizationCodeGrant(issuer: TokenIssuer, form: Form, au
   if (!verifier) throw new OAuthError(400, 'invalid_request', 'code_verifier is required (PKCE)');
   if (!/^[A-Za-z0-9\-._~]{43,128}$/.test(verifier)) throw new OAuthError(400, 'invalid_request', 'code_verifier must be 43 to 128 unreserved characters (RFC 7636)');
   const familyId = randomUUID();
-  const redemption = issuer.codes.redeem(code, familyId, nowMs);
+  const redemption = await issuer.codes.redeem(code, familyId, nowMs);
   if (redemption.outcome === 'reused') {
     await issuer.revocations.revokeFamily(redemption.familyId);
     throw invalidGrant('The code has been used before; the tokens issued from it are revoked');

@@ -17,19 +17,41 @@ function auditEntityIs(patient: string): Condition {
   return { kind: 'param', code: 'entity', type: 'reference', values: [{ kind: 'reference', ref: `Patient/${patient}` }] };
 }
 
-/** What one scope lets through for `resourceType`: its compartment and its granular query. */
-function scopeConditions(scope: Scope, principal: Principal, resourceType: string): Condition[] {
-  const conditions: Condition[] = [];
+/**
+ * The patient compartments a principal's scopes are confined to: a `patient/`
+ * scope's launch context, and, whatever the scope, a Patient user's own
+ * record. SMART's `user/` (and `system/`) scopes grant what the user may see,
+ * and a patient may see their own record only: a Patient user holding
+ * `user/*.rs` (a client allowed both kinds of scope) reads no other
+ * patient's data, whatever their Consents say. Undefined when a `patient/`
+ * scope has no launch context (the principal check refuses such tokens).
+ */
+function confinedTo(scope: Scope, principal: Principal): Set<string> | undefined {
+  const patients = new Set<string>();
+  if (principal.kind !== 'user') return scope.context === 'patient' ? undefined : patients;
   if (scope.context === 'patient') {
-    // Claims were checked when the principal was built: a patient/ scope always has a patient.
-    const patient = principal.kind === 'user' ? principal.patient : undefined;
-    if (patient === undefined) return [NOTHING];
-    // Types in no patient compartment (Organization, Practitioner...) are governed by the scope alone.
-    const inCompartment = resourceType === 'AuditEvent' ? auditEntityIs(patient) : compartmentCondition({ type: 'Patient', id: patient }, resourceType);
-    // A Schedule of a practitioner or a room is in no patient's compartment: the scope alone governs it.
-    const nobodys = namesNoPatient(resourceType);
-    if (inCompartment) conditions.push(nobodys ? { kind: 'any', of: [[inCompartment], [nobodys]] } : inCompartment);
+    if (principal.patient === undefined) return undefined;
+    patients.add(principal.patient);
   }
+  if (principal.actorType === 'Patient') patients.add(principal.fhirUser.slice('Patient/'.length));
+  return patients;
+}
+
+/** Resources of `resourceType` in `patient`'s compartment, or undefined for types in no patient compartment. */
+function compartmentOf(patient: string, resourceType: string): Condition | undefined {
+  const inCompartment = resourceType === 'AuditEvent' ? auditEntityIs(patient) : compartmentCondition({ type: 'Patient', id: patient }, resourceType);
+  if (!inCompartment) return undefined;
+  // A Schedule of a practitioner or a room is in no patient's compartment: the scope alone governs it.
+  const nobodys = namesNoPatient(resourceType);
+  return nobodys ? { kind: 'any', of: [[inCompartment], [nobodys]] } : inCompartment;
+}
+
+/** What one scope lets through for `resourceType`: its compartments and its granular query. */
+function scopeConditions(scope: Scope, principal: Principal, resourceType: string): Condition[] {
+  const patients = confinedTo(scope, principal);
+  if (patients === undefined) return [NOTHING];
+  // Types in no patient compartment (Organization, Practitioner...) are governed by the scope alone.
+  const conditions = [...patients].map((patient) => compartmentOf(patient, resourceType)).filter((c): c is Condition => c !== undefined);
   if (scope.where && scope.resourceType === resourceType) conditions.push(...scope.where);
   return conditions;
 }

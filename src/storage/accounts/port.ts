@@ -2,7 +2,8 @@
  * The account store: what Concord's own authorization server keeps besides
  * FHIR resources (docs/authorization-server.md). Users are server-owned
  * accounts, not FHIR resources; refresh tokens are stored only as hashes;
- * revoked access-token ids outlive a restart. Both engines implement it
+ * revoked access-token ids outlive a restart and are shared by every server
+ * process on the database, as are authorization codes. Both engines implement it
  * (sqlite.ts, mongo.ts) and are held to test/storage/account-store-contract.ts.
  */
 
@@ -34,6 +35,17 @@ export interface RefreshTokenRecord {
   revoked: boolean;
 }
 
+/** One authorization code, by the SHA-256 of its value: what the user approved, as JSON (security/auth/authorization-codes.ts). */
+export interface CodeRecord {
+  hash: string;
+  grant: string;
+  /** Milliseconds since the epoch. */
+  expiresAt: number;
+}
+
+/** The first redemption gets the grant; a later one the family of the tokens the first issued (to revoke them). */
+export type CodeRedemption = { outcome: 'ok'; grant: string } | { outcome: 'reused'; familyId: string } | { outcome: 'invalid' };
+
 export interface AccountStore {
   /** False when the username is taken. */
   addUser(user: UserRecord): Promise<boolean>;
@@ -53,13 +65,42 @@ export interface AccountStore {
   /** Revokes every refresh token of the family (reuse of a rotated token, a reused code, RFC 7009 revocation). */
   revokeFamily(familyId: string): Promise<void>;
   revokeUserRefreshTokens(username: string): Promise<void>;
+  /** Whether some refresh token of the family is revoked (by this process or another one on the same database). */
+  familyRevoked(familyId: string): Promise<boolean>;
 
   /** Access tokens issued under a family, so that revoking it revokes them (by jti). */
   recordIssuedToken(familyId: string, jti: string, expiresAt: number): Promise<void>;
   familyTokens(familyId: string): Promise<Array<{ jti: string; expiresAt: number }>>;
   revokeJti(jti: string, expiresAt: number): Promise<void>;
-  /** Revoked access-token ids not yet expired. */
-  revokedJtis(nowMs: number): Promise<Array<{ jti: string; expiresAt: number }>>;
+  /** Whether this access-token id is revoked and not yet expired: asked on every request, so a revocation by another process counts at once. */
+  isJtiRevoked(jti: string, nowMs: number): Promise<boolean>;
+
+  /** Stores a code (and forgets codes expired before `nowMs`). */
+  saveCode(code: CodeRecord, nowMs: number): Promise<void>;
+  /**
+   * Redeems a code atomically: of any number of parallel redemptions, across
+   * processes, one gets the grant and names the family of its tokens; every
+   * other, and any later one until the code expires, is `reused` with that
+   * family. An expired or unknown code is `invalid`.
+   */
+  redeemCode(hash: string, familyId: string, nowMs: number): Promise<CodeRedemption>;
+
+  /**
+   * Records a client assertion's `jti` (keyed per client) until `expiresAt`:
+   * true for the first use, false for any other while it lasts, across
+   * every process on the database (SMART Backend Services: a jti once).
+   */
+  claimAssertionJti(key: string, expiresAt: number, nowMs: number): Promise<boolean>;
+
+  /**
+   * One more failed sign-in for each key (`user:…`, `address:…`): a key that
+   * reaches `maxFailures` is locked until `nowMs + lockMs`; a key whose lock
+   * has ended counts afresh. Shared by every process on the database.
+   */
+  recordLoginFailure(keys: readonly string[], maxFailures: number, lockMs: number, nowMs: number): Promise<void>;
+  /** Whether some key is locked at `nowMs`. */
+  loginLocked(keys: readonly string[], nowMs: number): Promise<boolean>;
+  clearLoginFailures(key: string): Promise<void>;
 
   /** Scopes a user approved for a client, remembered so the approval screen shows once. */
   getApproval(username: string, clientId: string): Promise<string[] | undefined>;

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import type { AccountStore, RefreshTokenRecord, UserRecord } from './port';
+import type { AccountStore, CodeRedemption, RefreshTokenRecord, UserRecord } from './port';
 
 /**
  * The account store in the server's SQLite file, on a connection of its own
@@ -20,7 +20,12 @@ export function openSqliteAccountStore(path: string): AccountStore {
     CREATE INDEX IF NOT EXISTS auth_refresh_user ON auth_refresh_tokens(username);
     CREATE TABLE IF NOT EXISTS auth_issued_tokens (jti TEXT PRIMARY KEY, family_id TEXT NOT NULL, expires_at INTEGER NOT NULL);
     CREATE INDEX IF NOT EXISTS auth_issued_family ON auth_issued_tokens(family_id);
+    CREATE INDEX IF NOT EXISTS auth_issued_expiry ON auth_issued_tokens(expires_at);
     CREATE TABLE IF NOT EXISTS auth_revoked_tokens (jti TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
+    CREATE INDEX IF NOT EXISTS auth_revoked_expiry ON auth_revoked_tokens(expires_at);
+    CREATE TABLE IF NOT EXISTS auth_codes (hash TEXT PRIMARY KEY, grant_json TEXT NOT NULL, expires_at INTEGER NOT NULL, family_id TEXT);
+    CREATE TABLE IF NOT EXISTS auth_used_assertions (key TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
+    CREATE TABLE IF NOT EXISTS auth_login_failures (key TEXT PRIMARY KEY, count INTEGER NOT NULL, locked_until INTEGER NOT NULL);
     CREATE TABLE IF NOT EXISTS auth_approvals (username TEXT NOT NULL, client_id TEXT NOT NULL, scopes TEXT NOT NULL, PRIMARY KEY (username, client_id));
   `);
 
@@ -62,9 +67,42 @@ export function openSqliteAccountStore(path: string): AccountStore {
   const revokeFamily = db.prepare('UPDATE auth_refresh_tokens SET revoked = 1 WHERE family_id = ?');
   const revokeUser = db.prepare('UPDATE auth_refresh_tokens SET revoked = 1 WHERE username = ?');
   const insertIssued = db.prepare('INSERT OR REPLACE INTO auth_issued_tokens (jti, family_id, expires_at) VALUES (?, ?, ?)');
+  // An expired access token needs no revocation: its rows go as new ones arrive (an index range, not a scan).
+  const deleteExpiredIssued = db.prepare('DELETE FROM auth_issued_tokens WHERE expires_at < ?');
+  const deleteExpiredRevoked = db.prepare('DELETE FROM auth_revoked_tokens WHERE expires_at < ?');
   const selectIssued = db.prepare<[string], { jti: string; expires_at: number }>('SELECT jti, expires_at FROM auth_issued_tokens WHERE family_id = ?');
   const insertRevoked = db.prepare('INSERT OR REPLACE INTO auth_revoked_tokens (jti, expires_at) VALUES (?, ?)');
-  const selectRevoked = db.prepare<[number], { jti: string; expires_at: number }>('SELECT jti, expires_at FROM auth_revoked_tokens WHERE expires_at > ?');
+  const revokedInFamily = db.prepare<[string], { one: number }>('SELECT 1 AS one FROM auth_refresh_tokens WHERE family_id = ? AND revoked = 1 LIMIT 1');
+  const selectRevokedJti = db.prepare<[string, number], { one: number }>('SELECT 1 AS one FROM auth_revoked_tokens WHERE jti = ? AND expires_at >= ?');
+  const deleteExpiredCodes = db.prepare('DELETE FROM auth_codes WHERE expires_at < ?');
+  const insertCode = db.prepare('INSERT INTO auth_codes (hash, grant_json, expires_at, family_id) VALUES (?, ?, ?, NULL)');
+  const claimCode = db.prepare('UPDATE auth_codes SET family_id = ? WHERE hash = ? AND family_id IS NULL AND expires_at >= ?');
+  const selectCode = db.prepare<[string], { grant_json: string; expires_at: number; family_id: string | null }>('SELECT grant_json, expires_at, family_id FROM auth_codes WHERE hash = ?');
+  // One transaction: the claim and the read of what it claimed (or of who claimed it first).
+  const redeem = db.transaction((hash: string, familyId: string, nowMs: number): CodeRedemption => {
+    const claimed = claimCode.run(familyId, hash, nowMs).changes === 1;
+    const row = selectCode.get(hash);
+    if (claimed && row) return { outcome: 'ok', grant: row.grant_json };
+    if (row?.family_id) return { outcome: 'reused', familyId: row.family_id };
+    return { outcome: 'invalid' };
+  });
+  const deleteExpiredAssertions = db.prepare('DELETE FROM auth_used_assertions WHERE expires_at < ?');
+  const insertAssertion = db.prepare('INSERT OR IGNORE INTO auth_used_assertions (key, expires_at) VALUES (?, ?)');
+  const claimAssertion = db.transaction((key: string, expiresAt: number, nowMs: number) => {
+    deleteExpiredAssertions.run(nowMs);
+    return insertAssertion.run(key, expiresAt).changes === 1;
+  });
+  const upsertFailure = db.prepare(
+    `INSERT INTO auth_login_failures (key, count, locked_until) VALUES (@key, 1, CASE WHEN @max <= 1 THEN @lockUntil ELSE 0 END)
+     ON CONFLICT(key) DO UPDATE SET
+       count = CASE WHEN locked_until <> 0 AND locked_until <= @now THEN 1 ELSE count + 1 END,
+       locked_until = CASE WHEN (CASE WHEN locked_until <> 0 AND locked_until <= @now THEN 1 ELSE count + 1 END) >= @max THEN @lockUntil ELSE 0 END`,
+  );
+  const recordFailures = db.transaction((keys: readonly string[], max: number, lockUntil: number, now: number) => {
+    for (const key of keys) upsertFailure.run({ key, max, lockUntil, now });
+  });
+  const selectLock = db.prepare<[string, number], { one: number }>('SELECT 1 AS one FROM auth_login_failures WHERE key = ? AND locked_until > ?');
+  const deleteFailures = db.prepare('DELETE FROM auth_login_failures WHERE key = ?');
   const selectApproval = db.prepare<[string, string], { scopes: string }>('SELECT scopes FROM auth_approvals WHERE username = ? AND client_id = ?');
   const upsertApproval = db.prepare('INSERT OR REPLACE INTO auth_approvals (username, client_id, scopes) VALUES (?, ?, ?)');
 
@@ -95,10 +133,26 @@ export function openSqliteAccountStore(path: string): AccountStore {
     claimRefreshToken: async (hash, nowMs) => claimRefresh.run(nowMs, hash).changes === 1,
     revokeFamily: async (familyId) => void revokeFamily.run(familyId),
     revokeUserRefreshTokens: async (username) => void revokeUser.run(username),
-    recordIssuedToken: async (familyId, jti, expiresAt) => void insertIssued.run(jti, familyId, expiresAt),
+    recordIssuedToken: async (familyId, jti, expiresAt) => {
+      deleteExpiredIssued.run(Date.now());
+      insertIssued.run(jti, familyId, expiresAt);
+    },
     familyTokens: async (familyId) => selectIssued.all(familyId).map((row) => ({ jti: row.jti, expiresAt: row.expires_at })),
-    revokeJti: async (jti, expiresAt) => void insertRevoked.run(jti, expiresAt),
-    revokedJtis: async (nowMs) => selectRevoked.all(nowMs).map((row) => ({ jti: row.jti, expiresAt: row.expires_at })),
+    revokeJti: async (jti, expiresAt) => {
+      deleteExpiredRevoked.run(Date.now());
+      insertRevoked.run(jti, expiresAt);
+    },
+    familyRevoked: async (familyId) => revokedInFamily.get(familyId) !== undefined,
+    isJtiRevoked: async (jti, nowMs) => selectRevokedJti.get(jti, nowMs) !== undefined,
+    saveCode: async (code, nowMs) => {
+      deleteExpiredCodes.run(nowMs);
+      insertCode.run(code.hash, code.grant, code.expiresAt);
+    },
+    redeemCode: async (hash, familyId, nowMs) => redeem.immediate(hash, familyId, nowMs),
+    claimAssertionJti: async (key, expiresAt, nowMs) => claimAssertion.immediate(key, expiresAt, nowMs),
+    recordLoginFailure: async (keys, maxFailures, lockMs, nowMs) => recordFailures.immediate(keys, maxFailures, nowMs + lockMs, nowMs),
+    loginLocked: async (keys, nowMs) => keys.some((key) => selectLock.get(key, nowMs) !== undefined),
+    clearLoginFailures: async (key) => void deleteFailures.run(key),
     getApproval: async (username, clientId) => {
       const row = selectApproval.get(username, clientId);
       return row ? (JSON.parse(row.scopes) as string[]) : undefined;
