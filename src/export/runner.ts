@@ -12,11 +12,15 @@ import { CURSOR_PARAM, OFFSET_PARAM } from '../interactions/paging';
 import { search } from '../interactions/search';
 import type { Services } from '../interactions/services';
 import type { Compartment } from '../search/compartment';
+import { createIndexer } from '../search/indexer';
+import { parseSearch } from '../search/parse';
+import type { Condition } from '../search/query';
 import { subsetResource } from '../search/subset';
 import { patientsOfFactory } from '../security/audit/patients-of';
 import type { RequestGuard } from '../security/request-guard';
 import { NdjsonWriter, type ExportFolder } from './files';
 import { restorePrincipal, type ExportJob, type OutputFile } from './job';
+import { anyOf, SnapshotChanges, type Verdict } from './snapshot';
 
 export interface RunnerDeps {
   services: Services;
@@ -87,6 +91,11 @@ export class JobRun {
   private readonly patientsOf: (resource: AnyResource) => string[];
   private exported = 0;
   private ctx!: RequestContext;
+  private readonly snapshot: SnapshotChanges;
+  /** Resources changed after transactionTime whose version then the in-memory matcher could not decide: left out. */
+  private undecided = 0;
+  /** The patients whose compartments a Patient- or Group-level job exports; undefined at the system level. */
+  private compartments: Set<string> | undefined;
 
   constructor(
     private readonly deps: RunnerDeps,
@@ -95,6 +104,7 @@ export class JobRun {
   ) {
     this.writer = new NdjsonWriter(deps.folder.fresh(job.id), deps.fileMaxResources);
     this.patientsOf = patientsOfFactory(deps.baseUrl);
+    this.snapshot = new SnapshotChanges(deps.services.storage, deps.baseUrl, job.transactionTime, createIndexer({ baseUrl: deps.baseUrl }), deps.chunkSize);
   }
 
   /** Runs the job to the end; undefined when it was stopped (its partial files stay `.part` and are removed on the next run). */
@@ -124,11 +134,14 @@ export class JobRun {
       for (const [index, patient] of patients.entries()) {
         for (const query of compartmentQueries(job, patient)) if (!(await this.runQuery(query, `patient ${index + 1} of ${patients.length}`))) return undefined;
       }
+      this.compartments = new Set(patients);
     }
+    if (!(await this.changedSinceKickoff())) return undefined;
     const deleted = job.since !== undefined && job.level === 'system' ? await this.deletions() : [];
     if (this.control.stopped()) return undefined;
     for (const bundle of deleted) this.writer.write('Bundle', bundle, 'deleted');
-    for (const problem of job.problems) {
+    const undecided = this.undecided > 0 ? [`${this.undecided} resources changed during the export could not be checked as of transactionTime against the criteria and were left out`] : [];
+    for (const problem of [...job.problems, ...undecided]) {
       this.writer.write('OperationOutcome', { resourceType: 'OperationOutcome', issue: [{ severity: 'warning', code: 'processing', diagnostics: problem }] }, 'error');
     }
     const files = this.writer.finish();
@@ -152,13 +165,31 @@ export class JobRun {
       const bundle = await this.page('Patient', [], undefined, position);
       for (const entry of bundle.entry ?? []) {
         const resource = entry.resource as AnyResource | undefined;
-        if (resource && (await this.asOfSnapshot(resource))) ids.push(resource.id ?? '');
+        if (resource && this.unchangedInSnapshot(resource)) ids.push(resource.id ?? '');
       }
       position = nextPosition(bundle);
-      await yieldToRequests();
-      if (this.control.stopped()) return undefined;
+      if (!(await this.keepGoing())) return undefined;
     } while (position);
+    // The Patients changed since kick-off, as they were then: the search saw their current rows.
+    const changed = await this.snapshot.changed(new Set(['Patient']), new Date().toISOString(), () => this.keepGoing());
+    if (!changed) return undefined;
+    for (const ref of changed) {
+      const then = await this.snapshot.versionThen(ref);
+      if (!then || ids.includes(ref.id)) continue;
+      const verdict = this.snapshot.decide(then, this.accessConditions('Patient'));
+      if (verdict === undefined) this.undecided++;
+      else if (verdict) ids.push(ref.id);
+    }
     return ids;
+  }
+
+  private async keepGoing(): Promise<boolean> {
+    await yieldToRequests();
+    return !this.control.stopped();
+  }
+
+  private accessConditions(type: string): Condition[] {
+    return this.ctx.access?.conditionsFor(type) ?? [];
   }
 
   private page(type: string | undefined, pairs: QueryPairs, compartment: Compartment | undefined, position?: [string, string]): Promise<Bundle> {
@@ -176,7 +207,8 @@ export class JobRun {
       for (const entry of bundle.entry ?? []) {
         const current = entry.resource as AnyResource | undefined;
         if (!current || entry.search?.mode === 'include') continue;
-        const resource = await this.asOfSnapshot(current);
+        // Changed since kick-off: decided by its version then, once the searches are done (changedSinceKickoff).
+        const resource = this.unchangedInSnapshot(current);
         if (resource && this.write(resource)) written.push(resource);
       }
       if (this.job.latestProvenance && written.length > 0) await this.latestProvenance(written);
@@ -186,6 +218,60 @@ export class JobRun {
       if (this.control.stopped()) return false;
     } while (position);
     return true;
+  }
+
+  /** The current version when the snapshot holds it unchanged (and it changed after `_since`); undefined otherwise. */
+  private unchangedInSnapshot(current: AnyResource): AnyResource | undefined {
+    if (this.snapshot.isNewer(current) || !this.changedAfterSince(current)) return undefined;
+    return current;
+  }
+
+  private changedAfterSince(resource: AnyResource): boolean {
+    return this.job.since === undefined || (resource.meta?.lastUpdated ?? '') > this.job.since;
+  }
+
+  /**
+   * The resources of the job's types changed after transactionTime (the
+   * searches skipped them): each is exported in its version as of then when
+   * that version meets the job's criteria and the access filter, whether it
+   * was updated or deleted since (snapshot.ts).
+   */
+  private async changedSinceKickoff(): Promise<boolean> {
+    const changed = await this.snapshot.changed(new Set(this.job.types), new Date().toISOString(), () => this.keepGoing());
+    if (!changed) return false;
+    for (const ref of changed) {
+      if (this.seen.has(`${ref.resourceType}/${ref.id}`)) continue;
+      const then = await this.snapshot.versionThen(ref);
+      if (!then || !this.changedAfterSince(then)) continue;
+      const verdict = this.belongs(then);
+      if (verdict === undefined) this.undecided++;
+      else if (verdict) this.write(then);
+    }
+    this.control.progress(this.exported, 'resources changed during the export');
+    return this.keepGoing();
+  }
+
+  /** Whether a version meets the job: in a compartment it exports (Patient and Group levels), one of its type's searches, the access filter. */
+  private belongs(resource: AnyResource): Verdict {
+    const type = resource.resourceType;
+    if (this.compartments && !this.snapshot.compartmentsOf(resource).some((patient) => this.compartments?.has(patient))) return false;
+    const access = this.accessConditions(type);
+    return anyOf(
+      queriesOfType(this.job, type).map((query) => {
+        const where = this.criteriaOf(type, query.pairs);
+        return where && this.snapshot.decide(resource, [...where, ...access]);
+      }),
+    );
+  }
+
+  /** A `_typeFilter` query as conditions; undefined when it cannot be read without the stored terminology. */
+  private criteriaOf(type: string, pairs: QueryPairs): Condition[] | undefined {
+    if (pairs.length === 0) return [];
+    try {
+      return parseSearch([type], pairs, { strict: true, baseUrl: this.deps.baseUrl }).query.where;
+    } catch {
+      return undefined;
+    }
   }
 
   /**

@@ -35,6 +35,47 @@ t.test('one snapshot as of transactionTime: later writes do not leak in, an upda
   t.equal(exported.find((p) => p.id === 'p000')?.gender, 'female');
 });
 
+t.test('snapshot: a resource deleted, or updated out of the criteria, after kick-off is exported as it was then', async (t) => {
+  const h = await startExportHarness(t, { chunkSize: 1 });
+  await load(h.storage, patients(150));
+  const obs = (id: string, status: string) => ({ resourceType: 'Observation', id, status, code: { text: id }, subject: { reference: 'Patient/p001' } });
+  await load(h.storage, [obs('o-final', 'final'), obs('o-deleted', 'final'), obs('o-prelim', 'preliminary')]);
+  const final = encodeURIComponent('Observation?status=final');
+  const kickoff = await h.send({ url: `/fhir/$export?_type=Patient,Observation&_typeFilter=${final}`, headers: ASYNC });
+  // After the kick-off: the storage stamps versions with the context's clock.
+  const ctx = systemContext(BASE_URL);
+  await h.storage.delete(ctx, 'Patient', 'p149');
+  await h.storage.delete(ctx, 'Observation', 'o-deleted');
+  await h.storage.update(ctx, obs('o-final', 'amended') as never);
+  await h.storage.update(ctx, obs('o-prelim', 'final') as never);
+  t.equal((await h.send({ url: pathOf(String(kickoff.headers['content-location'])) })).statusCode, 202, 'the changes happened while the job ran');
+  const done = await poll(h.send, String(kickoff.headers['content-location']));
+  const manifest = JSON.parse(done.body) as { output: Array<{ type: string; url: string }>; error: unknown[] };
+  const files: Record<string, Array<{ id: string; status?: string }>> = {};
+  for (const o of manifest.output) (files[o.type] ??= []).push(...(await h.send({ url: pathOf(o.url) })).body.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { id: string }));
+  t.equal(files.Patient?.length, 150, 'the Patient deleted after kick-off is in the snapshot');
+  t.ok(files.Patient?.some((p) => p.id === 'p149'));
+  t.same(files.Observation?.map((o) => o.id).sort(), ['o-deleted', 'o-final'], 'the deleted one, and the one final then (amended now); not the one final only now');
+  t.equal(files.Observation?.find((o) => o.id === 'o-final')?.status, 'final', 'in its version as of transactionTime');
+  t.same(manifest.error, [], 'every change was decided');
+});
+
+t.test('snapshot at the Patient level: a patient deleted after kick-off, and its data, are exported', async (t) => {
+  const h = await startExportHarness(t, { chunkSize: 1 });
+  await load(h.storage, patients(100));
+  await load(h.storage, [{ resourceType: 'Observation', id: 'o99', status: 'final', code: { text: 'x' }, subject: { reference: 'Patient/p099' } }]);
+  const kickoff = await h.send({ url: '/fhir/Patient/$export?_type=Patient,Observation', headers: ASYNC });
+  const ctx = systemContext(BASE_URL);
+  await h.storage.delete(ctx, 'Observation', 'o99');
+  await h.storage.delete(ctx, 'Patient', 'p099');
+  t.equal((await h.send({ url: pathOf(String(kickoff.headers['content-location'])) })).statusCode, 202, 'the deletes happened while the job ran');
+  const done = await poll(h.send, String(kickoff.headers['content-location']));
+  const manifest = JSON.parse(done.body) as { output: Array<{ type: string; url: string }> };
+  const text = (await Promise.all(manifest.output.map(async (o) => (await h.send({ url: pathOf(o.url) })).body))).join('');
+  t.match(text, /"id":"p099"/);
+  t.match(text, /"id":"o99"/);
+});
+
 t.test('_since: changed resources, and those deleted since then in `deleted` as a Bundle of DELETE requests', async (t) => {
   const h = await startExportHarness(t);
   await load(h.storage, patients(4));
