@@ -53,6 +53,9 @@ t.test('system level: every type, a manifest of the spec’s shape, NDJSON files
   t.ok(Date.parse(String(status.headers.expires)) > Date.now(), 'Expires says when the job goes');
   const file = await h.send({ url: pathOf(manifest.output[0]?.url ?? '') });
   t.equal(file.statusCode, 200);
+  t.equal(file.headers['content-type'], 'application/fhir+ndjson', 'served as FHIR NDJSON');
+  t.equal(file.headers['content-length'], undefined, 'streamed (chunked), not read whole into memory');
+  t.equal(file.headers['transfer-encoding'], 'chunked');
   const id = statusUrl.split('/').pop() ?? '';
   const mode = statSync(`${h.dir}/${id}/${(manifest.output[0]?.url ?? '').split('/').pop()}`).mode & 0o777;
   t.equal(mode, 0o600, 'the file is readable by the server’s user only');
