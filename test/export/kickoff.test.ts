@@ -166,3 +166,28 @@ t.test('files split at EXPORT_FILE_MAX_RESOURCES', async (t) => {
   t.same(manifest.output.map((o) => o.url.split('/').pop()), ['Observation-1.ndjson', 'Observation-2.ndjson']);
   t.same(idsOf(files.Observation), ['oa1', 'oa2', 'ob1', 'oc1'], 'each resource once across pages and files');
 });
+
+t.test('Patient level at scale: patients searched in batches, not one search per patient; _since does not narrow the patients', async (t) => {
+  const h = await startExportHarness(t);
+  const count = 1100;
+  const world = Array.from({ length: count }, (_, i) => [{ resourceType: 'Patient', id: `p${i}` }, obs(`o${i}`, `p${i}`)]).flat();
+  await load(h.storage, world);
+  const search = h.storage.search.bind(h.storage);
+  let searches = 0;
+  h.storage.search = (ctx, query) => {
+    searches++;
+    return search(ctx, query);
+  };
+  const { files } = await exportAll(h.send, { url: '/fhir/Patient/$export?_type=Patient,Observation' });
+  t.equal(files.Patient?.length, count);
+  t.equal(files.Observation?.length, count);
+  t.equal(new Set(idsOf(files.Observation)).size, count, 'each once');
+  t.ok(searches <= 12, `${searches} searches for ${count} patients (batches of 500, pages of 1000)`);
+
+  const since = new Date().toISOString();
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  await load(h.storage, [obs('o7', 'p7', 'amended')]);
+  const changed = await exportAll(h.send, { url: `/fhir/Patient/$export?_type=Patient,Observation&_since=${encodeURIComponent(since)}` });
+  t.same(idsOf(changed.files.Observation), ['o7'], 'the Observation changed since, of a Patient that did not change');
+  t.equal(changed.files.Patient, undefined);
+});
