@@ -37,7 +37,8 @@ export function registerExportRoutes(app: FastifyInstance, service: ExportServic
     return reply.code(202).send();
   });
 
-  app.get<{ Params: { job: string; file: string } }>('/$export-status/:job/:file', async (request, reply) => {
+  // Clients ask for the files with Accept: application/fhir+ndjson (export.html "File Request").
+  app.get<{ Params: { job: string; file: string } }>('/$export-status/:job/:file', { config: { ndjson: true } }, async (request, reply) => {
     const path = await service.file(request.principal ?? OPERATOR, request.params.job, request.params.file);
     // Opened first (a DELETE or the expiry may remove it meanwhile: then it is gone, 404), then
     // streamed from disk: a file may hold EXPORT_FILE_MAX_RESOURCES large resources.

@@ -88,7 +88,8 @@ export function buildServer({ config, services, logStream, auth, accessSources, 
     const pretty = pairs.some(([key, value]) => key === '_pretty' && value === 'true');
     // Set before negotiating, so that a 406 still honours _pretty.
     request.responseFormat = { mediaType: FHIR_JSON, pretty };
-    request.responseFormat = { mediaType: responseMediaType(request, format), pretty };
+    const ndjson = (request.routeOptions.config as { ndjson?: boolean } | undefined)?.ndjson === true;
+    request.responseFormat = { mediaType: responseMediaType(request, format, ndjson), pretty };
   });
 
   app.addHook('onResponse', async (request, reply) => {

@@ -56,6 +56,9 @@ t.test('system level: every type, a manifest of the spec’s shape, NDJSON files
   t.equal(file.headers['content-type'], 'application/fhir+ndjson', 'served as FHIR NDJSON');
   t.equal(file.headers['content-length'], undefined, 'streamed (chunked), not read whole into memory');
   t.equal(file.headers['transfer-encoding'], 'chunked');
+  const asked = await h.send({ url: pathOf(manifest.output[0]?.url ?? ''), headers: { accept: 'application/fhir+ndjson' } });
+  t.equal(asked.statusCode, 200, 'Accept: application/fhir+ndjson, as clients send on file requests');
+  t.equal((await h.send({ url: '/fhir/Patient', headers: { accept: 'application/fhir+ndjson' } })).statusCode, 406, 'elsewhere NDJSON is not served');
   const id = statusUrl.split('/').pop() ?? '';
   const mode = statSync(`${h.dir}/${id}/${(manifest.output[0]?.url ?? '').split('/').pop()}`).mode & 0o777;
   t.equal(mode, 0o600, 'the file is readable by the server’s user only');
