@@ -60,6 +60,24 @@ t.test('snapshot: a resource deleted, or updated out of the criteria, after kick
   t.same(manifest.error, [], 'every change was decided');
 });
 
+t.test('snapshot: a change during the job that the in-memory matcher cannot decide is left out and reported', async (t) => {
+  const h = await startExportHarness(t, { chunkSize: 1 });
+  await load(h.storage, patients(150));
+  const dated = (id: string, status: string) => ({ resourceType: 'Observation', id, status, code: { text: id }, effectiveDateTime: '2021-05-01', subject: { reference: 'Patient/p001' } });
+  await load(h.storage, [dated('o-kept', 'final'), dated('o-changed', 'final')]);
+  const filter = encodeURIComponent('Observation?date=ge2020-01-01');
+  const kickoff = await h.send({ url: `/fhir/$export?_type=Patient,Observation&_typeFilter=${filter}`, headers: ASYNC });
+  await h.storage.update(systemContext(BASE_URL), dated('o-changed', 'amended') as never);
+  const done = await poll(h.send, String(kickoff.headers['content-location']));
+  const manifest = JSON.parse(done.body) as { output: Array<{ type: string; url: string }>; error: Array<{ url: string }> };
+  const observations = manifest.output.filter((o) => o.type === 'Observation');
+  const text = (await Promise.all(observations.map(async (o) => (await h.send({ url: pathOf(o.url) })).body))).join('');
+  t.match(text, /"id":"o-kept"/);
+  t.notMatch(text, /"id":"o-changed"/, 'a date criterion is not decided in memory: never exported unchecked');
+  t.equal(manifest.error.length, 1);
+  t.match((await h.send({ url: pathOf(manifest.error[0]?.url ?? '') })).body, /1 resources changed during the export could not be checked/);
+});
+
 t.test('snapshot at the Patient level: a patient deleted after kick-off, and its data, are exported', async (t) => {
   const h = await startExportHarness(t, { chunkSize: 1 });
   await load(h.storage, patients(100));
