@@ -195,7 +195,7 @@ function exportConfig(env: Env, sqlitePath: string): ExportConfig {
     maxJobs: integer(env, 'EXPORT_MAX_JOBS', 8, 1, 10_000),
     fileMaxResources: integer(env, 'EXPORT_FILE_MAX_RESOURCES', 100_000, 1, 100_000_000),
     retentionHours: hours(env, 'EXPORT_RETENTION_HOURS', 24),
-    chunkSize: integer(env, 'EXPORT_CHUNK_RESOURCES', 1000, 1, 1000),
+    chunkSize: integer(env, 'EXPORT_CHUNK_RESOURCES', 250, 1, 1000),
     dir: text(env, 'EXPORT_DIR', join(beside, 'exports')),
   };
 }

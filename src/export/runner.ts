@@ -239,6 +239,7 @@ export class JobRun {
         if (resource && this.write(resource)) written.push(resource);
       }
       if (this.job.latestProvenance && written.length > 0) await this.latestProvenance(written);
+      this.writer.flush();
       this.control.progress(this.exported, step);
       if (!(await this.keepGoing())) return false;
     }

@@ -171,7 +171,7 @@ t.test('files split at EXPORT_FILE_MAX_RESOURCES', async (t) => {
 });
 
 t.test('Patient level at scale: patients searched in batches, not one search per patient; _since does not narrow the patients', async (t) => {
-  const h = await startExportHarness(t);
+  const h = await startExportHarness(t, { chunkSize: 1000 });
   const count = 1100;
   const world = Array.from({ length: count }, (_, i) => [{ resourceType: 'Patient', id: `p${i}` }, obs(`o${i}`, `p${i}`)]).flat();
   await load(h.storage, world);
