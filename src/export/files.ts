@@ -31,8 +31,19 @@ export class ExportFolder {
     return existsSync(path) ? path : undefined;
   }
 
-  remove(jobId: string): void {
-    rmSync(this.dirOf(jobId), { recursive: true, force: true });
+  /**
+   * Removes the job's folder. Never throws: a job whose files cannot be
+   * removed (the folder is not what it should be) must still be marked
+   * failed, cancelled or expired; what is left stays unreachable, since
+   * only a completed job's files are served.
+   */
+  remove(jobId: string): boolean {
+    try {
+      rmSync(this.dirOf(jobId), { recursive: true, force: true });
+      return true;
+    } catch {
+      return false;
+    }
   }
 }
 

@@ -3,7 +3,7 @@
  * deletions, the limits (429), polling, cancel and expiry with a clock the
  * test controls.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { systemContext } from '../../src/context';
@@ -172,4 +172,21 @@ t.test('jobs and files expire EXPORT_RETENTION_HOURS after completion (fractions
   t.equal((await h.send({ url: pathOf(manifest.output[0]?.url ?? '') })).statusCode, 404, 'gone after');
   t.equal((await h.send({ url: pathOf(statusUrl) })).statusCode, 404);
   t.notOk(existsSync(join(h.dir, statusUrl.split('/').pop() ?? '')), 'and deleted from disk');
+});
+
+t.test('a job that fails answers 500 with an OperationOutcome that names no data', async (t) => {
+  const h = await startExportHarness(t);
+  await load(h.storage, patients(2));
+  // The files' folder cannot be created (a file stands where it should be): the job fails.
+  const blocked = join(h.dir, 'blocked');
+  writeFileSync(blocked, 'not a folder');
+  const failing = await startExportHarness(t, { dir: blocked });
+  await load(failing.storage, patients(2));
+  const kickoff = await failing.send({ url: '/fhir/$export?_type=Patient', headers: ASYNC });
+  t.equal(kickoff.statusCode, 202);
+  const done = await poll(failing.send, String(kickoff.headers['content-location']));
+  t.equal(done.statusCode, 500);
+  const outcome = JSON.parse(done.body) as { resourceType: string; issue: Array<{ diagnostics?: string }> };
+  t.equal(outcome.resourceType, 'OperationOutcome');
+  t.notMatch(done.body, /p000|p001|blocked/, 'no data and no path in the answer');
 });

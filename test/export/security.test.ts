@@ -119,6 +119,15 @@ t.test('a payer’s system export: its members’ Claims and Coverages only, con
   t.equal(downloads.filter((e) => (e.entity ?? []).some((x) => x.detail?.some((d) => d.type === 'file' && d.valueString === first))).length, 2, 'naming the job and the file');
   t.ok(downloads.every((e) => !(e.entity ?? []).some((x) => x.what?.reference?.startsWith('Patient/'))), 'not per patient');
 
+  t.equal((await h.as(payer, { method: 'DELETE', url: pathOf(statusUrl) })).statusCode, 202);
+  await h.app.auditTrail.flush();
+  const after = ((await search({ storage: h.storage } as Services, systemContext(BASE_URL), 'AuditEvent', [['_count', '1000']], { strict: false })).entry ?? []).map((e) => e.resource as unknown as {
+    entity?: Array<{ what?: { identifier?: { value?: string } } }>;
+    outcomeDesc?: string;
+  });
+  const cancels = after.filter((e) => e.outcomeDesc === 'operation $export-cancel' && (e.entity ?? []).some((x) => x.what?.identifier?.value === jobId));
+  t.equal(cancels.length, 1, 'the cancel (here: deleting the finished job) is audited once, naming the job');
+
   // The opt-out is what keeps m1's Encounter out: without it, the older grant lets it through.
   await h.storage.delete(systemContext(BASE_URL), 'Consent', 'no-payer-encounters');
   const granted = await exportAll(h.send(payer), { url: '/fhir/$export?_type=Encounter', headers: withToken(payer) });
