@@ -193,3 +193,16 @@ t.test('a Group that lists someone the caller may not see: that member’s data 
   t.notMatch(text, /"id":"n"|Patient\/n"/, 'nothing of the hidden member');
   t.match(text, /"id":"m1"/);
 });
+
+t.test('a granular scope (?category=) narrows the export as it narrows a search', async (t) => {
+  const h = await start(t);
+  const CAT = 'http://terminology.hl7.org/CodeSystem/observation-category';
+  const observation = (id: string, category: string) => ({
+    resourceType: 'Observation', id, status: 'final', code: { text: id }, subject: { reference: 'Patient/m1' },
+    category: [{ coding: [{ system: CAT, code: category }] }],
+  });
+  for (const resource of [observation('lab', 'laboratory'), observation('vital', 'vital-signs')]) await h.storage.update(systemContext(BASE_URL), resource as AnyResource);
+  const operator = await h.token({ scope: `system/Observation.rs?category=${CAT}|laboratory`, sub: 'lab-analytics' });
+  const { files } = await exportAll(h.send(operator), { url: '/fhir/$export?_type=Observation', headers: withToken(operator) });
+  t.same(idsOf(files.Observation), ['lab'], 'only the laboratory Observation');
+});
