@@ -5,7 +5,7 @@
  */
 import { statSync } from 'node:fs';
 import t from 'tap';
-import { ASYNC, exportAll, idsOf, load, pathOf, startExportHarness } from './helpers';
+import { ASYNC, exportAll, idsOf, load, pathOf, poll, startExportHarness } from './helpers';
 
 const obs = (id: string, patient: string, status = 'final', extra: Record<string, unknown> = {}) => ({
   resourceType: 'Observation',
@@ -193,4 +193,18 @@ t.test('Patient level at scale: patients searched in batches, not one search per
   const changed = await exportAll(h.send, { url: `/fhir/Patient/$export?_type=Patient,Observation&_since=${encodeURIComponent(since)}` });
   t.same(idsOf(changed.files.Observation), ['o7'], 'the Observation changed since, of a Patient that did not change');
   t.equal(changed.files.Patient, undefined);
+});
+
+t.test('Group level: the members as they stand at kick-off', async (t) => {
+  const h = await startExportHarness(t, { chunkSize: 1 });
+  await load(h.storage, WORLD);
+  const kickoff = await h.send({ url: '/fhir/Group/g/$export?_type=Observation', headers: ASYNC });
+  t.equal(kickoff.statusCode, 202);
+  // c joins the Group after the kick-off: not a member of this job.
+  await load(h.storage, [{ resourceType: 'Group', id: 'g', type: 'person', actual: true, member: [{ entity: { reference: 'Patient/a' } }, { entity: { reference: 'Patient/c' } }] }]);
+  const done = await poll(h.send, String(kickoff.headers['content-location']));
+  const manifest = JSON.parse(done.body) as { output: Array<{ url: string }> };
+  const text = (await Promise.all(manifest.output.map(async (o) => (await h.send({ url: pathOf(o.url) })).body))).join('');
+  t.match(text, /"id":"ob1"/, 'b, a member at kick-off (through the nested Group), is exported');
+  t.notMatch(text, /"id":"oc1"/, 'c, added later, is not');
 });
