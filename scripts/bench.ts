@@ -3,6 +3,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../src/paths';
 import { benchBundles } from './bench/bundles';
+import { benchExport } from './bench/export';
 import { benchForms } from './bench/forms';
 import { benchClaims } from './bench/claims';
 import { benchRestCore } from './bench/rest-core';
@@ -12,7 +13,7 @@ import { benchSearch } from './bench/search';
  * `npm run bench`: starts the built server against fresh databases, drives it
  * with autocannon from this process and prints markdown tables for the README.
  * BENCH_SECONDS and BENCH_RESOURCES shorten a run while developing;
- * BENCH_SEARCH_RESOURCES sizes the search section's data set;
+ * BENCH_SEARCH_RESOURCES sizes the search and export sections' data set;
  * BENCH_ONLY=claims,forms runs the named sections alone, in table order.
  */
 interface Section {
@@ -37,6 +38,7 @@ const SECTIONS: Section[] = [
   { name: 'search', run: (dir, o) => benchSearch(dir, { resources: o.searchResources, seconds: o.seconds, connections: 4 }) },
   { name: 'forms', run: (dir, o) => benchForms(dir, { seconds: o.seconds, connections: 4 }) },
   { name: 'claims', run: (dir, o) => benchClaims(dir, { seconds: o.seconds, connections: 8 }) },
+  { name: 'export', run: (dir, o) => benchExport(dir, { resources: o.searchResources, seconds: o.seconds, rounds: Number(process.env.BENCH_EXPORT_ROUNDS ?? 3) }) },
 ];
 
 async function main(): Promise<void> {

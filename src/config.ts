@@ -44,6 +44,8 @@ export interface ExportConfig {
   maxJobs: number;
   fileMaxResources: number;
   retentionHours: number;
+  /** `EXPORT_CHUNK_RESOURCES`: resources per chunk (one search page); smaller chunks let requests interleave more finely. */
+  chunkSize: number;
   /** Where the NDJSON files are written (PHI at rest): `EXPORT_DIR`, else `exports` beside the SQLite file. */
   dir: string;
 }
@@ -193,6 +195,7 @@ function exportConfig(env: Env, sqlitePath: string): ExportConfig {
     maxJobs: integer(env, 'EXPORT_MAX_JOBS', 8, 1, 10_000),
     fileMaxResources: integer(env, 'EXPORT_FILE_MAX_RESOURCES', 100_000, 1, 100_000_000),
     retentionHours: hours(env, 'EXPORT_RETENTION_HOURS', 24),
+    chunkSize: integer(env, 'EXPORT_CHUNK_RESOURCES', 250, 1, 1000),
     dir: text(env, 'EXPORT_DIR', join(beside, 'exports')),
   };
 }

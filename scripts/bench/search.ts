@@ -38,7 +38,7 @@ interface SearchBundle {
 }
 
 /** Loads the data set through the storage port, as an import tool would, and returns the elapsed milliseconds. */
-async function loadDataset(sqlitePath: string, shape: DatasetShape): Promise<number> {
+export async function loadDataset(sqlitePath: string, shape: DatasetShape): Promise<number> {
   const storage = createSqliteStorage({ path: sqlitePath, indexer: createIndexer({ baseUrl: LOAD_BASE_URL }) });
   const progress = stderrProgressBar('loading the search data set');
   const started = Date.now();

@@ -31,13 +31,26 @@ export class ExportFolder {
     return existsSync(path) ? path : undefined;
   }
 
-  remove(jobId: string): void {
-    rmSync(this.dirOf(jobId), { recursive: true, force: true });
+  /**
+   * Removes the job's folder. Never throws: a job whose files cannot be
+   * removed (the folder is not what it should be) must still be marked
+   * failed, cancelled or expired; what is left stays unreachable, since
+   * only a completed job's files are served.
+   */
+  remove(jobId: string): boolean {
+    try {
+      rmSync(this.dirOf(jobId), { recursive: true, force: true });
+      return true;
+    } catch {
+      return false;
+    }
   }
 }
 
 interface OpenFile {
   fd: number;
+  /** Lines not yet written: a chunk's lines go to disk in one write. */
+  pending: string[];
   type: string;
   name: string;
   count: number;
@@ -64,12 +77,23 @@ export class NdjsonWriter {
       const part = (this.parts.get(prefix) ?? 0) + 1;
       this.parts.set(prefix, part);
       const name = `${prefix}-${part}.ndjson`;
-      file = { fd: openSync(join(this.dir, `${name}.part`), 'w', 0o600), type, name, count: 0 };
+      file = { fd: openSync(join(this.dir, `${name}.part`), 'w', 0o600), pending: [], type, name, count: 0 };
       this.open.set(prefix, file);
     }
-    writeSync(file.fd, `${JSON.stringify(resource)}\n`);
+    file.pending.push(`${JSON.stringify(resource)}\n`);
     file.count++;
     if (file.count >= this.maxPerFile) this.complete(prefix, file);
+  }
+
+  /** Writes the pending lines of every open file (after each chunk). */
+  flush(): void {
+    for (const file of this.open.values()) this.flushFile(file);
+  }
+
+  private flushFile(file: OpenFile): void {
+    if (file.pending.length === 0) return;
+    writeSync(file.fd, file.pending.join(''));
+    file.pending = [];
   }
 
   /** Completes every open file: from now on they carry their final names. */
@@ -85,6 +109,7 @@ export class NdjsonWriter {
   }
 
   private complete(prefix: string, file: OpenFile): void {
+    this.flushFile(file);
     closeSync(file.fd);
     renameSync(join(this.dir, `${file.name}.part`), join(this.dir, file.name));
     this.open.delete(prefix);

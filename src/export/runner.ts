@@ -7,16 +7,20 @@
  */
 import type { RequestContext } from '../context';
 import type { AnyResource, Bundle } from '../fhir/types';
+import type { VersionRecord } from '../fhir/version-record';
 import type { QueryPairs } from '../interactions/conditional';
-import { CURSOR_PARAM, OFFSET_PARAM } from '../interactions/paging';
-import { search } from '../interactions/search';
 import type { Services } from '../interactions/services';
-import type { Compartment } from '../search/compartment';
+import { compartmentAccess, compartmentCondition, compartmentConditionForTypes, type Compartments } from '../search/compartment';
+import { createIndexer } from '../search/indexer';
+import { parseSearch } from '../search/parse';
+import type { Condition, CursorPosition, SearchQuery } from '../search/query';
 import { subsetResource } from '../search/subset';
 import { patientsOfFactory } from '../security/audit/patients-of';
 import type { RequestGuard } from '../security/request-guard';
+import { parseSearchWithStoredTerminology } from '../terminology/stored-terminology';
 import { NdjsonWriter, type ExportFolder } from './files';
 import { restorePrincipal, type ExportJob, type OutputFile } from './job';
+import { anyOf, SnapshotChanges, type Verdict } from './snapshot';
 
 export interface RunnerDeps {
   services: Services;
@@ -44,40 +48,42 @@ export interface RunResult {
   types: string[];
 }
 
-/** One search of the plan: a type (or every type of `_type` in a compartment), its criteria, a compartment. */
+/** One search of the plan: a type (or the unfiltered types of a compartment level, together), its criteria, a batch of compartments. */
 interface PlannedQuery {
-  type?: string;
+  types: string[];
   pairs: QueryPairs;
-  compartment?: Compartment;
+  /** The patients whose compartments the search is restricted to (Patient and Group levels). */
+  patients?: string[];
+  /** `_since` applies (not to the Patients whose compartments are listed). */
+  since: boolean;
 }
+
+/** A planned query parsed once, with the context (access filter) its pages run with. */
+interface PreparedQuery {
+  query: SearchQuery;
+  ctx: RequestContext;
+}
+
+/**
+ * Patients per compartment search at the Patient and Group levels: their
+ * references are the values of one condition (an indexed IN test), so the
+ * number of searches grows with patients / PATIENT_BATCH, not with patients.
+ */
+export const PATIENT_BATCH = 500;
 
 const yieldToRequests = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-/** The next page's position, from the Bundle's `next` link (keyset cursor, or offset). */
-function nextPosition(bundle: Bundle): [string, string] | undefined {
-  const next = bundle.link?.find((link) => link.relation === 'next')?.url;
-  if (!next) return undefined;
-  const params = new URL(next).searchParams;
-  for (const name of [CURSOR_PARAM, OFFSET_PARAM]) {
-    const value = params.get(name);
-    if (value !== null) return [name, value];
-  }
-  return undefined;
+/** The searches of a type: one per `_typeFilter` (ORed), or one for the whole type. */
+function queriesOfType(job: ExportJob, type: string, patients?: string[]): PlannedQuery[] {
+  const filters = job.typeFilters[type] ?? [''];
+  return filters.map((filter) => ({ types: [type], pairs: [...new URLSearchParams(filter).entries()], since: true, ...(patients ? { patients } : {}) }));
 }
 
-/** The searches of a type at one place: one per `_typeFilter` (ORed), or one for the whole type. */
-function queriesOfType(job: ExportJob, type: string, compartment?: Compartment): PlannedQuery[] {
-  const filters = job.typeFilters[type];
-  if (!filters) return [{ type, pairs: [], ...(compartment ? { compartment } : {}) }];
-  return filters.map((filter) => ({ type, pairs: [...new URLSearchParams(filter).entries()], ...(compartment ? { compartment } : {}) }));
-}
-
-/** The plan for one patient's compartment: the unfiltered types in one search, each filter in its own. */
-function compartmentQueries(job: ExportJob, patient: string): PlannedQuery[] {
-  const compartment: Compartment = { type: 'Patient', id: patient };
+/** The plan for a batch of compartments: the unfiltered types in one search, each filter in its own. */
+function compartmentQueries(job: ExportJob, patients: string[]): PlannedQuery[] {
   const plain = job.types.filter((type) => !job.typeFilters[type]);
-  const filtered = job.types.filter((type) => job.typeFilters[type]).flatMap((type) => queriesOfType(job, type, compartment));
-  return [...(plain.length > 0 ? [{ pairs: [['_type', plain.join(',')]] as QueryPairs, compartment }] : []), ...filtered];
+  const filtered = job.types.filter((type) => job.typeFilters[type]).flatMap((type) => queriesOfType(job, type, patients));
+  return [...(plain.length > 0 ? [{ types: plain, pairs: [], since: true, patients }] : []), ...filtered];
 }
 
 export class JobRun {
@@ -87,6 +93,11 @@ export class JobRun {
   private readonly patientsOf: (resource: AnyResource) => string[];
   private exported = 0;
   private ctx!: RequestContext;
+  private readonly snapshot: SnapshotChanges;
+  /** Resources changed after transactionTime whose version then the in-memory matcher could not decide: left out. */
+  private undecided = 0;
+  /** The patients whose compartments a Patient- or Group-level job exports; undefined at the system level. */
+  private compartments: Set<string> | undefined;
 
   constructor(
     private readonly deps: RunnerDeps,
@@ -95,6 +106,7 @@ export class JobRun {
   ) {
     this.writer = new NdjsonWriter(deps.folder.fresh(job.id), deps.fileMaxResources);
     this.patientsOf = patientsOfFactory(deps.baseUrl);
+    this.snapshot = new SnapshotChanges(deps.services.storage, deps.baseUrl, job.transactionTime, createIndexer({ baseUrl: deps.baseUrl }), deps.chunkSize);
   }
 
   /** Runs the job to the end; undefined when it was stopped (its partial files stay `.part` and are removed on the next run). */
@@ -117,18 +129,23 @@ export class JobRun {
     });
     if (job.level === 'system') {
       const plan = job.types.flatMap((type) => queriesOfType(job, type));
-      for (const [index, query] of plan.entries()) if (!(await this.runQuery(query, `${query.type ?? ''} (search ${index + 1} of ${plan.length})`))) return undefined;
+      for (const [index, query] of plan.entries()) if (!(await this.runQuery(query, `${query.types.join(',')} (search ${index + 1} of ${plan.length})`))) return undefined;
     } else {
       const patients = job.patients ?? (await this.visiblePatients());
       if (!patients) return undefined;
-      for (const [index, patient] of patients.entries()) {
-        for (const query of compartmentQueries(job, patient)) if (!(await this.runQuery(query, `patient ${index + 1} of ${patients.length}`))) return undefined;
+      for (let at = 0; at < patients.length; at += PATIENT_BATCH) {
+        const batch = patients.slice(at, at + PATIENT_BATCH);
+        const step = `patients ${at + 1}-${at + batch.length} of ${patients.length}`;
+        for (const query of compartmentQueries(job, batch)) if (!(await this.runQuery(query, step))) return undefined;
       }
+      this.compartments = new Set(patients);
     }
+    if (!(await this.changedSinceKickoff())) return undefined;
     const deleted = job.since !== undefined && job.level === 'system' ? await this.deletions() : [];
     if (this.control.stopped()) return undefined;
     for (const bundle of deleted) this.writer.write('Bundle', bundle, 'deleted');
-    for (const problem of job.problems) {
+    const undecided = this.undecided > 0 ? [`${this.undecided} resources changed during the export could not be checked as of transactionTime against the criteria and were left out`] : [];
+    for (const problem of [...job.problems, ...undecided]) {
       this.writer.write('OperationOutcome', { resourceType: 'OperationOutcome', issue: [{ severity: 'warning', code: 'processing', diagnostics: problem }] }, 'error');
     }
     const files = this.writer.finish();
@@ -147,45 +164,140 @@ export class JobRun {
   /** The Patient level: every patient the principal may see, as of transactionTime. */
   private async visiblePatients(): Promise<string[] | undefined> {
     const ids: string[] = [];
-    let position: [string, string] | undefined;
-    do {
-      const bundle = await this.page('Patient', [], undefined, position);
-      for (const entry of bundle.entry ?? []) {
-        const resource = entry.resource as AnyResource | undefined;
-        if (resource && (await this.asOfSnapshot(resource))) ids.push(resource.id ?? '');
-      }
-      position = nextPosition(bundle);
-      await yieldToRequests();
-      if (this.control.stopped()) return undefined;
-    } while (position);
+    const prepared = await this.prepare({ types: ['Patient'], pairs: [], since: false });
+    for await (const records of this.pages(prepared)) {
+      for (const record of records) if (record.resource && !this.snapshot.isNewer(record.resource)) ids.push(record.id);
+      if (!(await this.keepGoing())) return undefined;
+    }
+    // The Patients changed since kick-off, as they were then: the search saw their current rows.
+    const changed = await this.snapshot.changed(new Set(['Patient']), new Date().toISOString(), () => this.keepGoing());
+    if (!changed) return undefined;
+    for (const ref of changed) {
+      const then = await this.snapshot.versionThen(ref);
+      if (!then || ids.includes(ref.id)) continue;
+      const verdict = this.snapshot.decide(then, this.accessConditions('Patient'));
+      if (verdict === undefined) this.undecided++;
+      else if (verdict) ids.push(ref.id);
+    }
     return ids;
   }
 
-  private page(type: string | undefined, pairs: QueryPairs, compartment: Compartment | undefined, position?: [string, string]): Promise<Bundle> {
-    const since: QueryPairs = this.job.since ? [['_lastUpdated', `gt${this.job.since}`]] : [];
-    const query: QueryPairs = [...pairs, ...since, ['_count', String(this.deps.chunkSize)], ['_total', 'none'], ...(position ? [position] : [])];
-    return search(this.deps.services, this.ctx, type, query, { strict: true, ...(compartment ? { compartment } : {}) });
+  private async keepGoing(): Promise<boolean> {
+    await yieldToRequests();
+    return !this.control.stopped();
+  }
+
+  private accessConditions(type: string): Condition[] {
+    return this.ctx.access?.conditionsFor(type) ?? [];
+  }
+
+  /**
+   * A planned search as the storage's query, parsed once (value sets stored
+   * on the server count for `:in`, as in a search): `_since`, the batch's
+   * compartments and the principal's access filter, which the storage
+   * applies inside the query. Several types in one search get the exact
+   * per-type compartment test through the filter (search/compartment.ts).
+   */
+  private async prepare(planned: PlannedQuery): Promise<PreparedQuery> {
+    const since: QueryPairs = planned.since && this.job.since ? [['_lastUpdated', `gt${this.job.since}`]] : [];
+    const options = { strict: true, baseUrl: this.deps.baseUrl };
+    const { query: parsed } = await parseSearchWithStoredTerminology(this.deps.services.storage, this.ctx, planned.types, [...planned.pairs, ...since], options);
+    const query: SearchQuery = { ...parsed, count: this.deps.chunkSize, offset: 0, total: 'none', include: [], revinclude: [] };
+    if (!planned.patients) return { query, ctx: this.ctx };
+    const compartments: Compartments = { type: 'Patient', ids: planned.patients };
+    const [single] = planned.types;
+    if (planned.types.length === 1 && single !== undefined) {
+      // The kick-off admits compartment types only at these levels: a type outside it has no condition and matches nothing.
+      query.where.push(compartmentCondition(compartments, single) ?? { kind: 'constant', value: false });
+      return { query, ctx: this.ctx };
+    }
+    query.where.push(compartmentConditionForTypes(compartments, planned.types));
+    return { query, ctx: { ...this.ctx, access: compartmentAccess(compartments, this.ctx.access) } };
+  }
+
+  /** The pages of a prepared search, one chunk each: by keyset, or by offset where the engine gives no positions. */
+  private async *pages(prepared: PreparedQuery): AsyncGenerator<VersionRecord[]> {
+    let after: CursorPosition | undefined;
+    let offset = 0;
+    for (;;) {
+      const result = await this.deps.services.storage.search(prepared.ctx, { ...prepared.query, ...(after ? { after } : { offset }) });
+      yield result.records;
+      const keyset = result.last !== undefined || result.hasMore !== undefined;
+      if (keyset ? !result.hasMore || !result.last : result.records.length < prepared.query.count) return;
+      if (keyset) after = result.last;
+      else offset += result.records.length;
+    }
   }
 
   /** One search, page by page; false when the job was stopped. */
-  private async runQuery(query: PlannedQuery, step: string): Promise<boolean> {
-    let position: [string, string] | undefined;
-    do {
-      const bundle = await this.page(query.type, query.pairs, query.compartment, position);
+  private async runQuery(planned: PlannedQuery, step: string): Promise<boolean> {
+    for await (const records of this.pages(await this.prepare(planned))) {
       const written: AnyResource[] = [];
-      for (const entry of bundle.entry ?? []) {
-        const current = entry.resource as AnyResource | undefined;
-        if (!current || entry.search?.mode === 'include') continue;
-        const resource = await this.asOfSnapshot(current);
+      for (const record of records) {
+        // Changed since kick-off: decided by its version then, once the searches are done (changedSinceKickoff).
+        const resource = record.resource && this.unchangedInSnapshot(record.resource);
         if (resource && this.write(resource)) written.push(resource);
       }
       if (this.job.latestProvenance && written.length > 0) await this.latestProvenance(written);
+      this.writer.flush();
       this.control.progress(this.exported, step);
-      position = nextPosition(bundle);
-      await yieldToRequests();
-      if (this.control.stopped()) return false;
-    } while (position);
+      if (!(await this.keepGoing())) return false;
+    }
     return true;
+  }
+
+  /** The current version when the snapshot holds it unchanged (and it changed after `_since`); undefined otherwise. */
+  private unchangedInSnapshot(current: AnyResource): AnyResource | undefined {
+    if (this.snapshot.isNewer(current) || !this.changedAfterSince(current)) return undefined;
+    return current;
+  }
+
+  private changedAfterSince(resource: AnyResource): boolean {
+    return this.job.since === undefined || (resource.meta?.lastUpdated ?? '') > this.job.since;
+  }
+
+  /**
+   * The resources of the job's types changed after transactionTime (the
+   * searches skipped them): each is exported in its version as of then when
+   * that version meets the job's criteria and the access filter, whether it
+   * was updated or deleted since (snapshot.ts).
+   */
+  private async changedSinceKickoff(): Promise<boolean> {
+    const changed = await this.snapshot.changed(new Set(this.job.types), new Date().toISOString(), () => this.keepGoing());
+    if (!changed) return false;
+    for (const ref of changed) {
+      if (this.seen.has(`${ref.resourceType}/${ref.id}`)) continue;
+      const then = await this.snapshot.versionThen(ref);
+      if (!then || !this.changedAfterSince(then)) continue;
+      const verdict = this.belongs(then);
+      if (verdict === undefined) this.undecided++;
+      else if (verdict) this.write(then);
+    }
+    this.control.progress(this.exported, 'resources changed during the export');
+    return this.keepGoing();
+  }
+
+  /** Whether a version meets the job: in a compartment it exports (Patient and Group levels), one of its type's searches, the access filter. */
+  private belongs(resource: AnyResource): Verdict {
+    const type = resource.resourceType;
+    if (this.compartments && !this.snapshot.compartmentsOf(resource).some((patient) => this.compartments?.has(patient))) return false;
+    const access = this.accessConditions(type);
+    return anyOf(
+      queriesOfType(this.job, type).map((query) => {
+        const where = this.criteriaOf(type, query.pairs);
+        return where && this.snapshot.decide(resource, [...where, ...access]);
+      }),
+    );
+  }
+
+  /** A `_typeFilter` query as conditions; undefined when it cannot be read without the stored terminology. */
+  private criteriaOf(type: string, pairs: QueryPairs): Condition[] | undefined {
+    if (pairs.length === 0) return [];
+    try {
+      return parseSearch([type], pairs, { strict: true, baseUrl: this.deps.baseUrl }).query.where;
+    } catch {
+      return undefined;
+    }
   }
 
   /**
@@ -222,19 +334,17 @@ export class JobRun {
   private async latestProvenance(targets: AnyResource[]): Promise<void> {
     const wanted = new Set(targets.map((resource) => `${resource.resourceType}/${resource.id}`));
     const latest = new Map<string, AnyResource>();
-    let position: [string, string] | undefined;
-    do {
-      const bundle = await this.page('Provenance', [['target', [...wanted].join(',')]], undefined, position);
-      for (const entry of bundle.entry ?? []) {
-        const provenance = entry.resource && (await this.asOfSnapshot(entry.resource as AnyResource));
+    const prepared = await this.prepare({ types: ['Provenance'], pairs: [['target', [...wanted].join(',')]], since: true });
+    for await (const records of this.pages(prepared)) {
+      for (const record of records) {
+        const provenance = record.resource && (await this.asOfSnapshot(record.resource));
         const targetsOf = ((provenance as { target?: Array<{ reference?: string }> } | undefined)?.target ?? []).map((target) => target.reference ?? '');
         for (const target of targetsOf.filter((reference) => wanted.has(reference))) {
           const known = latest.get(target);
           if (provenance && (!known || (known.meta?.lastUpdated ?? '') < (provenance.meta?.lastUpdated ?? ''))) latest.set(target, provenance);
         }
       }
-      position = nextPosition(bundle);
-    } while (position);
+    }
     for (const provenance of latest.values()) this.write(provenance);
   }
 

@@ -49,7 +49,7 @@ export const DEFAULT_EXPORT_SETTINGS: Omit<ExportSettings, 'dir'> = {
   fileMaxResources: 100_000,
   retentionHours: 24,
   pollSeconds: 2,
-  chunkSize: 1000,
+  chunkSize: 250,
   clock: () => new Date(),
 };
 

@@ -5,18 +5,25 @@
  * needs the bearer token of the principal that started the job; anyone
  * else is told 404 (src/export/service.ts).
  */
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
 import type { Principal } from '../context';
+import { notFound } from '../errors';
 import type { ExportService } from '../export/service';
 import { sendJson } from './reply';
 
 const OPERATOR: Principal = { kind: 'operator' };
 export const NDJSON = 'application/fhir+ndjson';
 
-export function registerExportRoutes(app: FastifyInstance, exports: ExportService): void {
+/*
+ * The service is not called `exports`: where this file is compiled to
+ * CommonJS (tap's loader), a parameter of that name shadows the module's
+ * `exports` object, through which the compiled code reads NDJSON, and the
+ * files went out as application/octet-stream.
+ */
+export function registerExportRoutes(app: FastifyInstance, service: ExportService): void {
   app.get<{ Params: { job: string } }>('/$export-status/:job', async (request, reply) => {
-    const status = await exports.status(request.principal ?? OPERATOR, request.params.job);
+    const status = await service.status(request.principal ?? OPERATOR, request.params.job);
     if (status.kind === 'running') {
       return reply.code(202).header('x-progress', status.progress).header('retry-after', String(status.retryAfter)).send();
     }
@@ -26,14 +33,17 @@ export function registerExportRoutes(app: FastifyInstance, exports: ExportServic
   });
 
   app.delete<{ Params: { job: string } }>('/$export-status/:job', async (request, reply) => {
-    await exports.cancel(request.principal ?? OPERATOR, request.params.job);
+    await service.cancel(request.principal ?? OPERATOR, request.params.job);
     return reply.code(202).send();
   });
 
-  app.get<{ Params: { job: string; file: string } }>('/$export-status/:job/:file', async (request, reply) => {
-    const path = await exports.file(request.principal ?? OPERATOR, request.params.job, request.params.file);
-    // Read whole: a file holds at most EXPORT_FILE_MAX_RESOURCES.
-    const content = await readFile(path);
-    return reply.code(200).header('content-type', NDJSON).send(content);
+  // Clients ask for the files with Accept: application/fhir+ndjson (export.html "File Request").
+  app.get<{ Params: { job: string; file: string } }>('/$export-status/:job/:file', { config: { ndjson: true } }, async (request, reply) => {
+    const path = await service.file(request.principal ?? OPERATOR, request.params.job, request.params.file);
+    // Opened first (a DELETE or the expiry may remove it meanwhile: then it is gone, 404), then
+    // streamed from disk: a file may hold EXPORT_FILE_MAX_RESOURCES large resources.
+    const handle = await open(path).catch(() => undefined);
+    if (!handle) throw notFound(`Export job ${request.params.job} has no file ${request.params.file}`);
+    return reply.code(200).header('content-type', NDJSON).send(handle.createReadStream());
   });
 }

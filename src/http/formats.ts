@@ -16,6 +16,9 @@ const JSON_ALIASES: Record<string, string> = {
 const notAcceptable = (what: string) =>
   FhirError.of(406, 'not-supported', `${what}: this server speaks FHIR JSON only (application/fhir+json)`);
 
+/** What the Bulk Data file request may ask for (export.html "File Request": `Accept: application/fhir+ndjson`). */
+const NDJSON_RANGES = new Set(['application/fhir+ndjson', 'application/ndjson', 'ndjson']);
+
 function mediaRanges(accept: string): string[] {
   return accept.split(',').map((part) => part.split(';')[0]!.trim().toLowerCase()).filter(Boolean);
 }
@@ -23,9 +26,10 @@ function mediaRanges(accept: string): string[] {
 /**
  * The content type of the response: `_format` wins over `Accept` (the spec
  * lets clients that cannot set headers use it). XML or anything else that is
- * not JSON is 406, answered in JSON.
+ * not JSON is 406, answered in JSON. A route that serves NDJSON (`ndjson`)
+ * accepts its media types too.
  */
-export function responseMediaType(request: FastifyRequest, format: string | undefined): string {
+export function responseMediaType(request: FastifyRequest, format: string | undefined, ndjson = false): string {
   if (format !== undefined) {
     const chosen = JSON_ALIASES[format.trim().toLowerCase()];
     if (!chosen) throw notAcceptable(`_format=${format}`);
@@ -35,6 +39,8 @@ export function responseMediaType(request: FastifyRequest, format: string | unde
   if (!accept) return FHIR_JSON;
   for (const range of mediaRanges(accept)) {
     if (range === '*/*' || range === 'application/*') return FHIR_JSON;
+    // A route that answers NDJSON (its errors are still FHIR JSON).
+    if (ndjson && NDJSON_RANGES.has(range)) return FHIR_JSON;
     const chosen = JSON_ALIASES[range];
     if (chosen) return chosen;
   }

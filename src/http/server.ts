@@ -89,7 +89,8 @@ export function buildServer({ config, services, logStream, auth, accessSources, 
     const pretty = pairs.some(([key, value]) => key === '_pretty' && value === 'true');
     // Set before negotiating, so that a 406 still honours _pretty.
     request.responseFormat = { mediaType: FHIR_JSON, pretty };
-    request.responseFormat = { mediaType: responseMediaType(request, format), pretty };
+    const ndjson = (request.routeOptions.config as { ndjson?: boolean } | undefined)?.ndjson === true;
+    request.responseFormat = { mediaType: responseMediaType(request, format, ndjson), pretty };
   });
 
   app.addHook('onResponse', async (request, reply) => {
@@ -109,7 +110,8 @@ export function buildServer({ config, services, logStream, auth, accessSources, 
   const booking = installScheduling(services.storage, config.baseUrl, scheduling, (message) => app.log.error(message));
   app.addHook('onClose', async () => booking.stop());
   const exportJobs = exportOptions?.jobs ?? createSqliteExportJobStore(':memory:');
-  const exports = new ExportService({
+  // Not `exports`: compiled to CommonJS that name would shadow the module's exports object.
+  const exportService = new ExportService({
     services,
     guard,
     jobs: exportJobs,
@@ -119,14 +121,14 @@ export function buildServer({ config, services, logStream, auth, accessSources, 
     settings: { ...DEFAULT_EXPORT_SETTINGS, dir: join(tmpdir(), `concord-exports-${process.pid}`), ...exportOptions?.settings },
   });
   // Started once the server is ready (jobs a stopped server was running resume), stopped before the audit buffer's last flush.
-  app.addHook('onReady', () => exports.start());
-  app.addHook('preClose', () => exports.stop());
+  app.addHook('onReady', () => exportService.start());
+  app.addHook('preClose', () => exportService.stop());
   app.addHook('onClose', async () => (exportOptions?.jobs ? undefined : exportJobs.close()));
-  const routeServices = { ...services, scheduling: booking, exports, maxBundleEntries: config.maxBundleEntries ?? DEFAULT_MAX_BUNDLE_ENTRIES };
+  const routeServices = { ...services, scheduling: booking, exports: exportService, maxBundleEntries: config.maxBundleEntries ?? DEFAULT_MAX_BUNDLE_ENTRIES };
   app.register(
     async (fhir) => {
       registerFhirRoutes(fhir, { services: routeServices, router, guard, baseUrl: config.baseUrl });
-      registerExportRoutes(fhir, exports);
+      registerExportRoutes(fhir, exportService);
     },
     { prefix: config.basePath },
   );

@@ -28,14 +28,23 @@ export function isInCompartmentDefinition(resourceType: string): boolean {
   return patientCompartment().has(resourceType);
 }
 
-function pointsAt(code: string, compartment: Compartment): ParamCondition {
-  return { kind: 'param', code, type: 'reference', values: [{ kind: 'reference', ref: `${compartment.type}/${compartment.id}` }] };
+/** One of `code`'s references names one of the compartments (all of them values of one condition: one indexed IN test). */
+function pointsAt(code: string, compartments: Compartments): ParamCondition {
+  return { kind: 'param', code, type: 'reference', values: compartments.ids.map((id) => ({ kind: 'reference', ref: `${compartments.type}/${id}` })) };
 }
 
 /** The focal resource itself is in its own compartment (`Patient/123` in Patient/123's). */
-function isFocal(compartment: Compartment): ParamCondition {
-  return { kind: 'param', code: '_id', type: 'token', values: [{ kind: 'token', code: compartment.id }] };
+function isFocal(compartments: Compartments): ParamCondition {
+  return { kind: 'param', code: '_id', type: 'token', values: compartments.ids.map((id) => ({ kind: 'token', code: id })) };
 }
+
+/** Several compartments of one type at once: a resource is in them when it is in any of them (bulk export, by batches of patients). */
+export interface Compartments {
+  type: 'Patient';
+  ids: readonly string[];
+}
+
+const several = (compartment: Compartment | Compartments): Compartments => ('ids' in compartment ? compartment : { type: compartment.type, ids: [compartment.id] });
 
 /**
  * Types of the Patient compartment that are patient data only when they
@@ -62,11 +71,11 @@ export function namesNoPatient(resourceType: string): Condition | undefined {
  * undefined when the type is not part of the compartment definition (no
  * resource of it is in any patient's compartment).
  */
-export function compartmentCondition(compartment: Compartment, resourceType: string): Condition | undefined {
+export function compartmentCondition(compartment: Compartment | Compartments, resourceType: string): Condition | undefined {
   const codes = patientCompartment().get(resourceType);
   if (codes === undefined) return undefined;
-  const groups: Condition[][] = codes.map((code) => [pointsAt(code, compartment)]);
-  if (resourceType === compartment.type) groups.unshift([isFocal(compartment)]);
+  const groups: Condition[][] = codes.map((code) => [pointsAt(code, several(compartment))]);
+  if (resourceType === compartment.type) groups.unshift([isFocal(several(compartment))]);
   return { kind: 'any', of: groups };
 }
 
@@ -77,10 +86,10 @@ export function compartmentCondition(compartment: Compartment, resourceType: str
  * parameter that is another type's compartment parameter (Basic.subject);
  * pair it with `compartmentAccess` for the exact set.
  */
-export function compartmentConditionForTypes(compartment: Compartment, resourceTypes: readonly string[]): Condition {
+export function compartmentConditionForTypes(compartment: Compartment | Compartments, resourceTypes: readonly string[]): Condition {
   const codes = new Set(resourceTypes.flatMap((type) => patientCompartment().get(type) ?? []));
-  const groups: Condition[][] = [...codes].sort().map((code) => [pointsAt(code, compartment)]);
-  if (resourceTypes.includes(compartment.type)) groups.unshift([isFocal(compartment)]);
+  const groups: Condition[][] = [...codes].sort().map((code) => [pointsAt(code, several(compartment))]);
+  if (resourceTypes.includes(compartment.type)) groups.unshift([isFocal(several(compartment))]);
   return { kind: 'any', of: groups };
 }
 
@@ -88,7 +97,7 @@ export function compartmentConditionForTypes(compartment: Compartment, resourceT
  * An access filter that restricts every type of the compartment definition
  * to the compartment (types outside it are left alone), on top of `inner`.
  */
-export function compartmentAccess(compartment: Compartment, inner?: AccessFilter): AccessFilter {
+export function compartmentAccess(compartment: Compartment | Compartments, inner?: AccessFilter): AccessFilter {
   return {
     conditionsFor(resourceType: string): Condition[] {
       const base = inner?.conditionsFor(resourceType) ?? [];

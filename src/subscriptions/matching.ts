@@ -19,7 +19,7 @@ import type { RequestContext } from '../context';
 import type { AnyResource } from '../fhir/types';
 import type { Indexer } from '../search/index-entry';
 import type { Condition } from '../search/query';
-import { matchesConditions } from '../security/scopes/match-conditions';
+import { coveredInMemory, matchesConditions } from '../security/scopes/match-conditions';
 import type { CommittedChange, StorageOps } from '../storage/port';
 import type { Criterion, SubscriptionSpec } from './subscription-spec';
 import { topicFires, type TriggerInteraction } from './topics';
@@ -27,26 +27,6 @@ import { topicFires, type TriggerInteraction } from './topics';
 export function interactionOf(change: CommittedChange): TriggerInteraction {
   if (!change.after) return 'delete';
   return change.before ? 'update' : 'create';
-}
-
-/** Whether the in-memory matcher decides these conditions exactly as the storage would. */
-function coveredInMemory(conditions: readonly Condition[]): boolean {
-  return conditions.every((condition) => {
-    switch (condition.kind) {
-      case 'constant':
-        return true;
-      case 'any':
-        return condition.of.every(coveredInMemory);
-      case 'not':
-        return coveredInMemory([condition.condition]);
-      case 'param':
-        if (condition.code === '_id') return condition.modifier === undefined;
-        if (condition.type === 'token') return (condition.modifier === undefined || condition.modifier === 'not') && condition.values.every((value) => value.kind === 'token');
-        return condition.type === 'reference' && condition.modifier === undefined && condition.values.every((value) => value.kind === 'reference');
-      default:
-        return false;
-    }
-  });
 }
 
 async function meets(criterion: Criterion, resource: AnyResource, stored: boolean, tx: StorageOps, ctx: RequestContext, indexer: Indexer): Promise<boolean> {

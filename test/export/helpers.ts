@@ -77,6 +77,9 @@ export async function exportAll(
   const files: Record<string, AnyResource[]> = {};
   for (const entry of [...manifest.output, ...manifest.deleted, ...manifest.error]) {
     const file = await send({ url: pathOf(entry.url), headers: auth });
+    if (file.statusCode !== 200 || file.headers['content-type'] !== 'application/fhir+ndjson') {
+      throw new Error(`${entry.url} answered ${file.statusCode} as ${String(file.headers['content-type'])}`);
+    }
     const lines = file.body.split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as AnyResource);
     (files[entry.type] ??= []).push(...lines);
   }

@@ -5,7 +5,7 @@
  */
 import { statSync } from 'node:fs';
 import t from 'tap';
-import { ASYNC, exportAll, idsOf, load, pathOf, startExportHarness } from './helpers';
+import { ASYNC, exportAll, idsOf, load, pathOf, poll, startExportHarness } from './helpers';
 
 const obs = (id: string, patient: string, status = 'final', extra: Record<string, unknown> = {}) => ({
   resourceType: 'Observation',
@@ -53,6 +53,12 @@ t.test('system level: every type, a manifest of the spec’s shape, NDJSON files
   t.ok(Date.parse(String(status.headers.expires)) > Date.now(), 'Expires says when the job goes');
   const file = await h.send({ url: pathOf(manifest.output[0]?.url ?? '') });
   t.equal(file.statusCode, 200);
+  t.equal(file.headers['content-type'], 'application/fhir+ndjson', 'served as FHIR NDJSON');
+  t.equal(file.headers['content-length'], undefined, 'streamed (chunked), not read whole into memory');
+  t.equal(file.headers['transfer-encoding'], 'chunked');
+  const asked = await h.send({ url: pathOf(manifest.output[0]?.url ?? ''), headers: { accept: 'application/fhir+ndjson' } });
+  t.equal(asked.statusCode, 200, 'Accept: application/fhir+ndjson, as clients send on file requests');
+  t.equal((await h.send({ url: '/fhir/Patient', headers: { accept: 'application/fhir+ndjson' } })).statusCode, 406, 'elsewhere NDJSON is not served');
   const id = statusUrl.split('/').pop() ?? '';
   const mode = statSync(`${h.dir}/${id}/${(manifest.output[0]?.url ?? '').split('/').pop()}`).mode & 0o777;
   t.equal(mode, 0o600, 'the file is readable by the server’s user only');
@@ -162,4 +168,43 @@ t.test('files split at EXPORT_FILE_MAX_RESOURCES', async (t) => {
   t.same(manifest.output.map((o) => o.count), [2, 2]);
   t.same(manifest.output.map((o) => o.url.split('/').pop()), ['Observation-1.ndjson', 'Observation-2.ndjson']);
   t.same(idsOf(files.Observation), ['oa1', 'oa2', 'ob1', 'oc1'], 'each resource once across pages and files');
+});
+
+t.test('Patient level at scale: patients searched in batches, not one search per patient; _since does not narrow the patients', async (t) => {
+  const h = await startExportHarness(t, { chunkSize: 1000 });
+  const count = 1100;
+  const world = Array.from({ length: count }, (_, i) => [{ resourceType: 'Patient', id: `p${i}` }, obs(`o${i}`, `p${i}`)]).flat();
+  await load(h.storage, world);
+  const search = h.storage.search.bind(h.storage);
+  let searches = 0;
+  h.storage.search = (ctx, query) => {
+    searches++;
+    return search(ctx, query);
+  };
+  const { files } = await exportAll(h.send, { url: '/fhir/Patient/$export?_type=Patient,Observation' });
+  t.equal(files.Patient?.length, count);
+  t.equal(files.Observation?.length, count);
+  t.equal(new Set(idsOf(files.Observation)).size, count, 'each once');
+  t.ok(searches <= 12, `${searches} searches for ${count} patients (batches of 500, pages of 1000)`);
+
+  const since = new Date().toISOString();
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  await load(h.storage, [obs('o7', 'p7', 'amended')]);
+  const changed = await exportAll(h.send, { url: `/fhir/Patient/$export?_type=Patient,Observation&_since=${encodeURIComponent(since)}` });
+  t.same(idsOf(changed.files.Observation), ['o7'], 'the Observation changed since, of a Patient that did not change');
+  t.equal(changed.files.Patient, undefined);
+});
+
+t.test('Group level: the members as they stand at kick-off', async (t) => {
+  const h = await startExportHarness(t, { chunkSize: 1 });
+  await load(h.storage, WORLD);
+  const kickoff = await h.send({ url: '/fhir/Group/g/$export?_type=Observation', headers: ASYNC });
+  t.equal(kickoff.statusCode, 202);
+  // c joins the Group after the kick-off: not a member of this job.
+  await load(h.storage, [{ resourceType: 'Group', id: 'g', type: 'person', actual: true, member: [{ entity: { reference: 'Patient/a' } }, { entity: { reference: 'Patient/c' } }] }]);
+  const done = await poll(h.send, String(kickoff.headers['content-location']));
+  const manifest = JSON.parse(done.body) as { output: Array<{ url: string }> };
+  const text = (await Promise.all(manifest.output.map(async (o) => (await h.send({ url: pathOf(o.url) })).body))).join('');
+  t.match(text, /"id":"ob1"/, 'b, a member at kick-off (through the nested Group), is exported');
+  t.notMatch(text, /"id":"oc1"/, 'c, added later, is not');
 });

@@ -3,7 +3,7 @@
  * deletions, the limits (429), polling, cancel and expiry with a clock the
  * test controls.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { systemContext } from '../../src/context';
@@ -33,6 +33,65 @@ t.test('one snapshot as of transactionTime: later writes do not leak in, an upda
   t.notOk(exported.some((p) => p.id === 'late'), 'a create after kick-off does not appear');
   t.equal(exported.find((p) => p.id === 'p149')?.gender, 'female', 'an update during the job: the version as of transactionTime');
   t.equal(exported.find((p) => p.id === 'p000')?.gender, 'female');
+});
+
+t.test('snapshot: a resource deleted, or updated out of the criteria, after kick-off is exported as it was then', async (t) => {
+  const h = await startExportHarness(t, { chunkSize: 1 });
+  await load(h.storage, patients(150));
+  const obs = (id: string, status: string) => ({ resourceType: 'Observation', id, status, code: { text: id }, subject: { reference: 'Patient/p001' } });
+  await load(h.storage, [obs('o-final', 'final'), obs('o-deleted', 'final'), obs('o-prelim', 'preliminary')]);
+  const final = encodeURIComponent('Observation?status=final');
+  const kickoff = await h.send({ url: `/fhir/$export?_type=Patient,Observation&_typeFilter=${final}`, headers: ASYNC });
+  // After the kick-off: the storage stamps versions with the context's clock.
+  const ctx = systemContext(BASE_URL);
+  await h.storage.delete(ctx, 'Patient', 'p149');
+  await h.storage.delete(ctx, 'Observation', 'o-deleted');
+  await h.storage.update(ctx, obs('o-final', 'amended') as never);
+  await h.storage.update(ctx, obs('o-prelim', 'final') as never);
+  t.equal((await h.send({ url: pathOf(String(kickoff.headers['content-location'])) })).statusCode, 202, 'the changes happened while the job ran');
+  const done = await poll(h.send, String(kickoff.headers['content-location']));
+  const manifest = JSON.parse(done.body) as { output: Array<{ type: string; url: string }>; error: unknown[] };
+  const files: Record<string, Array<{ id: string; status?: string }>> = {};
+  for (const o of manifest.output) (files[o.type] ??= []).push(...(await h.send({ url: pathOf(o.url) })).body.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { id: string }));
+  t.equal(files.Patient?.length, 150, 'the Patient deleted after kick-off is in the snapshot');
+  t.ok(files.Patient?.some((p) => p.id === 'p149'));
+  t.same(files.Observation?.map((o) => o.id).sort(), ['o-deleted', 'o-final'], 'the deleted one, and the one final then (amended now); not the one final only now');
+  t.equal(files.Observation?.find((o) => o.id === 'o-final')?.status, 'final', 'in its version as of transactionTime');
+  t.same(manifest.error, [], 'every change was decided');
+});
+
+t.test('snapshot: a change during the job that the in-memory matcher cannot decide is left out and reported', async (t) => {
+  const h = await startExportHarness(t, { chunkSize: 1 });
+  await load(h.storage, patients(150));
+  const dated = (id: string, status: string) => ({ resourceType: 'Observation', id, status, code: { text: id }, effectiveDateTime: '2021-05-01', subject: { reference: 'Patient/p001' } });
+  await load(h.storage, [dated('o-kept', 'final'), dated('o-changed', 'final')]);
+  const filter = encodeURIComponent('Observation?date=ge2020-01-01');
+  const kickoff = await h.send({ url: `/fhir/$export?_type=Patient,Observation&_typeFilter=${filter}`, headers: ASYNC });
+  await h.storage.update(systemContext(BASE_URL), dated('o-changed', 'amended') as never);
+  const done = await poll(h.send, String(kickoff.headers['content-location']));
+  const manifest = JSON.parse(done.body) as { output: Array<{ type: string; url: string }>; error: Array<{ url: string }> };
+  const observations = manifest.output.filter((o) => o.type === 'Observation');
+  const text = (await Promise.all(observations.map(async (o) => (await h.send({ url: pathOf(o.url) })).body))).join('');
+  t.match(text, /"id":"o-kept"/);
+  t.notMatch(text, /"id":"o-changed"/, 'a date criterion is not decided in memory: never exported unchecked');
+  t.equal(manifest.error.length, 1);
+  t.match((await h.send({ url: pathOf(manifest.error[0]?.url ?? '') })).body, /1 resources changed during the export could not be checked/);
+});
+
+t.test('snapshot at the Patient level: a patient deleted after kick-off, and its data, are exported', async (t) => {
+  const h = await startExportHarness(t, { chunkSize: 1 });
+  await load(h.storage, patients(100));
+  await load(h.storage, [{ resourceType: 'Observation', id: 'o99', status: 'final', code: { text: 'x' }, subject: { reference: 'Patient/p099' } }]);
+  const kickoff = await h.send({ url: '/fhir/Patient/$export?_type=Patient,Observation', headers: ASYNC });
+  const ctx = systemContext(BASE_URL);
+  await h.storage.delete(ctx, 'Observation', 'o99');
+  await h.storage.delete(ctx, 'Patient', 'p099');
+  t.equal((await h.send({ url: pathOf(String(kickoff.headers['content-location'])) })).statusCode, 202, 'the deletes happened while the job ran');
+  const done = await poll(h.send, String(kickoff.headers['content-location']));
+  const manifest = JSON.parse(done.body) as { output: Array<{ type: string; url: string }> };
+  const text = (await Promise.all(manifest.output.map(async (o) => (await h.send({ url: pathOf(o.url) })).body))).join('');
+  t.match(text, /"id":"p099"/);
+  t.match(text, /"id":"o99"/);
 });
 
 t.test('_since: changed resources, and those deleted since then in `deleted` as a Bundle of DELETE requests', async (t) => {
@@ -113,4 +172,21 @@ t.test('jobs and files expire EXPORT_RETENTION_HOURS after completion (fractions
   t.equal((await h.send({ url: pathOf(manifest.output[0]?.url ?? '') })).statusCode, 404, 'gone after');
   t.equal((await h.send({ url: pathOf(statusUrl) })).statusCode, 404);
   t.notOk(existsSync(join(h.dir, statusUrl.split('/').pop() ?? '')), 'and deleted from disk');
+});
+
+t.test('a job that fails answers 500 with an OperationOutcome that names no data', async (t) => {
+  const h = await startExportHarness(t);
+  await load(h.storage, patients(2));
+  // The files' folder cannot be created (a file stands where it should be): the job fails.
+  const blocked = join(h.dir, 'blocked');
+  writeFileSync(blocked, 'not a folder');
+  const failing = await startExportHarness(t, { dir: blocked });
+  await load(failing.storage, patients(2));
+  const kickoff = await failing.send({ url: '/fhir/$export?_type=Patient', headers: ASYNC });
+  t.equal(kickoff.statusCode, 202);
+  const done = await poll(failing.send, String(kickoff.headers['content-location']));
+  t.equal(done.statusCode, 500);
+  const outcome = JSON.parse(done.body) as { resourceType: string; issue: Array<{ diagnostics?: string }> };
+  t.equal(outcome.resourceType, 'OperationOutcome');
+  t.notMatch(done.body, /p000|p001|blocked/, 'no data and no path in the answer');
 });

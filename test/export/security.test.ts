@@ -28,6 +28,18 @@ const claim = (id: string, patient: string, insurer: string, extra: Record<strin
 const coverage = (id: string, patient: string, payer: string) => ({ resourceType: 'Coverage', id, status: 'active', beneficiary: { reference: `Patient/${patient}` }, payor: [{ reference: `Organization/${payer}` }] });
 const encounter = (id: string, patient: string, extra: Record<string, unknown> = {}) => ({ resourceType: 'Encounter', id, status: 'finished', class: { code: 'AMB' }, subject: { reference: `Patient/${patient}` }, ...extra });
 
+const payerEncounters = (id: string, patient: string) => ({
+  resourceType: 'Consent', id, status: 'active', scope: PRIVACY, category: CATEGORY, patient: { reference: `Patient/${patient}` }, dateTime: '2024-01-01T00:00:00Z',
+  // OPTINR: no default of its own (OPTIN would open the record to every treating Practitioner).
+  policyRule: { coding: [{ system: ACT, code: 'OPTINR' }] },
+  provision: {
+    type: 'permit',
+    actor: [{ role: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'IRCP' }] }, reference: { reference: 'Organization/payer' } }],
+    purpose: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActReason', code: 'HPAYMT' }],
+    class: [{ system: 'http://hl7.org/fhir/resource-types', code: 'Encounter' }],
+  },
+});
+
 const WORLD: Array<Record<string, unknown>> = [
   { resourceType: 'Organization', id: 'payer', type: PAYER_TYPE },
   { resourceType: 'Organization', id: 'other-payer', type: PAYER_TYPE },
@@ -45,10 +57,14 @@ const WORLD: Array<Record<string, unknown>> = [
   claim('cln', 'n', 'other-payer'),
   encounter('e1', 'm1'),
   encounter('e-hiv', 'm1', { meta: { security: [{ system: ACT, code: 'HIV' }] } }),
+  encounter('e2', 'm2'),
   encounter('en', 'n'),
-  // m1 opts out of payer access to Encounters (docs/access-control.md example), and shares everything with mum.
+  // Payers get no Encounters by the base policy: m1 and m2 grant theirs to the payer...
+  payerEncounters('m1-payer-encounters', 'm1'),
+  payerEncounters('m2-payer-encounters', 'm2'),
+  // ...then m1 opts out of payer access to Encounters (docs/access-control.md example; the newer Consent decides), and shares everything with mum.
   {
-    resourceType: 'Consent', id: 'no-payer-encounters', status: 'active', scope: PRIVACY, category: CATEGORY, patient: { reference: 'Patient/m1' },
+    resourceType: 'Consent', id: 'no-payer-encounters', status: 'active', scope: PRIVACY, category: CATEGORY, patient: { reference: 'Patient/m1' }, dateTime: '2024-06-01T00:00:00Z',
     policyRule: { coding: [{ system: ACT, code: 'OPTIN' }] },
     provision: { type: 'deny', purpose: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActReason', code: 'HPAYMT' }], class: [{ system: 'http://hl7.org/fhir/resource-types', code: 'Encounter' }] },
   },
@@ -81,7 +97,7 @@ t.test('a payer’s system export: its members’ Claims and Coverages only, con
   t.same(idsOf(files.Patient), ['m1', 'm2'], 'its members, not the other payer’s');
   t.same(idsOf(files.Coverage), ['c1', 'c2']);
   t.same(idsOf(files.Claim), ['cl1'], 'not the HIV-labelled Claim, not another payer’s');
-  t.same(files.Encounter, undefined, 'no Encounter: m1 opted out, and payers get none by default');
+  t.same(idsOf(files.Encounter), ['e2'], 'm2’s Encounter; not m1’s: m1 opted out');
   t.equal(files.Consent, undefined);
 
   const jobId = statusUrl.split('/').pop() ?? '';
@@ -102,6 +118,20 @@ t.test('a payer’s system export: its members’ Claims and Coverages only, con
   const first = String(manifest.output[0]?.url.split('/').pop());
   t.equal(downloads.filter((e) => (e.entity ?? []).some((x) => x.detail?.some((d) => d.type === 'file' && d.valueString === first))).length, 2, 'naming the job and the file');
   t.ok(downloads.every((e) => !(e.entity ?? []).some((x) => x.what?.reference?.startsWith('Patient/'))), 'not per patient');
+
+  t.equal((await h.as(payer, { method: 'DELETE', url: pathOf(statusUrl) })).statusCode, 202);
+  await h.app.auditTrail.flush();
+  const after = ((await search({ storage: h.storage } as Services, systemContext(BASE_URL), 'AuditEvent', [['_count', '1000']], { strict: false })).entry ?? []).map((e) => e.resource as unknown as {
+    entity?: Array<{ what?: { identifier?: { value?: string } } }>;
+    outcomeDesc?: string;
+  });
+  const cancels = after.filter((e) => e.outcomeDesc === 'operation $export-cancel' && (e.entity ?? []).some((x) => x.what?.identifier?.value === jobId));
+  t.equal(cancels.length, 1, 'the cancel (here: deleting the finished job) is audited once, naming the job');
+
+  // The opt-out is what keeps m1's Encounter out: without it, the older grant lets it through.
+  await h.storage.delete(systemContext(BASE_URL), 'Consent', 'no-payer-encounters');
+  const granted = await exportAll(h.send(payer), { url: '/fhir/$export?_type=Encounter', headers: withToken(payer) });
+  t.same(idsOf(granted.files.Encounter), ['e1', 'e2'], 'without the opt-out, m1’s Encounter is exported (its HIV-labelled one is not)');
 });
 
 t.test('status and files belong to the principal that started the job: anyone else gets 404', async (t) => {
@@ -162,4 +192,17 @@ t.test('a Group that lists someone the caller may not see: that member’s data 
   const text = (await Promise.all(manifest.output.map(async (o) => (await h.as(payer, { url: pathOf(o.url) })).body))).join('');
   t.notMatch(text, /"id":"n"|Patient\/n"/, 'nothing of the hidden member');
   t.match(text, /"id":"m1"/);
+});
+
+t.test('a granular scope (?category=) narrows the export as it narrows a search', async (t) => {
+  const h = await start(t);
+  const CAT = 'http://terminology.hl7.org/CodeSystem/observation-category';
+  const observation = (id: string, category: string) => ({
+    resourceType: 'Observation', id, status: 'final', code: { text: id }, subject: { reference: 'Patient/m1' },
+    category: [{ coding: [{ system: CAT, code: category }] }],
+  });
+  for (const resource of [observation('lab', 'laboratory'), observation('vital', 'vital-signs')]) await h.storage.update(systemContext(BASE_URL), resource as AnyResource);
+  const operator = await h.token({ scope: `system/Observation.rs?category=${CAT}|laboratory`, sub: 'lab-analytics' });
+  const { files } = await exportAll(h.send(operator), { url: '/fhir/$export?_type=Observation', headers: withToken(operator) });
+  t.same(idsOf(files.Observation), ['lab'], 'only the laboratory Observation');
 });

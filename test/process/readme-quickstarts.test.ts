@@ -91,6 +91,19 @@ const expectations: Array<{ name: string; check: (t: Test, out: string) => void 
     },
   },
   {
+    name: 'Bulk export quick start: a payer kicks off, polls and downloads its members’ data',
+    check: (t, out) => {
+      t.notMatch(out, /PUT \S+ (4|5)\d\d/, 'every resource is stored');
+      t.match(out, /^status URL: http:\/\/\S+\/\$export-status\/[0-9a-f-]{36}$/m, 'the kick-off names the status URL');
+      t.match(out, /"transactionTime".*"requiresAccessToken":true.*"output":\[/s, 'the manifest');
+      t.match(out, /^\{"resourceType":"Patient","id":"x1"/m, 'the member');
+      t.match(out, /^\{"resourceType":"Claim","id":"x1-claim"/m, 'its Claim');
+      t.match(out, /^\{"resourceType":"Coverage","id":"x1-plan"/m, 'its Coverage');
+      t.notMatch(out, /"id":"x1-visit"/, 'not its Encounter');
+      t.notMatch(out, /"id":"m1"|"id":"p1"|"id":"pat1"/, 'nobody else’s data');
+    },
+  },
+  {
     name: 'Operations quick start: a served OperationDefinition, a checked query parameter, a form POST',
     check: (t, out) => {
       t.match(out, /"resourceType":"OperationDefinition","id":"Consent-evaluate"/, 'the definition of $evaluate, read by id');

@@ -14,6 +14,26 @@ export function matchesConditions(conditions: readonly Condition[], resource: An
   return conditions.every((condition) => matches(condition, resource, entries));
 }
 
+/** Whether the in-memory matcher decides these conditions exactly as the storage would. */
+export function coveredInMemory(conditions: readonly Condition[]): boolean {
+  return conditions.every((condition) => {
+    switch (condition.kind) {
+      case 'constant':
+        return true;
+      case 'any':
+        return condition.of.every(coveredInMemory);
+      case 'not':
+        return coveredInMemory([condition.condition]);
+      case 'param':
+        if (condition.code === '_id') return condition.modifier === undefined;
+        if (condition.type === 'token') return (condition.modifier === undefined || condition.modifier === 'not') && condition.values.every((value) => value.kind === 'token');
+        return condition.type === 'reference' && condition.modifier === undefined && condition.values.every((value) => value.kind === 'reference');
+      default:
+        return false;
+    }
+  });
+}
+
 function matches(condition: Condition, resource: AnyResource, entries: readonly IndexEntry[]): boolean {
   switch (condition.kind) {
     case 'constant':
