@@ -53,10 +53,10 @@ export interface Outgoing {
   body: string | undefined;
 }
 
-/** A channel other than rest-hook (the WebSocket server) registers here. */
+/** A channel other than rest-hook (the WebSocket channel, websocket-channel.ts) registers here. */
 export interface ChannelSink {
   /** Sends to every bound connection; false when none is bound (the event waits). */
-  send(spec: SubscriptionSpec, bundle: string, eventNumber: number | undefined): boolean;
+  send(spec: SubscriptionSpec, bundle: string, type: NotificationType): boolean;
 }
 
 interface Entry {
@@ -105,6 +105,14 @@ export class SubscriptionEngine {
     return this.entries.get(id);
   }
 
+  /** The handshake Bundle a websocket binding starts with (R5 subscriptions.html#websockets), as serialized for the channel. */
+  async handshakeBundle(id: string): Promise<string | undefined> {
+    const entry = this.entries.get(id);
+    if (!entry) return undefined;
+    const eventsSinceStart = await lastEventNumber(this.options.storage, this.options.baseUrl, id);
+    return JSON.stringify(notificationBundle(this.options.baseUrl, { spec: entry.spec, type: 'handshake', status: entry.spec.status, eventsSinceStart }, []));
+  }
+
   kick(id: string): void {
     if (this.stopped) return;
     let worker = this.workers.get(id);
@@ -127,7 +135,7 @@ export class SubscriptionEngine {
 
   /** A heartbeat (backport-heartbeat-period): one attempt; a missed one is not retried, the next period sends another. */
   private async heartbeat(entry: Entry): Promise<void> {
-    await this.send(entry, 'heartbeat', undefined, async () => [], 1);
+    await this.send(entry, 'heartbeat', async () => [], 1);
   }
 
   private async loadAll(): Promise<AnyResource[]> {
@@ -220,7 +228,7 @@ export class SubscriptionEngine {
       const owner = ownerOf(current.resource as unknown as AnyResource, baseUrl);
       // Decided again at every attempt: a Consent revoked while a retry waits counts for the retry.
       let notified: NotifiedEvent[] = [];
-      const outcome = await this.send(current, 'event-notification', number, async () => {
+      const outcome = await this.send(current, 'event-notification', async () => {
         notified = await this.access.decide(owner, [event], `subscription-${id}-${number}`);
         return notified;
       });
@@ -232,7 +240,7 @@ export class SubscriptionEngine {
   }
 
   private async handshake(entry: Entry): Promise<void> {
-    const outcome = await this.send(entry, 'handshake', undefined, async () => []);
+    const outcome = await this.send(entry, 'handshake', async () => []);
     if (outcome === 'ok') return this.setStatus(entry.spec.id, 'active');
     if (outcome !== 'waiting') return this.setStatus(entry.spec.id, 'error', `The handshake failed: ${outcome}`);
   }
@@ -241,7 +249,6 @@ export class SubscriptionEngine {
   private async send(
     entry: Entry,
     type: NotificationType,
-    eventNumber: number | undefined,
     decide: () => Promise<NotifiedEvent[]>,
     maxAttempts = this.options.maxAttempts,
   ): Promise<string> {
@@ -253,7 +260,7 @@ export class SubscriptionEngine {
       const notified = await decide();
       const eventsSinceStart = await lastEventNumber(this.options.storage, this.options.baseUrl, spec.id);
       const bundle = JSON.stringify(notificationBundle(this.options.baseUrl, { spec, type, status: spec.status, eventsSinceStart }, notified));
-      if (spec.channel.type === 'websocket') return this.websocket?.send(spec, bundle, eventNumber) ? 'ok' : 'waiting';
+      if (spec.channel.type === 'websocket') return this.websocket?.send(spec, bundle, type) ? 'ok' : 'waiting';
       const body = spec.form === 'backport' || type !== 'event-notification' ? bundle : r4Body(spec, notified);
       const result = await postNotification(this.options.policy, spec.channel.endpoint ?? '', spec.channel.headers, body, timeoutMs);
       if (result.ok) return 'ok';
