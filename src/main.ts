@@ -8,7 +8,7 @@ import type { AccountStore } from './storage/accounts/port';
 import { openExportJobs } from './storage/open-export-jobs';
 import { openStorage } from './storage/open-storage';
 import { installWebSocket } from './http/websocket';
-import { BindingTokens, ownershipAccessSource, startSubscriptions, WebSocketChannel } from './subscriptions';
+import { BindingTokens, ownershipAccessSource, startSubscriptions, subscriptionsUnavailable, WebSocketChannel } from './subscriptions';
 import { createValidator } from './validation/validator';
 
 /** Start-up: configuration, storage, HTTP; and an orderly stop on SIGTERM/SIGINT. */
@@ -35,6 +35,7 @@ async function main(): Promise<void> {
   // The websocket channel: tokens signed by $get-ws-binding-token, bindings served on [base]/ws.
   const wsBindings = new BindingTokens(config.subscriptions.wsTokenSeconds ?? 3600);
   const websocket = new WebSocketChannel(wsBindings);
+  const unavailable = subscriptionsUnavailable(storage);
   const app = buildServer({
     config,
     services: {
@@ -44,20 +45,25 @@ async function main(): Promise<void> {
       claims: config.claims,
       subscriptionEndpoints: { allowlist: config.subscriptions.endpointAllowlist },
       wsBindings,
+      ...(unavailable ? { subscriptionsUnavailable: unavailable } : {}),
     },
     auth,
     accessSources,
     scheduling: config.scheduling,
     exports: { jobs: exportJobs, settings: config.export },
   });
-  const subscriptions = await startSubscriptions({
-    storage,
-    baseUrl: config.baseUrl,
-    config: config.subscriptions,
-    accessSources,
-    log: (message) => app.log.warn(message),
-    websocket,
-  });
+  // Loud, not fatal (as the booking rule): everything else is served; Subscription writes answer 501.
+  if (unavailable) app.log.warn(`SUBSCRIPTIONS ARE NOT DELIVERED: ${unavailable}. Subscription writes answer 501.`);
+  const subscriptions = unavailable
+    ? undefined
+    : await startSubscriptions({
+        storage,
+        baseUrl: config.baseUrl,
+        config: config.subscriptions,
+        accessSources,
+        log: (message) => app.log.warn(message),
+        websocket,
+      });
   const websocketEndpoint = installWebSocket(app, { auth, storage, basePath: config.basePath, channel: websocket });
 
   let stopping = false;
@@ -68,7 +74,7 @@ async function main(): Promise<void> {
     // close() stops accepting, waits for in-flight requests, then the database closes.
     await websocketEndpoint.close();
     await app.close();
-    await subscriptions.stop();
+    await subscriptions?.stop();
     await exportJobs.close();
     await storage.close();
     await accounts.close();

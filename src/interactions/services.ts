@@ -23,6 +23,8 @@ export interface Services {
   scheduling?: Scheduling;
   /** Where Subscription endpoints may point (`SUBSCRIPTION_ENDPOINT_ALLOWLIST`); absent: https to public addresses only. */
   subscriptionEndpoints?: EndpointPolicy;
+  /** Why this storage cannot deliver Subscriptions (standalone MongoDB: no outbox); a Subscription write then answers 501. */
+  subscriptionsUnavailable?: string;
   /** The WebSocket channel's binding tokens (`$get-ws-binding-token`); absent: no WebSocket endpoint (501). */
   wsBindings?: BindingTokens;
   /** Bulk Data export (src/export/): set by the HTTP server, which owns its runner and audit. */

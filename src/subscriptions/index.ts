@@ -24,6 +24,22 @@ export interface SubscriptionSetup {
   websocket?: WebSocketChannel;
 }
 
+/**
+ * Why this storage cannot deliver subscriptions, or undefined when it can:
+ * the outbox needs a commit listener inside atomic units of work, which a
+ * standalone MongoDB does not have (docs/subscriptions.md).
+ */
+export function subscriptionsUnavailable(storage: Storage): string | undefined {
+  if (!storage.onCommit) return 'the storage has no commit hooks';
+  try {
+    // A listener on no type, removed at once: registering it is the question.
+    storage.onCommit({ types: [], inside: () => undefined })();
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
 /** The engine, started: every subscription's undelivered events are sent from now on. */
 export async function startSubscriptions({ storage, baseUrl, config, accessSources, log, websocket }: SubscriptionSetup): Promise<SubscriptionEngine> {
   const engine = new SubscriptionEngine({
