@@ -21,14 +21,13 @@ import type { AccessPartSource } from '../security/access-filter';
 import type { CommittedChange, Storage, StorageOps, Unsubscribe } from '../storage/port';
 import { DeliveryAccess } from './delivery-access';
 import type { EndpointPolicy } from './endpoint-policy';
-import { notifies } from './matching';
+import { CandidateIndex, ChangeMatch, notifies } from './matching';
 import { appendEvent, deliveredUpTo, lastEventNumber, markDelivered, readEvent } from './outbox';
 import { notificationBundle, type NotificationType, type NotifiedEvent } from './notification';
 import { ownerOf } from './owner';
 import { postNotification } from './rest-hook';
 import { subscriptionSpec, type SubscriptionSpec } from './subscription-spec';
 import { publishTopics } from './topic-basic';
-import { interactionOf } from './matching';
 
 export interface EngineOptions {
   storage: Storage;
@@ -65,12 +64,20 @@ interface Entry {
 }
 
 const LIVE = new Set(['requested', 'active', 'error']);
+/** setTimeout's longest delay (about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export class SubscriptionEngine {
   private readonly entries = new Map<string, Entry>();
   private readonly workers = new Map<string, Worker>();
   private readonly heartbeats = new Map<string, NodeJS.Timeout>();
+  /** A timer at each live subscription's `end`: it goes off then, whether or not anything is written. */
+  private readonly endings = new Map<string, NodeJS.Timeout>();
   private readonly access: DeliveryAccess;
+  /** The live subscriptions, filed by the values their criteria require (rebuilt when a subscription changes). */
+  private candidates = new CandidateIndex([]);
+  /** The subscriptions each change of a unit gave an event, from `inside` to `after` (the same change objects). */
+  private readonly notifiedBy = new WeakMap<CommittedChange, string[]>();
   private stopOutbox: Unsubscribe | undefined;
   private stopWatch: Unsubscribe | undefined;
   private watchedTypes = '';
@@ -96,7 +103,7 @@ export class SubscriptionEngine {
     this.stopped = true;
     this.stopOutbox?.();
     this.stopWatch?.();
-    for (const timer of this.heartbeats.values()) clearTimeout(timer);
+    for (const timer of [...this.heartbeats.values(), ...this.endings.values()]) clearTimeout(timer);
     await Promise.all([...this.workers.values()].map((worker) => worker.stop()));
   }
 
@@ -151,7 +158,9 @@ export class SubscriptionEngine {
   private remember(resource: AnyResource): void {
     const subscription = resource as unknown as Subscription;
     try {
-      this.entries.set(subscription.id ?? '', { resource: subscription, spec: subscriptionSpec(subscription, this.options.baseUrl) });
+      const spec = subscriptionSpec(subscription, this.options.baseUrl);
+      this.entries.set(spec.id, { resource: subscription, spec });
+      this.scheduleEnd(spec);
     } catch (error) {
       // A subscription stored before a rule existed: kept out of delivery, said once.
       this.entries.delete(subscription.id ?? '');
@@ -159,11 +168,29 @@ export class SubscriptionEngine {
     }
   }
 
+  /** The pass after `end` sets the subscription off (step); timers beyond setTimeout's range are set again when it fires. */
+  private scheduleEnd(spec: SubscriptionSpec): void {
+    clearTimeout(this.endings.get(spec.id));
+    this.endings.delete(spec.id);
+    if (spec.end === undefined || spec.status === 'off') return;
+    const wait = Math.max(0, Date.parse(spec.end) - Date.now());
+    const timer = setTimeout(() => {
+      this.endings.delete(spec.id);
+      const current = this.entries.get(spec.id);
+      if (current && wait > MAX_TIMER_MS) this.scheduleEnd(current.spec);
+      else this.kick(spec.id);
+    }, Math.min(wait, MAX_TIMER_MS));
+    timer.unref();
+    this.endings.set(spec.id, timer);
+  }
+
   private subscriptionsChanged(changes: readonly CommittedChange[]): void {
     for (const change of changes) {
       if (change.after) this.remember(change.after);
       else {
         this.entries.delete(change.id);
+        clearTimeout(this.endings.get(change.id));
+        this.endings.delete(change.id);
         void this.workers.get(change.id)?.stop();
         this.workers.delete(change.id);
       }
@@ -174,7 +201,9 @@ export class SubscriptionEngine {
 
   /** The outbox listener watches exactly the types some live subscription notifies on: other writes keep their fast path. */
   private rewatch(): void {
-    const types = [...new Set([...this.entries.values()].filter((entry) => LIVE.has(entry.spec.status)).flatMap((entry) => entry.spec.types))].sort();
+    const live = [...this.entries.values()].filter((entry) => LIVE.has(entry.spec.status));
+    this.candidates = new CandidateIndex(live.map((entry) => entry.spec));
+    const types = [...new Set(live.flatMap((entry) => entry.spec.types))].sort();
     const key = types.join(',');
     if (key === this.watchedTypes && (this.stopOutbox !== undefined || types.length === 0)) return;
     this.watchedTypes = key;
@@ -192,21 +221,27 @@ export class SubscriptionEngine {
     const ctx = systemContext(this.options.baseUrl, 'subscriptions');
     const timestamp = new Date().toISOString();
     for (const change of changes) {
-      for (const entry of this.entries.values()) {
-        if (!LIVE.has(entry.spec.status) || ended(entry.spec)) continue;
-        if (!(await notifies(entry.spec, change, tx, ctx, this.options.indexer))) continue;
+      const match = new ChangeMatch(change, this.options.indexer);
+      const notified: string[] = [];
+      for (const id of this.candidates.candidates(match)) {
+        const entry = this.entries.get(id);
+        if (!entry || !LIVE.has(entry.spec.status) || ended(entry.spec)) continue;
+        if (!(await notifies(entry.spec, match, tx, ctx))) continue;
         await appendEvent(tx, ctx, entry.spec.id, {
           timestamp,
           focus: { resourceType: change.resourceType, id: change.id, versionId: change.versionId },
-          interaction: interactionOf(change),
+          interaction: match.interaction,
         });
+        notified.push(entry.spec.id);
       }
+      // A MongoDB transaction run again records new change objects: `after` is shown those of the attempt that committed.
+      this.notifiedBy.set(change, notified);
     }
   }
 
+  /** Once committed, only the subscriptions the change gave an event wake (an aborted unit's list is never read, and is collected with its change). */
   private wake(changes: readonly CommittedChange[]): void {
-    const types = new Set(changes.map((change) => change.resourceType));
-    for (const entry of this.entries.values()) if (entry.spec.types.some((type) => types.has(type))) this.kick(entry.spec.id);
+    for (const change of changes) for (const id of this.notifiedBy.get(change) ?? []) this.kick(id);
   }
 
   /** One pass of a subscription's worker: handshake, or every undelivered event in order. */
