@@ -147,6 +147,10 @@ export async function benchSubscriptions(dir: string, options: { seconds: number
         path: () => write(n).path,
         body: () => write(n++).body,
       });
+    // Unmeasured: both servers' code paths warmed up (JIT, caches) before the first round.
+    await load(plain, 'warm-up');
+    await load(subscribed, 'warm-up');
+    await drained(receiver.state);
     for (let round = 0; round < options.rounds; round++) {
       const without = await load(plain, 'without');
       const withSubs = await load(subscribed, 'with');
