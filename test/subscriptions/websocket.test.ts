@@ -227,3 +227,34 @@ t.test('an access token that expires ends the bind <id> binding', async (t) => {
   await settle();
   t.equal(client.messages.length, 2, 'no ping after the token expired');
 });
+
+t.test('a revoked access token ends the binding; unbind ends it too; heartbeats reach a bound backport connection', async (t) => {
+  const { world, token, as, auth } = await startSecureWorld(t, { websocket: {} });
+  const gp = await token({ scope: 'user/*.cruds', fhirUser: 'Practitioner/gp' });
+  const id = (await as(gp, 'POST', '/fhir/Subscription', r4Websocket('Encounter'))).json().id as string;
+  const client = await connect(world.websocketUrl!, gp);
+  t.teardown(() => client.close());
+  client.send(`bind ${id}`);
+  t.same(await client.waitFor(1), [`bound ${id}`]);
+  const claims = JSON.parse(Buffer.from(gp.split('.')[1]!, 'base64url').toString('utf8')) as { jti: string; exp: number };
+  await auth.tokenIssuer.revocations.revoke(claims.jti, claims.exp * 1000);
+  await world.storage.create(systemContext(BASE_URL), encounter('e1') as AnyResource);
+  t.match((await client.waitFor(2))[1], new RegExp(`^error ${id} the binding has expired`), 'revoked: no ping');
+
+  const other = await token({ scope: 'user/*.cruds', fhirUser: 'Practitioner/gp' });
+  const heartbeat = { url: 'http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/backport-heartbeat-period', valueUnsignedInt: 1 };
+  const body = backportWebsocket(['Encounter?subject=Patient/p'], 'id-only') as { channel: Record<string, unknown> };
+  const beating = (await as(other, 'POST', '/fhir/Subscription', { ...body, channel: { ...body.channel, extension: [heartbeat] } })).json().id as string;
+  const second = await connect(world.websocketUrl!, other);
+  t.teardown(() => second.close());
+  second.send(`bind ${beating}`);
+  await second.waitFor(3, 5000);
+  t.equal(second.messages[0], `bound ${beating}`);
+  t.equal(typeOf(second.messages[1]!), 'handshake', 'bind <id> of a backport subscription: its handshake Bundle');
+  t.equal(typeOf(second.messages[2]!), 'heartbeat', 'then a heartbeat after an idle period');
+  second.send(`unbind ${beating}`);
+  await eventually(async () => second.messages, (list) => list.includes(`unbound ${beating}`));
+  const count = second.messages.length;
+  await settle(1500);
+  t.equal(second.messages.length, count, 'nothing after unbind');
+});

@@ -217,7 +217,7 @@ export async function startSecureWorld(t: { teardown(fn: () => unknown): void },
     { resourceType: 'Practitioner', id: 'other' },
     { resourceType: 'Patient', id: 'p', generalPractitioner: [{ reference: 'Practitioner/gp' }] },
   ]) await world.storage.create(ctx, resource as AnyResource);
-  return { world, token, as };
+  return { world, token, as, auth };
 }
 
 /** A Consent of Patient/p denying everything (the consent layer then hides p's data from everyone). */
