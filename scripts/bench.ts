@@ -8,12 +8,14 @@ import { benchForms } from './bench/forms';
 import { benchClaims } from './bench/claims';
 import { benchRestCore } from './bench/rest-core';
 import { benchSearch } from './bench/search';
+import { benchSubscriptions } from './bench/subscriptions';
 
 /**
  * `npm run bench`: starts the built server against fresh databases, drives it
  * with autocannon from this process and prints markdown tables for the README.
  * BENCH_SECONDS and BENCH_RESOURCES shorten a run while developing;
  * BENCH_SEARCH_RESOURCES sizes the search and export sections' data set;
+ * BENCH_SUBSCRIPTION_ROUNDS sets the subscriptions section's rounds (default 3);
  * BENCH_ONLY=claims,forms runs the named sections alone, in table order.
  */
 interface Section {
@@ -39,6 +41,7 @@ const SECTIONS: Section[] = [
   { name: 'forms', run: (dir, o) => benchForms(dir, { seconds: o.seconds, connections: 4 }) },
   { name: 'claims', run: (dir, o) => benchClaims(dir, { seconds: o.seconds, connections: 8 }) },
   { name: 'export', run: (dir, o) => benchExport(dir, { resources: o.searchResources, seconds: o.seconds, rounds: Number(process.env.BENCH_EXPORT_ROUNDS ?? 3) }) },
+  { name: 'subscriptions', run: (dir, o) => benchSubscriptions(dir, { seconds: o.seconds, connections: 16, rounds: Number(process.env.BENCH_SUBSCRIPTION_ROUNDS ?? 3) }) },
 ];
 
 async function main(): Promise<void> {

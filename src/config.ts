@@ -60,6 +60,8 @@ export interface SubscriptionConfig {
   retryBaseMs: number;
   /** `SUBSCRIPTION_TIMEOUT_MS`: a rest-hook POST's time limit when the subscription sets no backport-timeout. */
   timeoutMs: number;
+  /** `SUBSCRIPTION_WS_TOKEN_SECONDS`: how long a `$get-ws-binding-token` token, and the binding it makes, lasts. Optional: absent, 3600. */
+  wsTokenSeconds?: number;
 }
 
 /** `Claim/$submit` (docs/claims.md). */
@@ -177,6 +179,7 @@ function subscriptionConfig(env: Env): SubscriptionConfig {
     maxAttempts: integer(env, 'SUBSCRIPTION_MAX_ATTEMPTS', 10, 1, 100),
     retryBaseMs: integer(env, 'SUBSCRIPTION_RETRY_BASE_MS', 1000, 1, 3_600_000),
     timeoutMs: integer(env, 'SUBSCRIPTION_TIMEOUT_MS', 10_000, 100, 600_000),
+    wsTokenSeconds: integer(env, 'SUBSCRIPTION_WS_TOKEN_SECONDS', 3600, 1, 86_400),
   };
 }
 

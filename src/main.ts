@@ -7,7 +7,8 @@ import { openAccountStore } from './storage/accounts/open';
 import type { AccountStore } from './storage/accounts/port';
 import { openExportJobs } from './storage/open-export-jobs';
 import { openStorage } from './storage/open-storage';
-import { ownershipAccessSource, startSubscriptions } from './subscriptions';
+import { installWebSocket } from './http/websocket';
+import { BindingTokens, ownershipAccessSource, startSubscriptions, subscriptionsUnavailable, WebSocketChannel } from './subscriptions';
 import { createValidator } from './validation/validator';
 
 /** Start-up: configuration, storage, HTTP; and an orderly stop on SIGTERM/SIGINT. */
@@ -31,6 +32,10 @@ async function main(): Promise<void> {
   // The privacy layer: the patient's Consents, compiled into every query beside the scopes; and who owns each Subscription.
   const accessSources = [consentAccessSource(storage, config.baseUrl), ownershipAccessSource];
   const exportJobs = await openExportJobs(config);
+  // The websocket channel: tokens signed by $get-ws-binding-token, bindings served on [base]/ws.
+  const wsBindings = new BindingTokens(config.subscriptions.wsTokenSeconds ?? 3600);
+  const websocket = new WebSocketChannel(wsBindings);
+  const unavailable = subscriptionsUnavailable(storage);
   const app = buildServer({
     config,
     services: {
@@ -39,19 +44,27 @@ async function main(): Promise<void> {
       referentialIntegrity: config.referentialIntegrity,
       claims: config.claims,
       subscriptionEndpoints: { allowlist: config.subscriptions.endpointAllowlist },
+      wsBindings,
+      ...(unavailable ? { subscriptionsUnavailable: unavailable } : {}),
     },
     auth,
     accessSources,
     scheduling: config.scheduling,
     exports: { jobs: exportJobs, settings: config.export },
   });
-  const subscriptions = await startSubscriptions({
-    storage,
-    baseUrl: config.baseUrl,
-    config: config.subscriptions,
-    accessSources,
-    log: (message) => app.log.warn(message),
-  });
+  // Loud, not fatal (as the booking rule): everything else is served; Subscription writes answer 501.
+  if (unavailable) app.log.warn(`SUBSCRIPTIONS ARE NOT DELIVERED: ${unavailable}. Subscription writes answer 501.`);
+  const subscriptions = unavailable
+    ? undefined
+    : await startSubscriptions({
+        storage,
+        baseUrl: config.baseUrl,
+        config: config.subscriptions,
+        accessSources,
+        log: (message) => app.log.warn(message),
+        websocket,
+      });
+  const websocketEndpoint = installWebSocket(app, { auth, storage, basePath: config.basePath, channel: websocket });
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -59,8 +72,9 @@ async function main(): Promise<void> {
     stopping = true;
     app.log.info({ signal }, 'stopping: finishing in-flight requests');
     // close() stops accepting, waits for in-flight requests, then the database closes.
+    await websocketEndpoint.close();
     await app.close();
-    await subscriptions.stop();
+    await subscriptions?.stop();
     await exportJobs.close();
     await storage.close();
     await accounts.close();

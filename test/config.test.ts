@@ -66,3 +66,10 @@ t.test('CLAIMS_AUTO_ADJUDICATE: false by default, true or false only', async (t)
   t.equal(loadConfig({ CLAIMS_AUTO_ADJUDICATE: 'true' }).claims.autoAdjudicate, true);
   t.throws(() => loadConfig({ CLAIMS_AUTO_ADJUDICATE: 'yes' }), /CLAIMS_AUTO_ADJUDICATE/);
 });
+
+t.test('SUBSCRIPTION_WS_TOKEN_SECONDS: 3600 by default, whole seconds from 1 to a day', async (t) => {
+  t.equal(loadConfig({}).subscriptions.wsTokenSeconds, 3600);
+  t.equal(loadConfig({ SUBSCRIPTION_WS_TOKEN_SECONDS: '60' }).subscriptions.wsTokenSeconds, 60);
+  t.throws(() => loadConfig({ SUBSCRIPTION_WS_TOKEN_SECONDS: '0' }), /SUBSCRIPTION_WS_TOKEN_SECONDS/);
+  t.throws(() => loadConfig({ SUBSCRIPTION_WS_TOKEN_SECONDS: 'soon' }), /SUBSCRIPTION_WS_TOKEN_SECONDS/);
+});

@@ -50,7 +50,7 @@ async function passWriteRules(ops: StorageOps, ctx: WriteRulesContext, kind: Wri
  */
 function typeRules(services: Services, ops: StorageOps, ctx: RequestContext, resource: AnyResource): Promise<AnyResource> | AnyResource {
   if (resource.resourceType !== 'Subscription') return resource;
-  return prepareSubscriptionWrite(services.subscriptionEndpoints ?? { allowlist: [] }, ops, ctx, resource);
+  return prepareSubscriptionWrite(services.subscriptionEndpoints ?? { allowlist: [] }, ops, ctx, resource, services.subscriptionsUnavailable);
 }
 
 /** Validates a body for `type` with the given id, ready to store. */

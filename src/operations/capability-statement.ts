@@ -5,6 +5,7 @@ import { MODIFIERS } from '../search/parse';
 import { includeValues, revincludeValues, supportedParameters } from '../search/supported-parameters';
 import { MAX_EXPANSION_CODES } from '../terminology/value-set-expansion';
 import { topics } from '../subscriptions/topics';
+import { websocketUrl } from '../subscriptions/ws-binding';
 import { SERVER_VERSION } from '../version';
 import type { OperationDescriptor } from './descriptor';
 import { definitionCanonical } from './operation-definition';
@@ -39,6 +40,8 @@ function operationEntry(operation: OperationDescriptor, baseUrl: string): { name
 
 /** The Backport IG's list of the SubscriptionTopics this server supports, on the Subscription entry. */
 const TOPIC_CANONICAL = 'http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/capabilitystatement-subscriptiontopic-canonical';
+
+const WEBSOCKET_EXTENSION = 'http://hl7.org/fhir/StructureDefinition/capabilitystatement-websocket';
 
 function resourceEntry(type: string, served: ServedInteractions, interactions: RestResource['interaction'], baseUrl: string): RestResource {
   return {
@@ -120,6 +123,8 @@ export function capabilityStatement(baseUrl: string, served: ServedInteractions)
     patchFormat: ['application/json-patch+json'],
     rest: [
       {
+        // Where websocket Subscriptions are bound (R4 capabilitystatement-websocket; docs/subscriptions.md).
+        extension: [{ url: WEBSOCKET_EXTENSION, valueUri: websocketUrl(baseUrl) }],
         mode: 'server',
         documentation: searchDocumentation(),
         resource: resourceTypes().map((type) => resourceEntry(type, served, interactions, baseUrl)),

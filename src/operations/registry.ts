@@ -11,6 +11,7 @@ import { matchOperation } from './match';
 import { populateOperation } from './populate';
 import { subscriptionEventsOperation } from './subscription-events';
 import { subscriptionStatusOperation } from './subscription-status';
+import { subscriptionWsBindingTokenOperation } from './subscription-ws-binding-token';
 import { validateOperation } from './validate';
 import { submitOperation } from './claim-submit';
 import { memberMatchOperation } from './member-match';
@@ -37,6 +38,7 @@ const OPERATIONS: OperationDescriptor[] = [
   memberMatchOperation,
   subscriptionStatusOperation,
   subscriptionEventsOperation,
+  subscriptionWsBindingTokenOperation,
   exportOperation,
 ];
 

@@ -21,14 +21,13 @@ import type { AccessPartSource } from '../security/access-filter';
 import type { CommittedChange, Storage, StorageOps, Unsubscribe } from '../storage/port';
 import { DeliveryAccess } from './delivery-access';
 import type { EndpointPolicy } from './endpoint-policy';
-import { notifies } from './matching';
+import { CandidateIndex, ChangeMatch, notifies } from './matching';
 import { appendEvent, deliveredUpTo, lastEventNumber, markDelivered, readEvent } from './outbox';
 import { notificationBundle, type NotificationType, type NotifiedEvent } from './notification';
 import { ownerOf } from './owner';
 import { postNotification } from './rest-hook';
 import { subscriptionSpec, type SubscriptionSpec } from './subscription-spec';
 import { publishTopics } from './topic-basic';
-import { interactionOf } from './matching';
 
 export interface EngineOptions {
   storage: Storage;
@@ -53,10 +52,10 @@ export interface Outgoing {
   body: string | undefined;
 }
 
-/** A channel other than rest-hook (the WebSocket server) registers here. */
+/** A channel other than rest-hook (the WebSocket channel, websocket-channel.ts) registers here. */
 export interface ChannelSink {
   /** Sends to every bound connection; false when none is bound (the event waits). */
-  send(spec: SubscriptionSpec, bundle: string, eventNumber: number | undefined): boolean;
+  send(spec: SubscriptionSpec, bundle: string, type: NotificationType): boolean;
 }
 
 interface Entry {
@@ -65,12 +64,20 @@ interface Entry {
 }
 
 const LIVE = new Set(['requested', 'active', 'error']);
+/** setTimeout's longest delay (about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export class SubscriptionEngine {
   private readonly entries = new Map<string, Entry>();
   private readonly workers = new Map<string, Worker>();
   private readonly heartbeats = new Map<string, NodeJS.Timeout>();
+  /** A timer at each live subscription's `end`: it goes off then, whether or not anything is written. */
+  private readonly endings = new Map<string, NodeJS.Timeout>();
   private readonly access: DeliveryAccess;
+  /** The live subscriptions, filed by the values their criteria require (rebuilt when a subscription changes). */
+  private candidates = new CandidateIndex([]);
+  /** The subscriptions each change of a unit gave an event, from `inside` to `after` (the same change objects). */
+  private readonly notifiedBy = new WeakMap<CommittedChange, string[]>();
   private stopOutbox: Unsubscribe | undefined;
   private stopWatch: Unsubscribe | undefined;
   private watchedTypes = '';
@@ -96,13 +103,21 @@ export class SubscriptionEngine {
     this.stopped = true;
     this.stopOutbox?.();
     this.stopWatch?.();
-    for (const timer of this.heartbeats.values()) clearTimeout(timer);
+    for (const timer of [...this.heartbeats.values(), ...this.endings.values()]) clearTimeout(timer);
     await Promise.all([...this.workers.values()].map((worker) => worker.stop()));
   }
 
   /** The parsed subscription, as delivery sees it (for $status and the WebSocket channel). */
   entry(id: string): { resource: Subscription; spec: SubscriptionSpec } | undefined {
     return this.entries.get(id);
+  }
+
+  /** The handshake Bundle a websocket binding starts with (R5 subscriptions.html#websockets), as serialized for the channel. */
+  async handshakeBundle(id: string): Promise<string | undefined> {
+    const entry = this.entries.get(id);
+    if (!entry) return undefined;
+    const eventsSinceStart = await lastEventNumber(this.options.storage, this.options.baseUrl, id);
+    return JSON.stringify(notificationBundle(this.options.baseUrl, { spec: entry.spec, type: 'handshake', status: entry.spec.status, eventsSinceStart }, []));
   }
 
   kick(id: string): void {
@@ -127,7 +142,7 @@ export class SubscriptionEngine {
 
   /** A heartbeat (backport-heartbeat-period): one attempt; a missed one is not retried, the next period sends another. */
   private async heartbeat(entry: Entry): Promise<void> {
-    await this.send(entry, 'heartbeat', undefined, async () => [], 1);
+    await this.send(entry, 'heartbeat', async () => [], 1);
   }
 
   private async loadAll(): Promise<AnyResource[]> {
@@ -143,7 +158,9 @@ export class SubscriptionEngine {
   private remember(resource: AnyResource): void {
     const subscription = resource as unknown as Subscription;
     try {
-      this.entries.set(subscription.id ?? '', { resource: subscription, spec: subscriptionSpec(subscription, this.options.baseUrl) });
+      const spec = subscriptionSpec(subscription, this.options.baseUrl);
+      this.entries.set(spec.id, { resource: subscription, spec });
+      this.scheduleEnd(spec);
     } catch (error) {
       // A subscription stored before a rule existed: kept out of delivery, said once.
       this.entries.delete(subscription.id ?? '');
@@ -151,11 +168,29 @@ export class SubscriptionEngine {
     }
   }
 
+  /** The pass after `end` sets the subscription off (step); timers beyond setTimeout's range are set again when it fires. */
+  private scheduleEnd(spec: SubscriptionSpec): void {
+    clearTimeout(this.endings.get(spec.id));
+    this.endings.delete(spec.id);
+    if (spec.end === undefined || spec.status === 'off') return;
+    const wait = Math.max(0, Date.parse(spec.end) - Date.now());
+    const timer = setTimeout(() => {
+      this.endings.delete(spec.id);
+      const current = this.entries.get(spec.id);
+      if (current && wait > MAX_TIMER_MS) this.scheduleEnd(current.spec);
+      else this.kick(spec.id);
+    }, Math.min(wait, MAX_TIMER_MS));
+    timer.unref();
+    this.endings.set(spec.id, timer);
+  }
+
   private subscriptionsChanged(changes: readonly CommittedChange[]): void {
     for (const change of changes) {
       if (change.after) this.remember(change.after);
       else {
         this.entries.delete(change.id);
+        clearTimeout(this.endings.get(change.id));
+        this.endings.delete(change.id);
         void this.workers.get(change.id)?.stop();
         this.workers.delete(change.id);
       }
@@ -166,7 +201,9 @@ export class SubscriptionEngine {
 
   /** The outbox listener watches exactly the types some live subscription notifies on: other writes keep their fast path. */
   private rewatch(): void {
-    const types = [...new Set([...this.entries.values()].filter((entry) => LIVE.has(entry.spec.status)).flatMap((entry) => entry.spec.types))].sort();
+    const live = [...this.entries.values()].filter((entry) => LIVE.has(entry.spec.status));
+    this.candidates = new CandidateIndex(live.map((entry) => entry.spec));
+    const types = [...new Set(live.flatMap((entry) => entry.spec.types))].sort();
     const key = types.join(',');
     if (key === this.watchedTypes && (this.stopOutbox !== undefined || types.length === 0)) return;
     this.watchedTypes = key;
@@ -184,21 +221,27 @@ export class SubscriptionEngine {
     const ctx = systemContext(this.options.baseUrl, 'subscriptions');
     const timestamp = new Date().toISOString();
     for (const change of changes) {
-      for (const entry of this.entries.values()) {
-        if (!LIVE.has(entry.spec.status) || ended(entry.spec)) continue;
-        if (!(await notifies(entry.spec, change, tx, ctx, this.options.indexer))) continue;
+      const match = new ChangeMatch(change, this.options.indexer);
+      const notified: string[] = [];
+      for (const id of this.candidates.candidates(match)) {
+        const entry = this.entries.get(id);
+        if (!entry || !LIVE.has(entry.spec.status) || ended(entry.spec)) continue;
+        if (!(await notifies(entry.spec, match, tx, ctx))) continue;
         await appendEvent(tx, ctx, entry.spec.id, {
           timestamp,
           focus: { resourceType: change.resourceType, id: change.id, versionId: change.versionId },
-          interaction: interactionOf(change),
+          interaction: match.interaction,
         });
+        notified.push(entry.spec.id);
       }
+      // A MongoDB transaction run again records new change objects: `after` is shown those of the attempt that committed.
+      this.notifiedBy.set(change, notified);
     }
   }
 
+  /** Once committed, only the subscriptions the change gave an event wake (an aborted unit's list is never read, and is collected with its change). */
   private wake(changes: readonly CommittedChange[]): void {
-    const types = new Set(changes.map((change) => change.resourceType));
-    for (const entry of this.entries.values()) if (entry.spec.types.some((type) => types.has(type))) this.kick(entry.spec.id);
+    for (const change of changes) for (const id of this.notifiedBy.get(change) ?? []) this.kick(id);
   }
 
   /** One pass of a subscription's worker: handshake, or every undelivered event in order. */
@@ -220,7 +263,7 @@ export class SubscriptionEngine {
       const owner = ownerOf(current.resource as unknown as AnyResource, baseUrl);
       // Decided again at every attempt: a Consent revoked while a retry waits counts for the retry.
       let notified: NotifiedEvent[] = [];
-      const outcome = await this.send(current, 'event-notification', number, async () => {
+      const outcome = await this.send(current, 'event-notification', async () => {
         notified = await this.access.decide(owner, [event], `subscription-${id}-${number}`);
         return notified;
       });
@@ -232,7 +275,7 @@ export class SubscriptionEngine {
   }
 
   private async handshake(entry: Entry): Promise<void> {
-    const outcome = await this.send(entry, 'handshake', undefined, async () => []);
+    const outcome = await this.send(entry, 'handshake', async () => []);
     if (outcome === 'ok') return this.setStatus(entry.spec.id, 'active');
     if (outcome !== 'waiting') return this.setStatus(entry.spec.id, 'error', `The handshake failed: ${outcome}`);
   }
@@ -241,7 +284,6 @@ export class SubscriptionEngine {
   private async send(
     entry: Entry,
     type: NotificationType,
-    eventNumber: number | undefined,
     decide: () => Promise<NotifiedEvent[]>,
     maxAttempts = this.options.maxAttempts,
   ): Promise<string> {
@@ -253,7 +295,7 @@ export class SubscriptionEngine {
       const notified = await decide();
       const eventsSinceStart = await lastEventNumber(this.options.storage, this.options.baseUrl, spec.id);
       const bundle = JSON.stringify(notificationBundle(this.options.baseUrl, { spec, type, status: spec.status, eventsSinceStart }, notified));
-      if (spec.channel.type === 'websocket') return this.websocket?.send(spec, bundle, eventNumber) ? 'ok' : 'waiting';
+      if (spec.channel.type === 'websocket') return this.websocket?.send(spec, bundle, type) ? 'ok' : 'waiting';
       const body = spec.form === 'backport' || type !== 'event-notification' ? bundle : r4Body(spec, notified);
       const result = await postNotification(this.options.policy, spec.channel.endpoint ?? '', spec.channel.headers, body, timeoutMs);
       if (result.ok) return 'ok';

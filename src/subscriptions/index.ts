@@ -6,9 +6,12 @@ import { createIndexer } from '../search/indexer';
 import type { AccessPartSource } from '../security/access-filter';
 import type { Storage } from '../storage/port';
 import { SubscriptionEngine } from './engine';
+import type { WebSocketChannel } from './websocket-channel';
 
 export { ownershipAccessSource } from './owner';
 export { SubscriptionEngine } from './engine';
+export { WebSocketChannel } from './websocket-channel';
+export { BindingTokens } from './ws-binding';
 
 export interface SubscriptionSetup {
   storage: Storage;
@@ -17,10 +20,28 @@ export interface SubscriptionSetup {
   /** The access layers beside the scopes that delivery decides with (consent, ownership). */
   accessSources: readonly AccessPartSource[];
   log: (message: string) => void;
+  /** The websocket channel (served by src/http/websocket.ts); absent, websocket subscriptions wait. */
+  websocket?: WebSocketChannel;
+}
+
+/**
+ * Why this storage cannot deliver subscriptions, or undefined when it can:
+ * the outbox needs a commit listener inside atomic units of work, which a
+ * standalone MongoDB does not have (docs/subscriptions.md).
+ */
+export function subscriptionsUnavailable(storage: Storage): string | undefined {
+  if (!storage.onCommit) return 'the storage has no commit hooks';
+  try {
+    // A listener on no type, removed at once: registering it is the question.
+    storage.onCommit({ types: [], inside: () => undefined })();
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  }
 }
 
 /** The engine, started: every subscription's undelivered events are sent from now on. */
-export async function startSubscriptions({ storage, baseUrl, config, accessSources, log }: SubscriptionSetup): Promise<SubscriptionEngine> {
+export async function startSubscriptions({ storage, baseUrl, config, accessSources, log, websocket }: SubscriptionSetup): Promise<SubscriptionEngine> {
   const engine = new SubscriptionEngine({
     storage,
     baseUrl,
@@ -32,6 +53,10 @@ export async function startSubscriptions({ storage, baseUrl, config, accessSourc
     accessSources,
     log,
   });
+  if (websocket) {
+    engine.websocket = websocket;
+    websocket.attach(engine);
+  }
   await engine.start();
   return engine;
 }

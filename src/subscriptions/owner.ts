@@ -71,6 +71,11 @@ export function withOwner(resource: AnyResource, principal: Principal): AnyResou
   } as AnyResource;
 }
 
+/** The owner key tagged on a stored Subscription (ownerKey() of its owner); undefined when there is none. */
+export function ownerKeyOf(resource: AnyResource): string | undefined {
+  return resource.meta?.tag?.find((tag) => tag.system === OWNER_TAG_SYSTEM)?.code;
+}
+
 /** The owner stamped on a stored Subscription; undefined when there is none (refused at delivery). */
 export function ownerOf(resource: AnyResource, baseUrl: string): Principal | undefined {
   const raw = (resource as { extension?: Extension[] }).extension?.find((extension) => extension.url === OWNER_EXTENSION)?.valueString;

@@ -136,7 +136,9 @@ export function subscriptionSpec(subscription: Subscription, baseUrl: string): S
       throw unprocessable(`channel.payload must be absent or application/fhir+json, got "${payload}"`, 'Subscription.channel.payload');
     }
     const criterion = parseCriterion(criteriaText, baseUrl, 'Subscription.criteria');
-    return { ...common, form: 'r4', criteria: [criterion], types: [criterion.resourceType], content: payload ? 'full-resource' : 'empty' };
+    // An R4 websocket notification is a `ping <id>`, whatever the payload: it carries nothing (subscription.html#2.46.7.2).
+    const content = payload && channel.type === 'rest-hook' ? 'full-resource' : 'empty';
+    return { ...common, form: 'r4', criteria: [criterion], types: [criterion.resourceType], content };
   }
   const filterTexts = (subscription._criteria?.extension ?? [])
     .filter((extension) => extension.url === EXT.filterCriteria)

@@ -11,10 +11,13 @@
  * - the status: a rest-hook subscription written `requested`, or `active`
  *   while it is not active, starts (again) as `requested`: delivery sends
  *   the handshake and activates it, then resumes from the first undelivered
- *   event; a websocket subscription is active at once (it has no handshake).
+ *   event; a websocket subscription is active at once (it has no handshake);
+ * - a storage that cannot hold an outbox (standalone MongoDB, no atomic
+ *   units) takes no Subscription: 501, rather than one that never notifies.
  */
 import type { Subscription } from 'fhir/r4';
 import { systemContext, type RequestContext } from '../context';
+import { FhirError } from '../errors';
 import type { AnyResource } from '../fhir/types';
 import { authorize } from '../security/scopes/authorize';
 import type { StorageOps } from '../storage/port';
@@ -39,7 +42,8 @@ function keepOwner(resource: AnyResource, stored: AnyResource): AnyResource {
 }
 
 /** Checks a Subscription about to be stored through `ops` and returns the body to store. */
-export async function prepareSubscriptionWrite(policy: EndpointPolicy, ops: StorageOps, ctx: RequestContext, resource: AnyResource): Promise<AnyResource> {
+export async function prepareSubscriptionWrite(policy: EndpointPolicy, ops: StorageOps, ctx: RequestContext, resource: AnyResource, unavailable?: string): Promise<AnyResource> {
+  if (unavailable !== undefined) throw FhirError.of(501, 'not-supported', `Subscriptions are not available on this server: ${unavailable}`);
   const written = resource as unknown as Subscription;
   const spec = subscriptionSpec(written, ctx.baseUrl);
   // A notification is a read of the focus: the writer must hold read rights on its type.

@@ -126,6 +126,17 @@ const expectations: Array<{ name: string; check: (t: Test, out: string) => void 
       t.match(form, /"value":68/, 'and the latest weight');
     },
   },
+  {
+    name: 'Subscriptions quick start: a rest-hook subscription to appointment-booked and its receiver',
+    check: (t, out) => {
+      t.notMatch(out, /"resourceType":"OperationOutcome"/, 'nothing refused');
+      t.match(out, /"resourceType":"Subscription".*"status":"requested"/s, 'the subscription is created, requested');
+      t.match(out, /^received: .*"valueCode":"handshake"/m, 'the receiver gets the handshake');
+      t.match(out, /^received: .*"valueCode":"event-notification".*"reference":"http:[^"]+\/Appointment\/appt2"/m, 'then the event, with the Appointment as focus');
+      t.match(out, /^20[01]$/m, 'the Appointment is stored');
+      t.match(out.trim().split('\n').pop(), /"type":"searchset".*"name":"events-since-subscription-start","valueString":"1"/, '$status: one event');
+    },
+  },
 ];
 
 t.test('every README quick start runs as written on a fresh database', async (t) => {
@@ -133,7 +144,9 @@ t.test('every README quick start runs as written on a fresh database', async (t)
   t.equal(blocks.length, expectations.length, 'each quick start has its expectations here');
   const dir = mkdtempSync(join(tmpdir(), 'concord-readme-'));
   const port = await freePort();
-  const env = { SQLITE_PATH: join(dir, 'concord.db'), PORT: String(port), AUTH_MODE: 'on' };
+  // The Subscriptions quick start's receiver: its port, allowlisted as the README says to start the server.
+  const hook = await freePort();
+  const env = { SQLITE_PATH: join(dir, 'concord.db'), PORT: String(port), AUTH_MODE: 'on', HOOK: String(hook), SUBSCRIPTION_ENDPOINT_ALLOWLIST: `http://127.0.0.1:${hook}/` };
   const server = await startServer(env);
   t.teardown(async () => {
     server.child.kill('SIGTERM');

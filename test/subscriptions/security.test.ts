@@ -2,62 +2,13 @@
  * Ownership, rights on create, consent decided at delivery and the audit of
  * deliveries, with real signed tokens.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import t from 'tap';
 import { systemContext } from '../../src/context';
 import type { AnyResource } from '../../src/fhir/types';
-import { createAuth, type AuthOn } from '../../src/security/auth/auth-service';
-import { signAccessToken } from '../../src/security/auth/token-endpoint';
-import { consentAccessSource } from '../../src/security/consent/consent-source';
-import { BASE_URL, eventually, r4Subscription, startWorld, type World } from './world';
-
-const ORIGIN = new URL(BASE_URL).origin;
-
-async function secureWorld(t: { teardown(fn: () => unknown): void }, options: { maxAttempts?: number; retryBaseMs?: number } = {}) {
-  const dir = mkdtempSync(join(tmpdir(), 'concord-subs-'));
-  const auth = (await createAuth({ mode: 'on', baseUrl: BASE_URL, sqlitePath: join(dir, 'auth.db') })) as AuthOn;
-  const world = await startWorld({ auth, consent: (storage) => consentAccessSource(storage, BASE_URL), ...options });
-  t.teardown(async () => {
-    await world.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  const token = (claims: { scope: string; fhirUser?: string; sub?: string }) => signAccessToken(auth.tokenIssuer.signingKey, ORIGIN, BASE_URL, { sub: claims.fhirUser ?? 'test', ...claims }, 300);
-  const as = (bearer: string, method: string, url: string, payload?: unknown) =>
-    world.request({ method: method as 'GET', url, headers: { authorization: `Bearer ${bearer}`, ...(payload ? { 'content-type': 'application/fhir+json' } : {}) }, ...(payload ? { payload: payload as Record<string, unknown> } : {}) });
-  const ctx = systemContext(BASE_URL);
-  for (const resource of [
-    { resourceType: 'Practitioner', id: 'gp' },
-    { resourceType: 'Practitioner', id: 'other' },
-    { resourceType: 'Patient', id: 'p', generalPractitioner: [{ reference: 'Practitioner/gp' }] },
-  ]) await world.storage.create(ctx, resource as AnyResource);
-  return { world, token, as };
-}
-
-const denyAll = {
-  resourceType: 'Consent',
-  id: 'deny',
-  status: 'active',
-  patient: { reference: 'Patient/p' },
-  scope: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: 'patient-privacy' }] },
-  category: [{ coding: [{ system: 'http://loinc.org', code: '59284-0' }] }],
-  dateTime: '2024-01-01',
-  policyRule: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'OPTIN' }] },
-  provision: { type: 'deny' },
-};
-
-const encounter = (id: string) => ({ resourceType: 'Encounter', id, status: 'finished', class: { code: 'AMB' }, subject: { reference: 'Patient/p' } });
-
-async function auditsOf(world: World, subscriptionId: string) {
-  const page = await world.storage.search(systemContext(BASE_URL), { types: ['AuditEvent'], where: [], sort: [{ code: '_id', descending: false, type: 'token' }], count: 100, offset: 0, total: 'none' });
-  return page.records
-    .map((record) => record.resource as unknown as { outcome: string; subtype: Array<{ code: string }>; agent: Array<{ who: { reference?: string } }>; entity?: Array<{ what: { reference: string }; detail?: Array<{ valueString: string }> }> })
-    .filter((event) => event.entity?.some((entity) => entity.what.reference === `Subscription/${subscriptionId}` && entity.detail !== undefined));
-}
+import { auditsOf, BASE_URL, denyAll, encounter, eventually, r4Subscription, startSecureWorld } from './world';
 
 t.test('only the owner and the operator see a subscription; anyone else gets 404', async (t) => {
-  const { world, token, as } = await secureWorld(t);
+  const { world, token, as } = await startSecureWorld(t);
   const gp = await token({ scope: 'user/*.cruds', fhirUser: 'Practitioner/gp' });
   const other = await token({ scope: 'user/*.cruds', fhirUser: 'Practitioner/other' });
   const created = await as(gp, 'POST', '/fhir/Subscription', r4Subscription(world.receiver.url, 'Encounter', { channel: { type: 'rest-hook', endpoint: world.receiver.url, header: ['Authorization: Bearer secret'] } }));
@@ -78,7 +29,7 @@ t.test('only the owner and the operator see a subscription; anyone else gets 404
 });
 
 t.test('creating one needs the Subscription write scope and read rights on the criteria type (403)', async (t) => {
-  const { world, token, as } = await secureWorld(t);
+  const { world, token, as } = await startSecureWorld(t);
   const noRead = await token({ scope: 'user/Subscription.cruds user/Patient.rs', fhirUser: 'Practitioner/gp' });
   const refused = await as(noRead, 'POST', '/fhir/Subscription', r4Subscription(world.receiver.url, 'Encounter'));
   t.equal(refused.statusCode, 403, refused.body);
@@ -89,7 +40,7 @@ t.test('creating one needs the Subscription write scope and read rights on the c
 });
 
 t.test('consent revoked between the write and the delivery: numbered, focus withheld, audited with outcome 4', async (t) => {
-  const { world, token, as } = await secureWorld(t, { maxAttempts: 5, retryBaseMs: 300 });
+  const { world, token, as } = await startSecureWorld(t, { maxAttempts: 5, retryBaseMs: 300 });
   const gp = await token({ scope: 'user/*.cruds', fhirUser: 'Practitioner/gp' });
   const created = await as(gp, 'POST', '/fhir/Subscription', r4Subscription(world.receiver.url, 'Encounter'));
   const id = created.json().id as string;

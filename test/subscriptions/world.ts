@@ -2,17 +2,25 @@
  * A server with subscriptions and a real HTTP receiver on loopback (the
  * receiver's prefix allowlisted), for the subscription tests.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { buildServer } from '../../src/http/server';
+import { installWebSocket } from '../../src/http/websocket';
 import type { AccessPartSource } from '../../src/security/access-filter';
-import type { Auth } from '../../src/security/auth/auth-service';
+import { createAuth, type Auth, type AuthOn } from '../../src/security/auth/auth-service';
+import { signAccessToken } from '../../src/security/auth/token-endpoint';
+import { consentAccessSource } from '../../src/security/consent/consent-source';
+import { systemContext } from '../../src/context';
+import type { AnyResource } from '../../src/fhir/types';
 import { createIndexer } from '../../src/search/indexer';
 import type { Storage } from '../../src/storage/port';
 import { createSqliteStorage } from '../../src/storage/sqlite/sqlite-storage';
-import { ownershipAccessSource, startSubscriptions, type SubscriptionEngine } from '../../src/subscriptions';
+import { BindingTokens, ownershipAccessSource, startSubscriptions, WebSocketChannel, type SubscriptionEngine } from '../../src/subscriptions';
 import { createValidator } from '../../src/validation/validator';
 
 export const BASE_URL = 'http://localhost:8080/fhir';
@@ -84,6 +92,8 @@ export interface World {
   storage: Storage;
   engine: SubscriptionEngine;
   receiver: Receiver;
+  /** With `websocket`: the server's WebSocket endpoint, listening on loopback. */
+  websocketUrl?: string;
   request(options: InjectOptions): Promise<LightMyRequestResponse>;
   close(): Promise<void>;
 }
@@ -98,6 +108,8 @@ export interface WorldOptions {
   retryBaseMs?: number;
   /** Defaults to the receiver's origin. */
   allowlist?: string[];
+  /** Serve the WebSocket endpoint on a loopback port; binding tokens last `tokenSeconds` (default 60). */
+  websocket?: { tokenSeconds?: number };
 }
 
 export async function startWorld(options: WorldOptions = {}): Promise<World> {
@@ -105,10 +117,12 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
   const storage = await createSqliteStorage({ path: options.sqlitePath ?? ':memory:', indexer: createIndexer({ baseUrl: BASE_URL }) });
   const allowlist = options.allowlist ?? [new URL(receiver.url).origin + '/'];
   const accessSources = [...(options.accessSources ?? []), ...(options.consent ? [options.consent(storage)] : []), ownershipAccessSource];
+  const wsBindings = options.websocket ? new BindingTokens(options.websocket.tokenSeconds ?? 60) : undefined;
+  const websocket = wsBindings ? new WebSocketChannel(wsBindings) : undefined;
   const logStream = new Writable({ write: (_chunk, _encoding, done) => done() });
   const app = buildServer({
     config: { baseUrl: BASE_URL, basePath: '/fhir', maxBodyBytes: 10 * 1024 * 1024, logLevel: 'silent' },
-    services: { storage, validator, referentialIntegrity: { mode: 'off', exemptTypes: [] }, subscriptionEndpoints: { allowlist } },
+    services: { storage, validator, referentialIntegrity: { mode: 'off', exemptTypes: [] }, subscriptionEndpoints: { allowlist }, ...(wsBindings ? { wsBindings } : {}) },
     logStream,
     auth: options.auth ?? { mode: 'off' },
     accessSources,
@@ -120,14 +134,24 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     config: { endpointAllowlist: allowlist, maxAttempts: options.maxAttempts ?? 3, retryBaseMs: options.retryBaseMs ?? 20, timeoutMs: 2000 },
     accessSources,
     log: () => {},
+    ...(websocket ? { websocket } : {}),
   });
+  const auth = options.auth ?? { mode: 'off' as const };
+  const endpoint = websocket ? installWebSocket(app, { auth, storage, basePath: '/fhir', channel: websocket }) : undefined;
+  let websocketUrl: string | undefined;
+  if (endpoint) {
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    websocketUrl = `ws://127.0.0.1:${(app.server.address() as AddressInfo).port}/fhir/ws`;
+  }
   return {
     app,
     storage,
     engine,
     receiver,
+    ...(websocketUrl ? { websocketUrl } : {}),
     request: (opts) => app.inject(opts),
     close: async () => {
+      await endpoint?.close();
       await engine.stop();
       await app.close();
       await storage.close();
@@ -171,4 +195,51 @@ export async function eventually<T>(read: () => Promise<T>, check: (value: T) =>
     if (Date.now() > until) throw new Error(`condition not reached within ${ms} ms: ${JSON.stringify(value).slice(0, 300)}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/** A world with SMART security on (real signed tokens) and the consent layer, with Practitioners gp and other and Patient p (gp's). */
+export async function startSecureWorld(t: { teardown(fn: () => unknown): void }, options: Omit<WorldOptions, 'auth' | 'consent'> = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'concord-subs-'));
+  const auth = (await createAuth({ mode: 'on', baseUrl: BASE_URL, sqlitePath: join(dir, 'auth.db') })) as AuthOn;
+  const world = await startWorld({ auth, consent: (storage) => consentAccessSource(storage, BASE_URL), ...options });
+  t.teardown(async () => {
+    await world.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const origin = new URL(BASE_URL).origin;
+  const token = (claims: { scope: string; fhirUser?: string; sub?: string }, seconds = 300) =>
+    signAccessToken(auth.tokenIssuer.signingKey, origin, BASE_URL, { sub: claims.fhirUser ?? 'test', ...claims }, seconds);
+  const as = (bearer: string, method: string, url: string, payload?: unknown) =>
+    world.request({ method: method as 'GET', url, headers: { authorization: `Bearer ${bearer}`, ...(payload ? { 'content-type': 'application/fhir+json' } : {}) }, ...(payload ? { payload: payload as Record<string, unknown> } : {}) });
+  const ctx = systemContext(BASE_URL);
+  for (const resource of [
+    { resourceType: 'Practitioner', id: 'gp' },
+    { resourceType: 'Practitioner', id: 'other' },
+    { resourceType: 'Patient', id: 'p', generalPractitioner: [{ reference: 'Practitioner/gp' }] },
+  ]) await world.storage.create(ctx, resource as AnyResource);
+  return { world, token, as, auth };
+}
+
+/** A Consent of Patient/p denying everything (the consent layer then hides p's data from everyone). */
+export const denyAll = {
+  resourceType: 'Consent',
+  id: 'deny',
+  status: 'active',
+  patient: { reference: 'Patient/p' },
+  scope: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: 'patient-privacy' }] },
+  category: [{ coding: [{ system: 'http://loinc.org', code: '59284-0' }] }],
+  dateTime: '2024-01-01',
+  policyRule: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'OPTIN' }] },
+  provision: { type: 'deny' },
+};
+
+/** An Encounter of Patient/p. */
+export const encounter = (id: string) => ({ resourceType: 'Encounter', id, status: 'finished', class: { code: 'AMB' }, subject: { reference: 'Patient/p' } });
+
+/** The AuditEvents of the deliveries of a subscription (those naming its event number). */
+export async function auditsOf(world: World, subscriptionId: string) {
+  const page = await world.storage.search(systemContext(BASE_URL), { types: ['AuditEvent'], where: [], sort: [{ code: '_id', descending: false, type: 'token' }], count: 100, offset: 0, total: 'none' });
+  return page.records
+    .map((record) => record.resource as unknown as { outcome: string; subtype: Array<{ code: string }>; agent: Array<{ who: { reference?: string } }>; entity?: Array<{ what: { reference: string }; detail?: Array<{ valueString: string }> }> })
+    .filter((event) => event.entity?.some((entity) => entity.what.reference === `Subscription/${subscriptionId}` && entity.detail !== undefined));
 }
