@@ -16,14 +16,14 @@
 import { randomUUID } from 'node:crypto';
 import type { Appointment, AppointmentParticipant, Bundle, CodeableConcept, Reference, Schedule, Slot } from 'fhir/r4';
 import { systemContext, type RequestContext } from '../context';
-import { badRequest, FhirError } from '../errors';
+import { badRequest } from '../errors';
 import type { Services } from '../interactions/services';
 import { localKey, overlaps, intervalOf, type Interval } from '../scheduling/appointment-state';
 import { activeAppointmentsOf, activeHoldersOf, searchAll, searchPages } from '../scheduling/queries';
-import { mayActFor } from '../security/consent';
 import { authorize } from '../security/scopes/authorize';
 import type { OperationDescriptor, OperationParameter } from './descriptor';
 import { checkParameters, valueOf, type ParameterParts } from './parameters';
+import { assertMayScheduleFor } from './scheduling-access';
 
 export const FIND_PARAMETERS: readonly OperationParameter[] = [
   { name: 'start', type: 'dateTime', min: 1, max: 1, documentation: 'Start of the window (inclusive)' },
@@ -152,9 +152,7 @@ async function bookedTime(services: Services, ctx: RequestContext, request: Find
 /** The caller may search Slots and Schedules (scopes), and see the patient it names (consent): 403 otherwise. */
 async function assertMayFind(services: Services, ctx: RequestContext, request: FindRequest): Promise<void> {
   authorize(ctx.principal, ['Slot', 'Schedule'], ['s']);
-  if (request.patient && !(await mayActFor(services.storage, ctx, [request.patient.slice('Patient/'.length)], 'every'))) {
-    throw FhirError.of(403, 'forbidden', '$find with patient-reference needs access to that patient');
-  }
+  if (request.patient) await assertMayScheduleFor(services, ctx, [request.patient.slice('Patient/'.length)], '$find with patient-reference');
 }
 
 export async function findAppointments(services: Services, requestCtx: RequestContext, body: unknown): Promise<Bundle> {

@@ -94,3 +94,54 @@ t.test('a booking is audited with the patient as entity', async (t) => {
   t.ok(entities.some(([ref, role]: string[]) => ref === 'Patient/p' && role === '1'), 'the patient, role 1');
   t.ok(entities.some(([ref]: string[]) => String(ref).startsWith('Appointment/')), 'the Appointment');
 });
+
+const OTHER = { scope: 'user/Appointment.c user/Slot.rs user/Schedule.rs', fhirUser: 'Practitioner/other' };
+const proposalWith = (practitioner: string, patient: string, extra: Json = {}) => ({
+  ...proposalFor(patient),
+  participant: [
+    { actor: { reference: practitioner }, status: 'needs-action' },
+    { actor: { reference: patient }, status: 'needs-action' },
+  ],
+  ...extra,
+});
+
+t.test('a plain POST of an Appointment follows the same actors', async (t) => {
+  const h = await world(t);
+  const plain = (patient: string) => ({ resourceType: 'Appointment', status: 'proposed', participant: [{ actor: { reference: patient }, status: 'needs-action' }] });
+  t.equal((await as(h, PATIENT_P, 'POST', '/fhir/Appointment', plain('Patient/q'))).statusCode, 403, 'a patient for another');
+  t.equal((await as(h, PATIENT_P, 'POST', '/fhir/Appointment', plain('Patient/p'))).statusCode, 201, 'a patient for itself');
+  const untreated = await as(h, GP, 'POST', '/fhir/Appointment', plain('Patient/q'));
+  t.equal(untreated.statusCode, 422, 'a practitioner naming a patient it may not see: a reference to nothing');
+});
+
+t.test('a patient-scoped launch books only for its launch patient, whoever the user is', async (t) => {
+  const h = await world(t);
+  // The GP treats p, but this launch is in q's context with patient/ scopes only.
+  const launch = { scope: 'patient/Appointment.c patient/Slot.rs patient/Schedule.rs', fhirUser: 'Practitioner/gp', patient: 'q' };
+  t.equal((await as(h, launch, 'POST', '/fhir/Appointment/$book', bookParameters(proposalFor('Patient/p')))).statusCode, 403, 'not the launch patient');
+  const none = { ...proposalFor('Patient/p'), participant: [{ actor: { reference: 'Practitioner/pr1' }, status: 'needs-action' }] };
+  t.equal((await as(h, PATIENT_P, 'POST', '/fhir/Appointment/$book', bookParameters(none))).statusCode, 403, 'a patient must book itself');
+});
+
+t.test("a referral's recipient may book for the referred patient; an opt-out closes the patient", async (t) => {
+  const h = await world(t);
+  const book = (claims: Json, appointment: unknown) => as(h, claims, 'POST', '/fhir/Appointment/$book', bookParameters(appointment));
+  const referred = proposalWith('Practitioner/other', 'Patient/q', { basedOn: [{ reference: 'ServiceRequest/ref-q' }] });
+  t.equal((await book(OTHER, referred)).statusCode, 403, 'no referral yet');
+  t.equal((await as(h, OTHER, 'GET', `/fhir/Appointment/$find?${window}&patient-reference=Patient/q`)).statusCode, 403, '$find neither');
+  await h.storage.update(systemContext(BASE_URL), {
+    resourceType: 'ServiceRequest', id: 'ref-q', status: 'active', intent: 'order', subject: { reference: 'Patient/q' }, performer: [{ reference: 'Practitioner/other' }],
+  } as AnyResource);
+  t.equal((await as(h, OTHER, 'GET', `/fhir/Appointment/$find?${window}&patient-reference=Patient/q`)).statusCode, 200, '$find for the referred patient');
+  t.equal((await book(OTHER, referred)).statusCode, 201, 'the recipient books');
+
+  await h.storage.update(systemContext(BASE_URL), {
+    resourceType: 'Consent', id: 'optout-p', status: 'active', dateTime: '2020-01-01', patient: { reference: 'Patient/p' },
+    scope: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: 'patient-privacy' }] },
+    category: [{ coding: [{ system: 'http://loinc.org', code: '59284-0' }] }],
+    policyRule: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'OPTOUT' }] },
+  } as AnyResource);
+  t.equal((await book(GP, proposalFor('Patient/p', 'slot-1-0915'))).statusCode, 403, 'the GP after p opted out');
+  t.equal((await as(h, GP, 'GET', `/fhir/Appointment/$find?${window}&patient-reference=Patient/p`)).statusCode, 403, '$find neither');
+  t.equal((await as(h, PATIENT_P, 'POST', '/fhir/Appointment/$book', bookParameters(proposalFor('Patient/p', 'slot-1-0915')))).statusCode, 201, 'p itself still books');
+});
