@@ -145,3 +145,41 @@ t.test("a referral's recipient may book for the referred patient; an opt-out clo
   t.equal((await as(h, GP, 'GET', `/fhir/Appointment/$find?${window}&patient-reference=Patient/p`)).statusCode, 403, '$find neither');
   t.equal((await as(h, PATIENT_P, 'POST', '/fhir/Appointment/$book', bookParameters(proposalFor('Patient/p', 'slot-1-0915')))).statusCode, 201, 'p itself still books');
 });
+
+t.test("holds, cancellations and the sweeper's expiries are audited with the patient", async (t) => {
+  let now = new Date(at('08:00'));
+  const { h } = await startSecureWorld(t, { scheduling: { clock: () => now, holdSeconds: 600, sweepIntervalMs: 50 } });
+  for (const resource of clinicResources(2)) if (resource.resourceType !== 'Patient') await h.storage.update(systemContext(BASE_URL), resource as AnyResource);
+  const events = async () => {
+    await h.app.auditTrail.flush();
+    const found = await h.storage.search(systemContext(BASE_URL), { types: ['AuditEvent'], where: [], sort: [], count: 500, offset: 0, total: 'none' });
+    return found.records.map((r) => r.resource as unknown as Json);
+  };
+  const namesPatient = (event: Json, appointment: string) =>
+    (event.entity ?? []).some((e: Json) => e.what?.reference === 'Patient/p' && e.role?.code === '1') && (event.entity ?? []).some((e: Json) => e.what?.reference === appointment);
+  const auditedAs = async (appointment: string, action: string) => (await events()).filter((event) => event.action === action && namesPatient(event, appointment));
+
+  const hold = await as(h, GP, 'POST', '/fhir/Appointment/$hold', bookParameters(proposalFor('Patient/p')));
+  t.equal(hold.statusCode, 201);
+  const held = `Appointment/${(hold.json() as Json).id}`;
+  t.equal((await auditedAs(held, 'E')).length, 1, 'the hold, with the patient and the Appointment');
+
+  const booked = await as(h, GP, 'POST', '/fhir/Appointment/$book', bookParameters(proposalFor('Patient/p', 'slot-1-0915')));
+  const appointment = (booked.json() as Json).entry[0].resource as Json;
+  const cancel = await as(h, GP, 'PUT', `/fhir/Appointment/${appointment.id}`, { ...appointment, status: 'cancelled' });
+  t.equal(cancel.statusCode, 200);
+  t.equal((await auditedAs(`Appointment/${appointment.id}`, 'U')).length, 1, 'the cancellation');
+  t.equal((await as(h, GP, 'DELETE', `/fhir/Appointment/${appointment.id}`)).statusCode, 204);
+  t.equal((await auditedAs(`Appointment/${appointment.id}`, 'D')).length, 1, 'the delete');
+
+  now = new Date(at('08:11'));
+  let swept: Json[] = [];
+  for (let waited = 0; waited < 5000 && swept.length === 0; waited += 50) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    swept = await auditedAs(held, 'U');
+  }
+  t.equal(swept.length, 1, "the sweeper's expiry, with the patient and the Appointment");
+  t.same(swept[0]?.agent?.[0]?.who?.identifier, { system: BASE_URL, value: 'hold-sweeper' }, 'by the server');
+  const stored = await h.storage.read(systemContext(BASE_URL), 'Appointment', held.slice('Appointment/'.length));
+  t.equal((stored?.resource as Json | undefined)?.status, 'cancelled');
+});
