@@ -6,6 +6,7 @@ import { benchBundles } from './bench/bundles';
 import { benchForms } from './bench/forms';
 import { benchClaims } from './bench/claims';
 import { benchRestCore } from './bench/rest-core';
+import { benchScheduling } from './bench/scheduling';
 import { benchSearch } from './bench/search';
 
 /**
@@ -37,6 +38,11 @@ const SECTIONS: Section[] = [
   { name: 'search', run: (dir, o) => benchSearch(dir, { resources: o.searchResources, seconds: o.seconds, connections: 4 }) },
   { name: 'forms', run: (dir, o) => benchForms(dir, { seconds: o.seconds, connections: 4 }) },
   { name: 'claims', run: (dir, o) => benchClaims(dir, { seconds: o.seconds, connections: 8 }) },
+  // $find latency with one client (the time of one $find, not of a queue); $book throughput with the 32 concurrent clients the targets name.
+  {
+    name: 'scheduling',
+    run: (dir, o) => benchScheduling(dir, { seconds: o.seconds, rounds: Number(process.env.BENCH_SCHEDULING_ROUNDS ?? 3), findConnections: 1, bookConnections: 32 }),
+  },
 ];
 
 async function main(): Promise<void> {

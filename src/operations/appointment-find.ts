@@ -168,12 +168,14 @@ export async function findAppointments(services: Services, requestCtx: RequestCo
     const everyone = { ...systemContext(ctx.baseUrl, ctx.requestId), now: ctx.now };
     const booked = await bookedTime(services, ctx, request, window);
     const scheduleOf = (slot: Slot) => schedules.get(localKey(slot.schedule.reference, ctx.baseUrl)?.id ?? '');
+    // The Schedules drive the query (an equality); the window's tests come before the status's, so that
+    // SQLite, which tests in the order written, probes the status only of Slots inside the window.
     const pages = searchPages(services.storage, ctx, 'Slot', [
+      ['start', `ge${new Date(window.start).toISOString()}`],
+      ['start', `lt${new Date(window.end).toISOString()}`],
       ['schedule', [...schedules.keys()].map((id) => `Schedule/${id}`).join(',')],
       // busy-tentative: a lapsed hold not yet swept blocks nothing (the holders are checked below).
       ['status', 'free,busy-tentative'],
-      ['start', `ge${new Date(window.start).toISOString()}`],
-      ['start', `lt${new Date(window.end).toISOString()}`],
       ['_sort', 'start'],
     ], Math.max(request.count * 2, 50));
     for await (const page of pages) {
