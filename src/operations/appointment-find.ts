@@ -139,12 +139,11 @@ async function bookedTime(services: Services, ctx: RequestContext, request: Find
   const everyone = { ...systemContext(ctx.baseUrl, ctx.requestId), now: ctx.now };
   const actors = [...request.practitioners, ...(request.patient ? [request.patient] : [])];
   const intervals: Interval[] = [];
-  for (const actor of actors) {
-    for (const appointment of await activeAppointmentsOf(services.storage, everyone, actor, window)) {
-      const declined = appointment.participant.some((p) => p.actor?.reference === actor && p.status === 'declined');
-      const interval = intervalOf(appointment);
-      if (!declined && interval) intervals.push(interval);
-    }
+  for (const appointment of await activeAppointmentsOf(services.storage, everyone, actors, window)) {
+    // Counted when one of the actors takes part in it (has not declined it).
+    const counts = appointment.participant.some((p) => p.actor?.reference !== undefined && actors.includes(p.actor.reference) && p.status !== 'declined');
+    const interval = intervalOf(appointment);
+    if (counts && interval) intervals.push(interval);
   }
   return intervals;
 }

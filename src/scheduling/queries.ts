@@ -41,12 +41,14 @@ export async function activeHoldersOf(ops: StorageOps, ctx: RequestContext, slot
 }
 
 /**
- * The Appointments active at `ctx.now` of this actor (any participant
- * status but declined) that overlap `window`.
+ * The Appointments active at `ctx.now` that name any of these actors (any
+ * participant status: the caller tells declined ones apart) and overlap
+ * `window`. One search for all of them: a booking asks for each participant.
  */
-export async function activeAppointmentsOf(ops: StorageOps, ctx: RequestContext, actor: string, window: Interval): Promise<Appointment[]> {
+export async function activeAppointmentsOf(ops: StorageOps, ctx: RequestContext, actors: readonly string[], window: Interval): Promise<Appointment[]> {
+  if (actors.length === 0) return [];
   const records = await searchAll(ops, ctx, 'Appointment', [
-    ['actor', actor],
+    ['actor', actors.join(',')],
     ['status', ACTIVE_STATUS_LIST],
     // Appointment's `date` is its start: only those that start before the window ends can overlap it.
     ['date', `lt${new Date(window.end).toISOString()}`],
