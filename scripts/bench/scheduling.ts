@@ -1,15 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { systemContext } from '../../src/context';
-import type { AnyResource } from '../../src/fhir/types';
-import { createIndexer } from '../../src/search/indexer';
-import { createSqliteStorage } from '../../src/storage/sqlite/sqlite-storage';
-import { stderrProgressBar } from '../progress-bar';
 import { markdownTable, runLoad, type LoadResult } from './http-load';
 import { startServerProcess } from './server-process';
+import { storeResources } from './store-resources';
 
-/** The indexer only uses the base URL to make absolute references relative; the clinic has none. */
-const LOAD_BASE_URL = 'http://127.0.0.1:8080/fhir';
 const PRACTITIONERS = 50;
 const DAYS = 90;
 /** 08:00 to 16:15 in 15-minute slots: 33 a day, 50 × 90 × 33 = 148,500 Slots. */
@@ -19,7 +13,6 @@ const SLOT_MS = 15 * 60_000;
 const DAY_MS = 24 * 3600_000;
 /** Patients the bookings are spread over (none ever double-booked, see bookingOf). */
 const PATIENTS = 1000;
-const WRITES_PER_UNIT = 1000;
 
 export interface SchedulingBenchOptions {
   seconds: number;
@@ -57,33 +50,11 @@ function* clinic(start: number): Generator<Record<string, unknown>> {
   }
 }
 
-/** Loads the clinic through the storage port, as an import tool would. */
+/** Loads the clinic through the storage port, as an import tool would; answers how many resources. */
 export async function loadClinic(sqlitePath: string, start: number): Promise<number> {
-  const storage = createSqliteStorage({ path: sqlitePath, indexer: createIndexer({ baseUrl: LOAD_BASE_URL }) });
-  const total = PATIENTS + 2 * PRACTITIONERS + PRACTITIONERS * DAYS * SLOTS_PER_DAY;
-  const progress = stderrProgressBar('loading the clinic');
-  const resources = clinic(start);
-  let written = 0;
-  try {
-    for (let done = false; !done; ) {
-      const ctx = systemContext(LOAD_BASE_URL, 'bench-scheduling-load');
-      await storage.unitOfWork(async (tx) => {
-        for (let n = 0; n < WRITES_PER_UNIT; n++) {
-          const next = resources.next();
-          if (next.done) {
-            done = true;
-            return;
-          }
-          await tx.create(ctx, next.value as AnyResource);
-          written++;
-        }
-      });
-      progress(written, total);
-    }
-  } finally {
-    await storage.close();
-  }
-  return total;
+  const resources = [...clinic(start)];
+  await storeResources(sqlitePath, resources.length, (i) => resources[i]!);
+  return resources.length;
 }
 
 /**

@@ -18,6 +18,7 @@ import { HOLD_EXPIRES_URL } from '../../src/scheduling/appointment-state';
 import { activeAppointmentsOf, activeHoldersOf } from '../../src/scheduling/queries';
 import { resourcesAsOf } from '../../src/scheduling/snapshot';
 import { createIndexer } from '../../src/search/indexer';
+import { defaultParamSource, type SearchParamSource } from '../../src/search/param-source';
 import type { StorageOps } from '../../src/storage/port';
 import { createSqliteStorage } from '../../src/storage/sqlite/sqlite-storage';
 import { MingoImage } from '../storage/mingo-image';
@@ -119,5 +120,22 @@ t.test('the $bulk-publish snapshot over each engine', async (t) => {
     t.same(now, ['slot-1-0900:busy', 'slot-2-0900:free', 'slot-1-0915:busy-tentative', 'slot-2-0915:free', 'slot-1-0930:free', 'slot-2-0930:busy', 'slot-1-0945:free'], `${name}: later, deleted Slot gone`);
     t.same(await slotFile(ops, instant(999), instant(snapshot)), ['slot-1-0900:busy', 'slot-1-0915:busy-tentative', 'slot-2-0930:busy'], `${name}: _since`);
     t.same(ids(await resourcesAsOf(ops, ctxAt(1000), 'Appointment', instant(snapshot))), [], `${name}: no Appointment yet at the snapshot`);
+  }
+});
+
+t.test('an Appointment stored before `end` was indexed still counts for overlaps', async (t) => {
+  // The indexer of a server from before the parameter: everything but Appointment's `end`.
+  const before: SearchParamSource = {
+    ...defaultParamSource,
+    searchParameters: (type) => defaultParamSource.searchParameters(type).filter((param) => !(type === 'Appointment' && param.code === 'end')),
+  };
+  const legacy = createIndexer({ baseUrl: BASE, params: before });
+  const sqlite = createSqliteStorage({ path: ':memory:', indexer: legacy });
+  t.teardown(() => sqlite.close());
+  const old = appointment('old', 'booked', 'slot-1-0900', '09:00', '10:00', [['Practitioner/pr1', 'accepted'], ['Patient/p1', 'accepted']]);
+  for (const [name, ops] of [['mongodb (mingo)', new MingoImage(legacy)], ['sqlite', sqlite]] as Array<[string, StorageOps]>) {
+    await ops.update(ctxAt(1), old as AnyResource);
+    const later = { start: Date.parse(at('09:30')), end: Date.parse(at('09:45')) };
+    t.same(ids(await activeAppointmentsOf(ops, ctxAt(2), ['Patient/p1'], later)), ['old'], `${name}: found without its end entry`);
   }
 });
