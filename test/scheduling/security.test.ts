@@ -183,3 +183,13 @@ t.test("holds, cancellations and the sweeper's expiries are audited with the pat
   const stored = await h.storage.read(systemContext(BASE_URL), 'Appointment', held.slice('Appointment/'.length));
   t.equal((stored?.resource as Json | undefined)?.status, 'cancelled');
 });
+
+t.test('idempotency keys are per principal', async (t) => {
+  const h = await world(t);
+  const book = async (claims: Json, appointment: unknown) =>
+    h.as(await h.token(claims as never), { method: 'POST', url: '/fhir/Appointment/$book', payload: bookParameters(appointment), headers: { 'idempotency-key': 'same-key' } });
+  t.equal((await book(GP, proposalFor('Patient/p'))).statusCode, 201, 'the GP books with the key');
+  t.equal((await book(DESK, proposalFor('Patient/q', 'slot-1-0915'))).statusCode, 201, 'the desk uses the same key for another booking: its own key, not a conflict');
+  t.equal((await book(GP, proposalFor('Patient/p'))).statusCode, 200, "the GP's retry still finds its booking");
+  t.equal((await book(DESK, proposalFor('Patient/p'))).statusCode, 409, "the desk sending the GP's booking is a new booking of a taken slot");
+});
