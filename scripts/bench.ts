@@ -7,6 +7,7 @@ import { benchExport } from './bench/export';
 import { benchForms } from './bench/forms';
 import { benchClaims } from './bench/claims';
 import { benchRestCore } from './bench/rest-core';
+import { benchScheduling } from './bench/scheduling';
 import { benchSearch } from './bench/search';
 import { benchSubscriptions } from './bench/subscriptions';
 
@@ -42,6 +43,11 @@ const SECTIONS: Section[] = [
   { name: 'claims', run: (dir, o) => benchClaims(dir, { seconds: o.seconds, connections: 8 }) },
   { name: 'export', run: (dir, o) => benchExport(dir, { resources: o.searchResources, seconds: o.seconds, rounds: Number(process.env.BENCH_EXPORT_ROUNDS ?? 3) }) },
   { name: 'subscriptions', run: (dir, o) => benchSubscriptions(dir, { seconds: o.seconds, connections: 16, rounds: Number(process.env.BENCH_SUBSCRIPTION_ROUNDS ?? 3) }) },
+  // $find latency with one client (the time of one $find, not of a queue); $book throughput with the 32 concurrent clients the targets name.
+  {
+    name: 'scheduling',
+    run: (dir, o) => benchScheduling(dir, { seconds: o.seconds, rounds: Number(process.env.BENCH_SCHEDULING_ROUNDS ?? 3), findConnections: 1, bookConnections: 32 }),
+  },
 ];
 
 async function main(): Promise<void> {

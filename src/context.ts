@@ -38,6 +38,13 @@ export interface RequestContext {
    * reads as a read or a search of the caller would be.
    */
   readonly accessFor?: (permission: Permission) => Promise<AccessFilter | undefined>;
+  /**
+   * The consent layer's filter alone (no scopes) for a permission, set by
+   * admission: "may the caller see this patient under the consent rules?"
+   * whatever its scopes on Patient (an operation that books for a patient
+   * asks it; docs/scheduling.md). Undefined: no consent layer restricts it.
+   */
+  readonly consentFor?: (permission: Permission) => Promise<AccessFilter | undefined>;
 }
 
 /**

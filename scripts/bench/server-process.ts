@@ -37,10 +37,11 @@ async function waitUntilReady(url: string, child: ChildProcess): Promise<void> {
  * generator does not share its event loop. Logging is at warn: one line per
  * request would measure the log pipe, not the server.
  */
-export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
+export async function startServerProcess(env: Record<string, string>, nodeArgs: readonly string[] = []): Promise<ServerProcess> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}/fhir`;
-  const child: ChildProcess = spawn(process.execPath, [join(projectRoot, 'dist', 'src', 'main.js')], {
+  // nodeArgs: e.g. --cpu-prof, which Node refuses in NODE_OPTIONS.
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, join(projectRoot, 'dist', 'src', 'main.js')], {
     cwd: projectRoot,
     env: { ...process.env, PORT: String(port), BASE_URL: url, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'inherit', 'inherit'],

@@ -79,6 +79,16 @@ export const SERVER_SEARCH_PARAMETERS: readonly SearchParamDef[] = [
     expression: 'AuditEvent.purposeOfEvent | AuditEvent.agent.purposeOfUse',
     description: 'The purpose of use of the event or of one of its agents (like R5 AuditEvent purpose)',
   },
+  {
+    // R4's Appointment `date` is the start only: the booking rule's overlap search (docs/scheduling.md)
+    // bounds the other side with the end, instead of reading every earlier Appointment of a participant.
+    url: 'urn:concord:SearchParameter:Appointment-end',
+    code: 'end',
+    type: 'date',
+    base: ['Appointment'],
+    expression: 'Appointment.end',
+    description: 'When the Appointment ends',
+  },
 ];
 
 const allSearchParameters = lazy(() => [...readConformanceArtefact<SearchParamDef[]>('search-parameters.json'), ...SERVER_SEARCH_PARAMETERS]);

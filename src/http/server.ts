@@ -6,6 +6,8 @@ import { DEFAULT_MAX_BUNDLE_ENTRIES, type Config } from '../config';
 import { DEFAULT_EXPORT_SETTINGS, ExportService, type ExportSettings } from '../export/service';
 import type { Services } from '../interactions/services';
 import type { ExportJobStore } from '../storage/export-jobs';
+import type { AnyResource } from '../fhir/types';
+import type { VersionRecord } from '../fhir/version-record';
 import { createSqliteExportJobStore } from '../storage/sqlite/export-job-store';
 import { registerExportRoutes } from './export-routes';
 import { serverRouter } from '../rest/server-routes';
@@ -14,6 +16,7 @@ import type { AccessPartSource } from '../security/access-filter';
 import type { Auth } from '../security/auth/auth-service';
 import { installScheduling, type SchedulingOptions } from '../scheduling/install';
 import { timeOrderedId } from '../security/audit/install-audit';
+import { serverWriteAudit } from '../security/audit/server-writes';
 import { installSecurity } from '../security/install-security';
 import { clientErrorHandler, frameworkError, installErrorHandling } from './error-handling';
 import { exceedsDepth, tooDeep } from './json-depth';
@@ -107,7 +110,11 @@ export function buildServer({ config, services, logStream, auth, accessSources, 
   if (auth?.mode === 'on') registerPrivacyPage(app, { baseUrl: config.baseUrl });
   installErrorHandling(app, config.basePath, router);
   // The booking rule lives on the storage's commit hooks: every write path of Appointment and Slot keeps it.
-  const booking = installScheduling(services.storage, config.baseUrl, scheduling, (message) => app.log.error(message));
+  // The sweeper's cancellations are writes like any other: audited through the same buffer, with the patient.
+  const sweepAudit = serverWriteAudit(config.baseUrl);
+  const onHoldsReleased = (released: readonly VersionRecord[]) =>
+    app.auditTrail.add(sweepAudit('hold-sweeper', 'update', released).map((event) => ({ ...event, id: timeOrderedId() }) as unknown as AnyResource));
+  const booking = installScheduling(services.storage, config.baseUrl, { ...scheduling, onHoldsReleased }, (message) => app.log.error(message));
   app.addHook('onClose', async () => booking.stop());
   const exportJobs = exportOptions?.jobs ?? createSqliteExportJobStore(':memory:');
   // Not `exports`: compiled to CommonJS that name would shadow the module's exports object.

@@ -24,9 +24,9 @@ import { createResource, updateResource, type WriteOutcome } from '../interactio
 import { HOLD_EXPIRES_URL, localKey, slotReferences } from '../scheduling/appointment-state';
 import { idempotencyKey, IDEMPOTENCY_SYSTEM, keyDigest, keyIdentifier, priorBooking, sameBooking } from '../scheduling/idempotency';
 import type { Scheduling } from '../scheduling/install';
-import { mayActFor } from '../security/consent';
 import type { OperationDescriptor, OperationParameter } from './descriptor';
 import { checkParameters, valueOf } from './parameters';
+import { assertMayScheduleFor, patientsOf } from './scheduling-access';
 
 const HOLD_PARAMETERS: readonly OperationParameter[] = [
   { name: 'appointment-resource', type: 'Resource', resourceType: 'Appointment', min: 1, max: 1, documentation: 'A proposed Appointment, as $find returns it' },
@@ -56,24 +56,6 @@ function withoutHold(appointment: Appointment): Appointment {
   return { ...rest, ...(kept.length > 0 ? { extension: kept } : {}) } as Appointment;
 }
 
-/**
- * Who may book for whom: the operator and system clients for anyone, a
- * patient for itself only, a practitioner for the patients it may act for
- * under the consent rules (its treatment relationships); anyone else for
- * nobody. The patients are the Appointment's Patient participants. 403 otherwise.
- */
-async function assertMayBookFor(services: Services, ctx: RequestContext, appointment: Appointment): Promise<void> {
-  const patients = (appointment.participant ?? [])
-    .map((participant) => localKey(participant.actor?.reference, ctx.baseUrl))
-    .filter((key) => key?.type === 'Patient')
-    .map((key) => key!.id);
-  if (ctx.principal.kind === 'operator') return;
-  if (ctx.principal.actorType !== 'Patient' && ctx.principal.actorType !== 'Practitioner' && ctx.principal.actorType !== 'PractitionerRole') {
-    throw FhirError.of(403, 'forbidden', 'Only patients, practitioners and system clients may book');
-  }
-  if (!(await mayActFor(services.storage, ctx, patients, 'every'))) throw FhirError.of(403, 'forbidden', 'The caller may not book for this patient');
-}
-
 function assertHasSlots(appointment: Appointment, ctx: RequestContext, operation: string): void {
   if (slotReferences(appointment, ctx.baseUrl).length === 0) throw badRequest(`${operation}: the Appointment must name at least one Slot on this server`, ['Appointment.slot']);
 }
@@ -85,7 +67,7 @@ export async function holdAppointment(services: Services, ctx: RequestContext, b
   const proposed = valueOf<Appointment>(parts, 'appointment-resource', 'resource')!;
   if (proposed.status !== 'proposed') throw badRequest('$hold takes a proposed Appointment', ['Appointment.status']);
   assertHasSlots(proposed, at, '$hold');
-  await assertMayBookFor(services, at, proposed);
+  await assertMayScheduleFor(services, at, patientsOf(proposed, at.baseUrl), '$hold');
   const expiry: Extension = { url: HOLD_EXPIRES_URL, valueInstant: new Date(at.now.getTime() + scheduling.holdSeconds * 1000).toISOString() };
   const held = withoutHold(proposed);
   const outcome = await createResource(services, at, 'Appointment', { ...held, status: 'pending', extension: [...(held.extension ?? []), expiry] });
@@ -142,7 +124,7 @@ export async function bookAppointment(services: Services, ctx: RequestContext, b
   const at = atSchedulingTime(ctx, scheduling);
   const request = await parseBook(services, at, body);
   assertHasSlots(request.requested, at, '$book');
-  await assertMayBookFor(services, at, request.requested);
+  await assertMayScheduleFor(services, at, patientsOf(request.requested, at.baseUrl), '$book');
   const key = idempotencyKey(header, request.requested);
   const digest = key === undefined ? undefined : keyDigest(at.principal, key);
   const booked = await services.storage.unitOfWork(async (tx): Promise<Booked> => {

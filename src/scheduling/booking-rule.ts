@@ -116,19 +116,17 @@ class BookingCheck {
     }
     const interval = intervalOf(appointment);
     if (!interval) return;
-    for (const participant of await this.participants(appointment)) {
-      if (await this.overlappingBooking(participant, interval, appointment.id)) {
-        throw conflict(`${participant} already has an active Appointment that overlaps ${appointment.start} - ${appointment.end}`);
-      }
-    }
+    const busy = await this.busyParticipant(await this.participants(appointment), interval, appointment.id);
+    if (busy) throw conflict(`${busy} already has an active Appointment that overlaps ${appointment.start} - ${appointment.end}`);
   }
 
-  /** Whether another active Appointment of this participant (who has not declined it) overlaps `interval`. */
-  private async overlappingBooking(participant: string, interval: Interval, ownId: string | undefined): Promise<boolean> {
-    for (const other of await activeAppointmentsOf(this.tx, this.ctx, participant, interval)) {
-      if (other.id !== ownId && (await this.participants(other)).includes(participant)) return true;
+  /** The first of these participants that another active Appointment (which it has not declined) overlapping `interval` counts too. */
+  private async busyParticipant(participants: readonly string[], interval: Interval, ownId: string | undefined): Promise<string | undefined> {
+    const counted = new Set<string>();
+    for (const other of await activeAppointmentsOf(this.tx, this.ctx, participants, interval)) {
+      if (other.id !== ownId) for (const participant of await this.participants(other)) counted.add(participant);
     }
-    return false;
+    return participants.find((participant) => counted.has(participant));
   }
 
   /** A Slot freed, blocked for good or deleted by a direct write while an active Appointment holds it: 409. */

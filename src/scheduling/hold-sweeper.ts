@@ -11,8 +11,15 @@ import type { Appointment } from 'fhir/r4';
 import { systemContext } from '../context';
 import type { AnyResource } from '../fhir/types';
 import { parseSearch } from '../search/parse';
-import type { Storage } from '../storage/port';
+import type { Storage, VersionRecord } from '../storage/port';
 import { isLapsedHold } from './appointment-state';
+
+/**
+ * Told of each hold the sweeper cancelled, with the version it wrote: the
+ * server's audit records it as a write, like a cancellation through the API
+ * (the HTTP layer passes it; this floor cannot reach the audit).
+ */
+export type OnHoldsReleased = (released: readonly VersionRecord[]) => void;
 
 export interface HoldSweeper {
   sweep(): Promise<number>;
@@ -22,9 +29,16 @@ export interface HoldSweeper {
 /** Pending Appointments read per page while sweeping. */
 const PAGE = 200;
 
-export function startHoldSweeper(storage: Storage, baseUrl: string, clock: () => Date, intervalMs: number, warn: (message: string) => void): HoldSweeper {
+export function startHoldSweeper(
+  storage: Storage,
+  baseUrl: string,
+  clock: () => Date,
+  intervalMs: number,
+  warn: (message: string) => void,
+  onReleased: OnHoldsReleased = () => {},
+): HoldSweeper {
   let running: Promise<number> | undefined;
-  const sweep = () => (running ??= sweepLapsedHolds(storage, baseUrl, clock).finally(() => (running = undefined)));
+  const sweep = () => (running ??= sweepLapsedHolds(storage, baseUrl, clock, onReleased).finally(() => (running = undefined)));
   const timer = setInterval(() => {
     sweep().catch((error: unknown) => warn(`Sweeping lapsed holds failed: ${error instanceof Error ? error.message : String(error)}`));
   }, intervalMs);
@@ -36,7 +50,7 @@ export function startHoldSweeper(storage: Storage, baseUrl: string, clock: () =>
 }
 
 /** Cancels every hold lapsed at the clock's "now"; answers how many. */
-export async function sweepLapsedHolds(storage: Storage, baseUrl: string, clock: () => Date): Promise<number> {
+export async function sweepLapsedHolds(storage: Storage, baseUrl: string, clock: () => Date, onReleased: OnHoldsReleased = () => {}): Promise<number> {
   const now = clock();
   const ctx = { ...systemContext(baseUrl, 'hold-sweeper'), now };
   const { query } = parseSearch(['Appointment'], [['status', 'pending']], { strict: true, baseUrl, now });
@@ -46,17 +60,17 @@ export async function sweepLapsedHolds(storage: Storage, baseUrl: string, clock:
     for (const record of page.records) if (isLapsedHold(record.resource as unknown as Appointment, now)) lapsed.push(record.id);
     if (!page.hasMore || page.records.length === 0) break;
   }
-  let cancelled = 0;
+  const released: VersionRecord[] = [];
   for (const id of lapsed) {
     // Read again in the unit: a $book may have turned the hold into a booking meanwhile.
-    const done = await storage.unitOfWork(async (tx) => {
+    const written = await storage.unitOfWork(async (tx) => {
       const current = (await tx.read(ctx, 'Appointment', id))?.resource as unknown as Appointment | undefined;
-      if (!current || !isLapsedHold(current, now)) return false;
-      const released: Appointment = { ...current, status: 'cancelled', cancelationReason: { text: 'The hold expired' } };
-      await tx.update(ctx, released as unknown as AnyResource);
-      return true;
+      if (!current || !isLapsedHold(current, now)) return undefined;
+      const cancelled: Appointment = { ...current, status: 'cancelled', cancelationReason: { text: 'The hold expired' } };
+      return (await tx.update(ctx, cancelled as unknown as AnyResource)).record;
     }, { guard: `Appointment/${id}` });
-    if (done) cancelled++;
+    if (written) released.push(written);
   }
-  return cancelled;
+  if (released.length > 0) onReleased(released);
+  return released.length;
 }

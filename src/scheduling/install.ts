@@ -7,7 +7,7 @@
 import { DEFAULT_HOLD_SECONDS } from '../config';
 import type { Storage } from '../storage/port';
 import { bookingRule } from './booking-rule';
-import { startHoldSweeper } from './hold-sweeper';
+import { startHoldSweeper, type OnHoldsReleased } from './hold-sweeper';
 
 export interface SchedulingOptions {
   /** `SCHEDULING_HOLD_SECONDS`. */
@@ -16,6 +16,8 @@ export interface SchedulingOptions {
   clock?: () => Date;
   /** How often the sweeper looks for lapsed holds (at most 30 s: a lapsed hold is cancelled within 30 s). */
   sweepIntervalMs?: number;
+  /** Told of the holds each sweep cancelled (the server audits them). */
+  onHoldsReleased?: OnHoldsReleased;
 }
 
 /** What the scheduling operations need, once installed. */
@@ -35,7 +37,7 @@ export function installScheduling(storage: Storage, baseUrl: string, options: Sc
   const clock = options.clock ?? (() => new Date());
   const holdSeconds = options.holdSeconds ?? DEFAULT_HOLD_SECONDS;
   const unsubscribe = register(storage, baseUrl, clock, warn);
-  const sweeper = startHoldSweeper(storage, baseUrl, clock, Math.min(options.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS, 30_000), warn);
+  const sweeper = startHoldSweeper(storage, baseUrl, clock, Math.min(options.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS, 30_000), warn, options.onHoldsReleased);
   return {
     holdSeconds,
     clock,

@@ -41,16 +41,25 @@ export async function activeHoldersOf(ops: StorageOps, ctx: RequestContext, slot
 }
 
 /**
- * The Appointments active at `ctx.now` of this actor (any participant
- * status but declined) that overlap `window`.
+ * The Appointments active at `ctx.now` that name any of these actors (any
+ * participant status: the caller tells declined ones apart) and overlap
+ * `window`. One search for all of them: a booking asks for each participant.
+ * Both ends bound it (`date` is the start; `end` is Concord's parameter on
+ * Appointment.end), so it reads the overlapping ones, not a participant's
+ * whole calendar. Appointments stored before `end` was indexed have no
+ * entry for it: a second search finds them (`end:missing`) until
+ * `npm run reindex` has run, so that no overlap is ever missed.
  */
-export async function activeAppointmentsOf(ops: StorageOps, ctx: RequestContext, actor: string, window: Interval): Promise<Appointment[]> {
-  const records = await searchAll(ops, ctx, 'Appointment', [
-    ['actor', actor],
-    ['status', ACTIVE_STATUS_LIST],
-    // Appointment's `date` is its start: only those that start before the window ends can overlap it.
-    ['date', `lt${new Date(window.end).toISOString()}`],
-  ]);
+export async function activeAppointmentsOf(ops: StorageOps, ctx: RequestContext, actors: readonly string[], window: Interval): Promise<Appointment[]> {
+  if (actors.length === 0) return [];
+  const of = (end: [string, string]) =>
+    searchAll(ops, ctx, 'Appointment', [
+      end,
+      ['date', `lt${new Date(window.end).toISOString()}`],
+      ['actor', actors.join(',')],
+      ['status', ACTIVE_STATUS_LIST],
+    ]);
+  const records = [...(await of(['end', `gt${new Date(window.start).toISOString()}`])), ...(await of(['end:missing', 'true']))];
   return records
     .map((record) => record.resource as unknown as Appointment)
     .filter((appointment) => {

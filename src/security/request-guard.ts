@@ -95,14 +95,15 @@ export function createRequestGuard({ storage, baseUrl, accessSources = [] }: Req
   const admit: RequestGuard['admit'] = async (admission, cache) => {
     const { principal, classified, requestId, now } = admission;
     const otherAccess = (permission: Permission) => filterFor({ ...admission, classified: { ...classified, accessPermission: permission } }, cache);
-    const base: WriteRulesContext = { requestId, baseUrl, principal, now, writeRules, accessFor: otherAccess, ...(honouredByBreakGlass(principal) ? { breakGlass: true } : {}) };
+    const consentFor = (permission: Permission) => accessFor({ principal, permission, requestId, now }, accessSources);
+    const base: WriteRulesContext = { requestId, baseUrl, principal, now, writeRules, accessFor: otherAccess, consentFor, ...(honouredByBreakGlass(principal) ? { breakGlass: true } : {}) };
     if (isBundleRequest(classified)) return base;
     assertAuditEventWritable(classified);
     authorize(principal, classified.resourceType ? [classified.resourceType] : [], classified.permissions);
     const access = await filterFor(admission, cache);
     const withAccess = access ? { ...base, access } : base;
     if (principal.kind !== 'user' || !WRITES.has(classified.interaction)) return withAccess;
-    const consentAccess = await accessFor({ principal, permission: classified.accessPermission, requestId, now }, accessSources);
+    const consentAccess = await consentFor(classified.accessPermission);
     return consentAccess ? { ...withAccess, consentAccess } : withAccess;
   };
 

@@ -2,7 +2,7 @@ import { systemContext } from '../../src/context';
 import type { AnyResource } from '../../src/fhir/types';
 import type { AccessPartSource } from '../../src/security/access-filter';
 import { consentAccessSource } from '../../src/security/consent/consent-source';
-import { BASE_URL, startSecureHarness, type SecureHarness } from '../security/auth-kit';
+import { BASE_URL, startSecureHarness, type SecureHarness, type SecureOptions } from '../security/auth-kit';
 
 export const SID = 'urn:example:mrn';
 
@@ -19,9 +19,12 @@ export const WORLD: Array<Record<string, unknown>> = [
 ];
 
 /** A secure harness whose server applies the consent layer, with WORLD stored; `consent` is that layer, for a guard built by the test. */
-export async function startSecureWorld(t: { teardown(fn: () => unknown): void }): Promise<{ h: SecureHarness; consent: AccessPartSource }> {
+export async function startSecureWorld(
+  t: { teardown(fn: () => unknown): void },
+  options: Pick<SecureOptions, 'scheduling'> = {},
+): Promise<{ h: SecureHarness; consent: AccessPartSource }> {
   const layer: { source?: AccessPartSource } = {};
-  const h = await startSecureHarness({ accessSources: [(request) => layer.source?.(request)] });
+  const h = await startSecureHarness({ ...options, accessSources: [(request) => layer.source?.(request)] });
   t.teardown(() => h.close());
   const consent = (layer.source = consentAccessSource(h.storage, BASE_URL));
   for (const resource of WORLD) await h.storage.create(systemContext(BASE_URL), resource as AnyResource);

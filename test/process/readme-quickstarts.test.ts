@@ -81,13 +81,15 @@ const expectations: Array<{ name: string; check: (t: Test, out: string) => void 
     },
   },
   {
-    name: 'Scheduling: $find, $hold, $book with an idempotent retry, $bulk-publish',
+    name: 'Scheduling: $find, $hold, $book with an idempotent retry, cancel, $bulk-publish and its Slot file',
     check: (t, out) => {
       t.notMatch(out, /"resourceType":"OperationOutcome"/, 'no write or operation refused');
       t.match(out, /"type":"searchset".*"status":"proposed".*"reference":"Slot\/slot-0900"/s, '$find offers the free slots');
       t.match(out, /"status":"pending".*appointment-hold-expires/s, '$hold answers the pending Appointment with its expiry');
       t.match(out, /"status":"booked".*\} 201.*\} 200/s, '$book books (201), the retry answers the first booking (200)');
+      t.match(out, /# Cancel[^\n]*\n200 "status":"free"/, 'the cancellation (200) frees the Slot');
       t.match(out, /"transactionTime".*"output":\[\{"type":"Location"/s, 'the bulk-publish manifest');
+      t.match(out, /\{"resourceType":"Slot","id":"slot-0900".*"status":"busy-tentative".*\n\{"resourceType":"Slot","id":"slot-0915".*"status":"free"/s, 'its Slot file, one Slot a line');
     },
   },
   {

@@ -61,3 +61,41 @@ t.test('manifest and files', async (t) => {
   t.equal((await h.request({ method: 'GET', url: '/fhir/$bulk-publish' })).statusCode, 401, 'not public');
   t.equal((await h.as(token, { url: '/fhir/$bulk-publish?file=Appointment' })).statusCode, 400);
 });
+
+t.test('the manifest is a snapshot: writes after transactionTime do not reach its files', async (t) => {
+  const h = await startSecureHarness();
+  t.teardown(() => h.close());
+  const ctx = systemContext(BASE_URL);
+  for (const resource of clinicResources(1)) await h.storage.update(ctx, resource as AnyResource);
+  const token = await h.token({ scope: 'system/Slot.rs system/Schedule.rs system/Location.rs' });
+  const slotUrl = (manifest: Json) => (manifest.output.find((o: Json) => o.type === 'Slot').url as string).replace(BASE_URL, '/fhir');
+  const slots = async (url: string) => ndjson((await h.as(token, { url })).body).map((r) => `${r.id}:${r.status}`);
+  const before = (await h.as(token, { url: '/fhir/$bulk-publish' })).json() as Json;
+  t.match(slotUrl(before), /transactionTime=/, 'the file URLs carry the snapshot instant');
+
+  const slot = (id: string, status: string, hhmm: string) =>
+    ({ resourceType: 'Slot', id, schedule: { reference: 'Schedule/sched-1' }, status, start: `2030-03-04T${hhmm}:00.000Z`, end: `2030-03-04T${hhmm.slice(0, 3)}59:00.000Z` }) as AnyResource;
+  // Each write with its own clock reading, as each request has (the storage stamps lastUpdated with it).
+  const later = () => systemContext(BASE_URL);
+  await h.storage.update(later(), slot('slot-1-0900', 'busy-unavailable', '09:00'));
+  await h.storage.update(later(), slot('slot-1-0930', 'entered-in-error', '09:30'));
+  await h.storage.delete(later(), 'Slot', 'slot-1-0915');
+  await h.storage.update(later(), slot('late', 'free', '10:00'));
+  await h.storage.update(later(), { resourceType: 'Location', id: 'late-room', name: 'Late' } as AnyResource);
+
+  const snapshot = ['slot-1-0900:free', 'slot-1-0915:free', 'slot-1-0930:free', 'slot-1-0945:free'];
+  t.same(await slots(slotUrl(before)), snapshot, "the manifest's Slots as they stood at transactionTime");
+  const locations = ndjson((await h.as(token, { url: (before.output[0].url as string).replace(BASE_URL, '/fhir') })).body).map((r) => r.id).sort();
+  t.same(locations, ['building', 'room-1'], 'a Location created later is not in it');
+  const after = (await h.as(token, { url: '/fhir/$bulk-publish' })).json() as Json;
+  t.ok(after.transactionTime > before.transactionTime);
+  t.same(await slots(slotUrl(after)), ['slot-1-0900:busy-unavailable', 'slot-1-0945:free', 'late:free'], 'a new manifest shows the writes');
+  const since = (await h.as(token, { url: `/fhir/$bulk-publish?_since=${encodeURIComponent(before.transactionTime)}` })).json() as Json;
+  t.same(await slots(slotUrl(since)), ['slot-1-0900:busy-unavailable', 'late:free'], '_since: what changed after the first snapshot');
+  const sinceInOld = `${slotUrl(before)}&_since=${encodeURIComponent(before.transactionTime)}`;
+  t.same(await slots(sinceInOld), [], 'nothing changed after the first snapshot as of the first snapshot');
+
+  const future = new Date(Date.now() + 3_600_000).toISOString();
+  t.equal((await h.as(token, { url: `/fhir/$bulk-publish?file=Slot&transactionTime=${encodeURIComponent(future)}` })).statusCode, 400, 'a future snapshot');
+  t.equal((await h.as(token, { url: '/fhir/$bulk-publish?file=Slot&transactionTime=yesterday' })).statusCode, 400);
+});

@@ -221,3 +221,46 @@ t.test('$book idempotency: header or identifier, per principal; same is 200 with
   const expired = await op(h, 'book', [{ name: 'appointment-resource', resource: proposal }], { 'idempotency-key': 'k-1' });
   t.equal(expired.statusCode, 409, 'after 24 h the key is forgotten: a new booking, refused because the slot is taken');
 });
+
+t.test('$book in bundles: a transaction booking one slot twice fails whole; batch entries each keep the rule', async (t) => {
+  const { h } = await world(t);
+  const proposal = await firstProposal(h, `${window}&practitioner=Practitioner/pr1`);
+  const forPatient = (patient: string) => ({
+    request: { method: 'POST', url: 'Appointment/$book' },
+    resource: parameters([{ name: 'appointment-resource', resource: { ...proposal, participant: [...proposal.participant.slice(0, -1), { actor: { reference: patient }, status: 'needs-action' }] } }]),
+  });
+  const send = (type: string) =>
+    h.request({ method: 'POST', url: '/fhir', headers: fhirJson, payload: { resourceType: 'Bundle', type, entry: [forPatient('Patient/p1'), forPatient('Patient/p2')] } });
+  const transaction = await send('transaction');
+  t.equal(transaction.statusCode, 409, 'the second booking of the slot fails the transaction');
+  t.equal(await appointmentCount(h), 0, 'nothing written');
+  t.equal(await slotStatus(h, 'slot-1-0900'), 'free');
+  const batch = await send('batch');
+  t.equal(batch.statusCode, 200);
+  const statuses = ((batch.json() as Json).entry as Json[]).map((e) => String(e.response.status).slice(0, 3)).sort();
+  t.same(statuses, ['201', '409'], 'one entry books, the other is refused');
+  t.equal(await appointmentCount(h, '&status=booked'), 1);
+  t.equal(await slotStatus(h, 'slot-1-0900'), 'busy');
+});
+
+t.test("$find shows only free time, never another patient's Appointment", async (t) => {
+  const { h } = await world(t);
+  const booked = await op(h, 'book', [{ name: 'appointment-resource', resource: await firstProposal(h, `${window}&practitioner=Practitioner/pr1`, 'Patient/p1') }]);
+  t.equal(booked.statusCode, 201);
+  const appointmentId = ((booked.json() as Json).entry[0].resource as Json).id as string;
+  const answer = (await find(h, `${window}&patient-reference=Patient/p2`)).body;
+  t.notMatch(answer, 'Patient/p1', "the other patient is never named");
+  t.notMatch(answer, appointmentId, 'nor their Appointment');
+  t.notOk(offeredSlots({ json: () => JSON.parse(answer) as unknown }).includes('slot-1-0900'), 'their slot is simply not offered');
+});
+
+t.test("the hold's expiry extension is documented in the served OperationDefinition and the CapabilityStatement", async (t) => {
+  const { h } = await world(t);
+  const definition = await h.request({ method: 'GET', url: '/fhir/OperationDefinition/Appointment-hold' });
+  t.equal(definition.statusCode, 200);
+  t.match(JSON.stringify(definition.json()), HOLD_EXPIRES_URL, 'the definition names the extension');
+  const metadata = (await h.request({ method: 'GET', url: '/fhir/metadata' })).json() as Json;
+  const appointment = (metadata.rest[0].resource as Json[]).find((r) => r.type === 'Appointment');
+  const hold = (appointment?.operation as Json[] | undefined)?.find((o) => o.name === 'hold');
+  t.match(JSON.stringify(hold), HOLD_EXPIRES_URL, "and so does the CapabilityStatement's entry");
+});

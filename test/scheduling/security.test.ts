@@ -94,3 +94,102 @@ t.test('a booking is audited with the patient as entity', async (t) => {
   t.ok(entities.some(([ref, role]: string[]) => ref === 'Patient/p' && role === '1'), 'the patient, role 1');
   t.ok(entities.some(([ref]: string[]) => String(ref).startsWith('Appointment/')), 'the Appointment');
 });
+
+const OTHER = { scope: 'user/Appointment.c user/Slot.rs user/Schedule.rs', fhirUser: 'Practitioner/other' };
+const proposalWith = (practitioner: string, patient: string, extra: Json = {}) => ({
+  ...proposalFor(patient),
+  participant: [
+    { actor: { reference: practitioner }, status: 'needs-action' },
+    { actor: { reference: patient }, status: 'needs-action' },
+  ],
+  ...extra,
+});
+
+t.test('a plain POST of an Appointment follows the same actors', async (t) => {
+  const h = await world(t);
+  const plain = (patient: string) => ({ resourceType: 'Appointment', status: 'proposed', participant: [{ actor: { reference: patient }, status: 'needs-action' }] });
+  t.equal((await as(h, PATIENT_P, 'POST', '/fhir/Appointment', plain('Patient/q'))).statusCode, 403, 'a patient for another');
+  t.equal((await as(h, PATIENT_P, 'POST', '/fhir/Appointment', plain('Patient/p'))).statusCode, 201, 'a patient for itself');
+  const untreated = await as(h, GP, 'POST', '/fhir/Appointment', plain('Patient/q'));
+  t.equal(untreated.statusCode, 422, 'a practitioner naming a patient it may not see: a reference to nothing');
+});
+
+t.test('a patient-scoped launch books only for its launch patient, whoever the user is', async (t) => {
+  const h = await world(t);
+  // The GP treats p, but this launch is in q's context with patient/ scopes only.
+  const launch = { scope: 'patient/Appointment.c patient/Slot.rs patient/Schedule.rs', fhirUser: 'Practitioner/gp', patient: 'q' };
+  t.equal((await as(h, launch, 'POST', '/fhir/Appointment/$book', bookParameters(proposalFor('Patient/p')))).statusCode, 403, 'not the launch patient');
+  const none = { ...proposalFor('Patient/p'), participant: [{ actor: { reference: 'Practitioner/pr1' }, status: 'needs-action' }] };
+  t.equal((await as(h, PATIENT_P, 'POST', '/fhir/Appointment/$book', bookParameters(none))).statusCode, 403, 'a patient must book itself');
+});
+
+t.test("a referral's recipient may book for the referred patient; an opt-out closes the patient", async (t) => {
+  const h = await world(t);
+  const book = (claims: Json, appointment: unknown) => as(h, claims, 'POST', '/fhir/Appointment/$book', bookParameters(appointment));
+  const referred = proposalWith('Practitioner/other', 'Patient/q', { basedOn: [{ reference: 'ServiceRequest/ref-q' }] });
+  t.equal((await book(OTHER, referred)).statusCode, 403, 'no referral yet');
+  t.equal((await as(h, OTHER, 'GET', `/fhir/Appointment/$find?${window}&patient-reference=Patient/q`)).statusCode, 403, '$find neither');
+  await h.storage.update(systemContext(BASE_URL), {
+    resourceType: 'ServiceRequest', id: 'ref-q', status: 'active', intent: 'order', subject: { reference: 'Patient/q' }, performer: [{ reference: 'Practitioner/other' }],
+  } as AnyResource);
+  t.equal((await as(h, OTHER, 'GET', `/fhir/Appointment/$find?${window}&patient-reference=Patient/q`)).statusCode, 200, '$find for the referred patient');
+  t.equal((await book(OTHER, referred)).statusCode, 201, 'the recipient books');
+
+  await h.storage.update(systemContext(BASE_URL), {
+    resourceType: 'Consent', id: 'optout-p', status: 'active', dateTime: '2020-01-01', patient: { reference: 'Patient/p' },
+    scope: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: 'patient-privacy' }] },
+    category: [{ coding: [{ system: 'http://loinc.org', code: '59284-0' }] }],
+    policyRule: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'OPTOUT' }] },
+  } as AnyResource);
+  t.equal((await book(GP, proposalFor('Patient/p', 'slot-1-0915'))).statusCode, 403, 'the GP after p opted out');
+  t.equal((await as(h, GP, 'GET', `/fhir/Appointment/$find?${window}&patient-reference=Patient/p`)).statusCode, 403, '$find neither');
+  t.equal((await as(h, PATIENT_P, 'POST', '/fhir/Appointment/$book', bookParameters(proposalFor('Patient/p', 'slot-1-0915')))).statusCode, 201, 'p itself still books');
+});
+
+t.test("holds, cancellations and the sweeper's expiries are audited with the patient", async (t) => {
+  let now = new Date(at('08:00'));
+  const { h } = await startSecureWorld(t, { scheduling: { clock: () => now, holdSeconds: 600, sweepIntervalMs: 50 } });
+  for (const resource of clinicResources(2)) if (resource.resourceType !== 'Patient') await h.storage.update(systemContext(BASE_URL), resource as AnyResource);
+  const events = async () => {
+    await h.app.auditTrail.flush();
+    const found = await h.storage.search(systemContext(BASE_URL), { types: ['AuditEvent'], where: [], sort: [], count: 500, offset: 0, total: 'none' });
+    return found.records.map((r) => r.resource as unknown as Json);
+  };
+  const namesPatient = (event: Json, appointment: string) =>
+    (event.entity ?? []).some((e: Json) => e.what?.reference === 'Patient/p' && e.role?.code === '1') && (event.entity ?? []).some((e: Json) => e.what?.reference === appointment);
+  const auditedAs = async (appointment: string, action: string) => (await events()).filter((event) => event.action === action && namesPatient(event, appointment));
+
+  const hold = await as(h, GP, 'POST', '/fhir/Appointment/$hold', bookParameters(proposalFor('Patient/p')));
+  t.equal(hold.statusCode, 201);
+  const held = `Appointment/${(hold.json() as Json).id}`;
+  t.equal((await auditedAs(held, 'E')).length, 1, 'the hold, with the patient and the Appointment');
+
+  const booked = await as(h, GP, 'POST', '/fhir/Appointment/$book', bookParameters(proposalFor('Patient/p', 'slot-1-0915')));
+  const appointment = (booked.json() as Json).entry[0].resource as Json;
+  const cancel = await as(h, GP, 'PUT', `/fhir/Appointment/${appointment.id}`, { ...appointment, status: 'cancelled' });
+  t.equal(cancel.statusCode, 200);
+  t.equal((await auditedAs(`Appointment/${appointment.id}`, 'U')).length, 1, 'the cancellation');
+  t.equal((await as(h, GP, 'DELETE', `/fhir/Appointment/${appointment.id}`)).statusCode, 204);
+  t.equal((await auditedAs(`Appointment/${appointment.id}`, 'D')).length, 1, 'the delete');
+
+  now = new Date(at('08:11'));
+  let swept: Json[] = [];
+  for (let waited = 0; waited < 5000 && swept.length === 0; waited += 50) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    swept = await auditedAs(held, 'U');
+  }
+  t.equal(swept.length, 1, "the sweeper's expiry, with the patient and the Appointment");
+  t.same(swept[0]?.agent?.[0]?.who?.identifier, { system: BASE_URL, value: 'hold-sweeper' }, 'by the server');
+  const stored = await h.storage.read(systemContext(BASE_URL), 'Appointment', held.slice('Appointment/'.length));
+  t.equal((stored?.resource as Json | undefined)?.status, 'cancelled');
+});
+
+t.test('idempotency keys are per principal', async (t) => {
+  const h = await world(t);
+  const book = async (claims: Json, appointment: unknown) =>
+    h.as(await h.token(claims as never), { method: 'POST', url: '/fhir/Appointment/$book', payload: bookParameters(appointment), headers: { 'idempotency-key': 'same-key' } });
+  t.equal((await book(GP, proposalFor('Patient/p'))).statusCode, 201, 'the GP books with the key');
+  t.equal((await book(DESK, proposalFor('Patient/q', 'slot-1-0915'))).statusCode, 201, 'the desk uses the same key for another booking: its own key, not a conflict');
+  t.equal((await book(GP, proposalFor('Patient/p'))).statusCode, 200, "the GP's retry still finds its booking");
+  t.equal((await book(DESK, proposalFor('Patient/p'))).statusCode, 409, "the desk sending the GP's booking is a new booking of a taken slot");
+});

@@ -58,6 +58,8 @@ export interface SecureOptions {
   /** Another BASE_URL (for a server listening on a real port). */
   baseUrl?: string;
   exports?: HarnessOptions['exports'];
+  /** The booking rule's clock and hold settings. */
+  scheduling?: HarnessOptions['scheduling'];
 }
 
 /** A harness with security on: a fresh signing key in a temporary folder, issuers and clients as given. */
@@ -78,7 +80,7 @@ export async function startSecureHarness(options: SecureOptions = {}): Promise<S
     ...(options.accounts ? { accounts: options.accounts } : {}),
     authorizationServer: { ...DEFAULT_AUTHORIZATION_SERVER, ...options.authorizationServer },
   })) as AuthOn;
-  const harness = await startHarness({ auth, accessSources: options.accessSources, ...(options.claims ? { claims: options.claims } : {}), ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}), ...(options.exports ? { exports: options.exports } : {}), ...(options.fileDatabase ? { sqlitePath: join(dir, 'concord.db') } : {}) });
+  const harness = await startHarness({ auth, accessSources: options.accessSources, ...(options.claims ? { claims: options.claims } : {}), ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}), ...(options.exports ? { exports: options.exports } : {}), ...(options.scheduling ? { scheduling: options.scheduling } : {}), ...(options.fileDatabase ? { sqlitePath: join(dir, 'concord.db') } : {}) });
   return {
     ...harness,
     auth,

@@ -12,115 +12,29 @@
  * history rows, locks), which needs a server (mongo-contract.test.ts), and
  * differences between mingo and MongoDB themselves.
  */
-import { Aggregator, ProcessingMode, Query } from 'mingo';
+import { Query } from 'mingo';
 import type { Document } from 'mongodb';
 import t, { type Test } from 'tap';
-import type { AccessFilter, RequestContext } from '../../src/context';
+import type { AccessFilter } from '../../src/context';
 import { FhirError } from '../../src/errors';
 import type { AnyResource } from '../../src/fhir/types';
 import type { Indexer } from '../../src/search/index-entry';
 import type { Condition, SearchQuery } from '../../src/search/query';
 import {
   historyDocument,
-  resourceDocument,
   sortKeyFields,
   versionDocument,
   type HistoryDocument,
-  type ResourceDocument,
   type VersionDocument,
 } from '../../src/storage/mongo/documents';
 import { compileHistory } from '../../src/storage/mongo/history-filter';
 import { defaultIncludeLimits } from '../../src/storage/mongo/includes';
-import { runSearch } from '../../src/storage/mongo/mongo-search';
-import type { ResourceReader } from '../../src/storage/mongo/resource-reader';
-import { stampVersion } from '../../src/storage/mongo/version-writer';
-import { existingResourcesFilter, visibleHistoryFilter, visibleResourceFilter } from '../../src/storage/mongo/visibility';
-import type { HistoryQuery, ResourceKey, SearchResult, Storage, StorageOps, VersionRecord } from '../../src/storage/port';
+import { visibleHistoryFilter, visibleResourceFilter } from '../../src/storage/mongo/visibility';
+import type { HistoryQuery, SearchResult, Storage, StorageOps, VersionRecord } from '../../src/storage/port';
 import { createSqliteStorage } from '../../src/storage/sqlite/sqlite-storage';
 import { contextAt, contractFixtures, contractIndexer, fixtureTime, genderSystem, loinc, mrn, otherSystem, searchOf, token, uncompilableSearches } from './contract-fixtures';
+import { MingoImage } from './mingo-image';
 import { parsed, searchCases, searchContext, searchIndexer, writeSearchFixtures, type SearchCase } from './search-cases';
-
-// ---------------------------------------------------------------------------
-// The MongoDB image: documents built by the adapter's builders, read by mingo.
-
-/** mingo projects in place unless told to clone: a database never changes what it stores when it answers. */
-const immutable = { processingMode: ProcessingMode.CLONE_INPUT };
-
-/** A ResourceReader over in-memory documents, evaluated by mingo. */
-function mingoReader(documents: Document[]): ResourceReader {
-  return {
-    async find(filter, options = {}) {
-      let cursor = new Query(filter, immutable).find<Document>(documents, options.projection);
-      if (options.sort) cursor = cursor.sort(options.sort);
-      if (options.skip) cursor = cursor.skip(options.skip);
-      if (options.limit !== undefined) cursor = cursor.limit(options.limit);
-      return cursor.all();
-    },
-    async count(filter, limit) {
-      return Math.min(new Query(filter, immutable).find(documents).all().length, limit);
-    },
-    async aggregate(pipeline) {
-      return new Aggregator(pipeline, immutable).run(documents) as Document[];
-    },
-  };
-}
-
-/**
- * The storage port's writes over in-memory documents, stamped and indexed
- * exactly as the adapter's write path does; search runs the adapter's
- * search over mingo. Reads other than search are not needed here.
- */
-class MingoImage implements StorageOps {
-  readonly resources = new Map<string, ResourceDocument>();
-  readonly versions: HistoryDocument[] = [];
-
-  constructor(private readonly indexer: Indexer) {}
-
-  get reader(): ResourceReader {
-    return mingoReader([...this.resources.values()]);
-  }
-
-  async create(ctx: RequestContext, resource: AnyResource) {
-    return this.write(ctx, resource.resourceType, resource.id!, { resource });
-  }
-
-  async update(ctx: RequestContext, resource: AnyResource) {
-    const created = this.resources.get(`${resource.resourceType}/${resource.id}`)?.deleted ?? true;
-    return { record: this.write(ctx, resource.resourceType, resource.id!, { resource }), created };
-  }
-
-  async delete(ctx: RequestContext, resourceType: string, id: string) {
-    return this.write(ctx, resourceType, id, { tombstone: true });
-  }
-
-  search(ctx: RequestContext, query: SearchQuery, limits = defaultIncludeLimits): Promise<SearchResult> {
-    return runSearch(this.reader, ctx.access, query, limits);
-  }
-
-  async exists(ctx: RequestContext, refs: readonly ResourceKey[]): Promise<Set<string>> {
-    const filter = await existingResourcesFilter(this.reader, refs, ctx.access);
-    const found = await this.reader.find(filter, { projection: { _id: 0, type: 1, id: 1 } });
-    return new Set(found.map((doc) => `${doc.type as string}/${doc.id as string}`));
-  }
-
-  read(): never {
-    throw new Error('not used');
-  }
-  vread(): never {
-    throw new Error('not used');
-  }
-  history(): never {
-    throw new Error('not used');
-  }
-
-  private write(ctx: RequestContext, type: string, id: string, change: { resource: AnyResource } | { tombstone: true }): VersionRecord {
-    const key = `${type}/${id}`;
-    const version = stampVersion(ctx.now, type, id, this.resources.get(key) ?? null, change);
-    this.resources.set(key, resourceDocument(version, version.resource ? this.indexer(version.resource) : []));
-    this.versions.push(historyDocument(version));
-    return { resourceType: type, id, versionId: version.versionId, lastUpdated: version.lastUpdated, deleted: version.deleted, ...(version.resource ? { resource: version.resource } : {}) };
-  }
-}
 
 const idsOf = (records: VersionRecord[] | undefined) => (records ?? []).map((r) => `${r.resourceType}/${r.id}`);
 
