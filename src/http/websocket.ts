@@ -35,14 +35,14 @@ const MAX_FRAME_BYTES = 8 * 1024;
 /** Who the upgrade request is, or the FhirError (401) of a token that does not verify. */
 async function credentialOf(options: WebSocketOptions, request: IncomingMessage): Promise<ConnectionCredential> {
   const { auth, storage } = options;
-  if (auth.mode === 'off') return { owner: ownerKey({ kind: 'operator' }), valid: () => true };
+  if (auth.mode === 'off') return { owner: ownerKey({ kind: 'operator' }), valid: async () => true };
   const header = request.headers.authorization;
-  if (header === undefined || header === '') return { owner: undefined, valid: () => false };
+  if (header === undefined || header === '') return { owner: undefined, valid: async () => false };
   const principal = await authenticate(auth, header, storage);
   const claims = await auth.verifiedTokens.verify(bearerToken(header));
   const expires = Number(claims.exp) * 1000;
   // Checked at every send: an expired or revoked token stops the connection's notifications.
-  return { owner: ownerKey(principal), valid: () => Date.now() < expires && !auth.tokenIssuer.revocations.isRevoked(claims.jti) };
+  return { owner: ownerKey(principal), valid: async () => Date.now() < expires && !(await auth.tokenIssuer.revocations.isRevoked(claims.jti)) };
 }
 
 function refuse(socket: Duplex, status: number, reason: string, headers: Record<string, string> = {}): void {

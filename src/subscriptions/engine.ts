@@ -55,7 +55,7 @@ export interface Outgoing {
 /** A channel other than rest-hook (the WebSocket channel, websocket-channel.ts) registers here. */
 export interface ChannelSink {
   /** Sends to every bound connection; false when none is bound (the event waits). */
-  send(spec: SubscriptionSpec, bundle: string, type: NotificationType): boolean;
+  send(spec: SubscriptionSpec, bundle: string, type: NotificationType): Promise<boolean>;
 }
 
 interface Entry {
@@ -295,7 +295,7 @@ export class SubscriptionEngine {
       const notified = await decide();
       const eventsSinceStart = await lastEventNumber(this.options.storage, this.options.baseUrl, spec.id);
       const bundle = JSON.stringify(notificationBundle(this.options.baseUrl, { spec, type, status: spec.status, eventsSinceStart }, notified));
-      if (spec.channel.type === 'websocket') return this.websocket?.send(spec, bundle, type) ? 'ok' : 'waiting';
+      if (spec.channel.type === 'websocket') return (await this.websocket?.send(spec, bundle, type)) ? 'ok' : 'waiting';
       const body = spec.form === 'backport' || type !== 'event-notification' ? bundle : r4Body(spec, notified);
       const result = await postNotification(this.options.policy, spec.channel.endpoint ?? '', spec.channel.headers, body, timeoutMs);
       if (result.ok) return 'ok';

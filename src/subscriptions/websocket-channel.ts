@@ -35,8 +35,8 @@ export interface ChannelSocket {
 export interface ConnectionCredential {
   /** ownerKey() of the principal; undefined: no bearer token (only bind-with-token works). */
   owner: string | undefined;
-  /** False once the token has expired or been revoked. */
-  valid: () => boolean;
+  /** False once the token has expired or been revoked (a revocation may sit in the shared account store, hence async). */
+  valid: () => Promise<boolean>;
 }
 
 /** What the channel needs of the engine. */
@@ -51,7 +51,7 @@ export interface ChannelEngine {
 interface Binding {
   connection: Connection;
   owner: string;
-  valid: () => boolean;
+  valid: () => Promise<boolean>;
 }
 
 const REFUSED = 'no websocket subscription of this connection’s owner has this id';
@@ -75,13 +75,13 @@ export class WebSocketChannel {
   }
 
   /** Sends to every live binding of the subscription; false when none took it (the event waits). */
-  send(spec: SubscriptionSpec, bundle: string, type: string): boolean {
+  async send(spec: SubscriptionSpec, bundle: string, type: string): Promise<boolean> {
     const bindings = this.bound.get(spec.id);
     if (!bindings) return false;
     const owner = this.ownerOf(spec.id);
     let sent = false;
     for (const binding of [...bindings]) {
-      if (!binding.valid() || binding.owner !== owner) {
+      if (binding.owner !== owner || !(await binding.valid())) {
         this.unbind(spec.id, binding);
         binding.connection.say(`error ${spec.id} the binding has expired: bind again`);
         continue;
@@ -106,7 +106,7 @@ export class WebSocketChannel {
   async bindWithToken(connection: Connection, token: string): Promise<void> {
     const grant = this.tokens.verify(token, this.now());
     if (typeof grant === 'string') return connection.say(`error ${grant}`);
-    const valid = () => this.now() < grant.expires;
+    const valid = async () => this.now() < grant.expires;
     for (const id of grant.subscriptions) await this.bindOne(connection, id, grant.owner, valid, 'handshake');
   }
 
@@ -119,9 +119,9 @@ export class WebSocketChannel {
     connection.say(`unbound ${id}`);
   }
 
-  private async bindOne(connection: Connection, id: string, owner: string, valid: () => boolean, answer: 'bound' | 'handshake'): Promise<void> {
+  private async bindOne(connection: Connection, id: string, owner: string, valid: () => Promise<boolean>, answer: 'bound' | 'handshake'): Promise<void> {
     const entry = this.engine?.entry(id);
-    if (!entry || entry.spec.channel.type !== 'websocket' || this.ownerOf(id) !== owner || !valid()) return connection.say(`error ${id} ${REFUSED}`);
+    if (!entry || entry.spec.channel.type !== 'websocket' || this.ownerOf(id) !== owner || !(await valid())) return connection.say(`error ${id} ${REFUSED}`);
     let bindings = this.bound.get(id);
     if (!bindings) this.bound.set(id, (bindings = new Set()));
     if (![...bindings].some((binding) => binding.connection === connection)) bindings.add({ connection, owner, valid });
