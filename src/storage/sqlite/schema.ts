@@ -66,14 +66,14 @@ function rangeIndexes(table: string): string {
   return [
     `CREATE INDEX IF NOT EXISTS ${table}_by_low ON ${table}(param, type, low, high, resource);`,
     `CREATE INDEX IF NOT EXISTS ${table}_by_high ON ${table}(param, type, high, low, resource);`,
-    `CREATE INDEX IF NOT EXISTS ${table}_by_resource ON ${table}(resource, param, low, high);`,
     `CREATE INDEX IF NOT EXISTS ${table}_by_group ON ${table}(grp, param) WHERE grp IS NOT NULL;`,
   ].join('\n');
 }
 
 const indexTablesDdl = `
 CREATE TABLE IF NOT EXISTS idx_token (
-  resource    INTEGER NOT NULL REFERENCES resources(pk),
+  resource    INTEGER NOT NULL,  -- resources.pk
+  seq         INTEGER NOT NULL,  -- the entry's place among its resource's entries: the key's tie-breaker
   type        TEXT NOT NULL,
   grp         INTEGER,
   param       TEXT NOT NULL,
@@ -81,27 +81,29 @@ CREATE TABLE IF NOT EXISTS idx_token (
   code        TEXT,            -- NULL: a text-only entry (CodeableConcept.text)
   text        TEXT,            -- normalized display/text, for :text
   type_system TEXT,            -- Identifier.type coding, for :of-type
-  type_code   TEXT
-);
+  type_code   TEXT,
+  PRIMARY KEY (resource, param, seq)
+) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS idx_token_by_value ON idx_token(param, type, code, system, resource);
 CREATE INDEX IF NOT EXISTS idx_token_by_text ON idx_token(param, type, text) WHERE text IS NOT NULL;
-CREATE INDEX IF NOT EXISTS idx_token_by_resource ON idx_token(resource, param, code, system);
 CREATE INDEX IF NOT EXISTS idx_token_by_group ON idx_token(grp, param) WHERE grp IS NOT NULL;
 
 CREATE TABLE IF NOT EXISTS idx_string (
-  resource INTEGER NOT NULL REFERENCES resources(pk),
+  resource INTEGER NOT NULL,
+  seq      INTEGER NOT NULL,
   type     TEXT NOT NULL,
   grp      INTEGER,
   param    TEXT NOT NULL,
   norm     TEXT NOT NULL,      -- lower-case, accents folded
-  exact    TEXT NOT NULL       -- as written
-);
+  exact    TEXT NOT NULL,      -- as written
+  PRIMARY KEY (resource, param, seq)
+) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS idx_string_by_value ON idx_string(param, type, norm, resource);
-CREATE INDEX IF NOT EXISTS idx_string_by_resource ON idx_string(resource, param, norm);
 CREATE INDEX IF NOT EXISTS idx_string_by_group ON idx_string(grp, param) WHERE grp IS NOT NULL;
 
 CREATE TABLE IF NOT EXISTS idx_reference (
-  resource          INTEGER NOT NULL REFERENCES resources(pk),
+  resource          INTEGER NOT NULL,
+  seq               INTEGER NOT NULL,
   type              TEXT NOT NULL,
   grp               INTEGER,
   param             TEXT NOT NULL,
@@ -110,36 +112,41 @@ CREATE TABLE IF NOT EXISTS idx_reference (
   target_id         TEXT,    -- set only for local targets
   version           TEXT,
   identifier_system TEXT,
-  identifier_value  TEXT
-);
+  identifier_value  TEXT,
+  PRIMARY KEY (resource, param, seq)
+) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS idx_reference_by_value ON idx_reference(ref, param, type, resource);
 CREATE INDEX IF NOT EXISTS idx_reference_by_identifier ON idx_reference(param, type, identifier_value) WHERE identifier_value IS NOT NULL;
-CREATE INDEX IF NOT EXISTS idx_reference_by_resource ON idx_reference(resource, param, ref);
 CREATE INDEX IF NOT EXISTS idx_reference_by_group ON idx_reference(grp, param) WHERE grp IS NOT NULL;
 
 CREATE TABLE IF NOT EXISTS idx_date (
-  resource INTEGER NOT NULL REFERENCES resources(pk),
+  resource INTEGER NOT NULL,
+  seq      INTEGER NOT NULL,
   type     TEXT NOT NULL,
   grp      INTEGER,
   param    TEXT NOT NULL,
   low      INTEGER NOT NULL,   -- epoch ms, inclusive
-  high     INTEGER NOT NULL
-);
+  high     INTEGER NOT NULL,
+  PRIMARY KEY (resource, param, seq)
+) WITHOUT ROWID;
 ${rangeIndexes('idx_date')}
 
 CREATE TABLE IF NOT EXISTS idx_number (
-  resource INTEGER NOT NULL REFERENCES resources(pk),
+  resource INTEGER NOT NULL,
+  seq      INTEGER NOT NULL,
   type     TEXT NOT NULL,
   grp      INTEGER,
   param    TEXT NOT NULL,
   value    REAL NOT NULL,
   low      REAL NOT NULL,
-  high     REAL NOT NULL
-);
+  high     REAL NOT NULL,
+  PRIMARY KEY (resource, param, seq)
+) WITHOUT ROWID;
 ${rangeIndexes('idx_number')}
 
 CREATE TABLE IF NOT EXISTS idx_quantity (
-  resource INTEGER NOT NULL REFERENCES resources(pk),
+  resource INTEGER NOT NULL,
+  seq      INTEGER NOT NULL,
   type     TEXT NOT NULL,
   grp      INTEGER,
   param    TEXT NOT NULL,
@@ -148,25 +155,27 @@ CREATE TABLE IF NOT EXISTS idx_quantity (
   high     REAL NOT NULL,
   system   TEXT,
   code     TEXT,
-  unit     TEXT
-);
+  unit     TEXT,
+  PRIMARY KEY (resource, param, seq)
+) WITHOUT ROWID;
 ${rangeIndexes('idx_quantity')}
 
 CREATE TABLE IF NOT EXISTS idx_uri (
-  resource INTEGER NOT NULL REFERENCES resources(pk),
+  resource INTEGER NOT NULL,
+  seq      INTEGER NOT NULL,
   type     TEXT NOT NULL,
   grp      INTEGER,
   param    TEXT NOT NULL,
-  value    TEXT NOT NULL
-);
+  value    TEXT NOT NULL,
+  PRIMARY KEY (resource, param, seq)
+) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS idx_uri_by_value ON idx_uri(param, type, value, resource);
-CREATE INDEX IF NOT EXISTS idx_uri_by_resource ON idx_uri(resource, param, value);
 CREATE INDEX IF NOT EXISTS idx_uri_by_group ON idx_uri(grp, param) WHERE grp IS NOT NULL;
 
 -- One row per composite entry; its components live in the tables above with this grp.
 CREATE TABLE IF NOT EXISTS idx_composite (
   grp      INTEGER PRIMARY KEY,
-  resource INTEGER NOT NULL REFERENCES resources(pk),
+  resource INTEGER NOT NULL,
   type     TEXT NOT NULL,
   param    TEXT NOT NULL
 );
@@ -207,12 +216,13 @@ ${indexTablesDdl}
 /**
  * Bumped when the index tables change shape, or the indexer changes the
  * values it writes (3: code elements carry their binding's implied system;
- * 4: every row carries its resource's type).
+ * 4: every row carries its resource's type; 5: the value tables are
+ * WITHOUT ROWID, clustered on (resource, param, seq)).
  * A database written by an older version gets fresh index tables, and the
  * caller must re-index every current resource (the resources and their
  * history are untouched).
  */
-const indexSchemaVersion = 4;
+const indexSchemaVersion = 5;
 
 /** Creates what is missing; true when the index tables were rebuilt and must be refilled. */
 export function createSchema(db: Database): { reindex: boolean } {
