@@ -233,3 +233,35 @@ export function createSchema(db: Database): { reindex: boolean } {
   db.pragma(`user_version = ${indexSchemaVersion}`);
   return { reindex: outdated };
 }
+
+/**
+ * Indexes kept while a load defers the others: the named ones of
+ * INDEXED BY hints (condition-sql.ts), which a statement cannot run without.
+ * Tables' own keys and UNIQUE constraints are never dropped.
+ */
+const undeferrable = /_by_group$|^idx_composite_by_resource$/;
+
+/**
+ * Deferred index maintenance for a bulk load (`npm run load -- --defer-indexes`):
+ * in an empty database, drops the secondary indexes (value lookups, orders,
+ * history), so that each write inserts into the tables and their keys only;
+ * `buildSecondaryIndexes` (or simply opening the database, createSchema)
+ * builds them afterwards from the sorted rows, in one pass each. Searches
+ * still answer meanwhile, by scanning. Answers false (and drops nothing) when
+ * the database holds a resource.
+ */
+export function deferSecondaryIndexes(db: Database): boolean {
+  if (db.prepare('SELECT 1 FROM resources LIMIT 1').get() !== undefined) return false;
+  const indexes = db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL").all() as Array<{ name: string }>;
+  for (const { name } of indexes) if (!undeferrable.test(name)) db.exec(`DROP INDEX ${name}`);
+  return true;
+}
+
+/** Builds the indexes deferSecondaryIndexes dropped (every missing one of the schema); answers how many. */
+export function buildSecondaryIndexes(db: Database): number {
+  const count = () => (db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'index'").get() as { n: number }).n;
+  const before = count();
+  db.exec(schemaDdl);
+  db.pragma('optimize');
+  return count() - before;
+}
