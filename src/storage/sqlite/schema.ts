@@ -39,6 +39,15 @@ export function applyPragmas(db: Database, options: { fsyncEveryCommit: boolean;
  * in the value indexes because search parameters of different types share a
  * code (`date` of Encounter, Observation, Appointment...).
  *
+ * The value tables are WITHOUT ROWID, clustered on (resource, param, seq):
+ * the per-resource probe reads the table itself (every column at hand), a
+ * write appends its rows in pk order and inserts into the value indexes
+ * only, and there is no rowid B-tree plus a separate (resource, ...) index
+ * to maintain. `seq` (the row's place among its resource's rows) keeps the
+ * key unique, since a resource may carry the same value twice. There is no
+ * foreign key to `resources`: rows are written and deleted with their
+ * resource in one transaction, and the check cost a lookup per row.
+ *
  * Indexes, by the query shape they serve (README material):
  *
  * | index | serves |
@@ -51,7 +60,7 @@ export function applyPragmas(db: Database, options: { fsyncEveryCommit: boolean;
  * | `idx_date/number/quantity(param, type, low, high, resource)` | `eq`, `lt`, `le`, `sa`, `ap` (range scan on low) |
  * | `idx_date/number/quantity(param, type, high, low, resource)` | `gt`, `ge`, `eb` (range scan on high) |
  * | `idx_uri(param, type, value, resource)` | uri equality and `:below` (range scan) |
- * | `idx_*(resource, param, ...)` | the per-resource test of every non-driving condition (covering), sort values, `_include`, `:missing`, rewrites |
+ * | `idx_*` key `(resource, param, seq)` | the per-resource test of every non-driving condition (covering), sort values, `_include`, `:missing`, rewrites |
  * | `idx_*(grp, param)` where grp is set | the other components of a composite entry |
  * | `resources(type, id)` unique | read, `_id`, chain targets, default `_id` order and keyset paging |
  * | `resources(type, last_updated)` | `_lastUpdated` conditions and order |
