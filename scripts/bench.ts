@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../src/paths';
+import { benchLoad } from './bench/load';
 import { benchBundles } from './bench/bundles';
 import { benchExport } from './bench/export';
 import { benchForms } from './bench/forms';
@@ -34,7 +35,15 @@ const SECTIONS: Section[] = [
       // The Synthea bundles sit beside the checkout, not in it.
       const synthea = join(projectRoot, '..', 'shared', 'data', 'synthea');
       if (!existsSync(synthea)) return `Bundle loading skipped: ${synthea} is absent`;
-      return benchBundles({ folder: synthea, sqlitePath: join(dir, 'bundles.db'), rounds: Number(process.env.BENCH_BUNDLE_ROUNDS ?? 1) });
+      return benchBundles({ folder: synthea, sqlitePath: join(dir, 'bundles.db'), rounds: Number(process.env.BENCH_BUNDLE_ROUNDS ?? 3) });
+    },
+  },
+  {
+    name: 'load',
+    run: async (dir) => {
+      const synthea = join(projectRoot, '..', 'shared', 'data', 'synthea');
+      if (!existsSync(synthea)) return `npm run load skipped: ${synthea} is absent`;
+      return benchLoad({ folder: synthea, dir, rounds: Number(process.env.BENCH_LOAD_ROUNDS ?? 3) });
     },
   },
   // Few connections: search latency is the figure, and more clients would only queue on the one event loop.

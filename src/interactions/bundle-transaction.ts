@@ -50,6 +50,13 @@ export function processingOrder(requests: EntryRequest[]): EntryRequest[] {
 const ENTRIES_BETWEEN_YIELDS = 25;
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/**
+ * The id of a new resource created by a POST entry. The server's own choice
+ * (a random UUID) unless the caller of the bundle supplies one (the loader,
+ * which validates the final bodies ahead, on another thread: scripts/load-pipeline.ts).
+ */
+export type NewId = (request: EntryRequest) => string;
+
 /** A write entry with the id it will write, decided before any create or update runs. */
 interface PlannedWrite {
   entry: AdmittedEntry;
@@ -69,7 +76,7 @@ const isConditionalWrite = ({ method, ifNoneExist, query }: EntryRequest) =>
  * entry's own access filter (it finds only what its REST call would), so
  * that references to its fullUrl point at the resource it will really touch.
  */
-async function planWrite(tx: StorageOps, entry: AdmittedEntry): Promise<PlannedWrite> {
+async function planWrite(tx: StorageOps, entry: AdmittedEntry, newId: NewId = () => randomUUID()): Promise<PlannedWrite> {
   const { request, ctx } = entry;
   const { segments, query, method } = request;
   const [type, id] = segments;
@@ -79,7 +86,7 @@ async function planWrite(tx: StorageOps, entry: AdmittedEntry): Promise<PlannedW
   assertResourceType(type);
   if (method === 'POST') {
     const existing = request.ifNoneExist ? atMostOne(await findMatches(tx, ctx, type, request.ifNoneExist), 'create') : undefined;
-    const assignedId = existing?.id ?? randomUUID();
+    const assignedId = existing?.id ?? newId(request);
     return { entry, target: `${type}/${assignedId}`, assignedId };
   }
   if (id !== undefined) return { entry, target: `${type}/${id}` };
@@ -135,7 +142,7 @@ class TransactionRun {
 
   constructor(
     services: RouteServices,
-    private readonly entries: EntryRunner & { preference: EntryReturn },
+    private readonly entries: EntryRunner & { preference: EntryReturn; newId?: NewId },
     private readonly tx: StorageOps,
     /** The context of a conditional reference's search, by the type it searches (admitted before the unit of work). */
     private readonly searchContexts: ReadonlyMap<string, RequestContext>,
@@ -177,7 +184,7 @@ class TransactionRun {
   async plan(writes: AdmittedEntry[]): Promise<PlannedWrite[]> {
     const planned: PlannedWrite[] = [];
     for (const entry of writes) {
-      const write = await this.step(entry, () => planWrite(this.tx, withCriteria(entry, this.targets)));
+      const write = await this.step(entry, () => planWrite(this.tx, withCriteria(entry, this.targets), this.entries.newId));
       if (entry.request.fullUrl !== undefined && entry.request.method !== 'PATCH') this.targets.set(entry.request.fullUrl, write.target);
       planned.push(write);
     }
@@ -276,7 +283,7 @@ export async function runTransaction(
   services: RouteServices,
   requests: EntryRequest[],
   security: EntrySecurity,
-  entries: EntryRunner & { preference: EntryReturn },
+  entries: EntryRunner & { preference: EntryReturn; newId?: NewId },
 ): Promise<EntryResult[]> {
   let current: ClassifiedRequest | undefined;
   try {

@@ -7,7 +7,7 @@ import { isWrite, parseEntryRequest, type EntryRequest } from './bundle-request'
 import type { ClassifiedRequest } from '../security/scopes/classify';
 import { entrySecurity, type EntrySecurity } from './bundle-security';
 import { errorAtEntry, failedEntry, responseEntry, type EntryReturn } from './bundle-response';
-import { runTransaction } from './bundle-transaction';
+import { runTransaction, type NewId } from './bundle-transaction';
 import type { EntryRunner, RouteServices } from './route';
 
 export interface BundleOptions extends EntryRunner {
@@ -15,6 +15,8 @@ export interface BundleOptions extends EntryRunner {
   maxEntries: number;
   /** `Prefer: return=` for the entries that write. */
   preference: EntryReturn;
+  /** The id of each resource a transaction's POST creates; a random UUID when absent (bundle-transaction.ts). */
+  newId?: NewId;
 }
 
 /** The bundle's envelope: a batch or transaction, with at most `maxEntries` entries. */

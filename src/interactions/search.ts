@@ -152,7 +152,7 @@ function totalWarnings(result: SearchResult): Issue[] {
     {
       severity: 'warning',
       code: 'informational',
-      diagnostics: `More than ${result.totalExceeds} resources match; the total was not counted further (Bundle.total is omitted)`,
+      diagnostics: `More than ${result.totalExceeds} resources match; the total was not counted further (Bundle.total is omitted; _total=accurate counts every match)`,
     },
   ];
 }

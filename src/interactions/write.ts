@@ -53,9 +53,18 @@ function typeRules(services: Services, ops: StorageOps, ctx: RequestContext, res
   return prepareSubscriptionWrite(services.subscriptionEndpoints ?? { allowlist: [] }, ops, ctx, resource, services.subscriptionsUnavailable);
 }
 
+/**
+ * The body a create or update validates and stores: the sent one without the
+ * server's meta, with its id. The loader validates these ahead, on another
+ * thread (scripts/load-pipeline.ts), and must build them exactly the same way.
+ */
+export function storedBody(type: string, body: unknown, id: string): AnyResource {
+  return { ...withoutServerMeta(resourceBody(body, type)), id };
+}
+
 /** Validates a body for `type` with the given id, ready to store. */
 function prepare(services: Services, type: string, body: unknown, id: string): AnyResource {
-  const resource = { ...withoutServerMeta(resourceBody(body, type)), id };
+  const resource = storedBody(type, body, id);
   assertValid(services.validator, resource);
   return resource;
 }

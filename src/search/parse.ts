@@ -103,8 +103,9 @@ class SearchParser {
     // `_type` first: it decides which types the other parameters are read against.
     for (const [key, value] of pairs) if (key === '_type') this.applyType(value);
     assertAuditLogSearch(this.types, pairs);
-    const query: SearchQuery = { types: this.types, where: [], sort: [], count: DEFAULT_COUNT, offset: 0, total: 'accurate' };
+    const query: SearchQuery = { types: this.types, where: [], sort: [], count: DEFAULT_COUNT, offset: 0, total: 'estimate' };
     let sortText: string | undefined;
+    let totalGiven = false;
     for (const [key, value] of pairs) {
       const [name, modifier] = splitKey(key);
       switch (name) {
@@ -121,6 +122,7 @@ class SearchParser {
           break;
         case '_total':
           query.total = oneOf<TotalMode>('_total', value, ['none', 'estimate', 'accurate']);
+          totalGiven = true;
           break;
         case '_summary':
           query.summary = oneOf<SummaryMode>('_summary', value, ['true', 'text', 'data', 'count', 'false']);
@@ -143,7 +145,13 @@ class SearchParser {
           this.condition(key, value, query.where);
       }
     }
-    if (query.summary === 'count') query.count = 0;
+    // A search without `_total` is counted up to DEFAULT_TOTAL_CAP: every page is counted again, and a
+    // broad search should not pay for a full count on each. `_summary=count` asks for the count itself,
+    // so it is exact unless `_total=none` or `_total=estimate` says otherwise.
+    if (query.summary === 'count') {
+      query.count = 0;
+      if (!totalGiven) query.total = 'accurate';
+    }
     query.sort = this.sort(sortText);
     return { query, warnings: this.warnings };
   }

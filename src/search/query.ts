@@ -132,8 +132,22 @@ export interface CursorPosition {
   id: string;
 }
 
-/** Above this many matches `_total=accurate` stops counting (see SearchResult.total). */
+/**
+ * Above this many matches an `estimate` total (what a search without `_total`
+ * asks for) stops counting (see SearchResult.totalExceeds). `accurate` and
+ * `_summary=count` always count every match.
+ */
 export const DEFAULT_TOTAL_CAP = 10_000;
+
+/**
+ * The cap a query's total is counted up to, or undefined for an exact count.
+ * `_total=accurate` is the client asking for the exact number
+ * (search.html#total: "accurate"); `estimate` lets the server stop early,
+ * and a capped count is exact below the cap and absent above it.
+ */
+export function totalCapOf(query: Pick<SearchQuery, 'total' | 'totalCap'>): number | undefined {
+  return query.total === 'estimate' ? (query.totalCap ?? DEFAULT_TOTAL_CAP) : undefined;
+}
 
 export interface SearchQuery {
   /** The types searched: one for a type-level search, several for system search. */
@@ -148,8 +162,9 @@ export interface SearchQuery {
   after?: CursorPosition;
   /** Keyset paging backwards: the `count` rows right before this position, still returned in the query's order. */
   before?: CursorPosition;
+  /** `estimate`: counted up to `totalCap`; `accurate`: every match is counted; `none`: no total. */
   total: TotalMode;
-  /** Count at most this many matches (`DEFAULT_TOTAL_CAP` when absent). */
+  /** With `total: 'estimate'`, count at most this many matches (`DEFAULT_TOTAL_CAP` when absent). */
   totalCap?: number;
   include?: IncludeSpec[];
   revinclude?: IncludeSpec[];

@@ -41,14 +41,21 @@ async function run(argv: string[]): Promise<{ code: number; out: string; err: st
 
 
 t.test('parseLoadArgs: every positional is a path; --url needs a value', async (t) => {
-  t.same(parseLoadArgs(['../shared/data/synthea']), { paths: ['../shared/data/synthea'] }, 'one folder, no --url (the README example)');
-  t.same(parseLoadArgs(['a.ndjson', 'b.ndjson']), { paths: ['a.ndjson', 'b.ndjson'] }, 'several paths: none dropped');
-  t.same(parseLoadArgs(['a.ndjson', '--url', 'http://x/fhir', 'b.ndjson']), { paths: ['a.ndjson', 'b.ndjson'], url: 'http://x/fhir' });
-  t.same(parseLoadArgs(['--url=http://x/fhir', 'a.ndjson']), { paths: ['a.ndjson'], url: 'http://x/fhir' });
+  const inProcess = (paths: string[], extra = {}) => ({ paths, deferIndexes: false, batch: 10, ...extra });
+  t.same(parseLoadArgs(['../shared/data/synthea']), inProcess(['../shared/data/synthea']), 'one folder, no --url (the README example): the batch path');
+  t.same(parseLoadArgs(['a.ndjson', 'b.ndjson']), inProcess(['a.ndjson', 'b.ndjson']), 'several paths: none dropped');
+  t.same(parseLoadArgs(['a.ndjson', '--url', 'http://x/fhir', 'b.ndjson']), { paths: ['a.ndjson', 'b.ndjson'], url: 'http://x/fhir', deferIndexes: false });
+  t.same(parseLoadArgs(['--url=http://x/fhir', 'a.ndjson']), { paths: ['a.ndjson'], url: 'http://x/fhir', deferIndexes: false });
+  t.same(parseLoadArgs(['a', '--batch', '50', '--defer-indexes']), inProcess(['a'], { batch: 50, deferIndexes: true }));
+  t.same(parseLoadArgs(['a', '--sequential']), { paths: ['a'], deferIndexes: false }, 'the sequential path: no batch');
   t.equal(parseLoadArgs([]), undefined, 'no path');
   t.equal(parseLoadArgs(['a.ndjson', '--url']), undefined, '--url without a value');
   t.equal(parseLoadArgs(['--url', 'http://x/fhir']), undefined, '--url without a path');
   t.equal(parseLoadArgs(['a.ndjson', '--urll', 'x']), undefined, 'an unknown option is not taken as a path');
+  for (const bad of ['0', '-1', '2.5', 'ten']) t.equal(parseLoadArgs(['a', '--batch', bad]), undefined, `--batch ${bad}`);
+  t.equal(parseLoadArgs(['a', '--batch', '5', '--sequential']), undefined, '--batch with --sequential');
+  t.equal(parseLoadArgs(['a', '--url', 'http://x/fhir', '--batch', '5']), undefined, '--batch is in-process only');
+  t.equal(parseLoadArgs(['a', '--url', 'http://x/fhir', '--defer-indexes']), undefined, '--defer-indexes is in-process only');
 });
 
 t.test('main with a missing argument prints the usage and loads nothing', async (t) => {
@@ -97,6 +104,7 @@ t.test('main without --url: the folder goes into the storage SQLITE_PATH names',
   const { code, out } = await run([dir]);
   t.equal(code, 0);
   t.match(out, /^loaded 4 resources in/);
+  t.match(out, /validated ahead on the worker thread: 4, in the write: 0/, 'the batch path, every body validated ahead');
   const storage = await createSqliteStorage({ path: join(dbDir, 'load.db'), indexer: createIndexer({ baseUrl: BASE_URL }) });
   t.teardown(() => storage.close());
   for (const id of ['a1', 'a2', 'b1', 'c1']) t.ok(await storage.read(systemContext(BASE_URL), 'Patient', id), `Patient/${id} stored`);

@@ -30,7 +30,7 @@ function rejects(t: Test, type: string, pairs: Array<[string, string]>, param: s
 
 t.test('defaults and the id tie-breaker', async (t) => {
   const { query, warnings } = parse(['Patient'], []);
-  t.same(query, { types: ['Patient'], where: [], sort: [{ code: '_id', descending: false, type: 'token' }], count: 20, offset: 0, total: 'accurate' });
+  t.same(query, { types: ['Patient'], where: [], sort: [{ code: '_id', descending: false, type: 'token' }], count: 20, offset: 0, total: 'estimate' });
   t.same(warnings, []);
 });
 
@@ -226,6 +226,11 @@ t.test('_sort, _count, _total, _summary, _elements', async (t) => {
   t.equal(query.total, 'none');
   t.same(query.elements, ['id', 'code']);
   t.equal(parse(['Patient'], [['_summary', 'count']]).query.count, 0);
+  t.equal(parse(['Patient'], []).query.total, 'estimate', 'no _total: counted up to the cap');
+  t.equal(parse(['Patient'], [['_total', 'accurate']]).query.total, 'accurate');
+  t.equal(parse(['Patient'], [['_summary', 'count']]).query.total, 'accurate', '_summary=count asks for the exact count');
+  t.equal(parse(['Patient'], [['_summary', 'count'], ['_total', 'estimate']]).query.total, 'estimate', 'unless _total says otherwise');
+  t.equal(parse(['Patient'], [['_total', 'none'], ['_summary', 'count']]).query.total, 'none', 'whatever the order');
   rejects(t, 'Patient', [['_count', '-1']], '_count');
   rejects(t, 'Patient', [['_count', 'ten']], '_count');
   rejects(t, 'Patient', [['_total', 'some']], '_total');

@@ -73,3 +73,27 @@ export const uncompilableSearches: Array<{ name: string; query: SearchQuery }> =
   { name: 'a sort by a composite parameter', query: searchOf(['Observation'], { sort: [{ code: 'code-value-quantity', descending: false, type: 'composite' }] }) },
   { name: 'a sort by a special parameter', query: searchOf(['Location'], { sort: [{ code: 'near', descending: false, type: 'special' }] }) },
 ];
+
+/**
+ * More patients than the estimate's cap (DEFAULT_TOTAL_CAP, 10,000), so that
+ * an exact count is told from a capped one: every 100th is male, the rest
+ * female, and every 7th has an MRN. Written in one unit where the engine has units.
+ */
+export const manyPatients = {
+  count: 10_500,
+  male: 105,
+  female: 10_395,
+  /** Female and with an MRN: i % 7 === 0 and i % 100 !== 0. */
+  femaleWithMrn: 1_485,
+  resource(i: number): AnyResource {
+    return {
+      resourceType: 'Patient',
+      id: `many-${i}`,
+      gender: i % 100 === 0 ? 'male' : 'female',
+      ...(i % 7 === 0 ? { identifier: [{ system: mrn, value: `m${i}` }] } : {}),
+    };
+  },
+};
+
+/** Visible only where the patient is female: the shape of a consent's per-row condition. */
+export const onlyFemale = { conditionsFor: (type: string) => (type === 'Patient' ? [token('gender', { code: 'female' })] : []) };

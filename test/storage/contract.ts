@@ -5,10 +5,11 @@
 import type { Test } from 'tap';
 import type { AccessFilter } from '../../src/context';
 import type { AnyResource } from '../../src/fhir/types';
+import type { SearchQuery } from '../../src/search/query';
 import type { Storage, VersionRecord } from '../../src/storage/port';
 import { auditLogCaseEvents, auditLogCases, auditLogQuery } from './audit-log-cases';
 import { rulesOfCommitHooks } from './contract-commit-hooks';
-import { contextAt, contractFixtures, fixtureTime, genderSystem, loinc, mrn, otherSystem, searchOf, token, uncompilableSearches } from './contract-fixtures';
+import { contextAt, contractFixtures, fixtureTime, genderSystem, loinc, manyPatients, mrn, onlyFemale, otherSystem, searchOf, token, uncompilableSearches } from './contract-fixtures';
 
 export * from './contract-fixtures';
 
@@ -37,6 +38,7 @@ export function storageContract(t: Test, name: string, makeStorage: MakeStorage)
     rulesOfExists(rule);
     rulesOfHistory(rule);
     rulesOfSearch(rule);
+    rulesOfTotals(rule);
     rulesOfUnitOfWork(rule);
     rulesOfChangeStamps(rule);
     rulesOfCommitHooks(rule);
@@ -60,6 +62,41 @@ function rulesOfAuditLog(rule: Rule): void {
     t.equal(await storage.read({ ...ctx, access: onlyP1 }, 'AuditEvent', 'e2'), undefined, 'a hidden event reads as missing');
     const everything = await storage.search(ctx, searchOf(['Patient', 'AuditEvent']));
     t.same(everything.records, [], 'a search of several types covers the resources, not the log');
+  });
+}
+
+/**
+ * Totals above the estimate's cap: `accurate` (and a count-only search) count
+ * every match, whether one condition drives from its index rows or the access
+ * filter is tested per row; a hidden resource is never counted.
+ */
+function rulesOfTotals(rule: Rule): void {
+  rule('totals: accurate counts every match above 10,000, estimate stops at the cap, hidden resources never count', async (t, storage) => {
+    const ctx = contextAt(t0);
+    await storage.unitOfWork(async (tx) => {
+      for (let i = 0; i < manyPatients.count; i++) await tx.create(ctx, manyPatients.resource(i));
+    });
+    const female = token('gender', { code: 'female' });
+    const withMrn = token('identifier', { system: mrn });
+    const total = async (query: Partial<SearchQuery>, access?: AccessFilter) => {
+      const result = await storage.search(access ? { ...ctx, access } : ctx, searchOf(['Patient'], { count: 0, ...query }));
+      return result.totalExceeds === undefined ? result.total : `more than ${result.totalExceeds}`;
+    };
+    t.equal(await total({}), manyPatients.count, 'no condition');
+    t.equal(await total({ count: 10 }), manyPatients.count, 'with a page');
+    t.equal(await total({ where: [female] }), manyPatients.female, 'one condition: its index rows');
+    t.equal(await total({ where: [female, withMrn] }), manyPatients.femaleWithMrn, 'two conditions');
+    t.equal(await total({ where: [female], total: 'estimate' }), 'more than 10000', 'estimate: capped');
+    t.equal(await total({ where: [withMrn], total: 'estimate' }), 1_500, 'estimate: exact below the cap');
+    t.equal(await total({ where: [female], total: 'none' }), undefined, 'none');
+    t.equal(await total({}, onlyFemale), manyPatients.female, 'the access filter: the hidden males are not counted');
+    t.equal(await total({ where: [female] }, onlyFemale), manyPatients.female, 'a condition and the access filter');
+    t.equal(await total({ where: [token('gender', { code: 'male' })] }, onlyFemale), 0, 'only hidden resources match');
+    t.equal(await total({ where: [withMrn] }, onlyFemale), manyPatients.femaleWithMrn, 'a driving condition tested against the filter');
+    t.equal(await total({}, { conditionsFor: () => [{ ...female, rowTest: true }] }), manyPatients.female, 'a row-test filter');
+    t.equal(await total({ total: 'estimate' }, onlyFemale), 'more than 10000', 'estimate under the filter');
+    await storage.delete(ctx, 'Patient', 'many-1');
+    t.equal(await total({ where: [female] }), manyPatients.female - 1, 'a deleted resource is not counted');
   });
 }
 

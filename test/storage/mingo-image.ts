@@ -34,7 +34,7 @@ export function mingoReader(documents: Document[]): ResourceReader {
       return cursor.all();
     },
     async count(filter, limit) {
-      return Math.min(new Query(filter, immutable).find(documents).all().length, limit);
+      return Math.min(new Query(filter, immutable).find(documents).all().length, limit ?? Infinity);
     },
     async aggregate(pipeline) {
       return new Aggregator(pipeline, immutable).run(documents) as Document[];

@@ -32,9 +32,11 @@ import { defaultIncludeLimits } from '../../src/storage/mongo/includes';
 import { visibleHistoryFilter, visibleResourceFilter } from '../../src/storage/mongo/visibility';
 import type { HistoryQuery, SearchResult, Storage, StorageOps, VersionRecord } from '../../src/storage/port';
 import { createSqliteStorage } from '../../src/storage/sqlite/sqlite-storage';
-import { contextAt, contractFixtures, contractIndexer, fixtureTime, genderSystem, loinc, mrn, otherSystem, searchOf, token, uncompilableSearches } from './contract-fixtures';
+import { contextAt, contractFixtures, contractIndexer, fixtureTime, genderSystem, loinc, manyPatients, mrn, onlyFemale, otherSystem, searchOf, token, uncompilableSearches } from './contract-fixtures';
 import { MingoImage } from './mingo-image';
 import { parsed, searchCases, searchContext, searchIndexer, writeSearchFixtures, type SearchCase } from './search-cases';
+
+const t0Many = '2024-05-01T00:00:00.000Z';
 
 const idsOf = (records: VersionRecord[] | undefined) => (records ?? []).map((r) => `${r.resourceType}/${r.id}`);
 
@@ -65,7 +67,7 @@ t.test('search cases: the MongoDB queries give the expected ids (evaluated by mi
 });
 
 /** SQLite, or undefined (with a visible comment) while its adapter cannot be loaded: the hand-written ids still decide. */
-async function sqliteWith(t: Test, write: (s: StorageOps) => Promise<void>, indexer: Indexer): Promise<Storage | undefined> {
+async function sqliteWith(t: Test, write: (s: Storage) => Promise<void>, indexer: Indexer): Promise<Storage | undefined> {
   try {
     const sqlite = createSqliteStorage({ path: ':memory:', indexer });
     t.teardown(() => sqlite.close());
@@ -87,6 +89,32 @@ async function compareWithSqlite(t: Test, sqlite: Storage | undefined, searchCas
   }
   t.same({ ids: idsOf(mongo.records), total: mongo.total }, { ids: idsOf(answer.records), total: answer.total }, 'same answer as SQLite');
 }
+
+t.test('totals above 10,000: accurate counts every match, also under the access filter; estimate stops at the cap', async (t) => {
+  const write = async (ops: StorageOps) => {
+    for (let i = 0; i < manyPatients.count; i++) await ops.create(contextAt(t0Many), manyPatients.resource(i));
+  };
+  const image = new MingoImage(contractIndexer);
+  await write(image);
+  const sqlite = await sqliteWith(t, (s) => s.unitOfWork(write), contractIndexer);
+  const female = token('gender', { code: 'female' });
+  const cases: Array<[string, Partial<SearchQuery>, AccessFilter | undefined, number | string]> = [
+    ['no condition', {}, undefined, manyPatients.count],
+    ['one condition', { where: [female] }, undefined, manyPatients.female],
+    ['estimate', { where: [female], total: 'estimate' }, undefined, 'more than 10000'],
+    ['the access filter', {}, onlyFemale, manyPatients.female],
+    ['a condition and the filter', { where: [token('identifier', { system: mrn })] }, onlyFemale, manyPatients.femaleWithMrn],
+    ['only hidden matches', { where: [token('gender', { code: 'male' })] }, onlyFemale, 0],
+  ];
+  for (const [name, query, access, expected] of cases) {
+    const ctx = access ? { ...contextAt(t0Many), access } : contextAt(t0Many);
+    const full = searchOf(['Patient'], { count: 0, ...query });
+    const totalOf = (result: SearchResult) => (result.totalExceeds === undefined ? result.total : `more than ${result.totalExceeds}`);
+    const mongo = totalOf(await image.search(ctx, full));
+    t.equal(mongo, expected, name);
+    if (sqlite) t.equal(totalOf(await sqlite.search(ctx, full)), mongo, `${name}: same as SQLite`);
+  }
+});
 
 // ---------------------------------------------------------------------------
 // Paging, totals, includes, limits: the same fixtures, hand-written answers.

@@ -71,5 +71,28 @@ t.test('a database of index schema 3 (rows without their resource type) is re-in
   const rows = check.prepare('SELECT count(*) AS n, sum(s.type = r.type) AS typed FROM idx_string s JOIN resources r ON r.pk = s.resource').get() as { n: number; typed: number };
   t.ok(rows.n > 0, 'the string rows are back');
   t.equal(rows.typed, rows.n, "every row carries its resource's type");
-  t.equal(check.pragma('user_version', { simple: true }), 4);
+  t.equal(check.pragma('user_version', { simple: true }), 5);
+});
+
+t.test('a database of index schema 4 (rowid index tables) is rebuilt WITHOUT ROWID and re-indexed when opened', async (t) => {
+  const path = await upgraded(t, (db) => {
+    // Version 4: rowid tables without `seq`, a separate (resource, param, ...) index.
+    db.exec(`DROP TABLE idx_token;
+      CREATE TABLE idx_token (resource INTEGER NOT NULL REFERENCES resources(pk), type TEXT NOT NULL, grp INTEGER, param TEXT NOT NULL,
+        system TEXT, code TEXT, text TEXT, type_system TEXT, type_code TEXT);
+      CREATE INDEX idx_token_by_resource ON idx_token(resource, param, code, system);`);
+    db.pragma('user_version = 4');
+  });
+  const reopened = createSqliteStorage({ path, indexer: searchIndexer });
+  const result = await reopened.search(searchContext({}), parsed('Patient?gender=female&_total=accurate'));
+  t.ok(result.records.length > 0, 'the token rows are back');
+  t.equal(result.total, result.records.length);
+  await reopened.close();
+  const Database = (await import('better-sqlite3')).default;
+  const check = new Database(path, { readonly: true });
+  t.teardown(() => check.close());
+  const ddl = (check.prepare("SELECT sql FROM sqlite_master WHERE name = 'idx_token'").get() as { sql: string }).sql;
+  t.match(ddl, /PRIMARY KEY \(resource, param, seq\)\s*\) WITHOUT ROWID/);
+  t.same(check.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'idx_token_by_resource'").get(), { n: 0 }, 'the separate per-resource index is gone');
+  t.equal(check.pragma('user_version', { simple: true }), 5);
 });

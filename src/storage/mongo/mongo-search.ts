@@ -1,6 +1,6 @@
 import type { Document } from 'mongodb';
 import type { AccessFilter } from '../../context';
-import { DEFAULT_TOTAL_CAP, type SearchQuery } from '../../search/query';
+import { totalCapOf, type SearchQuery } from '../../search/query';
 import type { SearchResult } from '../port';
 import { versionRecord, type IndexFields, type VersionDocument } from './documents';
 import { defaultIncludeLimits, findIncluded, type IncludeLimits, type IncludeSource } from './includes';
@@ -45,10 +45,11 @@ export async function runSearch(
     }
   }
   if (query.total !== 'none') {
-    const cap = query.totalCap ?? DEFAULT_TOTAL_CAP;
-    // One more than the cap tells "more than the cap" from "exactly the cap" without counting everything.
-    const counted = await reader.count(filter, cap + 1);
-    if (counted > cap) result.totalExceeds = cap;
+    const cap = totalCapOf(query);
+    // One more than the cap tells "more than the cap" from "exactly the cap" without counting everything;
+    // without a cap (`accurate`) every match is counted, through the same filter as the page (access included).
+    const counted = await reader.count(filter, cap === undefined ? undefined : cap + 1);
+    if (cap !== undefined && counted > cap) result.totalExceeds = cap;
     else result.total = counted;
   }
   return result;

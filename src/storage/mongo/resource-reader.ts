@@ -16,8 +16,8 @@ export interface FindOptions {
  */
 export interface ResourceReader {
   find(filter: Document, options?: FindOptions): Promise<Document[]>;
-  /** How many documents match, counting at most `limit`. */
-  count(filter: Document, limit: number): Promise<number>;
+  /** How many documents match, counting at most `limit` (every one without it). */
+  count(filter: Document, limit?: number): Promise<number>;
   aggregate(pipeline: Document[]): Promise<Document[]>;
 }
 
@@ -30,7 +30,7 @@ export function collectionReader(collection: Collection<Document>, session?: Cli
       if (options.limit !== undefined) cursor = cursor.limit(options.limit);
       return cursor.toArray();
     },
-    count: (filter, limit) => collection.countDocuments(filter, { session, limit }),
+    count: (filter, limit) => collection.countDocuments(filter, limit === undefined ? { session } : { session, limit }),
     aggregate: (pipeline) => collection.aggregate(pipeline, { session }).toArray(),
   };
 }

@@ -14,7 +14,7 @@
 import type { AccessFilter } from '../../context';
 import { badRequest, FhirError } from '../../errors';
 import type { ChainCondition, CompositeValue, Condition, HasCondition, ParamCondition, SearchValue } from '../../search/query';
-import { componentParam, indexTables, tableOfParamType, type ValueKind } from './index-tables';
+import { componentParam, compositeTable, indexTables, tableOfParamType, type ValueKind } from './index-tables';
 import { and, inList, join, list, or, raw, sql, type Sql } from './sql-fragment';
 import { rangeMatch, valueMatch, valuesMatch } from './value-sql';
 
@@ -377,10 +377,13 @@ function missingValue(condition: ParamCondition): boolean | undefined {
 /**
  * A table read for one known resource. Without statistics SQLite may prefer
  * a (param, value) range over the (resource, param) equality and scan a whole
- * parameter per row; naming the index keeps every probe a point lookup.
+ * parameter per row; NOT INDEXED leaves it only the table's own key,
+ * (resource, param, seq) (schema.ts), so every probe is a point lookup.
+ * The composite groups are a rowid table with a (resource, param) index.
  */
 export function perResource(table: string, alias: string): Sql {
-  return raw(`${table} ${alias} INDEXED BY ${table}_by_resource`);
+  if (table === compositeTable) return raw(`${table} ${alias} INDEXED BY ${table}_by_resource`);
+  return raw(`${table} ${alias} NOT INDEXED`);
 }
 
 function tableFor(condition: ParamCondition): string {

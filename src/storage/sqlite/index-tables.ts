@@ -60,17 +60,20 @@ export function tableOfParamType(type: string): string | undefined {
 /** The statements an adapter prepares for one stored kind. */
 export interface IndexTableSql {
   kind: ValueKind;
-  insert: string;
-  /** The column values after `resource, type, grp`, in `insert`'s order. */
+  /** An INSERT of `rows` rows in one statement; each row's values are `resource, seq, type, grp`, then `values(entry)`. */
+  insertRows: (rows: number) => string;
   values: (entry: IndexEntry) => unknown[];
 }
 
-export const valueTableSql: IndexTableSql[] = Object.entries(indexTables).map(([kind, spec]) => ({
-  kind: kind as ValueKind,
-  insert: `INSERT INTO ${spec.table} (resource, type, grp, ${spec.columns.join(', ')}) VALUES (?, ?, ?${', ?'.repeat(spec.columns.length)})`,
-  // The mapped type pairs each kind with its extractor; TypeScript cannot follow that pairing through the union.
-  values: spec.values as (entry: IndexEntry) => unknown[],
-}));
+export const valueTableSql: IndexTableSql[] = Object.entries(indexTables).map(([kind, spec]) => {
+  const row = `(?, ?, ?, ?${', ?'.repeat(spec.columns.length)})`;
+  return {
+    kind: kind as ValueKind,
+    insertRows: (rows: number) => `INSERT INTO ${spec.table} (resource, seq, type, grp, ${spec.columns.join(', ')}) VALUES ${Array(rows).fill(row).join(', ')}`,
+    // The mapped type pairs each kind with its extractor; TypeScript cannot follow that pairing through the union.
+    values: spec.values as (entry: IndexEntry) => unknown[],
+  };
+});
 
 /** Every index table, composite groups included: what a rewrite of a resource's entries deletes from. */
 export const allIndexTables: readonly string[] = [...Object.values(indexTables).map((spec) => spec.table), compositeTable];

@@ -4,7 +4,7 @@ import { conflict, FhirError, preconditionFailed } from '../../errors';
 import type { AnyResource } from '../../fhir/types';
 import type { Indexer } from '../../search/index-entry';
 import { AUDIT_LOG_TYPE } from '../../search/audit-log-search';
-import { DEFAULT_TOTAL_CAP, type SearchQuery } from '../../search/query';
+import { totalCapOf, type SearchQuery } from '../../search/query';
 import type { HistoryPage, HistoryQuery, ResourceKey, SearchResult, UpdateResult, VersionRecord, WriteOptions } from '../port';
 import { eventHistory, eventHistoryId } from '../audit-log-history';
 import { identity, notBefore, stampResource } from '../versioning';
@@ -154,10 +154,9 @@ export class ResourceStore {
       const result: SearchResult = { records: [] };
       if (query.count > 0) this.fillPage(result, this.pagePlan(query, access, compiled), query, access);
       if (query.total !== 'none') {
-        // 'estimate' is answered like 'accurate': the capped count is already cheap.
-        const cap = query.totalCap ?? DEFAULT_TOTAL_CAP;
+        const cap = totalCapOf(query);
         const counted = (this.get(compiled.count(cap)) as { total: number }).total;
-        if (counted > cap) result.totalExceeds = cap;
+        if (cap !== undefined && counted > cap) result.totalExceeds = cap;
         else result.total = counted;
       }
       return result;

@@ -39,6 +39,15 @@ export function applyPragmas(db: Database, options: { fsyncEveryCommit: boolean;
  * in the value indexes because search parameters of different types share a
  * code (`date` of Encounter, Observation, Appointment...).
  *
+ * The value tables are WITHOUT ROWID, clustered on (resource, param, seq):
+ * the per-resource probe reads the table itself (every column at hand), a
+ * write appends its rows in pk order and inserts into the value indexes
+ * only, and there is no rowid B-tree plus a separate (resource, ...) index
+ * to maintain. `seq` (the row's place among its resource's rows) keeps the
+ * key unique, since a resource may carry the same value twice. There is no
+ * foreign key to `resources`: rows are written and deleted with their
+ * resource in one transaction, and the check cost a lookup per row.
+ *
  * Indexes, by the query shape they serve (README material):
  *
  * | index | serves |
@@ -51,7 +60,7 @@ export function applyPragmas(db: Database, options: { fsyncEveryCommit: boolean;
  * | `idx_date/number/quantity(param, type, low, high, resource)` | `eq`, `lt`, `le`, `sa`, `ap` (range scan on low) |
  * | `idx_date/number/quantity(param, type, high, low, resource)` | `gt`, `ge`, `eb` (range scan on high) |
  * | `idx_uri(param, type, value, resource)` | uri equality and `:below` (range scan) |
- * | `idx_*(resource, param, ...)` | the per-resource test of every non-driving condition (covering), sort values, `_include`, `:missing`, rewrites |
+ * | `idx_*` key `(resource, param, seq)` | the per-resource test of every non-driving condition (covering), sort values, `_include`, `:missing`, rewrites |
  * | `idx_*(grp, param)` where grp is set | the other components of a composite entry |
  * | `resources(type, id)` unique | read, `_id`, chain targets, default `_id` order and keyset paging |
  * | `resources(type, last_updated)` | `_lastUpdated` conditions and order |
@@ -66,14 +75,14 @@ function rangeIndexes(table: string): string {
   return [
     `CREATE INDEX IF NOT EXISTS ${table}_by_low ON ${table}(param, type, low, high, resource);`,
     `CREATE INDEX IF NOT EXISTS ${table}_by_high ON ${table}(param, type, high, low, resource);`,
-    `CREATE INDEX IF NOT EXISTS ${table}_by_resource ON ${table}(resource, param, low, high);`,
     `CREATE INDEX IF NOT EXISTS ${table}_by_group ON ${table}(grp, param) WHERE grp IS NOT NULL;`,
   ].join('\n');
 }
 
 const indexTablesDdl = `
 CREATE TABLE IF NOT EXISTS idx_token (
-  resource    INTEGER NOT NULL REFERENCES resources(pk),
+  resource    INTEGER NOT NULL,  -- resources.pk
+  seq         INTEGER NOT NULL,  -- the entry's place among its resource's entries: the key's tie-breaker
   type        TEXT NOT NULL,
   grp         INTEGER,
   param       TEXT NOT NULL,
@@ -81,27 +90,29 @@ CREATE TABLE IF NOT EXISTS idx_token (
   code        TEXT,            -- NULL: a text-only entry (CodeableConcept.text)
   text        TEXT,            -- normalized display/text, for :text
   type_system TEXT,            -- Identifier.type coding, for :of-type
-  type_code   TEXT
-);
+  type_code   TEXT,
+  PRIMARY KEY (resource, param, seq)
+) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS idx_token_by_value ON idx_token(param, type, code, system, resource);
 CREATE INDEX IF NOT EXISTS idx_token_by_text ON idx_token(param, type, text) WHERE text IS NOT NULL;
-CREATE INDEX IF NOT EXISTS idx_token_by_resource ON idx_token(resource, param, code, system);
 CREATE INDEX IF NOT EXISTS idx_token_by_group ON idx_token(grp, param) WHERE grp IS NOT NULL;
 
 CREATE TABLE IF NOT EXISTS idx_string (
-  resource INTEGER NOT NULL REFERENCES resources(pk),
+  resource INTEGER NOT NULL,
+  seq      INTEGER NOT NULL,
   type     TEXT NOT NULL,
   grp      INTEGER,
   param    TEXT NOT NULL,
   norm     TEXT NOT NULL,      -- lower-case, accents folded
-  exact    TEXT NOT NULL       -- as written
-);
+  exact    TEXT NOT NULL,      -- as written
+  PRIMARY KEY (resource, param, seq)
+) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS idx_string_by_value ON idx_string(param, type, norm, resource);
-CREATE INDEX IF NOT EXISTS idx_string_by_resource ON idx_string(resource, param, norm);
 CREATE INDEX IF NOT EXISTS idx_string_by_group ON idx_string(grp, param) WHERE grp IS NOT NULL;
 
 CREATE TABLE IF NOT EXISTS idx_reference (
-  resource          INTEGER NOT NULL REFERENCES resources(pk),
+  resource          INTEGER NOT NULL,
+  seq               INTEGER NOT NULL,
   type              TEXT NOT NULL,
   grp               INTEGER,
   param             TEXT NOT NULL,
@@ -110,36 +121,41 @@ CREATE TABLE IF NOT EXISTS idx_reference (
   target_id         TEXT,    -- set only for local targets
   version           TEXT,
   identifier_system TEXT,
-  identifier_value  TEXT
-);
+  identifier_value  TEXT,
+  PRIMARY KEY (resource, param, seq)
+) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS idx_reference_by_value ON idx_reference(ref, param, type, resource);
 CREATE INDEX IF NOT EXISTS idx_reference_by_identifier ON idx_reference(param, type, identifier_value) WHERE identifier_value IS NOT NULL;
-CREATE INDEX IF NOT EXISTS idx_reference_by_resource ON idx_reference(resource, param, ref);
 CREATE INDEX IF NOT EXISTS idx_reference_by_group ON idx_reference(grp, param) WHERE grp IS NOT NULL;
 
 CREATE TABLE IF NOT EXISTS idx_date (
-  resource INTEGER NOT NULL REFERENCES resources(pk),
+  resource INTEGER NOT NULL,
+  seq      INTEGER NOT NULL,
   type     TEXT NOT NULL,
   grp      INTEGER,
   param    TEXT NOT NULL,
   low      INTEGER NOT NULL,   -- epoch ms, inclusive
-  high     INTEGER NOT NULL
-);
+  high     INTEGER NOT NULL,
+  PRIMARY KEY (resource, param, seq)
+) WITHOUT ROWID;
 ${rangeIndexes('idx_date')}
 
 CREATE TABLE IF NOT EXISTS idx_number (
-  resource INTEGER NOT NULL REFERENCES resources(pk),
+  resource INTEGER NOT NULL,
+  seq      INTEGER NOT NULL,
   type     TEXT NOT NULL,
   grp      INTEGER,
   param    TEXT NOT NULL,
   value    REAL NOT NULL,
   low      REAL NOT NULL,
-  high     REAL NOT NULL
-);
+  high     REAL NOT NULL,
+  PRIMARY KEY (resource, param, seq)
+) WITHOUT ROWID;
 ${rangeIndexes('idx_number')}
 
 CREATE TABLE IF NOT EXISTS idx_quantity (
-  resource INTEGER NOT NULL REFERENCES resources(pk),
+  resource INTEGER NOT NULL,
+  seq      INTEGER NOT NULL,
   type     TEXT NOT NULL,
   grp      INTEGER,
   param    TEXT NOT NULL,
@@ -148,25 +164,27 @@ CREATE TABLE IF NOT EXISTS idx_quantity (
   high     REAL NOT NULL,
   system   TEXT,
   code     TEXT,
-  unit     TEXT
-);
+  unit     TEXT,
+  PRIMARY KEY (resource, param, seq)
+) WITHOUT ROWID;
 ${rangeIndexes('idx_quantity')}
 
 CREATE TABLE IF NOT EXISTS idx_uri (
-  resource INTEGER NOT NULL REFERENCES resources(pk),
+  resource INTEGER NOT NULL,
+  seq      INTEGER NOT NULL,
   type     TEXT NOT NULL,
   grp      INTEGER,
   param    TEXT NOT NULL,
-  value    TEXT NOT NULL
-);
+  value    TEXT NOT NULL,
+  PRIMARY KEY (resource, param, seq)
+) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS idx_uri_by_value ON idx_uri(param, type, value, resource);
-CREATE INDEX IF NOT EXISTS idx_uri_by_resource ON idx_uri(resource, param, value);
 CREATE INDEX IF NOT EXISTS idx_uri_by_group ON idx_uri(grp, param) WHERE grp IS NOT NULL;
 
 -- One row per composite entry; its components live in the tables above with this grp.
 CREATE TABLE IF NOT EXISTS idx_composite (
   grp      INTEGER PRIMARY KEY,
-  resource INTEGER NOT NULL REFERENCES resources(pk),
+  resource INTEGER NOT NULL,
   type     TEXT NOT NULL,
   param    TEXT NOT NULL
 );
@@ -207,12 +225,13 @@ ${indexTablesDdl}
 /**
  * Bumped when the index tables change shape, or the indexer changes the
  * values it writes (3: code elements carry their binding's implied system;
- * 4: every row carries its resource's type).
+ * 4: every row carries its resource's type; 5: the value tables are
+ * WITHOUT ROWID, clustered on (resource, param, seq)).
  * A database written by an older version gets fresh index tables, and the
  * caller must re-index every current resource (the resources and their
  * history are untouched).
  */
-const indexSchemaVersion = 4;
+const indexSchemaVersion = 5;
 
 /** Creates what is missing; true when the index tables were rebuilt and must be refilled. */
 export function createSchema(db: Database): { reindex: boolean } {
@@ -222,4 +241,36 @@ export function createSchema(db: Database): { reindex: boolean } {
   db.exec(schemaDdl);
   db.pragma(`user_version = ${indexSchemaVersion}`);
   return { reindex: outdated };
+}
+
+/**
+ * Indexes kept while a load defers the others: the named ones of
+ * INDEXED BY hints (condition-sql.ts), which a statement cannot run without.
+ * Tables' own keys and UNIQUE constraints are never dropped.
+ */
+const undeferrable = /_by_group$|^idx_composite_by_resource$/;
+
+/**
+ * Deferred index maintenance for a bulk load (`npm run load -- --defer-indexes`):
+ * in an empty database, drops the secondary indexes (value lookups, orders,
+ * history), so that each write inserts into the tables and their keys only;
+ * `buildSecondaryIndexes` (or simply opening the database, createSchema)
+ * builds them afterwards from the sorted rows, in one pass each. Searches
+ * still answer meanwhile, by scanning. Answers false (and drops nothing) when
+ * the database holds a resource.
+ */
+export function deferSecondaryIndexes(db: Database): boolean {
+  if (db.prepare('SELECT 1 FROM resources LIMIT 1').get() !== undefined) return false;
+  const indexes = db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL").all() as Array<{ name: string }>;
+  for (const { name } of indexes) if (!undeferrable.test(name)) db.exec(`DROP INDEX ${name}`);
+  return true;
+}
+
+/** Builds the indexes deferSecondaryIndexes dropped (every missing one of the schema); answers how many. */
+export function buildSecondaryIndexes(db: Database): number {
+  const count = () => (db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'index'").get() as { n: number }).n;
+  const before = count();
+  db.exec(schemaDdl);
+  db.pragma('optimize');
+  return count() - before;
 }

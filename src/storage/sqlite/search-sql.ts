@@ -53,9 +53,20 @@ export class CompiledSearch {
     return this.driver && sql`SELECT count(*) AS total FROM (SELECT 1 FROM (${this.driver}) LIMIT ${limit})`;
   }
 
-  /** The number of matches, counting at most `cap + 1` rows so that a broad search never counts its whole table. */
-  count(cap: number): Sql {
-    if (this.driver && this.driverIsAll) return sql`SELECT count(*) AS total FROM (SELECT DISTINCT * FROM (${this.driver}) LIMIT ${cap + 1})`;
+  /**
+   * The number of matches: every one without `cap`, else at most `cap + 1`
+   * (one more tells "more than the cap" from "exactly the cap"), so that an
+   * estimate never counts a whole table. When the driving set is exactly the
+   * matches, only its index rows are read. Otherwise every condition,
+   * the access filter's included, is tested on each row as for a page, so
+   * a hidden resource is never counted.
+   */
+  count(cap?: number): Sql {
+    if (this.driver && this.driverIsAll) {
+      if (cap === undefined) return sql`SELECT count(DISTINCT pk) AS total FROM (${this.driver})`;
+      return sql`SELECT count(*) AS total FROM (SELECT DISTINCT * FROM (${this.driver}) LIMIT ${cap + 1})`;
+    }
+    if (cap === undefined) return sql`SELECT count(*) AS total FROM ${this.from} WHERE ${this.where}`;
     return sql`SELECT count(*) AS total FROM (SELECT 1 FROM ${this.from} WHERE ${this.where} LIMIT ${cap + 1})`;
   }
 }
