@@ -17,6 +17,7 @@ import type { Document } from 'mongodb';
 import t, { type Test } from 'tap';
 import type { AccessFilter, RequestContext } from '../../src/context';
 import { FhirError } from '../../src/errors';
+import { storedBody } from '../../src/fhir/stored-body';
 import type { AnyResource } from '../../src/fhir/types';
 import type { Indexer } from '../../src/search/index-entry';
 import type { Condition, SearchQuery } from '../../src/search/query';
@@ -25,6 +26,7 @@ import {
   resourceDocument,
   sortKeyFields,
   versionDocument,
+  withStoredFields,
   type HistoryDocument,
   type ResourceDocument,
   type VersionDocument,
@@ -115,8 +117,10 @@ class MingoImage implements StorageOps {
 
   private write(ctx: RequestContext, type: string, id: string, change: { resource: AnyResource } | { tombstone: true }): VersionRecord {
     const key = `${type}/${id}`;
-    const version = stampVersion(ctx.now, type, id, this.resources.get(key) ?? null, change);
-    this.resources.set(key, resourceDocument(version, version.resource ? this.indexer(version.resource) : []));
+    const stamped = stampVersion(ctx.now, type, id, this.resources.get(key) ?? null, change);
+    const entries = stamped.resource ? this.indexer(stamped.resource) : [];
+    const version = withStoredFields(stamped, entries);
+    this.resources.set(key, resourceDocument(version, entries));
     this.versions.push(historyDocument(version));
     return { resourceType: type, id, versionId: version.versionId, lastUpdated: version.lastUpdated, deleted: version.deleted, ...(version.resource ? { resource: version.resource } : {}) };
   }
@@ -259,6 +263,14 @@ t.test('search mechanics over the search fixtures', async (t) => {
     t.same(idsOf(all.included), ['Organization/org1', 'Patient/pat-peter', 'Practitioner/pr1']);
     const typed = await search(parsed('Encounter?_id=enc1&_include=Encounter:participant:Practitioner'));
     t.same(idsOf(typed.included), ['Practitioner/pr1']);
+  });
+
+  t.test('matches and included resources carry their stored bytes, unparsed, with the patients kept at write time', async (t) => {
+    const result = await search(parsed('Encounter?_id=enc1&_include=Encounter:subject'));
+    const records = [...result.records, ...(result.included ?? [])];
+    t.ok(records.length === 2 && records.every((record) => storedBody(record) !== undefined), 'the bytes of each, not a parsed body');
+    t.same(records.map((record) => JSON.parse(storedBody(record)!).id), ['enc1', 'pat-peter']);
+    t.same(records.map((record) => record.patients), [['pat-peter'], ['pat-peter']], 'the patients stored with the document');
   });
 
   t.test('_include: a deleted target is not included', async (t) => {

@@ -7,7 +7,7 @@ import type { Storage } from '../../storage/port';
 import type { ClassifiedRequest } from '../scopes/classify';
 import { AuditBuffer, type Schedule } from './audit-buffer';
 import { auditEvents, type AuditOutcome } from './audit-event';
-import { entryAudit } from '../entry-audit';
+import { entryAudit, type AuditedResource } from '../entry-audit';
 import type { EntryAudit } from './entry-audits';
 import { mayReadAuditLog } from './log-reads';
 import { patientsOfFactory } from './patients-of';
@@ -75,6 +75,12 @@ const unavailable = (requestId: string) =>
  */
 export function installAudit(app: FastifyInstance, { storage, baseUrl, schedule }: AuditOptions): void {
   const patientsOf = patientsOfFactory(baseUrl);
+  // The storage's own (kept with the version when it was written); the body only where it kept none.
+  const patientsOfAudited = (resource: AuditedResource): readonly string[] => {
+    if ('patients' in resource) return resource.patients;
+    const body = resource.body();
+    return body ? patientsOf(body) : [];
+  };
   const basePath = new URL(baseUrl).pathname.replace(/\/$/, '');
   const trail = new AuditBuffer({
     write: (events) =>
@@ -94,7 +100,7 @@ export function installAudit(app: FastifyInstance, { storage, baseUrl, schedule 
     principal: Principal,
     classified: ClassifiedRequest,
     status: number,
-    resources: readonly AnyResource[],
+    resources: readonly AuditedResource[],
     hidden: boolean,
   ): AnyResource[] =>
     auditEvents({
@@ -105,7 +111,7 @@ export function installAudit(app: FastifyInstance, { storage, baseUrl, schedule 
       outcome: outcomeOf(status, hidden),
       networkAddress: request.ip,
       baseUrl,
-      resources: resources.map((resource) => ({ reference: `${resource.resourceType}/${resource.id}`, patients: patientsOf(resource) })),
+      resources: resources.map((resource) => ({ reference: `${resource.resourceType}/${resource.id}`, patients: patientsOfAudited(resource) })),
     }).map((event) => ({ ...event, id: timeOrderedId() }) as AnyResource);
 
   /**
