@@ -54,7 +54,21 @@ export class FakeMongo {
     return docs;
   }
 
+  /** Operations made to fail (`collection.op`), as a dropped connection would: after `pass` more calls, `fail` calls. */
+  private readonly failures = new Map<string, { pass: number; fail: number }>();
+
+  /** After `pass` more calls of `op` on `collection` succeed, the next `fail` calls reject with "connection reset" before doing anything. */
+  failNext(collection: string, op: string, { pass = 0, fail = 1 }: { pass?: number; fail?: number } = {}): void {
+    this.failures.set(`${collection}.${op}`, { pass, fail });
+  }
+
   private note(collection: string, op: string, options: Options, about?: unknown): void {
+    const failure = this.failures.get(`${collection}.${op}`);
+    if (failure && failure.pass > 0) failure.pass--;
+    else if (failure && failure.fail > 0) {
+      failure.fail--;
+      throw new Error('connection reset');
+    }
     this.log.push({ collection, op, inTransaction: options?.session?.inTransaction() ?? false, ...(typeof about === 'string' ? { about } : {}) });
   }
 
