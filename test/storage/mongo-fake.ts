@@ -133,6 +133,26 @@ export class FakeMongo {
         for (const { updateOne: one } of operations) updateOne(one.filter, one.update, { ...options, upsert: one.upsert ?? false });
         return { ok: 1 };
       },
+      /** Unordered: every document that can be is inserted; the taken ids fail together at the end, as the driver reports them. */
+      insertMany: async (many: Document[], options?: Options) => {
+        this.note(name, 'insertMany', options);
+        const writeErrors: Array<{ code: number; index: number }> = [];
+        many.forEach((doc, index) => {
+          try {
+            insert(doc);
+          } catch {
+            writeErrors.push({ code: 11000, index });
+          }
+        });
+        if (writeErrors.length > 0) throw Object.assign(new MongoServerError({ message: 'E11000 duplicate key error', code: 11000 }), { writeErrors });
+        return { insertedCount: many.length };
+      },
+      deleteMany: async (filter: Document, options?: Options) => {
+        this.note(name, 'deleteMany', options);
+        const found = matching(filter);
+        for (const doc of found) docs().splice(docs().indexOf(doc), 1);
+        return { deletedCount: found.length };
+      },
       deleteOne: async (filter: Document, options?: Options) => {
         this.note(name, 'deleteOne', options, keyOf(filter));
         const [found] = matching(filter);
