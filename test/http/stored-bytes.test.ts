@@ -20,6 +20,9 @@ import type { VersionRecord } from '../../src/storage/port';
 import { BASE_URL, startHarness } from './harness';
 import { startSecureHarness } from '../security/auth-kit';
 
+const observation = (id: string, patient: string, status = 'final'): AnyResource =>
+  ({ resourceType: 'Observation', id, status, code: { text: 'x' }, subject: { reference: `Patient/${patient}` } }) as AnyResource;
+
 const spaced = (resource: object) => JSON.stringify(resource).replace(/":/g, '": ');
 
 function tempDatabase(t: Test): string {
@@ -102,13 +105,7 @@ t.test('read, vread and search pages send the stored bytes; _pretty, _elements a
   const summary = await h.request({ url: '/fhir/Patient?gender=female&_summary=true' });
   t.notOk(summary.body.includes(text), '_summary: not the stored bytes');
 
-  const include = await h.storage.create(systemContext(BASE_URL), {
-    resourceType: 'Observation',
-    id: 'o1',
-    status: 'final',
-    code: { text: 'x' },
-    subject: { reference: 'Patient/p1' },
-  } as AnyResource);
+  const include = await h.storage.create(systemContext(BASE_URL), observation('o1', 'p1'));
   const withInclude = await h.request({ url: '/fhir/Observation?_include=Observation:subject' });
   t.ok(withInclude.body.includes(`"resource":${text},"search":{"mode":"include"}`), 'an included resource: its stored bytes too');
   t.ok(withInclude.body.includes(`"resource":${JSON.stringify(include.resource)}`), 'beside the match');
@@ -119,13 +116,7 @@ t.test('a plain read never parses the body, not even for its audit; the audit ta
   t.teardown(h.close);
 
   for (const id of ['p1', 'p2']) await h.storage.update(systemContext(BASE_URL), { resourceType: 'Patient', id } as AnyResource);
-  const written = await h.storage.update(systemContext(BASE_URL), {
-    resourceType: 'Observation',
-    id: 'o1',
-    status: 'final',
-    code: { text: 'x' },
-    subject: { reference: 'Patient/p1' },
-  } as AnyResource);
+  const written = await h.storage.update(systemContext(BASE_URL), observation('o1', 'p1'));
   t.same(written.record.patients, ['p1'], 'the write computes the patients from its index entries');
 
   // Every record the read path gets from the storage, to see afterwards whether anyone parsed it.
@@ -152,9 +143,8 @@ t.test('the audit names the patients stored with the row, and falls back to the 
   const path = join(h.dir, 'concord.db');
   const ctx = systemContext(BASE_URL);
   for (const id of ['p1', 'p2']) await h.storage.update(ctx, { resourceType: 'Patient', id } as AnyResource);
-  const body = { resourceType: 'Observation', status: 'final', code: { text: 'x' }, subject: { reference: 'Patient/p1' } };
-  await h.storage.update(ctx, { ...body, id: 'stored' } as AnyResource);
-  await h.storage.update(ctx, { ...body, id: 'legacy' } as AnyResource);
+  await h.storage.update(ctx, observation('stored', 'p1'));
+  await h.storage.update(ctx, observation('legacy', 'p1'));
   // The row says p2 while the body says p1: the audit must follow the row.
   const stored = await h.storage.read(ctx, 'Observation', 'stored');
   rewriteStored(path, 'Observation', 'stored', JSON.stringify(stored!.resource), '["p2"]');
@@ -182,13 +172,7 @@ t.test('a database from before the patients column opens, reads as before, and k
   const ctx = systemContext(BASE_URL);
   const first = await startHarness({ sqlitePath: path });
   await first.storage.create(ctx, { resourceType: 'Patient', id: 'p1' } as AnyResource);
-  const old = await first.storage.create(ctx, {
-    resourceType: 'Observation',
-    id: 'o1',
-    status: 'final',
-    code: { text: 'x' },
-    subject: { reference: 'Patient/p1' },
-  } as AnyResource);
+  const old = await first.storage.create(ctx, observation('o1', 'p1'));
   await first.close();
   const db = new Database(path);
   db.exec('ALTER TABLE resources DROP COLUMN patients; ALTER TABLE history DROP COLUMN patients;');
@@ -201,13 +185,7 @@ t.test('a database from before the patients column opens, reads as before, and k
   t.equal(again?.patients, undefined, 'with no patients kept');
   t.equal((await h.request({ url: '/fhir/Observation/o1' })).body, JSON.stringify(old.resource), 'and is served as its stored bytes');
   t.equal((await h.request({ url: '/fhir/Observation/o1/_history/1' })).statusCode, 200, 'vread of an old history row');
-  await h.storage.update(ctx, {
-    resourceType: 'Observation',
-    id: 'o1',
-    status: 'amended',
-    code: { text: 'x' },
-    subject: { reference: 'Patient/p1' },
-  } as AnyResource);
+  await h.storage.update(ctx, observation('o1', 'p1', 'amended'));
   t.same((await h.storage.read(ctx, 'Observation', 'o1'))?.patients, ['p1'], 'the next write keeps them');
   t.same((await h.storage.vread(ctx, 'Observation', 'o1', 2))?.patients, ['p1'], 'in its history row too');
 });
