@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { projectRoot } from '../../src/paths';
 import { createValidator } from '../../src/validation/validator';
 import { markdownTable, runLoad, type LoadResult } from './http-load';
-import { preloadSecurityData, securedScenarios, type SecurityFigures } from './secured-scenarios';
+import { preloadSecurityData, securedScenarios, securityTable } from './secured-scenarios';
 import { startServerProcess } from './server-process';
 import { storeResources } from './store-resources';
 
@@ -79,8 +79,7 @@ export async function benchRestCore(dir: string, options: { resources: number; s
   } finally {
     await server.stop();
   }
-  const security = await securedScenarios(sqlitePath, options);
-  results.push(...security.results);
+  const security = await securedScenarios(sqlitePath, { ...options, rounds: Number(process.env.BENCH_ROUNDS ?? 3) });
   for (const r of results) if (r.errors || r.non2xx) process.stderr.write(`warning: ${r.name}: ${r.errors} errors, ${r.non2xx} non-2xx\n`);
   const validateMicros = validationCost(JSON.parse(claim));
   return [
@@ -92,13 +91,7 @@ export async function benchRestCore(dir: string, options: { resources: number; s
     ),
     '',
     `Validation alone (in process, Claim example): ${validateMicros.toFixed(0)} µs per resource.`,
-    securitySummary(security),
-  ].join('\n');
-}
-
-export function securitySummary(figures: SecurityFigures): string {
-  return [
-    `Read by id with token verification, scopes, consent and audit: ${figures.readRatio}% of the throughput with AUTH_MODE=off (measured back to back).`,
-    `Search (Encounter?patient=, a practitioner with purpose TREAT, Consents present) with security on: ${figures.searchRatio}% of the same search with AUTH_MODE=off.`,
+    '',
+    securityTable(security),
   ].join('\n');
 }

@@ -1,7 +1,8 @@
 import { loadConfig } from '../../src/config';
 import { mintToken } from '../../src/security/auth/cli-token';
-import { runLoad, type LoadResult } from './http-load';
+import { markdownTable, runLoad, type LoadResult } from './http-load';
 import { storeResources } from './store-resources';
+import { join } from 'node:path';
 import { startServerProcess, type ServerProcess } from './server-process';
 
 /** Patients `bench-0`... below this have an Encounter with the bench practitioner: the ones they treat. */
@@ -52,26 +53,45 @@ export async function preloadSecurityData(sqlitePath: string, patients: number, 
   await storeResources(sqlitePath, consented.length, (n) => benchConsent(consented[n]!));
 }
 
-export interface SecurityFigures {
-  results: LoadResult[];
-  /** Secured throughput in percent of the open one, each pair measured back to back. */
-  readRatio: number;
-  searchRatio: number;
-}
-
 interface Options {
   resources: number;
   seconds: number;
   connections: number;
+  /** Every scenario runs once per round, the rounds one after the other (BENCH_ROUNDS, default 3). */
+  rounds: number;
 }
 
-async function withServer<T>(env: Record<string, string>, run: (server: ServerProcess) => Promise<T>): Promise<T> {
-  const server = await startServerProcess(env);
-  try {
-    return await run(server);
-  } finally {
-    await server.stop();
-  }
+/** A ratio the issue sets a target for: `of` is the row it is measured against, in the same round. */
+interface Target {
+  of: string;
+  /** Percent. */
+  atLeast: number;
+}
+
+interface Scenario {
+  name: string;
+  server: 'floor' | 'open' | 'secured';
+  kind: 'read' | 'search';
+  target?: Target;
+  spec(): Omit<Parameters<typeof runLoad>[1], 'seconds' | 'connections' | 'name'>;
+}
+
+export interface ScenarioFigures {
+  name: string;
+  /** req/s of each round. */
+  perRound: number[];
+  target?: Target;
+  /** Percent of the target's row, per round (measured back to back within it). */
+  ratios?: number[];
+}
+
+export interface SecurityFigures {
+  rounds: number;
+  seconds: number;
+  connections: number;
+  scenarios: ScenarioFigures[];
+  /** Every run, for the warnings about errors and non-2xx answers. */
+  runs: LoadResult[];
 }
 
 /** Tokens signed with the key the server generated beside its database, as `npm run token` does. */
@@ -80,53 +100,116 @@ function tokenMinter(sqlitePath: string, server: ServerProcess): (...args: strin
   return (...args) => mintToken(args, config);
 }
 
-const ratio = (secured: LoadResult, open: LoadResult) => (open.requestsPerSecond ? Math.round((secured.requestsPerSecond / open.requestsPerSecond) * 100) : 0);
+const FLOOR = 'floor: Fastify + better-sqlite3, stored JSON by id';
+const OPEN_READ = 'open read by id (AUTH_MODE=off)';
+const OPEN_SEARCH = 'open search Encounter?patient= (AUTH_MODE=off)';
+
+/** A treated patient nobody is hidden from: opt-outs (hasConsent, one in three) hide a patient from the practitioner too. */
+const visibleTreated = (treated: number) => Array.from({ length: treated }, (_, i) => i).filter((i) => !(hasConsent(i) && i % 3 === 0));
 
 /**
- * Read and search with security on, each beside the same load with
- * AUTH_MODE=off. The read: a patient app (patient/*.rs) reads its own Patient,
- * so the token is verified, the scopes and the consent filter apply inside
- * the query, and the read is audited. The search: the practitioner (user/*.rs,
- * purpose TREAT) lists the Encounters of one of the patients they treat,
- * some of whom have Consents (opt-outs hide them).
+ * Read by id and search near the floor, with security off and on. Three
+ * servers on one database, all up for the whole run: the floor
+ * (floor-server.ts), Concord with AUTH_MODE=off, Concord with security on.
+ * Each round runs every scenario once, in the order below, so a ratio is
+ * taken between figures measured minutes apart at most; the rounds show the
+ * spread the shared machine gives. With security on:
+ * - the operator reads with a token (system/*.rs): verified and audited,
+ *   no scopes to filter by;
+ * - a practitioner (user/*.rs, purpose TREAT) reads a patient they treat,
+ *   and searches the Encounters of one: scopes, the consent filter (Consents
+ *   present, opt-outs hide) and the audit all apply;
+ * - a patient app (patient/*.rs) reads its own Patient.
  */
 export async function securedScenarios(sqlitePath: string, options: Options): Promise<SecurityFigures> {
   const common = { seconds: options.seconds, connections: options.connections };
   const patients = Math.min(options.resources, 500);
-  const treated = Math.min(options.resources, TREATED);
-  const readPath = (i: number) => `/Patient/bench-${i}`;
-  const searchPath = (i: number) => `/Encounter?patient=bench-${i}`;
+  const treated = visibleTreated(Math.min(options.resources, TREATED));
   const draw = (n: number) => Math.floor(Math.random() * n);
-  // BENCH_ONLY=read or search runs one pair (to profile one scenario); the other's figures are then 0.
-  const only = process.env.BENCH_ONLY;
-  const skipped = (name: string): LoadResult => ({ name, requestsPerSecond: 0, p50: 0, p99: 0, errors: 0, non2xx: 0 });
-  const run = (kind: 'read' | 'search', url: string, options: Parameters<typeof runLoad>[1]) =>
-    only && only !== kind ? Promise.resolve(skipped(options.name)) : runLoad(url, options);
-  const [openRead, openSearch] = await withServer({ SQLITE_PATH: sqlitePath, AUTH_MODE: 'off', LOG_LEVEL: 'error' }, async (server) => [
-    await run('read', server.url, { ...common, name: 'read by id (AUTH_MODE=off, for the ratio)', method: 'GET', path: () => readPath(draw(patients)) }),
-    await run('search', server.url, { ...common, name: 'search Encounter?patient= (AUTH_MODE=off)', method: 'GET', path: () => searchPath(draw(treated)) }),
-  ]);
-  const [securedRead, securedSearch] = await withServer({ SQLITE_PATH: sqlitePath }, async (server) => {
-    const mint = tokenMinter(sqlitePath, server);
+  const readPath = (i: number) => `/Patient/bench-${i}`;
+  const searchPath = () => `/Encounter?patient=bench-${treated[draw(treated.length)]}`;
+  // BENCH_SCENARIOS=read or search runs only those (to profile one of them).
+  const kinds = (process.env.BENCH_SCENARIOS ?? 'read,search').split(',');
+
+  const floor = await startServerProcess({ SQLITE_PATH: sqlitePath }, [], join('scripts', 'bench', 'floor-server.js'));
+  const open = await startServerProcess({ SQLITE_PATH: sqlitePath, AUTH_MODE: 'off', LOG_LEVEL: 'error' });
+  const secured = await startServerProcess({ SQLITE_PATH: sqlitePath });
+  try {
+    const mint = tokenMinter(sqlitePath, secured);
     const patientTokens = await Promise.all(Array.from({ length: patients }, (_, i) => mint('--fhir-user', `Patient/bench-${i}`, '--patient', `bench-${i}`, '--scope', 'patient/*.rs')));
-    const doctorToken = await mint('--fhir-user', DOCTOR, '--scope', 'user/*.rs', '--purpose', 'TREAT');
+    const doctor = { authorization: `Bearer ${await mint('--fhir-user', DOCTOR, '--scope', 'user/*.rs', '--purpose', 'TREAT')}` };
+    const operator = { authorization: `Bearer ${await mint('--scope', 'system/*.rs')}` };
     let drawn = 0;
-    return [
-      await run('read', server.url, {
-        ...common, name: 'read by id (token, scopes, consent, audit)', method: 'GET',
-        path: () => readPath((drawn = draw(patients))),
-        headers: () => ({ authorization: `Bearer ${patientTokens[drawn]}` }),
-      }),
-      await run('search', server.url, {
-        ...common, name: 'search Encounter?patient= (practitioner, TREAT, consent, audit)', method: 'GET',
-        path: () => searchPath(draw(treated)),
-        headers: { authorization: `Bearer ${doctorToken}` },
-      }),
+    const scenarios: Scenario[] = [
+      { name: FLOOR, server: 'floor', kind: 'read', spec: () => ({ method: 'GET', path: () => readPath(draw(patients)) }) },
+      { name: OPEN_READ, server: 'open', kind: 'read', target: { of: FLOOR, atLeast: 50 }, spec: () => ({ method: 'GET', path: () => readPath(draw(patients)) }) },
+      {
+        name: 'operator read (token, audit)', server: 'secured', kind: 'read', target: { of: OPEN_READ, atLeast: 60 },
+        spec: () => ({ method: 'GET', path: () => readPath(draw(patients)), headers: operator }),
+      },
+      {
+        name: 'practitioner read (TREAT, scopes, consent, audit)', server: 'secured', kind: 'read', target: { of: OPEN_READ, atLeast: 50 },
+        spec: () => ({ method: 'GET', path: () => readPath(treated[draw(treated.length)]!), headers: doctor }),
+      },
+      {
+        name: 'patient read of their own record (scopes, consent, audit)', server: 'secured', kind: 'read', target: { of: OPEN_READ, atLeast: 50 },
+        spec: () => ({ method: 'GET', path: () => readPath((drawn = draw(patients))), headers: () => ({ authorization: `Bearer ${patientTokens[drawn]}` }) }),
+      },
+      { name: OPEN_SEARCH, server: 'open', kind: 'search', spec: () => ({ method: 'GET', path: searchPath }) },
+      {
+        name: 'practitioner search Encounter?patient= (TREAT, scopes, consent, audit)', server: 'secured', kind: 'search', target: { of: OPEN_SEARCH, atLeast: 50 },
+        spec: () => ({ method: 'GET', path: searchPath, headers: doctor }),
+      },
     ];
-  });
-  return {
-    results: [openRead!, securedRead!, openSearch!, securedSearch!],
-    readRatio: ratio(securedRead!, openRead!),
-    searchRatio: ratio(securedSearch!, openSearch!),
-  };
+    const chosen = scenarios.filter((scenario) => kinds.includes(scenario.kind));
+    const urls = { floor: floor.url, open: open.url, secured: secured.url };
+    const runs: LoadResult[] = [];
+    const perRound = new Map(chosen.map((scenario) => [scenario.name, [] as number[]]));
+    for (let round = 0; round < options.rounds; round++) {
+      for (const scenario of chosen) {
+        const result = await runLoad(urls[scenario.server], { ...common, name: scenario.name, ...scenario.spec() });
+        runs.push(result);
+        perRound.get(scenario.name)!.push(result.requestsPerSecond);
+      }
+      process.stderr.write(`round ${round + 1}: ${chosen.map((scenario) => `${scenario.name} ${perRound.get(scenario.name)!.at(-1)}`).join('; ')}\n`);
+    }
+    return {
+      ...common,
+      rounds: options.rounds,
+      runs,
+      scenarios: chosen.map((scenario) => {
+        const figures = perRound.get(scenario.name)!;
+        const base = scenario.target && perRound.get(scenario.target.of);
+        return {
+          name: scenario.name,
+          perRound: figures,
+          ...(scenario.target && base ? { target: scenario.target, ratios: figures.map((value, i) => percent(value, base[i]!)) } : {}),
+        };
+      }),
+    };
+  } finally {
+    await Promise.all([floor.stop(), open.stop(), secured.stop()]);
+  }
 }
+
+const percent = (value: number, of: number) => (of ? Math.round((value / of) * 100) : 0);
+const median = (values: readonly number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
+const spread = (values: readonly number[]) => `${Math.min(...values).toLocaleString('en')}–${Math.max(...values).toLocaleString('en')}`;
+
+/** The table: each path's median and per-round req/s, its ratio (median and range over the rounds) and the target beside it. */
+export function securityTable(figures: SecurityFigures): string {
+  for (const r of figures.runs) if (r.errors || r.non2xx) process.stderr.write(`warning: ${r.name}: ${r.errors} errors, ${r.non2xx} non-2xx\n`);
+  const rows = figures.scenarios.map((scenario) => {
+    const ratio = scenario.ratios && scenario.target ? `${median(scenario.ratios)}% of ${shortName(scenario.target.of)} (${spread(scenario.ratios)})` : '—';
+    const target = scenario.target ? `≥ ${scenario.target.atLeast}% of ${shortName(scenario.target.of)}` : '—';
+    const met = scenario.ratios && scenario.target ? (median(scenario.ratios) >= scenario.target.atLeast ? 'yes' : 'no') : '—';
+    return [scenario.name, median(scenario.perRound).toLocaleString('en'), scenario.perRound.map((n) => n.toLocaleString('en')).join(', '), ratio, target, met];
+  });
+  return [
+    `### Near the floor (read by id and search; ${figures.rounds} rounds of ${figures.seconds} s per path, ${figures.connections} connections; ratios within each round)`,
+    '',
+    markdownTable(['path', 'req/s (median)', 'per round', 'ratio (median, range)', 'target', 'met'], rows),
+  ].join('\n');
+}
+
+const shortName = (name: string) => (name === FLOOR ? 'the floor' : name === OPEN_READ ? 'the open read' : name === OPEN_SEARCH ? 'the open search' : name);

@@ -33,15 +33,16 @@ async function waitUntilReady(url: string, child: ChildProcess): Promise<void> {
 }
 
 /**
- * Starts the built server (dist/src/main.js) as its own process, so the load
- * generator does not share its event loop. Logging is at warn: one line per
+ * Starts the built server (dist/src/main.js, or another built `script` under
+ * dist/: the floor server) as its own process, so the load generator does
+ * not share its event loop. Logging is at warn: one line per
  * request would measure the log pipe, not the server.
  */
-export async function startServerProcess(env: Record<string, string>, nodeArgs: readonly string[] = []): Promise<ServerProcess> {
+export async function startServerProcess(env: Record<string, string>, nodeArgs: readonly string[] = [], script = join('src', 'main.js')): Promise<ServerProcess> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}/fhir`;
   // nodeArgs: e.g. --cpu-prof, which Node refuses in NODE_OPTIONS.
-  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, join(projectRoot, 'dist', 'src', 'main.js')], {
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, join(projectRoot, 'dist', script)], {
     cwd: projectRoot,
     env: { ...process.env, PORT: String(port), BASE_URL: url, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'inherit', 'inherit'],

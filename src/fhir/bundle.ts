@@ -1,6 +1,23 @@
 import type { Bundle, BundleEntry } from './types';
 import { operationOutcome, type Issue } from '../errors';
+import { shareBody } from './stored-body';
 import type { VersionRecord } from './version-record';
+
+/** The version each search entry was made from: the audit takes its reference and patients from it, not from the body. */
+const entrySources = new WeakMap<BundleEntry, VersionRecord>();
+
+/** A search entry of `record`, its body still the stored bytes when nobody parsed them (stored-body.ts). */
+export function recordEntry(baseUrl: string, record: VersionRecord, mode: 'match' | 'include'): BundleEntry {
+  // `resource` is declared in place so that it keeps its position between fullUrl and search.
+  const entry: BundleEntry = shareBody({ fullUrl: resourceUrl(baseUrl, record), resource: undefined, search: { mode } }, record);
+  entrySources.set(entry, record);
+  return entry;
+}
+
+/** The version a search entry was made from (recordEntry); undefined for any other entry. */
+export function entrySource(entry: BundleEntry): VersionRecord | undefined {
+  return entrySources.get(entry);
+}
 
 export const resourceUrl = (baseUrl: string, record: { resourceType: string; id: string }): string =>
   `${baseUrl}/${record.resourceType}/${record.id}`;
@@ -23,11 +40,7 @@ export function searchsetBundle(
   total: number | undefined,
   warnings: Issue[] = [],
 ): Bundle {
-  const entry: BundleEntry[] = records.map((record) => ({
-    fullUrl: resourceUrl(baseUrl, record),
-    resource: record.resource,
-    search: { mode: 'match' },
-  }));
+  const entry: BundleEntry[] = records.map((record) => recordEntry(baseUrl, record, 'match'));
   if (warnings.length > 0) {
     entry.push({ resource: operationOutcome(warnings), search: { mode: 'outcome' } });
   }

@@ -3,6 +3,7 @@ import type { RequestContext } from '../context';
 import { operationOutcome, type Issue } from '../errors';
 import { etag, versionUrl } from '../fhir/bundle';
 import { clientCopyIsCurrent as copyIsCurrent } from '../interactions/conditional-read';
+import { storedBody, stringifyBody } from '../fhir/stored-body';
 import type { VersionRecord } from '../fhir/version-record';
 import { FHIR_JSON } from './formats';
 import type { ReturnPreference } from './request-helpers';
@@ -21,9 +22,13 @@ declare module 'fastify' {
 
 const DEFAULT_FORMAT: ResponseFormat = { mediaType: FHIR_JSON, pretty: false };
 
+/** Compact JSON writes stored bodies nobody parsed as their bytes (fhir/stored-body.ts); `_pretty` re-serialises. */
 export function sendJson(request: FastifyRequest, reply: FastifyReply, status: number, body: unknown): FastifyReply {
   const format = request.responseFormat ?? DEFAULT_FORMAT;
-  const text = JSON.stringify(body, null, format.pretty ? 2 : undefined);
+  return sendText(reply, status, format, format.pretty ? JSON.stringify(body, null, 2) : stringifyBody(body));
+}
+
+function sendText(reply: FastifyReply, status: number, format: ResponseFormat, text: string): FastifyReply {
   return reply.code(status).header('content-type', `${format.mediaType}; charset=utf-8`).send(text);
 }
 
@@ -42,9 +47,12 @@ export function versionHeaders(reply: FastifyReply, record: VersionRecord): void
   reply.header('etag', etag(record)).header('last-modified', new Date(record.lastUpdated).toUTCString());
 }
 
+/** A read or vread: the stored bytes as they are, unless `_pretty` asks for another layout. */
 export function sendRecord(request: FastifyRequest, reply: FastifyReply, record: VersionRecord): FastifyReply {
   versionHeaders(reply, record);
-  return sendJson(request, reply, 200, record.resource);
+  const format = request.responseFormat ?? DEFAULT_FORMAT;
+  const stored = format.pretty ? undefined : storedBody(record);
+  return stored === undefined ? sendJson(request, reply, 200, record.resource) : sendText(reply, 200, format, stored);
 }
 
 /**

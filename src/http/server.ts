@@ -96,11 +96,16 @@ export function buildServer({ config, services, logStream, auth, accessSources, 
     request.responseFormat = { mediaType: responseMediaType(request, format, ndjson), pretty };
   });
 
-  app.addHook('onResponse', async (request, reply) => {
-    request.log.info(
-      { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 },
-      'request',
-    );
+  // One line per request, built only when it is written (LOG_LEVEL=info or lower); a callback hook, no promise per request.
+  const requestLines = ['trace', 'debug', 'info'].includes(config.logLevel);
+  app.addHook('onResponse', (request, reply, done) => {
+    if (requestLines) {
+      request.log.info(
+        { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 },
+        'request',
+      );
+    }
+    done();
   });
 
   // After the hook above, so that a 401 or 403 carries the request id and honours the format.

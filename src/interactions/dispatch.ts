@@ -7,7 +7,9 @@
  */
 import type { Principal, RequestContext } from '../context';
 import type { AnyResource } from '../fhir/types';
-import type { EntryOutcome } from '../security/entry-audit';
+import { entrySource } from '../fhir/bundle';
+import type { Bundle, BundleEntry } from '../fhir/types';
+import { auditedBody, auditedRecord, type AuditedResource, type EntryOutcome } from '../security/entry-audit';
 import type { AccessCache, RequestGuard } from '../security/request-guard';
 import { classifyRoute, type ClassifiedRequest } from '../security/scopes/classify';
 import type { Storage } from '../storage/port';
@@ -67,16 +69,32 @@ export function run(services: RouteServices, admitted: Admitted, request: Parsed
   return admitted.match.route.handler(services, admitted.ctx, request, entries);
 }
 
-/** The data resources a result returned or wrote (never an OperationOutcome): what the audit records. */
-export function returnedResources(result: InteractionResult | undefined): AnyResource[] {
+/**
+ * The data resources a result returned or wrote (never an OperationOutcome):
+ * what the audit records. A stored version (the record read, a search
+ * entry's source) is given as its record, so that the audit reads its
+ * reference and patients there instead of parsing its body.
+ */
+export function returnedResources(result: InteractionResult | undefined): AuditedResource[] {
   if (!result) return [];
-  if (result.disclosed) return result.disclosed as AnyResource[];
-  const body = result.body as { resourceType?: string; entry?: Array<{ resource?: AnyResource }> } | undefined;
+  if (result.disclosed) return (result.disclosed as AnyResource[]).map(auditedBody);
+  const body = result.body as Bundle | undefined;
+  if (body?.resourceType === 'Bundle') return (body.entry ?? []).flatMap(entryResource);
   // An operation's own answer counts as returned, as a search's page does.
-  const found =
-    body?.resourceType === 'Bundle' ? (body.entry ?? []).map((entry) => entry.resource) : [result.record?.resource, result.body as AnyResource | undefined];
-  return found.filter((resource): resource is AnyResource => resource !== undefined && resource.resourceType !== 'OperationOutcome');
+  const found: AuditedResource[] = [];
+  if (result.record && !result.record.deleted) found.push(auditedRecord(result.record));
+  if (result.body) found.push(auditedBody(result.body as AnyResource));
+  return found.filter(isData);
 }
+
+function entryResource(entry: BundleEntry): AuditedResource[] {
+  const source = entrySource(entry);
+  if (source) return source.deleted ? [] : [auditedRecord(source)];
+  const resource = entry.resource as AnyResource | undefined;
+  return resource && isData(resource) ? [auditedBody(resource)] : [];
+}
+
+const isData = (resource: { resourceType: string }): boolean => resource.resourceType !== 'OperationOutcome';
 
 /** What the audit needs of one interaction: its classification, status, the resources of its result and what it wrote or deleted. */
 export function auditOutcome(classified: ClassifiedRequest, status: number, result?: InteractionResult): EntryOutcome {

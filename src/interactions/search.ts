@@ -1,7 +1,7 @@
 import type { RequestContext } from '../context';
 import { badRequest, FhirError, type Issue } from '../errors';
 import { resourceTypes } from '../fhir/definitions';
-import { pageLinks, resourceUrl, searchsetBundle, type PageLinks } from '../fhir/bundle';
+import { pageLinks, recordEntry, searchsetBundle, type PageLinks } from '../fhir/bundle';
 import type { Bundle, BundleEntry } from '../fhir/types';
 import {
   compartmentAccess,
@@ -59,10 +59,14 @@ export async function search(
   const path = scope.path;
   const links = searchLinks(path, criteria, position, query, result);
   const issues = [...warnings, ...totalWarnings(result)];
-  const matches = result.records.map((record) => ({
-    ...record,
-    ...(record.resource ? { resource: subsetResource(record.resource, query.summary, query.elements) } : {}),
-  }));
+  // Without _summary or _elements the bodies stay the stored bytes (fhir/stored-body.ts).
+  const subset = query.summary !== undefined || (query.elements !== undefined && query.elements.length > 0);
+  const matches = subset
+    ? result.records.map((record) => ({
+        ...record,
+        ...(record.resource ? { resource: subsetResource(record.resource, query.summary, query.elements) } : {}),
+      }))
+    : result.records;
   const bundle = searchsetBundle(ctx.baseUrl, matches, links, result.total, issues);
   bundle.entry = [...(bundle.entry ?? []), ...includeEntries(ctx.baseUrl, result)];
   return bundle;
@@ -158,11 +162,7 @@ function totalWarnings(result: SearchResult): Issue[] {
 }
 
 function includeEntries(baseUrl: string, result: SearchResult): BundleEntry[] {
-  return (result.included ?? []).map((record) => ({
-    fullUrl: resourceUrl(baseUrl, record),
-    resource: record.resource,
-    search: { mode: 'include' },
-  }));
+  return (result.included ?? []).map((record) => recordEntry(baseUrl, record, 'include'));
 }
 
 /** A compartment search asked for with a compartment type the server has no definition for. */

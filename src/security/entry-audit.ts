@@ -1,15 +1,36 @@
 import type { AnyResource } from '../fhir/types';
-import type { Storage } from '../storage/port';
+import type { Storage, VersionRecord } from '../storage/port';
 import { namedResource } from './audit/collect';
 import type { EntryAudit } from './audit/entry-audits';
 import type { ClassifiedRequest } from './scopes/classify';
+
+/**
+ * A resource an interaction returned or touched, as the audit needs it: its
+ * reference, and its patients as the storage kept them with the version, or
+ * else the body to find them in. The audit of a stored version so never
+ * parses its body (fhir/stored-body.ts). A body is not one by accident: it
+ * has neither `patients` nor `body`.
+ */
+export type AuditedResource = { resourceType: string; id?: string | undefined } & (
+  | { patients: readonly string[] }
+  | { body: () => AnyResource | undefined }
+);
+
+/** A body without a stored version behind it (an operation's answer, an entry built from a body). */
+export const auditedBody = (resource: AnyResource): AuditedResource => ({ resourceType: resource.resourceType, id: resource.id, body: () => resource });
+
+/** A stored version: its patients when the storage kept them, its body (parsed only if the audit runs) otherwise. */
+export function auditedRecord(record: VersionRecord): AuditedResource {
+  const { resourceType, id, patients } = record;
+  return patients ? { resourceType, id, patients } : { resourceType, id, body: () => record.resource };
+}
 
 /** What a bundle entry did, as far as its audit record is concerned. */
 export interface EntryOutcome {
   classified: ClassifiedRequest;
   status: number;
   /** The resources the entry returned or wrote. */
-  returned: readonly AnyResource[];
+  returned: readonly AuditedResource[];
   /** `Type/id` the entry acted on when its URL does not name it (a conditional write or delete). */
   target?: { type: string; id: string };
 }
@@ -29,6 +50,7 @@ export async function entryAudit(storage: Storage, baseUrl: string, requestId: s
     return { classified, status, resources };
   }
   const stored = await namedResource(storage, baseUrl, requestId, target.type, target.id);
-  if (!stored?.resource) return { classified, status, resources };
-  return { classified, status, resources: [...resources, stored.resource], ...(status === 404 && !stored.deleted ? { hidden: true } : {}) };
+  // A tombstone (a resource deleted at version 1) has no body and no patients: nothing to record.
+  if (!stored || stored.deleted) return { classified, status, resources };
+  return { classified, status, resources: [...resources, auditedRecord(stored)], ...(status === 404 ? { hidden: true } : {}) };
 }

@@ -8,6 +8,7 @@ import t from 'tap';
 import { systemContext, type Principal } from '../../src/context';
 import type { AnyResource } from '../../src/fhir/types';
 import { installAudit } from '../../src/security/audit/install-audit';
+import { auditedBody } from '../../src/security/entry-audit';
 import type { EntryAudit } from '../../src/security/audit/entry-audits';
 import { createIndexer } from '../../src/search/indexer';
 import { createSqliteStorage } from '../../src/storage/sqlite/sqlite-storage';
@@ -29,8 +30,8 @@ t.test('one AuditEvent per bundle entry, with its own interaction, outcome and r
   });
   installAudit(app, { storage, baseUrl: BASE_URL });
   const entries: EntryAudit[] = [
-    { classified: { interaction: 'read', resourceType: 'Observation', id: 'op', permissions: ['r'], accessPermission: 'r' }, status: 200, resources: [{ resourceType: 'Observation', id: 'op', status: 'final', code: {}, subject: { reference: 'Patient/p' } } as AnyResource] },
-    { classified: { interaction: 'read', resourceType: 'Observation', id: 'oq', permissions: ['r'], accessPermission: 'r' }, status: 404, resources: [{ resourceType: 'Observation', id: 'oq', status: 'final', code: {}, subject: { reference: 'Patient/q' } } as AnyResource], hidden: true },
+    { classified: { interaction: 'read', resourceType: 'Observation', id: 'op', permissions: ['r'], accessPermission: 'r' }, status: 200, resources: [auditedBody({ resourceType: 'Observation', id: 'op', status: 'final', code: {}, subject: { reference: 'Patient/p' } } as AnyResource)] },
+    { classified: { interaction: 'read', resourceType: 'Observation', id: 'oq', permissions: ['r'], accessPermission: 'r' }, status: 404, resources: [auditedBody({ resourceType: 'Observation', id: 'oq', status: 'final', code: {}, subject: { reference: 'Patient/q' } } as AnyResource)], hidden: true },
     { classified: { interaction: 'create', resourceType: 'Patient', permissions: ['c'], accessPermission: 'c' }, status: 403, resources: [] },
   ];
   app.post('/fhir', async (request, reply) => {

@@ -11,7 +11,7 @@ import type { RequestContext } from '../../src/context';
 import type { AnyResource } from '../../src/fhir/types';
 import type { Indexer } from '../../src/search/index-entry';
 import type { SearchQuery } from '../../src/search/query';
-import { historyDocument, resourceDocument, versionRecord, type HistoryDocument, type ResourceDocument } from '../../src/storage/mongo/documents';
+import { historyDocument, resourceDocument, versionRecord, withStoredFields, type HistoryDocument, type ResourceDocument } from '../../src/storage/mongo/documents';
 import { compileHistory } from '../../src/storage/mongo/history-filter';
 import { defaultIncludeLimits } from '../../src/storage/mongo/includes';
 import { runSearch } from '../../src/storage/mongo/mongo-search';
@@ -101,8 +101,10 @@ export class MingoImage implements StorageOps {
 
   private write(ctx: RequestContext, type: string, id: string, change: { resource: AnyResource } | { tombstone: true }): VersionRecord {
     const key = `${type}/${id}`;
-    const version = stampVersion(ctx.now, type, id, this.resources.get(key) ?? null, change);
-    this.resources.set(key, resourceDocument(version, version.resource ? this.indexer(version.resource) : []));
+    const stamped = stampVersion(ctx.now, type, id, this.resources.get(key) ?? null, change);
+    const entries = stamped.resource ? this.indexer(stamped.resource) : [];
+    const version = withStoredFields(stamped, entries);
+    this.resources.set(key, resourceDocument(version, entries));
     this.versions.push(historyDocument(version));
     return { resourceType: type, id, versionId: version.versionId, lastUpdated: version.lastUpdated, deleted: version.deleted, ...(version.resource ? { resource: version.resource } : {}) };
   }

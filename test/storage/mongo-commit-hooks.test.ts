@@ -11,6 +11,7 @@ import type { Db, MongoClient } from 'mongodb';
 import { FhirError } from '../../src/errors';
 import type { AnyResource } from '../../src/fhir/types';
 import { createIndexer } from '../../src/search/indexer';
+import { documentBody, type VersionDocument } from '../../src/storage/mongo/documents';
 import { unitGuardKey } from '../../src/storage/mongo/guard-key';
 import { mongoStorageOn } from '../../src/storage/mongo/mongo-storage';
 import type { CommittedChange } from '../../src/storage/port';
@@ -90,7 +91,7 @@ t.test('replica set: an inside listener that throws aborts the transaction; afte
   t.equal(fake.log.at(-1)?.op, 'abortTransaction');
   t.same(after, [], 'after is not shown a rolled-back unit');
   t.same(
-    fake.stored('resources').map((d) => `${d.type}/${d.id}/${d.versionId}/${(d.resource as { gender?: string }).gender}`),
+    fake.stored('resources').map((d) => `${d.type}/${d.id}/${d.versionId}/${(documentBody(d as VersionDocument) as { gender?: string }).gender}`),
     ['Patient/a/1/female'],
     'neither the update nor the outbox row stayed',
   );

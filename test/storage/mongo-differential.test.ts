@@ -17,6 +17,7 @@ import type { Document } from 'mongodb';
 import t, { type Test } from 'tap';
 import type { AccessFilter } from '../../src/context';
 import { FhirError } from '../../src/errors';
+import { storedBody } from '../../src/fhir/stored-body';
 import type { AnyResource } from '../../src/fhir/types';
 import type { Indexer } from '../../src/search/index-entry';
 import type { Condition, SearchQuery } from '../../src/search/query';
@@ -201,6 +202,14 @@ t.test('search mechanics over the search fixtures', async (t) => {
     t.same(idsOf(all.included), ['Organization/org1', 'Patient/pat-peter', 'Practitioner/pr1']);
     const typed = await search(parsed('Encounter?_id=enc1&_include=Encounter:participant:Practitioner'));
     t.same(idsOf(typed.included), ['Practitioner/pr1']);
+  });
+
+  t.test('matches and included resources carry their stored bytes, unparsed, with the patients kept at write time', async (t) => {
+    const result = await search(parsed('Encounter?_id=enc1&_include=Encounter:subject'));
+    const records = [...result.records, ...(result.included ?? [])];
+    t.ok(records.length === 2 && records.every((record) => storedBody(record) !== undefined), 'the bytes of each, not a parsed body');
+    t.same(records.map((record) => JSON.parse(storedBody(record)!).id), ['enc1', 'pat-peter']);
+    t.same(records.map((record) => record.patients), [['pat-peter'], ['pat-peter']], 'the patients stored with the document');
   });
 
   t.test('_include: a deleted target is not included', async (t) => {

@@ -54,7 +54,21 @@ export class FakeMongo {
     return docs;
   }
 
+  /** Operations made to fail (`collection.op`), as a dropped connection would: after `pass` more calls, `fail` calls. */
+  private readonly failures = new Map<string, { pass: number; fail: number }>();
+
+  /** After `pass` more calls of `op` on `collection` succeed, the next `fail` calls reject with "connection reset" before doing anything. */
+  failNext(collection: string, op: string, { pass = 0, fail = 1 }: { pass?: number; fail?: number } = {}): void {
+    this.failures.set(`${collection}.${op}`, { pass, fail });
+  }
+
   private note(collection: string, op: string, options: Options, about?: unknown): void {
+    const failure = this.failures.get(`${collection}.${op}`);
+    if (failure && failure.pass > 0) failure.pass--;
+    else if (failure && failure.fail > 0) {
+      failure.fail--;
+      throw new Error('connection reset');
+    }
     this.log.push({ collection, op, inTransaction: options?.session?.inTransaction() ?? false, ...(typeof about === 'string' ? { about } : {}) });
   }
 
@@ -118,6 +132,26 @@ export class FakeMongo {
         this.note(name, 'bulkWrite', options);
         for (const { updateOne: one } of operations) updateOne(one.filter, one.update, { ...options, upsert: one.upsert ?? false });
         return { ok: 1 };
+      },
+      /** Unordered: every document that can be is inserted; the taken ids fail together at the end, as the driver reports them. */
+      insertMany: async (many: Document[], options?: Options) => {
+        this.note(name, 'insertMany', options);
+        const writeErrors: Array<{ code: number; index: number }> = [];
+        many.forEach((doc, index) => {
+          try {
+            insert(doc);
+          } catch {
+            writeErrors.push({ code: 11000, index });
+          }
+        });
+        if (writeErrors.length > 0) throw Object.assign(new MongoServerError({ message: 'E11000 duplicate key error', code: 11000 }), { writeErrors });
+        return { insertedCount: many.length };
+      },
+      deleteMany: async (filter: Document, options?: Options) => {
+        this.note(name, 'deleteMany', options);
+        const found = matching(filter);
+        for (const doc of found) docs().splice(docs().indexOf(doc), 1);
+        return { deletedCount: found.length };
       },
       deleteOne: async (filter: Document, options?: Options) => {
         this.note(name, 'deleteOne', options, keyOf(filter));

@@ -1,5 +1,4 @@
-import type { AnyResource } from '../../fhir/types';
-import type { EntryOutcome } from '../entry-audit';
+import type { AuditedResource, EntryOutcome } from '../entry-audit';
 import type { ClassifiedRequest } from '../scopes/classify';
 
 /**
@@ -14,7 +13,7 @@ export interface EntryAudit {
   /** The entry's HTTP status (`response.status`), or the status of the error that failed it. */
   status: number;
   /** Resources the entry returned or touched (only their references and compartments are recorded). */
-  resources: readonly AnyResource[];
+  resources: readonly AuditedResource[];
   /** A read the access filter answered 404 although the resource exists. */
   hidden?: boolean;
 }

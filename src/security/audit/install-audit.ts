@@ -7,7 +7,7 @@ import type { Storage } from '../../storage/port';
 import type { ClassifiedRequest } from '../scopes/classify';
 import { AuditBuffer, type Schedule } from './audit-buffer';
 import { auditEvents, type AuditOutcome } from './audit-event';
-import { entryAudit } from '../entry-audit';
+import { entryAudit, type AuditedResource } from '../entry-audit';
 import type { EntryAudit } from './entry-audits';
 import { mayReadAuditLog } from './log-reads';
 import { patientsOfFactory } from './patients-of';
@@ -50,6 +50,12 @@ export interface AuditOptions {
   baseUrl: string;
   /** Replaces the flush timer (tests). */
   schedule?: Schedule;
+  /**
+   * Whether requests are audited (default true). False where no request can
+   * be (AUTH_MODE=off: the operator without a token): the buffer stays for
+   * the events others add (Bulk Data export jobs), the per-request hooks go.
+   */
+  requestHooks?: boolean;
 }
 
 const unavailable = (requestId: string) =>
@@ -73,8 +79,14 @@ const unavailable = (requestId: string) =>
  * running when the failure arrives is answered 503 instead of its result,
  * its events kept for the retry.
  */
-export function installAudit(app: FastifyInstance, { storage, baseUrl, schedule }: AuditOptions): void {
+export function installAudit(app: FastifyInstance, { storage, baseUrl, schedule, requestHooks = true }: AuditOptions): void {
   const patientsOf = patientsOfFactory(baseUrl);
+  // The storage's own (kept with the version when it was written); the body only where it kept none.
+  const patientsOfAudited = (resource: AuditedResource): readonly string[] => {
+    if ('patients' in resource) return resource.patients;
+    const body = resource.body();
+    return body ? patientsOf(body) : [];
+  };
   const basePath = new URL(baseUrl).pathname.replace(/\/$/, '');
   const trail = new AuditBuffer({
     write: (events) =>
@@ -94,7 +106,7 @@ export function installAudit(app: FastifyInstance, { storage, baseUrl, schedule 
     principal: Principal,
     classified: ClassifiedRequest,
     status: number,
-    resources: readonly AnyResource[],
+    resources: readonly AuditedResource[],
     hidden: boolean,
   ): AnyResource[] =>
     auditEvents({
@@ -105,7 +117,7 @@ export function installAudit(app: FastifyInstance, { storage, baseUrl, schedule 
       outcome: outcomeOf(status, hidden),
       networkAddress: request.ip,
       baseUrl,
-      resources: resources.map((resource) => ({ reference: `${resource.resourceType}/${resource.id}`, patients: patientsOf(resource) })),
+      resources: resources.map((resource) => ({ reference: `${resource.resourceType}/${resource.id}`, patients: patientsOfAudited(resource) })),
     }).map((event) => ({ ...event, id: timeOrderedId() }) as AnyResource);
 
   /**
@@ -126,6 +138,13 @@ export function installAudit(app: FastifyInstance, { storage, baseUrl, schedule 
     const entries = [own, ...(request.entryAudits ?? [])];
     return entries.flatMap((entry: EntryAudit) => eventsOf(request, principal, entry.classified, entry.status, entry.resources, entry.hidden === true));
   };
+
+  // On graceful shutdown (app.close(), after in-flight requests, before main.ts closes the storage).
+  app.addHook('onClose', async () => {
+    for (let attempt = 0; attempt < 5 && trail.size > 0; attempt++) await trail.flush().catch(() => new Promise((resolve) => setTimeout(resolve, 200)));
+    if (trail.size > 0) app.log.error({ lost: trail.size }, 'audit events could not be written before shutdown');
+  });
+  if (!requestHooks) return;
 
   app.addHook('preHandler', async (request) => {
     if (!isAudited(request.principal)) return;
@@ -154,11 +173,5 @@ export function installAudit(app: FastifyInstance, { storage, baseUrl, schedule 
     for (const name of ['etag', 'last-modified', 'location']) reply.removeHeader(name);
     reply.code(refusal.status).header('content-type', 'application/fhir+json; charset=utf-8');
     return JSON.stringify(refusal.outcome);
-  });
-
-  // On graceful shutdown (app.close(), after in-flight requests, before main.ts closes the storage).
-  app.addHook('onClose', async () => {
-    for (let attempt = 0; attempt < 5 && trail.size > 0; attempt++) await trail.flush().catch(() => new Promise((resolve) => setTimeout(resolve, 200)));
-    if (trail.size > 0) app.log.error({ lost: trail.size }, 'audit events could not be written before shutdown');
   });
 }

@@ -8,11 +8,14 @@
  * every access answered before it. Errs on the side of yes.
  */
 export function mayReadAuditLog(url: string, basePath: string): boolean {
-  let decoded: string;
-  try {
-    decoded = decodeURIComponent(url);
-  } catch {
-    return true;
+  let decoded = url;
+  // Without a `%` there is nothing to decode: the common plain read skips the decoder.
+  if (url.includes('%')) {
+    try {
+      decoded = decodeURIComponent(url);
+    } catch {
+      return true;
+    }
   }
   if (decoded.includes('AuditEvent') || decoded.includes('$')) return true;
   const path = decoded.split('?')[0]!;

@@ -3,7 +3,7 @@ import type { AnyResource } from '../../fhir/types';
 import { AUDIT_LOG_TYPE } from '../../search/audit-log-search';
 import type { Indexer } from '../../search/index-entry';
 import { MongoAuditLog, type AuditDocument } from './audit-log';
-import type { HistoryDocument, ResourceDocument } from './documents';
+import { documentBody, type HistoryDocument, type ResourceDocument } from './documents';
 import { collectionNames } from './indexes';
 
 /** Events moved per round. */
@@ -23,9 +23,12 @@ export async function migrateMongoAuditEvents(db: Db, indexer: Indexer, progress
   const total = await resources.countDocuments({ type: AUDIT_LOG_TYPE });
   let moved = 0;
   while (moved < total) {
-    const batch = await resources.find({ type: AUDIT_LOG_TYPE }, { projection: { id: 1, deleted: 1, resource: 1 } }).limit(MONGO_MIGRATION_BATCH).toArray();
+    const batch = await resources.find({ type: AUDIT_LOG_TYPE }, { projection: { id: 1, deleted: 1, resource: 1, json: 1 } }).limit(MONGO_MIGRATION_BATCH).toArray();
     if (batch.length === 0) break;
-    const bodies = batch.filter((doc) => !doc.deleted && doc.resource).map((doc) => doc.resource as AnyResource);
+    const bodies = batch.flatMap((doc): AnyResource[] => {
+      const body = doc.deleted ? undefined : documentBody(doc);
+      return body ? [body] : [];
+    });
     await log.appendStamped(bodies);
     const ids = batch.map((doc) => doc.id);
     await history.deleteMany({ type: AUDIT_LOG_TYPE, id: { $in: ids } });

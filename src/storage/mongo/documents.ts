@@ -1,4 +1,6 @@
+import { withStoredBody } from '../../fhir/stored-body';
 import type { AnyResource } from '../../fhir/types';
+import { compartmentPatients } from '../../search/compartment-patients';
 import type { IndexEntry, IndexEntryKind } from '../../search/index-entry';
 import type { VersionRecord } from '../port';
 
@@ -17,8 +19,20 @@ export interface VersionDocument {
   /** ISO instant with milliseconds, UTC: sorts as a string, like SQLite's text column. */
   lastUpdated: string;
   deleted: boolean;
-  /** Absent for a tombstone. */
+  /**
+   * The body as it is sent (`JSON.stringify` of the stamped resource): a read
+   * hands these bytes to the response without decoding a BSON document and
+   * re-serialising it (fhir/stored-body.ts). Absent for a tombstone.
+   */
+  json?: string;
+  /**
+   * The body as a document: versions written before `json` existed keep it
+   * (they read as before), and the in-memory version a write just stamped
+   * carries it alongside `json`. A stored document written now has `json` only.
+   */
   resource?: AnyResource;
+  /** The patients whose compartment holds the version (VersionRecord.patients); absent for a tombstone and older versions. */
+  patients?: string[];
   /**
    * Write order (an ObjectId's hex, assigned when the version is stamped):
    * breaks ties between versions with the same lastUpdated so that history
@@ -80,6 +94,22 @@ export function versionDocument(record: VersionRecord, seq: string): VersionDocu
     ...(record.resource !== undefined ? { resource: record.resource } : {}),
     seq,
   };
+}
+
+/**
+ * A version just stamped (with its body as a document) made ready to store:
+ * the body's bytes and, from the index entries the write computes anyway,
+ * its patients. The body document stays on the in-memory version (the
+ * write's answer uses it) and is left out of what is stored (versionFields).
+ */
+export function withStoredFields(version: VersionDocument, entries: readonly IndexEntry[]): VersionDocument {
+  if (version.resource === undefined) return version;
+  return { ...version, json: JSON.stringify(version.resource), patients: compartmentPatients(version.type, version.id, entries) };
+}
+
+/** The body of a stored document, whichever form it was written in. */
+export function documentBody(doc: VersionDocument): AnyResource | undefined {
+  return doc.resource ?? (doc.json !== undefined ? (JSON.parse(doc.json) as AnyResource) : undefined);
 }
 
 export function indexFields(entries: readonly IndexEntry[]): IndexFields {
@@ -144,7 +174,11 @@ export function historyDocument(version: VersionDocument): HistoryDocument {
   return versionFields(version);
 }
 
-/** Only the version fields: drops `_id`, `idx`, `sort` and markers, which must not travel between collections. */
+/**
+ * Only the version fields: drops `_id`, `idx`, `sort` and markers, which
+ * must not travel between collections, and the body document where its
+ * bytes are there to be stored instead.
+ */
 function versionFields(doc: VersionDocument): VersionDocument {
   return {
     type: doc.type,
@@ -152,18 +186,23 @@ function versionFields(doc: VersionDocument): VersionDocument {
     versionId: doc.versionId,
     lastUpdated: doc.lastUpdated,
     deleted: doc.deleted,
-    ...(doc.resource !== undefined ? { resource: doc.resource } : {}),
+    ...(doc.json !== undefined ? { json: doc.json } : doc.resource !== undefined ? { resource: doc.resource } : {}),
+    ...(doc.patients !== undefined ? { patients: doc.patients } : {}),
     seq: doc.seq,
   };
 }
 
+/** A body document at hand is used as it is; stored bytes stay unparsed until read (fhir/stored-body.ts). */
 export function versionRecord(doc: VersionDocument): VersionRecord {
-  return {
+  const record: VersionRecord = {
     resourceType: doc.type,
     id: doc.id,
     versionId: doc.versionId,
     lastUpdated: doc.lastUpdated,
     deleted: doc.deleted,
-    ...(doc.resource !== undefined ? { resource: doc.resource } : {}),
   };
+  if (doc.resource !== undefined) record.resource = doc.resource;
+  else if (doc.json !== undefined) withStoredBody(record, doc.json);
+  if (doc.patients !== undefined) record.patients = doc.patients;
+  return record;
 }

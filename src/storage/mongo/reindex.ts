@@ -1,7 +1,7 @@
 import type { AnyBulkWriteOperation, Collection, ObjectId } from 'mongodb';
 import type { Indexer } from '../../search/index-entry';
 import type { ReindexProgress, ReindexSummary } from '../port';
-import { indexFields, sortKeyFields, type ResourceDocument } from './documents';
+import { documentBody, indexFields, sortKeyFields, type ResourceDocument } from './documents';
 
 const BATCH_SIZE = 500;
 
@@ -26,8 +26,9 @@ export async function reindexMongo(
     if (batch.length === 0) break;
     const updates: AnyBulkWriteOperation<ResourceDocument>[] = [];
     for (const doc of batch) {
-      if (!doc.resource) continue;
-      const entries = indexer(doc.resource);
+      const body = documentBody(doc);
+      if (!body) continue;
+      const entries = indexer(body);
       summary.entries += entries.length;
       updates.push({ updateOne: { filter: { _id: doc._id, versionId: doc.versionId }, update: { $set: { idx: indexFields(entries), sort: sortKeyFields(entries) } } } });
     }

@@ -5,6 +5,7 @@ import type { Indexer } from '../../search/index-entry';
 import {
   historyDocument,
   resourceDocument,
+  withStoredFields,
   type HistoryDocument,
   type ResourceDocument,
   type VersionDocument,
@@ -82,9 +83,11 @@ export class VersionWriter {
         const actual = current ? `version ${current.versionId}` : 'no version';
         throw preconditionFailed(`${what}: expected version ${expectedVersion}, found ${actual}`);
       }
-      const version = stampVersion(now, type, id, current, change);
+      const stamped = stampVersion(now, type, id, current, change);
       // Indexed before anything is written: an indexer that throws leaves nothing behind.
-      const document = resourceDocument(version, version.resource ? this.indexer(version.resource) : []);
+      const entries = stamped.resource ? this.indexer(stamped.resource) : [];
+      const version = withStoredFields(stamped, entries);
+      const document = resourceDocument(version, entries);
       if (!this.session) document.historyPending = true;
       if (await this.replaceCurrent(current, document)) {
         await this.recordHistory(current?.historyPending ? [current, version] : [version]);

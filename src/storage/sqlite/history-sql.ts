@@ -11,7 +11,7 @@ export interface CompiledHistory {
   count: Sql;
 }
 
-const versionColumns = raw('h.type, h.id, h.version_id, h.last_updated, h.deleted, h.json');
+const versionColumns = raw('h.type, h.id, h.version_id, h.last_updated, h.deleted, h.json, h.patients');
 
 /**
  * Instance, type or system history, newest first. `seq` breaks ties between

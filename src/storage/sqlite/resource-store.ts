@@ -7,6 +7,8 @@ import { AUDIT_LOG_TYPE } from '../../search/audit-log-search';
 import { totalCapOf, type SearchQuery } from '../../search/query';
 import type { HistoryPage, HistoryQuery, ResourceKey, SearchResult, UpdateResult, VersionRecord, WriteOptions } from '../port';
 import { eventHistory, eventHistoryId } from '../audit-log-history';
+import { withStoredBody } from '../../fhir/stored-body';
+import { compartmentPatients } from '../../search/compartment-patients';
 import { identity, notBefore, stampResource } from '../versioning';
 import type { AuditLogStore } from './audit-log';
 import { ConditionCompiler } from './condition-sql';
@@ -15,6 +17,7 @@ import { compileHistory, visibleVersions } from './history-sql';
 import { findIncluded } from './includes';
 import { CompiledSearch, resourceColumns, type PageRequest } from './search-sql';
 import { raw, sql, type Sql } from './sql-fragment';
+import { decodePatients, encodePatients } from './stored-patients';
 
 /** A row of `resources` or `history`, as selected by every reader (a search page adds `pk` and its sort values). */
 interface VersionRow {
@@ -24,6 +27,8 @@ interface VersionRow {
   last_updated: string;
   deleted: number;
   json: string | null;
+  /** JSON array; NULL on a tombstone and on rows written before the column existed (stored-patients.ts). */
+  patients: string | null;
 }
 
 interface PageRow extends VersionRow {
@@ -70,14 +75,14 @@ export class ResourceStore {
     this.selectCurrent = db.prepare(`SELECT ${resourceColumns} FROM resources r WHERE r.type = ? AND r.id = ?`);
     this.selectCurrentForWrite = db.prepare('SELECT pk, version_id, last_updated, deleted FROM resources WHERE type = ? AND id = ?');
     this.selectVersion = db.prepare(
-      'SELECT type, id, version_id, last_updated, deleted, json FROM history WHERE type = ? AND id = ? AND version_id = ?',
+      'SELECT type, id, version_id, last_updated, deleted, json, patients FROM history WHERE type = ? AND id = ? AND version_id = ?',
     );
     this.insertCurrent = db.prepare(
-      'INSERT INTO resources (type, id, version_id, last_updated, deleted, json) VALUES (?, ?, ?, ?, ?, ?)',
+      'INSERT INTO resources (type, id, version_id, last_updated, deleted, json, patients) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );
-    this.updateCurrent = db.prepare('UPDATE resources SET version_id = ?, last_updated = ?, deleted = ?, json = ? WHERE pk = ?');
+    this.updateCurrent = db.prepare('UPDATE resources SET version_id = ?, last_updated = ?, deleted = ?, json = ?, patients = ? WHERE pk = ?');
     this.insertHistory = db.prepare(
-      'INSERT INTO history (type, id, version_id, last_updated, deleted, json) VALUES (?, ?, ?, ?, ?, ?)',
+      'INSERT INTO history (type, id, version_id, last_updated, deleted, json, patients) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );
     this.entries = new EntryWriter(db);
   }
@@ -125,7 +130,7 @@ export class ResourceStore {
     const row = (
       visible
         ? this.get(
-            sql`SELECT h.type, h.id, h.version_id, h.last_updated, h.deleted, h.json FROM history h WHERE h.type = ${type} AND h.id = ${id} AND h.version_id = ${versionId} AND ${visible}`,
+            sql`SELECT h.type, h.id, h.version_id, h.last_updated, h.deleted, h.json, h.patients FROM history h WHERE h.type = ${type} AND h.id = ${id} AND h.version_id = ${versionId} AND ${visible}`,
           )
         : this.selectVersion.get(type, id, versionId)
     ) as VersionRow | undefined;
@@ -261,19 +266,23 @@ export class ResourceStore {
     // Indexed before anything is written: an indexer that throws leaves nothing behind.
     const entries = stored ? this.indexer(stored) : [];
     const json = stored ? JSON.stringify(stored) : null;
+    // From the entries just computed: the audit of later reads takes them from the row, not the body.
+    const patients = stored ? compartmentPatients(type, id, entries) : undefined;
+    const patientsColumn = encodePatients(patients);
     const deleted = stored ? 0 : 1;
     let pk: number;
     if (current) {
       pk = current.pk;
-      this.updateCurrent.run(versionId, lastUpdated, deleted, json, pk);
+      this.updateCurrent.run(versionId, lastUpdated, deleted, json, patientsColumn, pk);
       if (current.deleted === 0) this.entries.deleteAll(pk);
     } else {
-      pk = Number(this.insertCurrent.run(type, id, versionId, lastUpdated, deleted, json).lastInsertRowid);
+      pk = Number(this.insertCurrent.run(type, id, versionId, lastUpdated, deleted, json, patientsColumn).lastInsertRowid);
     }
-    this.insertHistory.run(type, id, versionId, lastUpdated, deleted, json);
+    this.insertHistory.run(type, id, versionId, lastUpdated, deleted, json, patientsColumn);
     this.entries.insert(pk, type, entries);
     const record: VersionRecord = { resourceType: type, id, versionId, lastUpdated, deleted: !stored };
     if (stored) record.resource = stored;
+    if (patients) record.patients = patients;
     return record;
   }
 
@@ -296,6 +305,7 @@ export class ResourceStore {
   }
 }
 
+/** The body stays the stored text until someone reads it (stored-body.ts): a plain read sends it as it is. */
 function toRecord(row: VersionRow): VersionRecord {
   const record: VersionRecord = {
     resourceType: row.type,
@@ -304,7 +314,9 @@ function toRecord(row: VersionRow): VersionRecord {
     lastUpdated: row.last_updated,
     deleted: row.deleted === 1,
   };
-  if (row.json !== null) record.resource = JSON.parse(row.json) as AnyResource;
+  if (row.json !== null) withStoredBody(record, row.json);
+  const patients = decodePatients(row.patients);
+  if (patients) record.patients = patients;
   return record;
 }
 

@@ -1,6 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import { DEFAULT_SQLITE_CACHE_MB } from '../../config';
 import { allIndexTables } from './index-tables';
+import { addPatientColumns } from './stored-patients';
 
 /**
  * Durability: WAL with `synchronous = NORMAL`. A commit is appended to the WAL
@@ -239,6 +240,7 @@ export function createSchema(db: Database): { reindex: boolean } {
   const outdated = version < indexSchemaVersion && db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'idx_token'").get() !== undefined;
   if (outdated) for (const table of allIndexTables) db.exec(`DROP TABLE IF EXISTS ${table}`);
   db.exec(schemaDdl);
+  addPatientColumns(db);
   db.pragma(`user_version = ${indexSchemaVersion}`);
   return { reindex: outdated };
 }

@@ -5,7 +5,7 @@ import { SortOrder } from './sort-sql';
 import { raw, sql, type Sql } from './sql-fragment';
 
 /** Columns every reader of `resources` selects, in VersionRow's shape. */
-export const resourceColumns = 'r.type, r.id, r.version_id, r.last_updated, r.deleted, r.json';
+export const resourceColumns = 'r.type, r.id, r.version_id, r.last_updated, r.deleted, r.json, r.patients';
 
 /** Which page of the order: rows after or before a keyset position, or at an offset. */
 export type PageRequest = { after: CursorPosition } | { before: CursorPosition } | { offset: number };
