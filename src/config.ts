@@ -183,11 +183,19 @@ function subscriptionConfig(env: Env): SubscriptionConfig {
   };
 }
 
-/** Hours, fractions allowed (`0.5` is 30 minutes). */
-function hours(env: Env, name: string, fallback: number): number {
+/** A year: PHI at rest is kept no longer than that (and a Date can hold the expiry). */
+const MAX_RETENTION_HOURS = 8760;
+
+/**
+ * Hours, fractions allowed (`0.5` is 30 minutes), at most `max`: an
+ * unbounded value would put the expiry past the last instant a Date holds,
+ * and every job would then fail as it completes.
+ */
+function hours(env: Env, name: string, fallback: number, max: number): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   if (!/^\d+(\.\d+)?$/.test(raw) || Number(raw) <= 0) throw new ConfigError(name, `must be a positive number of hours, got "${raw}"`);
+  if (Number(raw) > max) throw new ConfigError(name, `must be at most ${max} hours, got ${raw}`);
   return Number(raw);
 }
 
@@ -197,7 +205,7 @@ function exportConfig(env: Env, sqlitePath: string): ExportConfig {
     maxJobsPerClient: integer(env, 'EXPORT_MAX_JOBS_PER_CLIENT', 2, 1, 1000),
     maxJobs: integer(env, 'EXPORT_MAX_JOBS', 8, 1, 10_000),
     fileMaxResources: integer(env, 'EXPORT_FILE_MAX_RESOURCES', 100_000, 1, 100_000_000),
-    retentionHours: hours(env, 'EXPORT_RETENTION_HOURS', 24),
+    retentionHours: hours(env, 'EXPORT_RETENTION_HOURS', 24, MAX_RETENTION_HOURS),
     chunkSize: integer(env, 'EXPORT_CHUNK_RESOURCES', 250, 1, 1000),
     dir: text(env, 'EXPORT_DIR', join(beside, 'exports')),
   };

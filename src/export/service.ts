@@ -214,6 +214,7 @@ export class ExportService {
       output: [],
     };
     await this.deps.jobs.insert({ id: job.id, owner, state: 'running', document: job as unknown as Record<string, unknown> });
+    this.auditKickoff(ctx.principal, job);
     this.launch(job);
     return `${ctx.baseUrl}/${STATUS_PATH}/${job.id}`;
   }
@@ -277,6 +278,17 @@ export class ExportService {
     this.audit(
       this.events(principal, job, resources, { types: result.types.join(','), transactionTime: job.transactionTime }),
     );
+  }
+
+  /**
+   * The kick-off names the job it started: the request's own AuditEvent
+   * (install-audit.ts) is written before the job exists, so it cannot, and
+   * the later events of the job (per patient, files, cancel) are found by
+   * the same job identifier.
+   */
+  private auditKickoff(principal: Principal, job: ExportJob): void {
+    const details = { level: job.level, types: job.types.join(','), transactionTime: job.transactionTime, ...(job.groupId ? { group: job.groupId } : {}) };
+    this.audit(this.events(principal, job, [], details, 'operation', '$export-kickoff'));
   }
 
   private principalOf(job: ExportJob): Principal {

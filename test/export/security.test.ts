@@ -90,6 +90,23 @@ async function start(t: { teardown(fn: () => unknown): void }, settings = {}): P
 
 const withToken = (token: string) => ({ authorization: `Bearer ${token}` });
 
+interface Audited {
+  entity?: Array<{ what?: { reference?: string; identifier?: { value?: string } }; detail?: Array<{ type: string; valueString: string }> }>;
+  outcomeDesc?: string;
+}
+
+/** The AuditEvents naming the job, once the audit buffer is written. */
+async function jobEvents(h: SecureHarness, jobId: string): Promise<Audited[]> {
+  await h.app.auditTrail.flush();
+  const bundle = await search({ storage: h.storage } as Services, systemContext(BASE_URL), 'AuditEvent', [['_count', '1000']], { strict: false });
+  const events = (bundle.entry ?? []).map((e) => e.resource as unknown as Audited);
+  return events.filter((e) => (e.entity ?? []).some((entity) => entity.what?.identifier?.value === jobId));
+}
+
+/** The patients of a job's per-patient AuditEvents, sorted. */
+const auditedPatients = (events: Audited[]) =>
+  events.filter((e) => e.outcomeDesc === 'operation $export').flatMap((e) => (e.entity ?? []).map((x) => x.what?.reference ?? '').filter((ref) => ref !== '')).sort();
+
 t.test('a payer’s system export: its members’ Claims and Coverages only, consent and sensitivity applied, audited per patient', async (t) => {
   const h = await start(t);
   const payer = await h.token({ scope: 'system/*.rs', fhirUser: 'Organization/payer', sub: 'payer-client' });
@@ -103,14 +120,8 @@ t.test('a payer’s system export: its members’ Claims and Coverages only, con
   const jobId = statusUrl.split('/').pop() ?? '';
   const download = await h.as(payer, { url: pathOf(manifest.output[0]?.url ?? '') });
   t.equal(download.statusCode, 200);
-  await h.app.auditTrail.flush();
-  const events = ((await search({ storage: h.storage } as Services, systemContext(BASE_URL), 'AuditEvent', [['_count', '1000']], { strict: false })).entry ?? []).map((e) => e.resource as unknown as {
-    entity?: Array<{ what?: { reference?: string; identifier?: { value?: string } }; detail?: Array<{ type: string; valueString: string }> }>;
-    outcomeDesc?: string;
-  });
-  const ofJob = events.filter((e) => (e.entity ?? []).some((entity) => entity.what?.identifier?.value === jobId));
-  const perPatient = ofJob.filter((e) => e.outcomeDesc === 'operation $export').map((e) => (e.entity ?? []).map((x) => x.what?.reference).filter(Boolean));
-  t.same(perPatient.flat().sort(), ['Patient/m1', 'Patient/m2'], 'one AuditEvent per patient whose data went into the job');
+  const ofJob = await jobEvents(h, jobId);
+  t.same(auditedPatients(ofJob), ['Patient/m1', 'Patient/m2'], 'one AuditEvent per patient whose data went into the job');
   const job = ofJob.find((e) => e.outcomeDesc === 'operation $export');
   t.match(JSON.stringify(job), /Claim/, 'naming the types exported');
   const downloads = ofJob.filter((e) => e.outcomeDesc === 'operation $export-file');
@@ -120,12 +131,7 @@ t.test('a payer’s system export: its members’ Claims and Coverages only, con
   t.ok(downloads.every((e) => !(e.entity ?? []).some((x) => x.what?.reference?.startsWith('Patient/'))), 'not per patient');
 
   t.equal((await h.as(payer, { method: 'DELETE', url: pathOf(statusUrl) })).statusCode, 202);
-  await h.app.auditTrail.flush();
-  const after = ((await search({ storage: h.storage } as Services, systemContext(BASE_URL), 'AuditEvent', [['_count', '1000']], { strict: false })).entry ?? []).map((e) => e.resource as unknown as {
-    entity?: Array<{ what?: { identifier?: { value?: string } } }>;
-    outcomeDesc?: string;
-  });
-  const cancels = after.filter((e) => e.outcomeDesc === 'operation $export-cancel' && (e.entity ?? []).some((x) => x.what?.identifier?.value === jobId));
+  const cancels = (await jobEvents(h, jobId)).filter((e) => e.outcomeDesc === 'operation $export-cancel');
   t.equal(cancels.length, 1, 'the cancel (here: deleting the finished job) is audited once, naming the job');
 
   // The opt-out is what keeps m1's Encounter out: without it, the older grant lets it through.
@@ -205,4 +211,35 @@ t.test('a granular scope (?category=) narrows the export as it narrows a search'
   const operator = await h.token({ scope: `system/Observation.rs?category=${CAT}|laboratory`, sub: 'lab-analytics' });
   const { files } = await exportAll(h.send(operator), { url: '/fhir/$export?_type=Observation', headers: withToken(operator) });
   t.same(idsOf(files.Observation), ['lab'], 'only the laboratory Observation');
+});
+
+t.test('the kick-off is audited with an AuditEvent naming the job, at once', async (t) => {
+  const h = await start(t);
+  const payer = await h.token({ scope: 'system/*.rs', fhirUser: 'Organization/payer', sub: 'payer-client' });
+  const kickoff = await h.as(payer, { url: '/fhir/$export?_type=Patient,Coverage', headers: ASYNC });
+  t.equal(kickoff.statusCode, 202);
+  const statusUrl = String(kickoff.headers['content-location']);
+  const jobId = statusUrl.split('/').pop() ?? '';
+  // Cancelled before it can finish is still a kick-off on record.
+  t.equal((await h.as(payer, { method: 'DELETE', url: pathOf(statusUrl) })).statusCode, 202);
+  const kickoffs = (await jobEvents(h, jobId)).filter((e) => e.outcomeDesc === 'operation $export-kickoff');
+  t.equal(kickoffs.length, 1, 'one kick-off event naming the job');
+  const details = Object.fromEntries((kickoffs[0]?.entity ?? []).flatMap((x) => x.detail ?? []).map((d) => [d.type, d.valueString]));
+  t.equal(details.level, 'system');
+  t.equal(details.types, 'Patient,Coverage', 'naming the types asked for');
+  t.notOk((kickoffs[0]?.entity ?? []).some((x) => x.what?.reference?.startsWith('Patient/')), 'not per patient');
+});
+
+t.test('a Group that merely lists a patient is not that patient’s data: no AuditEvent for a member with nothing exported', async (t) => {
+  const h = await start(t);
+  // quiet has no Encounter: the only exported resource naming quiet is the Group itself.
+  await h.storage.update(systemContext(BASE_URL), { resourceType: 'Patient', id: 'quiet' } as AnyResource);
+  const listing = { resourceType: 'Group', id: 'listing', type: 'person', actual: true, member: [{ entity: { reference: 'Patient/m2' } }, { entity: { reference: 'Patient/quiet' } }] };
+  await h.storage.update(systemContext(BASE_URL), listing as AnyResource);
+  const operator = await h.token({ scope: 'system/*.rs', sub: 'ops' });
+  const { files, statusUrl } = await exportAll(h.send(operator), { url: '/fhir/Group/listing/$export?_type=Group,Encounter', headers: withToken(operator) });
+  t.ok(idsOf(files.Group).includes('listing'), 'the Group itself went out');
+  t.same(idsOf(files.Encounter), ['e2'], 'm2’s Encounter; quiet has none');
+  const audited = auditedPatients(await jobEvents(h, statusUrl.split('/').pop() ?? ''));
+  t.same(audited, ['Patient/m2'], 'm2, whose data went out; not quiet, whom the Group merely lists');
 });
