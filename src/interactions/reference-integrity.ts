@@ -25,6 +25,14 @@
  * that patient's compartment) is the same lookup, and holds whatever the
  * configuration says (see docs/access-control.md).
  *
+ * One case is a refusal, not an integrity error: a practitioner naming, as
+ * an Appointment's participant, a Patient it may not see is booking for a
+ * patient it may not schedule for, and that is 403 as for `$book`
+ * (docs/scheduling.md, "Security and audit"). The 403 is decided by the
+ * same consent-filtered lookup, so a hidden patient and a missing one both
+ * answer it, with one wording: the status tells the caller nothing about
+ * whether the patient exists.
+ *
  * Cost: one indexed lookup (`StorageOps.exists`) for the distinct targets of
  * a write, never a search.
  *
@@ -37,7 +45,7 @@
  */
 import type { ReferentialIntegrity } from '../config';
 import type { RequestContext } from '../context';
-import { unprocessable, type Issue } from '../errors';
+import { FhirError, unprocessable, type Issue } from '../errors';
 import type { AnyResource } from '../fhir/types';
 import { normalizeReference } from '../search/reference';
 import type { ResourceKey, StorageOps } from '../storage/port';
@@ -86,13 +94,23 @@ function lookupContext(ctx: RequestContext): RequestContext {
  * Patient it names: that rule is about privacy, not integrity, so
  * `off` and the exempt types do not lift it.
  */
+const guardsPatients = (ctx: RequestContext): boolean => ctx.principal.kind === 'user' && ctx.principal.actorType !== 'Patient' && ctx.consentAccess !== undefined;
+
+/** A Patient named as an Appointment's participant: the patient the Appointment books. */
+const isAppointmentPatient = (ref: FoundReference): boolean => ref.resourceType === 'Patient' && /^Appointment\.participant\[\d+\]\.actor$/.test(ref.path);
+
+/** The refusal of a booking for a patient the caller may not see; one wording for hidden and missing alike (no existence oracle). */
+function refusedPatient(path: string): FhirError {
+  return FhirError.of(403, 'forbidden', 'The caller may not schedule for the Appointment\'s patient', [path]);
+}
+
 function referencesToCheck(ctx: RequestContext, written: AnyResource, policy: ReferentialIntegrity): FoundReference[] {
-  const guardsPatients = ctx.principal.kind === 'user' && ctx.principal.actorType !== 'Patient' && ctx.consentAccess !== undefined;
+  const guardsPatient = guardsPatients(ctx);
   const self = `${written.resourceType}/${written.id}`;
   return localReferences(written, written.resourceType, ctx.baseUrl).filter((ref) => {
     // A resource naming itself names what this write stores.
     if (`${ref.resourceType}/${ref.id}` === self) return false;
-    if (guardsPatients && ref.resourceType === 'Patient') return true;
+    if (guardsPatient && ref.resourceType === 'Patient') return true;
     return policy.mode === 'strict' && !policy.exemptTypes.includes(ref.resourceType);
   });
 }
@@ -113,8 +131,8 @@ export async function assertReferencesResolve(
     if (!plannedTargets.has(key)) distinct.set(key, { resourceType: ref.resourceType, id: ref.id });
   }
   const found = distinct.size > 0 ? await ops.exists(lookupContext(ctx), [...distinct.values()]) : new Set<string>();
-  const issues = references
-    .map((ref) => `${ref.resourceType}/${ref.id}`)
-    .flatMap((key, i) => (distinct.has(key) && !found.has(key) ? [unresolvedIssue(references[i]!.path, key)] : []));
-  if (issues.length > 0) throw unprocessable(issues);
+  const unresolved = references.filter((ref) => distinct.has(`${ref.resourceType}/${ref.id}`) && !found.has(`${ref.resourceType}/${ref.id}`));
+  const refused = guardsPatients(ctx) ? unresolved.find(isAppointmentPatient) : undefined;
+  if (refused) throw refusedPatient(refused.path);
+  if (unresolved.length > 0) throw unprocessable(unresolved.map((ref) => unresolvedIssue(ref.path, `${ref.resourceType}/${ref.id}`)));
 }

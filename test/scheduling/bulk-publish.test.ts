@@ -25,6 +25,12 @@ t.test('manifest and files', async (t) => {
   await h.storage.update(ctx, { resourceType: 'Slot', id: 'mistake', schedule: { reference: 'Schedule/sched-1' }, status: 'entered-in-error', start: '2030-03-04T11:00:00Z', end: '2030-03-04T11:15:00Z' } as AnyResource);
   const deepLink = [{ url: 'http://fhir-registry.smarthealthit.org/StructureDefinition/booking-deep-link', valueUrl: 'https://book.example/slot-x' }];
   await h.storage.update(ctx, { resourceType: 'Slot', id: 'linked', schedule: { reference: 'Schedule/sched-1' }, status: 'busy', start: '2030-03-04T12:00:00Z', end: '2030-03-04T12:15:00Z', extension: deepLink } as AnyResource);
+  // slot-capacity (SMART Scheduling Links): how many appointments the Slot stands for; published as stored, next to another extension.
+  const capacity = [
+    { url: 'http://fhir-registry.smarthealthit.org/StructureDefinition/slot-capacity', valueInteger: 12 },
+    { url: 'http://fhir-registry.smarthealthit.org/StructureDefinition/booking-deep-link', valueUrl: 'https://book.example/slot-y' },
+  ];
+  await h.storage.update(ctx, { resourceType: 'Slot', id: 'capacity', schedule: { reference: 'Schedule/sched-1' }, status: 'free', start: '2030-03-04T12:15:00Z', end: '2030-03-04T12:30:00Z', extension: capacity } as AnyResource);
   await h.storage.update(ctx, { resourceType: 'Appointment', id: 'appt', status: 'proposed', participant: [{ actor: { reference: 'Patient/p1' }, status: 'accepted' }] } as AnyResource);
 
   const token = await h.token({ scope: 'system/Slot.rs system/Schedule.rs system/Location.rs' });
@@ -44,8 +50,9 @@ t.test('manifest and files', async (t) => {
   t.same((await file('Location')).map((r) => r.id).sort(), ['building', 'room-1']);
   t.same((await file('Schedule')).map((r) => r.id), ['sched-1'], "a patient's Schedule is left out");
   const slots = await file('Slot');
-  t.same(slots.map((r) => r.id).sort(), ['linked', 'slot-1-0900', 'slot-1-0915', 'slot-1-0930', 'slot-1-0945'], 'future, not entered-in-error, not of a patient');
+  t.same(slots.map((r) => r.id).sort(), ['capacity', 'linked', 'slot-1-0900', 'slot-1-0915', 'slot-1-0930', 'slot-1-0945'], 'future, not entered-in-error, not of a patient');
   t.same(slots.find((r) => r.id === 'linked')?.extension, deepLink, 'extensions as given');
+  t.same(slots.find((r) => r.id === 'capacity')?.extension, capacity, 'slot-capacity as given, in its order beside booking-deep-link');
   const everything = JSON.stringify([await file('Location'), await file('Schedule'), slots]);
   t.notMatch(everything, /Appointment|Patient\//, 'never an Appointment or a patient');
 

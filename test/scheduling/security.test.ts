@@ -110,8 +110,38 @@ t.test('a plain POST of an Appointment follows the same actors', async (t) => {
   const plain = (patient: string) => ({ resourceType: 'Appointment', status: 'proposed', participant: [{ actor: { reference: patient }, status: 'needs-action' }] });
   t.equal((await as(h, PATIENT_P, 'POST', '/fhir/Appointment', plain('Patient/q'))).statusCode, 403, 'a patient for another');
   t.equal((await as(h, PATIENT_P, 'POST', '/fhir/Appointment', plain('Patient/p'))).statusCode, 201, 'a patient for itself');
-  const untreated = await as(h, GP, 'POST', '/fhir/Appointment', plain('Patient/q'));
-  t.equal(untreated.statusCode, 422, 'a practitioner naming a patient it may not see: a reference to nothing');
+  t.equal((await as(h, GP, 'POST', '/fhir/Appointment', plain('Patient/p'))).statusCode, 201, 'a practitioner for a treated patient');
+  // A hidden patient and a missing one answer alike: the same refusal, word for word (no existence oracle).
+  const hidden = await as(h, GP, 'POST', '/fhir/Appointment', plain('Patient/q'));
+  const missing = await as(h, GP, 'POST', '/fhir/Appointment', plain('Patient/nobody'));
+  t.equal(hidden.statusCode, 403, 'a practitioner naming a patient it may not see: a refusal');
+  t.equal(missing.statusCode, 403, 'a practitioner naming a patient that does not exist: the same refusal');
+  t.same(missing.json(), hidden.json(), 'the same OperationOutcome');
+  t.equal((hidden.json() as Json).issue[0].code, 'forbidden');
+  const update = await as(h, GP, 'PUT', '/fhir/Appointment/by-gp', { ...plain('Patient/q'), id: 'by-gp' });
+  t.equal(update.statusCode, 403, 'an update (create by PUT) too');
+  const entry = { resource: plain('Patient/q'), request: { method: 'POST', url: 'Appointment' } };
+  const transaction = await as(h, GP, 'POST', '/fhir', { resourceType: 'Bundle', type: 'transaction', entry: [entry] });
+  t.equal(transaction.statusCode, 403, 'a transaction entry too');
+  // Other references keep the integrity check's 422, and a system client (which sees every patient) learns nothing new from it.
+  const noSlot = { ...plain('Patient/p'), slot: [{ reference: 'Slot/nowhere' }] };
+  t.equal((await as(h, GP, 'POST', '/fhir/Appointment', noSlot)).statusCode, 422, 'a missing Slot is still 422');
+  t.equal((await as(h, DESK, 'POST', '/fhir/Appointment', plain('Patient/nobody'))).statusCode, 422, 'a system client naming a missing patient: 422');
+  const count = await h.storage.search(systemContext(BASE_URL), { types: ['Appointment'], where: [], sort: [], count: 100, offset: 0, total: 'accurate' });
+  t.equal(count.total, 2, 'refusals wrote nothing');
+});
+
+t.test('$book and $hold refuse a hidden patient and a missing one alike', async (t) => {
+  const h = await world(t);
+  for (const op of ['$book', '$hold']) {
+    const hidden = await as(h, GP, 'POST', `/fhir/Appointment/${op}`, bookParameters(proposalFor('Patient/q')));
+    const missing = await as(h, GP, 'POST', `/fhir/Appointment/${op}`, bookParameters(proposalFor('Patient/nobody')));
+    t.equal(hidden.statusCode, 403, `${op}: a hidden patient`);
+    t.equal(missing.statusCode, 403, `${op}: a missing patient`);
+    t.same(missing.json(), hidden.json(), `${op}: the same OperationOutcome`);
+  }
+  const count = await h.storage.search(systemContext(BASE_URL), { types: ['Appointment'], where: [], sort: [], count: 100, offset: 0, total: 'accurate' });
+  t.equal(count.total, 0, 'refusals wrote nothing');
 });
 
 t.test('a patient-scoped launch books only for its launch patient, whoever the user is', async (t) => {
