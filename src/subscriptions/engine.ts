@@ -244,7 +244,11 @@ export class SubscriptionEngine {
     for (const change of changes) for (const id of this.notifiedBy.get(change) ?? []) this.kick(id);
   }
 
-  /** One pass of a subscription's worker: handshake, or every undelivered event in order. */
+  /**
+   * One pass of a subscription's worker: handshake, or every undelivered event in order.
+   * Each notification carries one event, so `backport-max-count` (a positiveInt) is always
+   * honoured, a backlog included: never batch here without capping at spec.maxCount.
+   */
   private async step(id: string): Promise<void> {
     const entry = this.entries.get(id);
     if (!entry || this.stopped) return;

@@ -45,7 +45,9 @@ export interface SubscriptionSpec {
   channel: { type: 'rest-hook' | 'websocket'; endpoint?: string; headers: string[] };
   content: PayloadContent;
   heartbeatSeconds?: number;
+  /** backport-timeout: each rest-hook POST's time limit. */
   timeoutSeconds?: number;
+  /** backport-max-count: at most this many events per notification (delivery sends one at a time). */
   maxCount?: number;
 }
 

@@ -1,16 +1,8 @@
 import t from 'tap';
-import { backportSubscription, eventually, fhirJson, startWorld, TOPIC, type World } from './world';
+import { backportSubscription, eventually, fhirJson, startWorld, subscribe, TOPIC, type World } from './world';
 
 type Param = { name: string; valueCode?: string; valueString?: string; valueCanonical?: string; part?: Param[]; valueReference?: { reference: string } };
 const param = (status: { parameter: Param[] }, name: string) => status.parameter.find((p) => p.name === name);
-
-async function subscribe(world: World, body: Record<string, unknown>): Promise<string> {
-  const created = await world.request({ method: 'POST', url: '/fhir/Subscription', headers: fhirJson, payload: body });
-  if (created.statusCode !== 201) throw new Error(created.body);
-  const id = created.json().id as string;
-  await eventually(() => world.request({ method: 'GET', url: `/fhir/Subscription/${id}` }), (r) => r.json().status === 'active');
-  return id;
-}
 
 const appointment = (id: string, status: string, patient: string, extra: Record<string, unknown> = {}) => ({
   resourceType: 'Appointment',

@@ -36,8 +36,13 @@ export interface Received {
 /** A rest-hook receiver: records every POST; answers `status()` (200 unless a test says otherwise). */
 export interface Receiver {
   url: string;
+  /** The POSTs answered 2xx to a client still waiting for the answer (delivered). */
   received: Received[];
+  /** Every POST as it arrived, before any answer (attempts, delivered or not). */
+  arrived: Received[];
   status: (request: Received) => number;
+  /** Awaited before answering: a test delays or holds a POST with it (none by default). */
+  hold: (request: Received) => Promise<void> | void;
   /** Resolves once `count` POSTs have arrived (fails the test after `ms`). */
   waitFor(count: number, ms?: number): Promise<Received[]>;
   close(): Promise<void>;
@@ -49,7 +54,9 @@ export async function startReceiver(): Promise<Receiver> {
   const receiver: Receiver = {
     url: '',
     received,
+    arrived: [],
     status: () => 200,
+    hold: () => {},
     waitFor: (count, ms = 5000) =>
       new Promise((resolve, reject) => {
         const check = () => {
@@ -76,10 +83,16 @@ export async function startReceiver(): Promise<Receiver> {
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
       const entry = { path: request.url ?? '', headers: request.headers, body: Buffer.concat(chunks).toString('utf8'), at: Date.now() };
-      const status = receiver.status(entry);
-      if (status >= 200 && status < 300) received.push(entry);
-      response.writeHead(status).end();
+      receiver.arrived.push(entry);
       for (const waiter of [...waiters]) waiter();
+      void Promise.resolve(receiver.hold(entry)).then(() => {
+        // The sender gave up (its timeout) while the POST was held: nothing is delivered.
+        if (request.socket.destroyed) return;
+        const status = receiver.status(entry);
+        if (status >= 200 && status < 300) received.push(entry);
+        response.writeHead(status).end();
+        for (const waiter of [...waiters]) waiter();
+      });
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -106,6 +119,8 @@ export interface WorldOptions {
   sqlitePath?: string;
   maxAttempts?: number;
   retryBaseMs?: number;
+  /** A rest-hook POST's time limit without backport-timeout (default 2000 ms). */
+  timeoutMs?: number;
   /** Defaults to the receiver's origin. */
   allowlist?: string[];
   /** Serve the WebSocket endpoint on a loopback port; binding tokens last `tokenSeconds` (default 60). */
@@ -131,7 +146,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
   const engine = await startSubscriptions({
     storage,
     baseUrl: BASE_URL,
-    config: { endpointAllowlist: allowlist, maxAttempts: options.maxAttempts ?? 3, retryBaseMs: options.retryBaseMs ?? 20, timeoutMs: 2000 },
+    config: { endpointAllowlist: allowlist, maxAttempts: options.maxAttempts ?? 3, retryBaseMs: options.retryBaseMs ?? 20, timeoutMs: options.timeoutMs ?? 2000 },
     accessSources,
     log: () => {},
     ...(websocket ? { websocket } : {}),
@@ -184,6 +199,15 @@ export function backportSubscription(endpoint: string, topic: string, filters: s
       ...(channelExtensions.length ? { extension: channelExtensions } : {}),
     },
   };
+}
+
+/** Creates a subscription and waits until it is active (its handshake answered); its id. */
+export async function subscribe(world: World, body: Record<string, unknown>): Promise<string> {
+  const created = await world.request({ method: 'POST', url: '/fhir/Subscription', headers: fhirJson, payload: body });
+  if (created.statusCode !== 201) throw new Error(created.body);
+  const id = created.json().id as string;
+  await eventually(() => world.request({ method: 'GET', url: `/fhir/Subscription/${id}` }), (r) => r.json().status === 'active');
+  return id;
 }
 
 /** Polls until `check` holds (subscription status changes happen beside the request path). */
