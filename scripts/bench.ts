@@ -47,7 +47,7 @@ const SECTIONS: Section[] = [
     },
   },
   // Few connections: search latency is the figure, and more clients would only queue on the one event loop.
-  { name: 'search', run: (dir, o) => benchSearch(dir, { resources: o.searchResources, seconds: o.seconds, connections: 4 }) },
+  { name: 'search', run: (dir, o) => benchSearch(dir, { resources: o.searchResources, seconds: o.seconds, connections: 4, rounds: Number(process.env.BENCH_SEARCH_ROUNDS ?? 3) }) },
   { name: 'forms', run: (dir, o) => benchForms(dir, { seconds: o.seconds, connections: 4 }) },
   { name: 'claims', run: (dir, o) => benchClaims(dir, { seconds: o.seconds, connections: 8 }) },
   { name: 'export', run: (dir, o) => benchExport(dir, { resources: o.searchResources, seconds: o.seconds, rounds: Number(process.env.BENCH_EXPORT_ROUNDS ?? 3) }) },
