@@ -73,9 +73,23 @@ function extensionValue(extensions: Extension[] | undefined, url: string): Exten
   return extensions?.find((extension) => extension.url === url);
 }
 
-function positive(extension: Extension | undefined): number | undefined {
-  const value = extension?.valueUnsignedInt ?? extension?.valuePositiveInt ?? extension?.valueInteger;
-  return typeof value === 'number' && value > 0 ? value : undefined;
+/**
+ * A channel setting of the Backport IG (backport-heartbeat-period and
+ * backport-timeout are unsignedInt seconds, backport-max-count a
+ * positiveInt). Absent is "not set"; present, it must be a whole number
+ * above 0 in the value type the IG gives it: 0 seconds of heartbeat or
+ * timeout means nothing a server can honour, and quietly dropping a bad
+ * value would deliver on settings the client did not ask for.
+ */
+function channelSetting(extensions: Extension[] | undefined, url: string, valueType: 'valueUnsignedInt' | 'valuePositiveInt'): number | undefined {
+  const extension = extensionValue(extensions, url);
+  if (!extension) return undefined;
+  const value = extension[valueType];
+  const name = url.slice(BACKPORT.length);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw unprocessable(`${name} must be a ${valueType} of at least 1, got ${JSON.stringify(value ?? extension)}`, 'Subscription.channel.extension');
+  }
+  return value;
 }
 
 /** A backport filter must name one of the topic's filters (canFilterBy), on its type. */
@@ -151,9 +165,9 @@ export function subscriptionSpec(subscription: Subscription, baseUrl: string): S
   }
   const criteria = topicFilters(topic, filterTexts, baseUrl);
   const types = topic.id === RESOURCE_CHANGED ? resourceChangedTypes(criteria) : [triggerType(topic)];
-  const heartbeatSeconds = positive(extensionValue(channelExtensions, EXT.heartbeatPeriod));
-  const timeoutSeconds = positive(extensionValue(channelExtensions, EXT.timeout));
-  const maxCount = positive(extensionValue(channelExtensions, EXT.maxCount));
+  const heartbeatSeconds = channelSetting(channelExtensions, EXT.heartbeatPeriod, 'valueUnsignedInt');
+  const timeoutSeconds = channelSetting(channelExtensions, EXT.timeout, 'valueUnsignedInt');
+  const maxCount = channelSetting(channelExtensions, EXT.maxCount, 'valuePositiveInt');
   return {
     ...common,
     form: 'backport',

@@ -109,6 +109,24 @@ t.test('bad backport subscriptions are refused with 422 or 400', async (t) => {
   t.equal(unknownType.statusCode, 422);
   const badChannel = await post({ resourceType: 'Subscription', status: 'requested', reason: 'x', criteria: 'Patient', channel: { type: 'email', endpoint: 'mailto:a@b' } });
   t.equal(badChannel.statusCode, 422);
+  // The channel settings: a value that is not a whole number above 0, in the IG's value type, is refused rather than dropped.
+  const setting = (name: string, value: Record<string, unknown>) =>
+    post(backportSubscription(world.receiver.url, 'appointment-booked', [], 'empty', [{ url: `http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/${name}`, ...value }]));
+  for (const [name, value] of [
+    ['backport-timeout', { valueUnsignedInt: 0 }],
+    ['backport-timeout', { valueString: '30' }],
+    ['backport-heartbeat-period', { valueUnsignedInt: 0 }],
+    ['backport-heartbeat-period', { valueUnsignedInt: 1.5 }],
+    ['backport-max-count', { valuePositiveInt: 0 }],
+    ['backport-max-count', { valueInteger: -3 }],
+  ] as const) {
+    const refused = await setting(name, value);
+    t.equal(refused.statusCode, 422, `${name} ${JSON.stringify(value)}`);
+    // The validator refuses values outside their datatype first (naming the element); the channel reader names the setting.
+    t.match(refused.body, new RegExp(`${name}|channel\.extension`), 'the outcome names the setting or its element');
+  }
+  const accepted = await setting('backport-max-count', { valuePositiveInt: 5 });
+  t.equal(accepted.statusCode, 201, 'a valid setting is taken');
 });
 
 t.test('heartbeats at the heartbeat period when idle', async (t) => {
