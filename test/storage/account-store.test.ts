@@ -3,6 +3,10 @@
  * adapter over in-memory collections whose filters mingo (an independent
  * implementation of MongoDB's query language) evaluates.
  */
+import Database from 'better-sqlite3';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Query } from 'mingo';
 import t, { type Test } from 'tap';
 import { accountStoreOn, type AccountCollection, type AccountCollections } from '../../src/storage/accounts/mongo';
@@ -169,12 +173,37 @@ function contract(t: Test, open: () => AccountStore): void {
     await store.recordLoginFailure(['user:alice'], 3, 1_000, 900);
     t.equal(await store.loginLocked(['user:alice'], 1_500), true, 'a failure while locked extends the lock');
     t.equal(await store.loginLocked(['user:alice'], 1_901), false, 'the lock ends');
+    await store.recordLoginFailure(['address:a'], 3, 1_000, 1_050);
     await store.recordLoginFailure(['user:alice'], 3, 1_000, 2_000);
     t.equal(await store.loginLocked(['user:alice'], 2_001), false, 'and the count starts afresh');
-    await store.recordLoginFailure(['address:a'], 3, 1_000, 2_000);
-    t.equal(await store.loginLocked(['address:a'], 2_001), true, 'the address reaches three');
+    t.equal(await store.loginLocked(['address:a'], 2_001), true, 'the address reaches three within the period');
     await store.clearLoginFailures('address:a');
     t.equal(await store.loginLocked(['address:a'], 2_001), false, 'cleared');
+  });
+
+  t.test('sign-in failures: counted within one lock period, then forgotten', async (t) => {
+    const store = open();
+    t.teardown(() => store.close());
+    // Two failures, then the third more than a lock period (1 s) after the second: a fresh count, no lock.
+    await store.recordLoginFailure(['user:bob'], 3, 1_000, 10_000);
+    await store.recordLoginFailure(['user:bob'], 3, 1_000, 10_500);
+    await store.recordLoginFailure(['user:bob'], 3, 1_000, 11_501);
+    t.equal(await store.loginLocked(['user:bob'], 11_502), false, 'failures a lock period apart do not add up');
+    await store.recordLoginFailure(['user:bob'], 3, 1_000, 11_900);
+    await store.recordLoginFailure(['user:bob'], 3, 1_000, 12_400);
+    t.equal(await store.loginLocked(['user:bob'], 12_401), true, 'three within the period lock');
+    // A lock in force is never forgotten, whenever the next failure elsewhere comes.
+    await store.recordLoginFailure(['user:carol'], 3, 1_000, 13_300);
+    t.equal(await store.loginLocked(['user:bob'], 13_350), true, 'still locked until 13,400');
+    t.equal(await store.loginLocked(['user:bob'], 13_401), false, 'the lock ends on time');
+    // Many usernames guessed once each: each is forgotten at the next failure a lock period later.
+    for (let n = 0; n < 5; n++) await store.recordLoginFailure([`user:guess${n}`], 3, 1_000, 20_000);
+    await store.recordLoginFailure(['user:guess0'], 3, 1_000, 21_001);
+    await store.recordLoginFailure(['user:guess0'], 3, 1_000, 21_002);
+    t.equal(await store.loginLocked(['user:guess0'], 21_003), false, 'the old failure of guess0 was forgotten: two, not three');
+    await store.recordLoginFailure(['user:guess1'], 3, 1_000, 21_003);
+    await store.recordLoginFailure(['user:guess1'], 3, 1_000, 21_004);
+    t.equal(await store.loginLocked(['user:guess1'], 21_005), false, 'and so was guess1');
   });
 
   t.test('authorization codes: one redemption wins, later ones learn its family, expired ones are invalid', async (t) => {
@@ -201,3 +230,20 @@ function contract(t: Test, open: () => AccountStore): void {
 
 t.test('SQLite', async (t) => contract(t, () => openSqliteAccountStore(':memory:')));
 t.test('MongoDB adapter (mingo-evaluated collections)', async (t) => contract(t, fakeMongoStore));
+
+t.test('SQLite: a database from before failures were forgotten gains the column, its old counts go', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'concord-accounts-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, 'old.db');
+  const old = new Database(path);
+  old.exec('CREATE TABLE auth_login_failures (key TEXT PRIMARY KEY, count INTEGER NOT NULL, locked_until INTEGER NOT NULL)');
+  old.prepare('INSERT INTO auth_login_failures VALUES (?, ?, ?)').run('user:old', 2, 0);
+  old.close();
+  const store = openSqliteAccountStore(path);
+  t.teardown(() => store.close());
+  await store.recordLoginFailure(['user:old'], 3, 1_000, 5_000);
+  t.equal(await store.loginLocked(['user:old'], 5_001), false, 'the count of unknown age was forgotten: one failure, not three');
+  await store.recordLoginFailure(['user:old'], 3, 1_000, 5_100);
+  await store.recordLoginFailure(['user:old'], 3, 1_000, 5_200);
+  t.equal(await store.loginLocked(['user:old'], 5_201), true, 'and counting works on the upgraded table');
+});

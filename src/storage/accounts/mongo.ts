@@ -21,7 +21,7 @@ export interface AccountCollections {
   revokedTokens: AccountCollection<{ _id: string; expiresAt: number }>;
   codes: AccountCollection<{ _id: string; grant: string; expiresAt: number; familyId?: string }>;
   usedAssertions: AccountCollection<{ _id: string; expiresAt: number }>;
-  loginFailures: AccountCollection<{ _id: string; count: number; lockedUntil: number }>;
+  loginFailures: AccountCollection<{ _id: string; count: number; lockedUntil: number; lastFailureAt?: number }>;
   approvals: AccountCollection<{ _id: string; scopes: string[] }>;
 }
 
@@ -38,15 +38,18 @@ function strip<T extends { _id: string }>(document: T | null): Omit<T, '_id'> | 
 export function accountStoreOn(collections: AccountCollections, close: () => Promise<void> = async () => {}): AccountStore {
   const { users, refreshTokens, issuedTokens, revokedTokens, codes, usedAssertions, loginFailures, approvals } = collections;
   /**
-   * A lock that has ended starts the count afresh (a conditional update),
-   * then the increment, then the lock (set, or extended) once the count
-   * reaches the limit: each step one atomic update, so parallel failures
-   * are all counted.
+   * Counts a whole lock period old with no lock in force are forgotten
+   * first (see port.ts); a lock that has ended starts the count afresh (a
+   * conditional update), then the increment, then the lock (set, or
+   * extended) once the count reaches the limit: each step one atomic
+   * update, so parallel failures are all counted.
    */
   const recordLoginFailure = async (keys: readonly string[], maxFailures: number, lockMs: number, nowMs: number): Promise<void> => {
+    // A document written before lastFailureAt existed reads as "long ago".
+    await loginFailures.deleteMany({ $or: [{ lastFailureAt: { $lt: nowMs - lockMs } }, { lastFailureAt: { $exists: false } }], lockedUntil: { $lte: nowMs } });
     for (const key of keys) {
       await loginFailures.updateOne({ _id: key, lockedUntil: { $gt: 0, $lte: nowMs } }, { $set: { count: 0, lockedUntil: 0 } });
-      await loginFailures.updateOne({ _id: key }, { $inc: { count: 1 }, $setOnInsert: { lockedUntil: 0 } }, { upsert: true });
+      await loginFailures.updateOne({ _id: key }, { $inc: { count: 1 }, $set: { lastFailureAt: nowMs }, $setOnInsert: { lockedUntil: 0 } }, { upsert: true });
       await loginFailures.updateOne({ _id: key, count: { $gte: maxFailures } }, { $set: { lockedUntil: nowMs + lockMs } });
     }
   };
@@ -148,5 +151,6 @@ export async function openMongoAccountStore(uri: string, dbName: string): Promis
   await collections.revokedTokens.createIndex?.({ expiresAt: 1 });
   await collections.codes.createIndex?.({ expiresAt: 1 });
   await collections.usedAssertions.createIndex?.({ expiresAt: 1 });
+  await collections.loginFailures.createIndex?.({ lastFailureAt: 1 });
   return accountStoreOn(collections, () => client.close());
 }

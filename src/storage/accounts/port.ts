@@ -95,7 +95,12 @@ export interface AccountStore {
   /**
    * One more failed sign-in for each key (`user:…`, `address:…`): a key that
    * reaches `maxFailures` is locked until `nowMs + lockMs`; a key whose lock
-   * has ended counts afresh. Shared by every process on the database.
+   * has ended counts afresh. Failures count within one lock period: a key
+   * whose last failure is `lockMs` old, with no lock in force, is forgotten
+   * (deleted), so scattered typos over weeks do not add up to a lock and
+   * guesses at many usernames do not grow the store without bound
+   * (OWASP Authentication Cheat Sheet: lockout after failures within a
+   * period). Shared by every process on the database.
    */
   recordLoginFailure(keys: readonly string[], maxFailures: number, lockMs: number, nowMs: number): Promise<void>;
   /** Whether some key is locked at `nowMs`. */

@@ -29,6 +29,13 @@ export function openSqliteAccountStore(path: string): AccountStore {
     CREATE TABLE IF NOT EXISTS auth_approvals (username TEXT NOT NULL, client_id TEXT NOT NULL, scopes TEXT NOT NULL, PRIMARY KEY (username, client_id));
   `);
 
+  // Databases made before failures were forgotten lack the column: 0 reads as "long ago", so their rows go at the next failure.
+  const failureColumns = db.prepare<[], { name: string }>("SELECT name FROM pragma_table_info('auth_login_failures')").all();
+  if (!failureColumns.some((column) => column.name === 'last_failure_at')) {
+    db.exec('ALTER TABLE auth_login_failures ADD COLUMN last_failure_at INTEGER NOT NULL DEFAULT 0');
+  }
+  db.exec('CREATE INDEX IF NOT EXISTS auth_login_failures_by_last ON auth_login_failures(last_failure_at)');
+
   type UserRow = { username: string; password_hash: string; fhir_users: string; disabled: number };
   type RefreshRow = {
     hash: string; family_id: string; username: string; client_id: string; scope: string; fhir_user: string;
@@ -93,13 +100,17 @@ export function openSqliteAccountStore(path: string): AccountStore {
     return insertAssertion.run(key, expiresAt).changes === 1;
   });
   const upsertFailure = db.prepare(
-    `INSERT INTO auth_login_failures (key, count, locked_until) VALUES (@key, 1, CASE WHEN @max <= 1 THEN @lockUntil ELSE 0 END)
+    `INSERT INTO auth_login_failures (key, count, locked_until, last_failure_at) VALUES (@key, 1, CASE WHEN @max <= 1 THEN @lockUntil ELSE 0 END, @now)
      ON CONFLICT(key) DO UPDATE SET
        count = CASE WHEN locked_until <> 0 AND locked_until <= @now THEN 1 ELSE count + 1 END,
-       locked_until = CASE WHEN (CASE WHEN locked_until <> 0 AND locked_until <= @now THEN 1 ELSE count + 1 END) >= @max THEN @lockUntil ELSE 0 END`,
+       locked_until = CASE WHEN (CASE WHEN locked_until <> 0 AND locked_until <= @now THEN 1 ELSE count + 1 END) >= @max THEN @lockUntil ELSE 0 END,
+       last_failure_at = @now`,
   );
-  const recordFailures = db.transaction((keys: readonly string[], max: number, lockUntil: number, now: number) => {
-    for (const key of keys) upsertFailure.run({ key, max, lockUntil, now });
+  // A count whose last failure is a whole lock period old, and no lock in force, is forgotten (see port.ts).
+  const forgetFailures = db.prepare('DELETE FROM auth_login_failures WHERE last_failure_at < ? AND locked_until <= ?');
+  const recordFailures = db.transaction((keys: readonly string[], max: number, lockMs: number, now: number) => {
+    forgetFailures.run(now - lockMs, now);
+    for (const key of keys) upsertFailure.run({ key, max, lockUntil: now + lockMs, now });
   });
   const selectLock = db.prepare<[string, number], { one: number }>('SELECT 1 AS one FROM auth_login_failures WHERE key = ? AND locked_until > ?');
   const deleteFailures = db.prepare('DELETE FROM auth_login_failures WHERE key = ?');
@@ -150,7 +161,7 @@ export function openSqliteAccountStore(path: string): AccountStore {
     },
     redeemCode: async (hash, familyId, nowMs) => redeem.immediate(hash, familyId, nowMs),
     claimAssertionJti: async (key, expiresAt, nowMs) => claimAssertion.immediate(key, expiresAt, nowMs),
-    recordLoginFailure: async (keys, maxFailures, lockMs, nowMs) => recordFailures.immediate(keys, maxFailures, nowMs + lockMs, nowMs),
+    recordLoginFailure: async (keys, maxFailures, lockMs, nowMs) => recordFailures.immediate(keys, maxFailures, lockMs, nowMs),
     loginLocked: async (keys, nowMs) => keys.some((key) => selectLock.get(key, nowMs) !== undefined),
     clearLoginFailures: async (key) => void deleteFailures.run(key),
     getApproval: async (username, clientId) => {
