@@ -5,6 +5,10 @@
  * attempt. Node's http client never follows redirects, so a 3xx is a
  * failure too. The connection's address is checked as it is resolved
  * (endpoint-policy.ts), so a name that now points inside is refused.
+ *
+ * `timeoutMs` is the whole attempt's deadline, from the request to the end
+ * of the answer: a socket idle timeout alone would let an endpoint that
+ * trickles a byte now and then hold the delivery worker for ever.
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -33,7 +37,12 @@ export function postNotification(
   body: string | undefined,
   timeoutMs: number,
 ): Promise<PostResult> {
-  return new Promise((resolve) => {
+  return new Promise((settle) => {
+    let timer: NodeJS.Timeout | undefined;
+    const resolve = (result: PostResult) => {
+      clearTimeout(timer);
+      settle(result);
+    };
     let url: URL;
     try {
       url = new URL(endpoint);
@@ -57,7 +66,6 @@ export function postNotification(
           'content-length': String(payload?.length ?? 0),
         },
         lookup: guardedLookup(policy, endpoint) as never,
-        timeout: timeoutMs,
       },
       (response) => {
         response.resume();
@@ -66,7 +74,8 @@ export function postNotification(
         response.on('error', () => resolve({ ok: false, reason: 'the response failed' }));
       },
     );
-    request.on('timeout', () => request.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    // Destroying the request also ends a response still streaming in (its 'error' or the request's settles first).
+    timer = setTimeout(() => request.destroy(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
     request.on('error', (error) => resolve({ ok: false, reason: error.message }));
     request.end(payload);
   });

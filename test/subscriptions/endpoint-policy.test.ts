@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import t from 'tap';
 import { assertEndpointAllowed, isPublicAddress } from '../../src/subscriptions/endpoint-policy';
 import { postNotification } from '../../src/subscriptions/rest-hook';
@@ -61,4 +63,28 @@ t.test('at delivery: the address is checked again, and redirects are not followe
   receiver.status = () => 302;
   const redirected = await postNotification({ allowlist: [`${new URL(receiver.url).origin}/`] }, receiver.url, [], '{}', 1000);
   t.same(redirected, { ok: false, reason: 'the endpoint answered 302' }, 'a redirect is a failed attempt, not followed');
+});
+
+t.test('the timeout is the whole attempt: an endpoint trickling its answer is cut at the deadline', async (t) => {
+  // Headers at once, then a byte every 100 ms for 5 s: never idle long enough for a socket timeout.
+  const sockets = new Set<import('node:net').Socket>();
+  const server = createServer((request, response) => {
+    request.resume();
+    response.writeHead(200, { 'content-type': 'text/plain' });
+    const drip = setInterval(() => response.write('.'), 100);
+    const stop = setTimeout(() => (clearInterval(drip), response.end()), 5000);
+    response.on('close', () => (clearInterval(drip), clearTimeout(stop)));
+  });
+  server.on('connection', (socket) => sockets.add(socket));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => {
+    for (const socket of sockets) socket.destroy();
+    server.close();
+  });
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+  const started = Date.now();
+  const result = await postNotification({ allowlist: [`${new URL(url).origin}/`] }, url, [], '{}', 500);
+  const elapsed = Date.now() - started;
+  t.same(result, { ok: false, reason: 'no answer within 500 ms' }, 'a failed attempt naming the deadline');
+  t.ok(elapsed < 4000, `settled at the deadline, not when the trickle ended (${elapsed} ms)`);
 });
