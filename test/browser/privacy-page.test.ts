@@ -230,7 +230,7 @@ t.test('the privacy page in Chromium', { skip: CHROMIUM ? false : 'no Chromium (
     t.ok(overflow <= 0, `no sideways scrolling at 375 px (${overflow} px too wide)`);
   });
 
-  await t.test('sign out, and back without the approval screen', async (t) => {
+  await t.test('sign out, and back with the password but without the approval screen', async (t) => {
     const stored = JSON.parse((await page.evaluate(() => sessionStorage.getItem('concord-privacy-session'))) ?? '{}');
     t.equal((await h.as(stored.accessToken, { url: '/fhir/Patient/p1' })).statusCode, 200, 'the page\'s token reads the record');
     await page.getByRole('button', { name: 'Sign out' }).click();
@@ -238,6 +238,12 @@ t.test('the privacy page in Chromium', { skip: CHROMIUM ? false : 'no Chromium (
     t.equal((await h.as(stored.accessToken, { url: '/fhir/Patient/p1' })).statusCode, 401, 'signing out revoked it');
     const requests: string[] = [];
     page.on('request', (request) => requests.push(request.url()));
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    // Signing out ended the sign-in session too: the password is asked again.
+    await page.getByLabel('Password').waitFor();
+    t.pass('the sign-in form, not a silent sign-in');
+    await page.getByLabel('Username').fill('alice');
+    await page.getByLabel('Password').fill(PASSWORDS.alice);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { level: 2, name: 'Who can see my record' }).waitFor();
     await page.locator('#access-log tbody tr').first().waitFor();

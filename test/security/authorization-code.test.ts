@@ -204,3 +204,30 @@ t.test('forms: CSRF token required, session cookie flags, a new session id on si
   const renewed = signedIn.cookies.find((candidate) => candidate.name === 'concord_session');
   t.ok(renewed && renewed.value !== cookie?.value, 'sign-in issues a new session id (no fixation)');
 });
+
+t.test('sign-out ends the sign-in session: the next authorization asks for the password again', async (t) => {
+  const { h } = await world(t);
+  const { browser } = await signInAndApprove(h, { username: 'alice' });
+  const stillSignedIn = await browser.get(authorizeUrl({ code_challenge: pkcePair().challenge }));
+  t.notMatch(stillSignedIn.body, /action="\/auth\/login"/, 'before: the session signs alice in without a password');
+  const out = await browser.post('/auth/logout', []);
+  t.equal(out.statusCode, 204, out.body);
+  t.equal(out.headers['cache-control'], 'no-store');
+  const cleared = out.cookies.find((cookie) => cookie.name === 'concord_session');
+  t.equal(cleared?.value, '', 'the cookie is cleared');
+  t.equal(cleared?.path, '/auth');
+  const after = await browser.get(authorizeUrl({ code_challenge: pkcePair().challenge }));
+  t.match(after.body, /action="\/auth\/login"/, 'after: the sign-in form');
+  t.equal((await browser.post('/auth/logout', [])).statusCode, 204, 'signing out again, or without a session, is harmless');
+
+  // Another site's page cannot sign the user out: its Origin is refused and the session lives on.
+  const elsewhere = new Browser(h, { origin: 'https://other.example' });
+  await signInAndApprove(h, { username: 'alice', browser: elsewhere });
+  const forged = await elsewhere.post('/auth/logout', []);
+  t.equal(forged.statusCode, 403);
+  const kept = await elsewhere.get(authorizeUrl({ code_challenge: pkcePair().challenge }));
+  t.notMatch(kept.body, /action="\/auth\/login"/, 'the session was not ended');
+  const own = new Browser(h, { origin: ORIGIN });
+  await signInAndApprove(h, { username: 'alice', browser: own });
+  t.equal((await own.post('/auth/logout', [])).statusCode, 204, "this server's own Origin is accepted");
+});

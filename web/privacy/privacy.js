@@ -765,12 +765,17 @@ async function main() {
   $('log-newer').addEventListener('click', () => void showLog('newer'));
 }
 
-/** Sign out: the token is revoked (RFC 7009) and forgotten; the next visit signs in again. */
+/**
+ * Sign out: the token is revoked (RFC 7009) and forgotten, and the
+ * authorization server's sign-in session is ended (its cookie is on this
+ * origin), so the next visit asks for the password again.
+ */
 $('sign-out').addEventListener('click', async () => {
   sessionStorage.removeItem(SESSION_KEY);
   sessionStorage.setItem(SIGNED_OUT_KEY, '1');
   const { revocation_endpoint } = await smartConfiguration();
   if (revocation_endpoint) await fetch(revocation_endpoint, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: session.accessToken, client_id: CLIENT_ID }) }).catch(() => undefined);
+  await fetch('/auth/logout', { method: 'POST', credentials: 'same-origin' }).catch(() => undefined);
   location.assign(REDIRECT_URI);
 });
 

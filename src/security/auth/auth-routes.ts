@@ -3,7 +3,7 @@ import type { Storage } from '../../storage/port';
 import type { RequestGuard } from '../request-guard';
 import type { AuthOn } from './auth-service';
 import { PRIVACY_PATH } from './built-in-clients';
-import { APPROVE_PATH, AUTHORIZE_PATH, LOGIN_PATH, PICK_PATH, registerAuthorizeRoutes, STYLE_PATH } from './authorize-routes';
+import { APPROVE_PATH, AUTHORIZE_PATH, LOGIN_PATH, LOGOUT_PATH, PICK_PATH, registerAuthorizeRoutes, STYLE_PATH } from './authorize-routes';
 import type { Form } from './client-auth';
 import {
   INTROSPECT_PATH,
@@ -53,7 +53,7 @@ export function registerAuthRoutes(app: FastifyInstance, auth: AuthOn, basePath:
   registerAuthorizeRoutes(app, auth, storage, guard);
 }
 
-const PUBLIC_POSTS = [TOKEN_PATH, INTROSPECT_PATH, REVOKE_PATH, LOGIN_PATH, APPROVE_PATH, PICK_PATH];
+const PUBLIC_POSTS = [TOKEN_PATH, INTROSPECT_PATH, REVOKE_PATH, LOGIN_PATH, LOGOUT_PATH, APPROVE_PATH, PICK_PATH];
 
 /** Requests that need no bearer token: the CapabilityStatement, discovery, the key set and the authorization server's own endpoints. */
 export function isPublicRequest(method: string, url: string, basePath: string): boolean {

@@ -20,6 +20,7 @@ export const LOGIN_PATH = '/auth/login';
 export const APPROVE_PATH = '/auth/approve';
 export const PICK_PATH = '/auth/pick';
 export const STYLE_PATH = '/auth/style.css';
+export const LOGOUT_PATH = '/auth/logout';
 const COOKIE = 'concord_session';
 
 type Form = Array<[string, string]>;
@@ -234,6 +235,20 @@ function authorizeRoutes(app: FastifyInstance, auth: AuthOn, storage: Storage, g
     const signedIn = sessions.signIn(session, username);
     setCookie(reply, signedIn);
     return proceed(request, reply, signedIn, requestId, pending);
+  });
+
+  /**
+   * Ends the browser's sign-in session, so the next authorization asks for
+   * the password again; tokens already issued are the app's to revoke
+   * (RFC 7009, /auth/revoke). Posted by the page that signs out: another
+   * site's form would not carry the SameSite=Lax cookie, and an Origin other
+   * than this server's is refused outright (no cross-site sign-out).
+   */
+  app.post(LOGOUT_PATH, async (request, reply) => {
+    const origin = request.headers.origin;
+    if (origin !== undefined && origin !== auth.origin) return reply.code(403).header('cache-control', 'no-store').send({ error: 'forbidden', error_description: 'Sign-out is accepted from this server\'s own pages only' });
+    sessions.end(request.cookies[COOKIE]);
+    return reply.clearCookie(COOKIE, { path: '/auth' }).header('cache-control', 'no-store').code(204).send();
   });
 
   app.post(APPROVE_PATH, async (request, reply) => {

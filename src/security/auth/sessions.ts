@@ -55,6 +55,11 @@ export class Sessions {
     return signedIn;
   }
 
+  /** Signing out: the session is gone, in this process (sessions are per process, docs/authorization-server.md). */
+  end(id: string | undefined): void {
+    if (id !== undefined) this.sessions.delete(id);
+  }
+
   private forgetExpired(nowMs: number): void {
     for (const [id, session] of this.sessions) if (session.expiresAt < nowMs) this.sessions.delete(id);
   }
