@@ -371,13 +371,16 @@ function missingValue(condition: ParamCondition): boolean | undefined {
 }
 
 /**
- * A table read for one known resource. Without statistics SQLite may prefer
- * a (param, value) range over the (resource, param) equality and scan a whole
- * parameter per row; NOT INDEXED leaves it only the table's own key,
+ * A table read for one known resource. Without statistics SQLite prefers a
+ * (param, value) range over the (resource, param) equality, and would scan a
+ * whole parameter's range per row; the hint names the table's own key,
  * (resource, param, seq) (schema.ts), so every probe is a point lookup.
+ * NOT INDEXED does not do it: on a WITHOUT ROWID table SQLite 3.53 still
+ * picks a secondary index with it. The key of a WITHOUT ROWID table is the
+ * index SQLite names `sqlite_autoindex_<table>_1`.
  */
 export function perResource(table: string, alias: string): Sql {
-  return raw(`${table} ${alias} NOT INDEXED`);
+  return raw(`${table} ${alias} INDEXED BY sqlite_autoindex_${table}_1`);
 }
 
 /**
