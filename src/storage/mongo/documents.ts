@@ -41,8 +41,15 @@ export interface VersionDocument {
   seq: string;
 }
 
-/** An index entry as a field of the stored document: its kind is the array it lives in. */
-export type StoredEntry<K extends IndexEntryKind> = Omit<Extract<IndexEntry, { kind: K }>, 'kind'>;
+/**
+ * An index entry as a field of the stored document: its kind is the array it
+ * lives in. A composite's components are stored without their `param` and
+ * `kind`: a search matches component i at `components.<i>` by the kind of
+ * its search value (entry-match.ts), so both would be bytes no query reads.
+ */
+export type StoredEntry<K extends IndexEntryKind> = K extends 'composite'
+  ? { param: string; components: Array<Record<string, unknown>> }
+  : Omit<Extract<IndexEntry, { kind: K }>, 'kind'>;
 
 /**
  * The index entries grouped by kind (`idx.token: [{param, system, code}]`),
@@ -114,7 +121,13 @@ export function documentBody(doc: VersionDocument): AnyResource | undefined {
 
 export function indexFields(entries: readonly IndexEntry[]): IndexFields {
   const fields: Partial<Record<IndexEntryKind, unknown[]>> = {};
-  for (const { kind, ...stored } of entries) (fields[kind] ??= []).push(stored);
+  for (const entry of entries) {
+    const { kind, ...stored } = entry;
+    if (entry.kind === 'composite') {
+      const components = entry.components.map(({ param: _param, kind: _kind, ...values }) => values);
+      (fields.composite ??= []).push({ param: entry.param, components });
+    } else (fields[kind] ??= []).push(stored);
+  }
   return fields as IndexFields;
 }
 
