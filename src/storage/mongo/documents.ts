@@ -56,7 +56,11 @@ export type StoredEntry<K extends IndexEntryKind> = K extends 'composite'
  * one array per kind so that each gets its own multikey index and a search
  * condition can `$elemMatch` within one entry. A kind with no entry has no
  * field. Every kind is stored, searchable or not yet, so that teaching the
- * search compiler a new kind needs no data migration.
+ * search compiler a new kind needs no data migration. Entries name their
+ * parameter by its code, not by an integer id as SQLite's rows do
+ * (sqlite/param-ids.ts): WiredTiger compresses both the repeated codes of
+ * an index's keys (prefix compression) and the documents (snappy), and ids
+ * would need a shared id collection and a lookup before each query compiles.
  */
 export type IndexFields = { [K in IndexEntryKind]?: Array<StoredEntry<K>> };
 
