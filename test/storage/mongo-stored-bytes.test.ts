@@ -62,3 +62,24 @@ t.test('a document from before the stored bytes reads as it was, without patient
   t.same(next.record.patients, ['p2'], 'the next write keeps them');
   t.equal(fake.stored('resources')[0]?.resource, undefined, 'and stores its bytes instead of a body document');
 });
+
+t.test("a composite's components are stored without their param and kind, and still found", async (t) => {
+  const fake = new FakeMongo();
+  const storage = mongoStorageOn(fake.client as unknown as MongoClient, fake.db as unknown as Db, indexer, true);
+  await storage.create(ctx, {
+    resourceType: 'Observation',
+    id: 'bp',
+    status: 'final',
+    code: { coding: [{ system: 'http://loinc.org', code: '85354-9' }] },
+    component: [{ code: { coding: [{ system: 'http://loinc.org', code: '8480-6' }] }, valueQuantity: { value: 120, system: 'http://unitsofmeasure.org', code: 'mm[Hg]' } }],
+  } as AnyResource);
+  const [doc] = fake.stored('resources');
+  const composites = (doc?.idx as { composite?: Array<{ param: string; components: Array<Record<string, unknown>> }> }).composite ?? [];
+  const entry = composites.find((c) => c.param === 'component-code-value-quantity');
+  t.ok(entry, 'the composite entry is stored');
+  t.same(entry?.components.map((c) => [c.param, c.kind]), [[undefined, undefined], [undefined, undefined]], 'no param or kind per component');
+  t.match(entry?.components, [{ system: 'http://loinc.org', code: '8480-6' }, { low: 119.5, high: 120.5, code: 'mm[Hg]' }]);
+  const { parseSearch } = await import('../../src/search/parse');
+  const found = await storage.search(ctx, parseSearch(['Observation'], [['component-code-value-quantity', 'http://loinc.org|8480-6$ge120']], { strict: true, baseUrl: 'http://localhost:8080/fhir' }).query);
+  t.same(found.records.map((r) => r.id), ['bp']);
+});

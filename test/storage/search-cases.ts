@@ -27,6 +27,7 @@ export const searchIndexer = createIndexer({ baseUrl: searchBaseUrl });
 const mrn = 'urn:example:mrn';
 const loinc = 'http://loinc.org';
 const ucum = 'http://unitsofmeasure.org';
+const snomed = 'http://snomed.info/sct';
 const v2IdentifierType = 'http://terminology.hl7.org/CodeSystem/v2-0203';
 const tagSystem = 'urn:example:tag';
 
@@ -142,6 +143,7 @@ export const searchFixtures: AnyResource[] = [
     component: [
       { code: { coding: [coding(loinc, '8480-6', 'Systolic')] }, valueQuantity: quantity(120, 'mm[Hg]') },
       { code: { coding: [coding(loinc, '8462-4', 'Diastolic')] }, valueQuantity: quantity(80, 'mm[Hg]') },
+      { code: { coding: [coding(loinc, '8357-6', 'Blood pressure method')] }, valueCodeableConcept: { coding: [coding(snomed, '46973005')] } },
     ],
   },
   {
@@ -373,6 +375,21 @@ export const searchCases: SearchCase[] = [
   c('composite: code and value of different components never pair', `Observation?component-code-value-quantity=${loinc}|8480-6$80`, []),
   c('composite: prefixes apply to components', `Observation?component-code-value-quantity=${loinc}|8462-4$lt90`, ['Observation/obs3']),
   c('composite: on the resource', `Observation?code-value-quantity=${loinc}|8867-4$gt90`, ['Observation/obs2']),
+  c('composite: a prefix and a unit on the quantity component', `Observation?code-value-quantity=${loinc}|8867-4$lt80|${ucum}|/min`, ['Observation/obs1']),
+  c('composite: a unit that differs never matches', `Observation?code-value-quantity=${loinc}|8867-4$lt80|${ucum}|mg`, []),
+  c('composite: ORed values, each its own pair', `Observation?code-value-quantity=${loinc}|8867-4$ge72,${loinc}|2345-7$5.4`, [
+    'Observation/obs1',
+    'Observation/obs2',
+    'Observation/obs4',
+    'Observation/obs5',
+  ]),
+  c('composite: ge includes the boundary', `Observation?component-code-value-quantity=${loinc}|8480-6$ge120`, ['Observation/obs3']),
+  c('composite: gt excludes it', `Observation?component-code-value-quantity=${loinc}|8480-6$gt120`, []),
+  c('composite: token and concept in one component', `Observation?component-code-value-concept=${loinc}|8357-6$${snomed}|46973005`, ['Observation/obs3']),
+  c('composite: a concept of another component never pairs', `Observation?component-code-value-concept=${loinc}|8480-6$${snomed}|46973005`, []),
+  c('composite: the concept code alone (any system)', `Observation?component-code-value-concept=${loinc}|8357-6$46973005`, ['Observation/obs3']),
+  c('composite: :missing=false', 'Observation?component-code-value-quantity:missing=false', ['Observation/obs3']),
+  c('composite: on the resource or a component (combo)', `Observation?combo-code-value-quantity=${loinc}|8480-6$120,${loinc}|8867-4$72`, ['Observation/obs1', 'Observation/obs3']),
   // chain and _has
   c('chain: one level', 'Encounter?subject:Patient.name=chalmers', ['Encounter/enc1', 'Encounter/enc2']),
   c('chain: a deleted target does not match', 'Encounter?subject:Patient.gender=male', ['Encounter/enc1', 'Encounter/enc2']),

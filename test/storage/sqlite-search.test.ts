@@ -68,10 +68,12 @@ t.test('a database of index schema 3 (rows without their resource type) is re-in
   const Database = (await import('better-sqlite3')).default;
   const check = new Database(path, { readonly: true });
   t.teardown(() => check.close());
-  const rows = check.prepare('SELECT count(*) AS n, sum(s.type = r.type) AS typed FROM idx_string s JOIN resources r ON r.pk = s.resource').get() as { n: number; typed: number };
+  const rows = check
+    .prepare('SELECT count(*) AS n, sum(p.type = r.type) AS typed FROM idx_string s JOIN resources r ON r.pk = s.resource JOIN search_params p ON p.id = s.param')
+    .get() as { n: number; typed: number };
   t.ok(rows.n > 0, 'the string rows are back');
-  t.equal(rows.typed, rows.n, "every row carries its resource's type");
-  t.equal(check.pragma('user_version', { simple: true }), 5);
+  t.equal(rows.typed, rows.n, "every row's parameter is of its resource's type");
+  t.equal(check.pragma('user_version', { simple: true }), 6);
 });
 
 t.test('a database of index schema 4 (rowid index tables) is rebuilt WITHOUT ROWID and re-indexed when opened', async (t) => {
@@ -94,5 +96,35 @@ t.test('a database of index schema 4 (rowid index tables) is rebuilt WITHOUT ROW
   const ddl = (check.prepare("SELECT sql FROM sqlite_master WHERE name = 'idx_token'").get() as { sql: string }).sql;
   t.match(ddl, /PRIMARY KEY \(resource, param, seq\)\s*\) WITHOUT ROWID/);
   t.same(check.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'idx_token_by_resource'").get(), { n: 0 }, 'the separate per-resource index is gone');
-  t.equal(check.pragma('user_version', { simple: true }), 5);
+  t.equal(check.pragma('user_version', { simple: true }), 6);
+});
+
+t.test('a database of index schema 5 (text parameters, composites in component rows) gets integer parameter ids and one row per composite', async (t) => {
+  const path = await upgraded(t, (db) => {
+    // Version 5: `type` and a text `param` in every row, composite components linked by `grp`, no search_params.
+    db.exec(`DROP TABLE idx_token; DROP TABLE idx_composite; DROP TABLE search_params;
+      CREATE TABLE idx_token (resource INTEGER NOT NULL, seq INTEGER NOT NULL, type TEXT NOT NULL, grp INTEGER, param TEXT NOT NULL,
+        system TEXT, code TEXT, text TEXT, type_system TEXT, type_code TEXT, PRIMARY KEY (resource, param, seq)) WITHOUT ROWID;
+      CREATE INDEX idx_token_by_group ON idx_token(grp, param) WHERE grp IS NOT NULL;
+      CREATE TABLE idx_composite (grp INTEGER PRIMARY KEY, resource INTEGER NOT NULL, type TEXT NOT NULL, param TEXT NOT NULL);
+      INSERT INTO idx_composite (resource, type, param) VALUES (1, 'Observation', 'code-value-quantity');`);
+    db.pragma('user_version = 5');
+  });
+  const reopened = createSqliteStorage({ path, indexer: searchIndexer });
+  const find = async (request: string) => (await reopened.search(searchContext({}), parsed(request))).records.map((r) => r.id);
+  t.same(await find('Patient?gender=female'), ['pat-anna', 'pat-zoe'], 'the token rows are back');
+  t.same(await find('Observation?component-code-value-quantity=http://loinc.org|8462-4$lt90'), ['obs3'], 'composites are searched in their new rows');
+  await reopened.close();
+  const Database = (await import('better-sqlite3')).default;
+  const check = new Database(path, { readonly: true });
+  t.teardown(() => check.close());
+  t.same(check.prepare('SELECT DISTINCT typeof(param) AS t FROM idx_token').all(), [{ t: 'integer' }], 'parameters are integer ids');
+  const composite = (check.prepare("SELECT sql FROM sqlite_master WHERE name = 'idx_composite'").get() as { sql: string }).sql;
+  t.match(composite, /c1_low/, 'the composite table has component slots');
+  t.notMatch(composite, /grp/);
+  const obs3 = check
+    .prepare("SELECT count(*) AS n FROM idx_composite c JOIN resources r ON r.pk = c.resource JOIN search_params p ON p.id = c.param WHERE r.id = 'obs3' AND p.code = 'component-code-value-quantity'")
+    .get() as { n: number };
+  t.equal(obs3.n, 2, 'one row per composite entry (one per component of obs3 with a quantity)');
+  t.equal(check.pragma('user_version', { simple: true }), 6);
 });

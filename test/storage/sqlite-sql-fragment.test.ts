@@ -44,3 +44,15 @@ t.test("a per-resource test of a long list reads the resource's few entries and 
   t.ok(probe, plan.join('; '));
   t.notMatch(probe!, /ref=\?/, 'the listed values are not probed one by one');
 });
+
+t.test("a per-resource test of a range reads the resource's rows by the table's key, not the parameter's range of the value index", async (t) => {
+  const db = new Database(':memory:');
+  t.teardown(() => db.close());
+  createSchema(db);
+  const condition: ParamCondition = { kind: 'param', code: 'date', type: 'date', values: [{ kind: 'date', prefix: 'ge', low: 0, high: 86_399_999 }] };
+  // A row of known types: the probe names the parameter's id for that type, an equality the (param, high) index could serve too.
+  const compiled = new ConditionCompiler(undefined).rows('r', ['Observation'], [condition], false);
+  const plan = (db.prepare(`EXPLAIN QUERY PLAN SELECT r.pk FROM resources r WHERE ${compiled.text}`).all(...compiled.params) as Array<{ detail: string }>).map((row) => row.detail);
+  t.ok(plan.some((detail) => /SEARCH x\d+ .*PRIMARY KEY \(resource=\? AND param=\?\)/.test(detail)), plan.join('; '));
+  t.notOk(plan.some((detail) => detail.includes('idx_date_by_')), 'no value index');
+});

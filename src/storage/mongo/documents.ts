@@ -41,15 +41,26 @@ export interface VersionDocument {
   seq: string;
 }
 
-/** An index entry as a field of the stored document: its kind is the array it lives in. */
-export type StoredEntry<K extends IndexEntryKind> = Omit<Extract<IndexEntry, { kind: K }>, 'kind'>;
+/**
+ * An index entry as a field of the stored document: its kind is the array it
+ * lives in. A composite's components are stored without their `param` and
+ * `kind`: a search matches component i at `components.<i>` by the kind of
+ * its search value (entry-match.ts), so both would be bytes no query reads.
+ */
+export type StoredEntry<K extends IndexEntryKind> = K extends 'composite'
+  ? { param: string; components: Array<Record<string, unknown>> }
+  : Omit<Extract<IndexEntry, { kind: K }>, 'kind'>;
 
 /**
  * The index entries grouped by kind (`idx.token: [{param, system, code}]`),
  * one array per kind so that each gets its own multikey index and a search
  * condition can `$elemMatch` within one entry. A kind with no entry has no
  * field. Every kind is stored, searchable or not yet, so that teaching the
- * search compiler a new kind needs no data migration.
+ * search compiler a new kind needs no data migration. Entries name their
+ * parameter by its code, not by an integer id as SQLite's rows do
+ * (sqlite/param-ids.ts): WiredTiger compresses both the repeated codes of
+ * an index's keys (prefix compression) and the documents (snappy), and ids
+ * would need a shared id collection and a lookup before each query compiles.
  */
 export type IndexFields = { [K in IndexEntryKind]?: Array<StoredEntry<K>> };
 
@@ -114,7 +125,13 @@ export function documentBody(doc: VersionDocument): AnyResource | undefined {
 
 export function indexFields(entries: readonly IndexEntry[]): IndexFields {
   const fields: Partial<Record<IndexEntryKind, unknown[]>> = {};
-  for (const { kind, ...stored } of entries) (fields[kind] ??= []).push(stored);
+  for (const entry of entries) {
+    const { kind, ...stored } = entry;
+    if (entry.kind === 'composite') {
+      const components = entry.components.map(({ param: _param, kind: _kind, ...values }) => values);
+      (fields.composite ??= []).push({ param: entry.param, components });
+    } else (fields[kind] ??= []).push(stored);
+  }
   return fields as IndexFields;
 }
 

@@ -156,7 +156,7 @@ export class AuditLogStore {
   search(query: SearchQuery, access?: AccessFilter): SearchResult {
     if (query.include?.length || query.revinclude?.length) throw notSupported('The access log cannot be searched with _include or _revinclude');
     const where = and([...query.where.map((c) => this.condition(c)), ...(access ? [this.accessSql(access) ?? raw('1')] : [])]);
-    const order = new SortOrder(E, query.sort, false, sortTerm);
+    const order = new SortOrder(E, query.sort, ['AuditEvent'], sortTerm);
     return this.db.transaction(() => {
       const result: SearchResult = { records: [] };
       if (query.count > 0) this.fillPage(result, query, where, order);

@@ -14,7 +14,7 @@
 import type { AccessFilter } from '../../context';
 import { badRequest, FhirError } from '../../errors';
 import type { ChainCondition, CompositeValue, Condition, HasCondition, ParamCondition, SearchValue } from '../../search/query';
-import { componentParam, compositeTable, indexTables, tableOfParamType, type ValueKind } from './index-tables';
+import { compositeSlots, slotColumn, tableOfParamType } from './index-tables';
 import { and, inList, join, list, or, raw, sql, type Sql } from './sql-fragment';
 import { rangeMatch, valueMatch, valuesMatch } from './value-sql';
 
@@ -37,6 +37,8 @@ interface Driver {
 
 export class ConditionCompiler {
   private aliases = 0;
+  /** The resource types each row alias may have: whose parameter ids its probes name (search_params). */
+  private readonly rowTypes = new Map<string, readonly string[]>();
 
   constructor(private readonly access: AccessFilter | undefined) {}
 
@@ -72,6 +74,7 @@ export class ConditionCompiler {
   /** `driverIsAll`: the driving set is exactly the matches (an exact driver, no other condition, no access test). */
   private plan(row: string, types: readonly string[], conditions: readonly Condition[], drive: boolean): { driver?: Sql; where: Sql; driverIsAll?: boolean } {
     if (types.length === 0) throw badRequest('A search needs at least one resource type');
+    this.rowTypes.set(row, types);
     const all = types.length === 1 ? [...conditions, ...this.accessFor(types[0]!)] : [...conditions];
     const driverIndex = drive ? this.pickDriver(all) : -1;
     const parts: Sql[] = [];
@@ -95,6 +98,7 @@ export class ConditionCompiler {
   /** The access filter for rows whose type is one of `types` (system search, history); undefined when nothing is restricted. */
   accessByType(row: string, types: readonly string[]): Sql | undefined {
     if (!this.access) return undefined;
+    this.rowTypes.set(row, types);
     const open: string[] = [];
     const restricted: Sql[] = [];
     for (const type of types) {
@@ -187,11 +191,11 @@ export class ConditionCompiler {
     if (condition.code === '_lastUpdated') return missing === undefined ? lastUpdatedTest(row, condition.values) : raw(missing ? '0' : '1');
     const e = this.alias('x');
     if (missing !== undefined) {
-      const exists = sql`EXISTS (SELECT 1 FROM ${perResource(tableFor(condition), e)} WHERE ${raw(`${e}.resource = ${row}.pk`)} AND ${raw(`${e}.param`)} = ${condition.code})`;
+      const exists = sql`EXISTS (SELECT 1 FROM ${perResource(tableFor(condition), e)} WHERE ${raw(`${e}.resource = ${row}.pk`)} AND ${paramIs(`${e}.param`, this.typesOf(row), condition.code)})`;
       return missing ? sql`NOT ${exists}` : exists;
     }
-    const { table, param, match } = this.entryMatch(e, condition, true);
-    const exists = sql`EXISTS (SELECT 1 FROM ${perResource(table, e)} WHERE ${raw(`${e}.resource = ${row}.pk`)} AND ${raw(`${e}.param`)} = ${param} AND ${match})`;
+    const { table, match } = this.entryMatch(e, condition, true);
+    const exists = sql`EXISTS (SELECT 1 FROM ${perResource(table, e)} WHERE ${raw(`${e}.resource = ${row}.pk`)} AND ${paramIs(`${e}.param`, this.typesOf(row), condition.code)} AND ${match})`;
     return condition.modifier === 'not' ? sql`NOT ${exists}` : exists;
   }
 
@@ -214,7 +218,7 @@ export class ConditionCompiler {
       return {
         rank: broadRank,
         exact: true,
-        set: (types) => sql`SELECT resource AS pk FROM ${raw(tableFor(condition))} WHERE param = ${condition.code} AND ${typeIn('type', types)}`,
+        set: (types) => sql`SELECT resource AS pk FROM ${raw(tableFor(condition))} WHERE ${paramIs('param', types, condition.code)}`,
       };
     }
     const ranks = condition.values.map((value) => valueRank(value, condition.modifier));
@@ -224,40 +228,32 @@ export class ConditionCompiler {
       exact: true,
       set: (types) => {
         const e = this.alias('x');
-        const { table, param, match } = this.entryMatch(e, condition);
-        return sql`SELECT ${raw(`${e}.resource AS pk`)} FROM ${raw(table)} ${raw(e)} WHERE ${raw(`${e}.param`)} = ${param} AND ${typeIn(`${e}.type`, types)} AND ${match}`;
+        const { table, match } = this.entryMatch(e, condition);
+        return sql`SELECT ${raw(`${e}.resource AS pk`)} FROM ${raw(table)} ${raw(e)} WHERE ${paramIs(`${e}.param`, types, condition.code)} AND ${match}`;
       },
     };
   }
 
   /**
-   * The table, stored parameter and row predicate (values ORed) of a parameter condition.
+   * The table and row predicate (values ORed) of a parameter condition.
    * `probe`: the rows are one resource's (a per-resource test), not an index range to drive from.
    */
-  private entryMatch(e: string, condition: ParamCondition, probe = false): { table: string; param: string; match: Sql } {
+  private entryMatch(e: string, condition: ParamCondition, probe = false): { table: string; match: Sql } {
     if (condition.type === 'composite') {
       const composites = condition.values.map((value) => compositeValue(value, condition.code));
-      const first = composites[0]!.components[0]!;
-      return {
-        table: tableOfValue(first),
-        param: componentParam(condition.code, 0),
-        match: or(composites.map((value) => this.compositeMatch(e, condition.code, value))),
-      };
+      return { table: tableFor(condition), match: or(composites.map((value) => compositeMatch(e, condition.code, value))) };
     }
-    return { table: tableFor(condition), param: condition.code, match: valuesMatch(e, condition.values, condition.modifier, probe) };
+    return { table: tableFor(condition), match: valuesMatch(e, condition.values, condition.modifier, probe) };
   }
 
-  /** Component 0 on the row `e`; every other component on a row of the same composite entry (same grp). */
-  private compositeMatch(e: string, code: string, value: CompositeValue): Sql {
-    const [first, ...rest] = value.components;
-    const parts = [valueMatch(e, first!, undefined)];
-    rest.forEach((component, i) => {
-      const c = this.alias('c');
-      parts.push(
-        sql`EXISTS (SELECT 1 FROM ${raw(`${tableOfValue(component)} ${c} INDEXED BY ${tableOfValue(component)}_by_group`)} WHERE ${raw(`${c}.grp = ${e}.grp`)} AND ${raw(`${c}.param`)} = ${componentParam(code, i + 1)} AND ${valueMatch(c, component, undefined)})`,
-      );
-    });
-    return and(parts);
+  /**
+   * The resource types of a row alias (see plan); undefined (any type) for a
+   * row the compiler did not select. Either is right for a probe of one
+   * resource, whose rows all carry ids of its own type; the types only
+   * spare the probe the ids of other types' parameters of the same code.
+   */
+  private typesOf(row: string): readonly string[] | undefined {
+    return this.rowTypes.get(row);
   }
 
   // ---- chains: the reference's target (a current resource of a chained type) meets the target's condition
@@ -266,7 +262,7 @@ export class ConditionCompiler {
     return or(
       condition.targets.map((target) => {
         const [s, t] = [this.alias('s'), this.alias('t')];
-        return sql`EXISTS (SELECT 1 FROM ${perResource('idx_reference', s)} JOIN resources ${raw(t)} ON ${raw(`${t}.type = ${s}.target_type AND ${t}.id = ${s}.target_id`)} WHERE ${raw(`${s}.resource = ${row}.pk`)} AND ${raw(`${s}.param`)} = ${condition.code} AND ${raw(`${s}.target_type`)} = ${target.resourceType} AND ${this.rows(t, [target.resourceType], [target.where], false)})`;
+        return sql`EXISTS (SELECT 1 FROM ${perResource('idx_reference', s)} JOIN resources ${raw(t)} ON ${raw(`${t}.type = ${s}.target_type AND ${t}.id = ${s}.target_id`)} WHERE ${raw(`${s}.resource = ${row}.pk`)} AND ${paramIs(`${s}.param`, this.typesOf(row), condition.code)} AND ${raw(`${s}.target_type`)} = ${target.resourceType} AND ${this.rows(t, [target.resourceType], [target.where], false)})`;
       }),
     );
   }
@@ -280,7 +276,7 @@ export class ConditionCompiler {
         join(
           condition.targets.map((target) => {
             const [s, t] = [this.alias('s'), this.alias('t')];
-            return sql`SELECT ${raw(`${s}.resource AS pk`)} FROM resources ${raw(t)} JOIN idx_reference ${raw(s)} ON ${raw(`${s}.ref = ${t}.type || '/' || ${t}.id`)} AND ${raw(`${s}.param`)} = ${condition.code} AND ${typeIn(`${s}.type`, types)} WHERE ${this.rows(t, [target.resourceType], [target.where], true)}`;
+            return sql`SELECT ${raw(`${s}.resource AS pk`)} FROM resources ${raw(t)} JOIN idx_reference ${raw(s)} ON ${raw(`${s}.ref = ${t}.type || '/' || ${t}.id`)} AND ${paramIs(`${s}.param`, types, condition.code)} WHERE ${this.rows(t, [target.resourceType], [target.where], true)}`;
           }),
           ' UNION ALL ',
         ),
@@ -291,7 +287,7 @@ export class ConditionCompiler {
 
   private hasTest(row: string, condition: HasCondition): Sql {
     const [s, h] = [this.alias('s'), this.alias('h')];
-    return sql`EXISTS (SELECT 1 FROM idx_reference ${raw(s)} JOIN resources ${raw(h)} ON ${raw(`${h}.pk = ${s}.resource`)} WHERE ${raw(`${s}.ref = ${row}.type || '/' || ${row}.id`)} AND ${raw(`${s}.param`)} = ${condition.referenceParam} AND ${this.rows(h, [condition.resourceType], [condition.where], false)})`;
+    return sql`EXISTS (SELECT 1 FROM idx_reference ${raw(s)} JOIN resources ${raw(h)} ON ${raw(`${h}.pk = ${s}.resource`)} WHERE ${raw(`${s}.ref = ${row}.type || '/' || ${row}.id`)} AND ${paramIs(`${s}.param`, [condition.resourceType], condition.referenceParam)} AND ${this.rows(h, [condition.resourceType], [condition.where], false)})`;
   }
 
   private hasDriver(condition: HasCondition): Driver {
@@ -299,7 +295,7 @@ export class ConditionCompiler {
       rank: this.bestRank([condition.where, ...this.accessFor(condition.resourceType)]) + 0.5,
       set: () => {
         const [s, h, t] = [this.alias('s'), this.alias('h'), this.alias('t')];
-        return sql`SELECT ${raw(`${t}.pk`)} FROM resources ${raw(h)} JOIN idx_reference ${raw(s)} ON ${raw(`${s}.resource = ${h}.pk`)} AND ${raw(`${s}.param`)} = ${condition.referenceParam} JOIN resources ${raw(t)} ON ${raw(`${t}.type = ${s}.target_type AND ${t}.id = ${s}.target_id`)} WHERE ${this.rows(h, [condition.resourceType], [condition.where], true)}`;
+        return sql`SELECT ${raw(`${t}.pk`)} FROM resources ${raw(h)} JOIN idx_reference ${raw(s)} ON ${raw(`${s}.resource = ${h}.pk`)} AND ${paramIs(`${s}.param`, [condition.resourceType], condition.referenceParam)} JOIN resources ${raw(t)} ON ${raw(`${t}.type = ${s}.target_type AND ${t}.id = ${s}.target_id`)} WHERE ${this.rows(h, [condition.resourceType], [condition.where], true)}`;
       },
     };
   }
@@ -375,37 +371,50 @@ function missingValue(condition: ParamCondition): boolean | undefined {
 }
 
 /**
- * A table read for one known resource. Without statistics SQLite may prefer
- * a (param, value) range over the (resource, param) equality and scan a whole
- * parameter per row; NOT INDEXED leaves it only the table's own key,
+ * A table read for one known resource. Without statistics SQLite prefers a
+ * (param, value) range over the (resource, param) equality, and would scan a
+ * whole parameter's range per row; the hint names the table's own key,
  * (resource, param, seq) (schema.ts), so every probe is a point lookup.
- * The composite groups are a rowid table with a (resource, param) index.
+ * NOT INDEXED does not do it: on a WITHOUT ROWID table SQLite 3.53 still
+ * picks a secondary index with it. The key of a WITHOUT ROWID table is the
+ * index SQLite names `sqlite_autoindex_<table>_1`.
  */
 export function perResource(table: string, alias: string): Sql {
-  if (table === compositeTable) return raw(`${table} ${alias} INDEXED BY ${table}_by_resource`);
-  return raw(`${table} ${alias} NOT INDEXED`);
+  return raw(`${table} ${alias} INDEXED BY sqlite_autoindex_${table}_1`);
+}
+
+/**
+ * The row's parameter (column `column`, an id of search_params) is `code`
+ * of one of `types` (undefined: of any type). The ids are a sub-select, a
+ * constant SQLite evaluates once per statement, so the index keys on
+ * (param, ...) serve it as they would a bound integer; a code never written
+ * has no id and matches nothing.
+ */
+export function paramIs(column: string, types: readonly string[] | undefined, code: string): Sql {
+  if (types === undefined) return sql`${raw(column)} IN (SELECT id FROM search_params WHERE code = ${code})`;
+  if (types.length === 1) return sql`${raw(column)} = (SELECT id FROM search_params WHERE type = ${types[0]!} AND code = ${code})`;
+  return sql`${raw(column)} IN (SELECT id FROM search_params WHERE code = ${code} AND type IN ${list(types)})`;
+}
+
+/**
+ * Every component of a composite value against its slot of one row of
+ * `idx_composite` (index-tables.ts), each by its own type's rules (prefixes
+ * included): the row is one entry, so all parts match the same element.
+ */
+function compositeMatch(e: string, code: string, value: CompositeValue): Sql {
+  if (value.components.length > compositeSlots) throw notSupported(`'${code}' has more than ${compositeSlots} components`);
+  return and(
+    value.components.map((component, i) => {
+      if (component.kind === 'missing' || component.kind === 'composite') throw badRequest(`A composite component cannot be a ${component.kind} value`);
+      return valueMatch(`${e}.${slotColumn(i, '')}`, component, undefined);
+    }),
+  );
 }
 
 function tableFor(condition: ParamCondition): string {
   const table = tableOfParamType(condition.type);
   if (!table) throw notSupported(`Search parameter type '${condition.type}' ('${condition.code}') is not supported`);
   return table;
-}
-
-const tableOfValueKind: Record<Exclude<SearchValue['kind'], 'missing' | 'composite'>, ValueKind> = {
-  token: 'token',
-  'of-type': 'token',
-  string: 'string',
-  uri: 'uri',
-  date: 'date',
-  number: 'number',
-  quantity: 'quantity',
-  reference: 'reference',
-};
-
-function tableOfValue(value: SearchValue): string {
-  if (value.kind === 'missing' || value.kind === 'composite') throw badRequest(`A composite component cannot be a ${value.kind} value`);
-  return indexTables[tableOfValueKind[value.kind]].table;
 }
 
 function compositeValue(value: SearchValue, code: string): CompositeValue {

@@ -1,6 +1,7 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { IndexEntry } from '../../search/index-entry';
-import { allIndexTables, compositeTable, componentParam, valueTableSql, type IndexTableSql, type ValueKind } from './index-tables';
+import { allIndexTables, compositeValues, indexTableSql, valueColumns, type IndexTableSql } from './index-tables';
+import { ParamIds } from './param-ids';
 
 /**
  * Rows per INSERT statement, largest first: a resource's rows of one table go
@@ -10,46 +11,40 @@ import { allIndexTables, compositeTable, componentParam, valueTableSql, type Ind
  */
 const chunkSizes = [32, 8, 4, 2, 1] as const;
 
+type StoredKind = IndexTableSql['kind'];
+
 /**
  * Writes and deletes the index entries of one resource (by its `pk`) with
  * statements prepared once per connection. Used by every write and by
  * re-indexing, so both store entries exactly the same way.
  */
 export class EntryWriter {
-  private readonly tables: Map<ValueKind, IndexTableSql>;
+  private readonly tables: Map<StoredKind, IndexTableSql>;
   /** `kind/rows` → the prepared multi-row INSERT. */
   private readonly inserts = new Map<string, Statement>();
-  private readonly insertComposite: Statement;
   private readonly deletes: Statement[];
+  readonly params: ParamIds;
 
   constructor(private readonly db: Database) {
-    this.tables = new Map(valueTableSql.map((table) => [table.kind, table]));
-    this.insertComposite = db.prepare(`INSERT INTO ${compositeTable} (resource, type, param) VALUES (?, ?, ?)`);
+    this.tables = new Map(indexTableSql.map((table) => [table.kind, table]));
     this.deletes = allIndexTables.map((table) => db.prepare(`DELETE FROM ${table} WHERE resource = ?`));
+    this.params = new ParamIds(db);
   }
 
-  /** `type`: the resource's, stored with every row so that a search can filter by type from the index alone. */
+  /** `type`: the resource's, part of each row's parameter id (param-ids.ts). */
   insert(pk: number, type: string, entries: readonly IndexEntry[]): void {
     // `seq` numbers the rows of one resource: the tie-breaker of the tables' (resource, param, seq) key.
     let seq = 0;
     // Per kind, the values of its rows one after the other (one array: fewer allocations than one per row).
-    const rows = new Map<ValueKind, { values: unknown[]; count: number }>();
-    const add = (grp: number | null, entry: Exclude<IndexEntry, { kind: 'composite' }>) => {
+    const rows = new Map<StoredKind, { values: unknown[]; count: number }>();
+    for (const entry of entries) {
+      const columns = entry.kind === 'composite' ? compositeValues(entry) : valueColumns(entry);
+      // A composite with more components than the table has slots is not stored (none in R4, see index-tables.ts).
+      if (!columns) continue;
       let list = rows.get(entry.kind);
       if (!list) rows.set(entry.kind, (list = { values: [], count: 0 }));
-      list.values.push(pk, seq++, type, grp, ...this.tables.get(entry.kind)!.values(entry));
+      list.values.push(pk, seq++, this.params.idFor(type, entry.param), ...columns);
       list.count++;
-    };
-    for (const entry of entries) {
-      if (entry.kind !== 'composite') {
-        add(null, entry);
-        continue;
-      }
-      const grp = Number(this.insertComposite.run(pk, type, entry.param).lastInsertRowid);
-      entry.components.forEach((component, i) => {
-        // A nested composite does not occur in R4; its components would have no table.
-        if (component.kind !== 'composite') add(grp, { ...component, param: componentParam(entry.param, i) });
-      });
     }
     for (const [kind, list] of rows) this.insertRows(kind, list);
   }
@@ -58,7 +53,7 @@ export class EntryWriter {
     for (const statement of this.deletes) statement.run(pk);
   }
 
-  private insertRows(kind: ValueKind, rows: { values: unknown[]; count: number }): void {
+  private insertRows(kind: StoredKind, rows: { values: unknown[]; count: number }): void {
     const width = rows.values.length / rows.count;
     let at = 0;
     for (const size of chunkSizes) {
@@ -71,7 +66,7 @@ export class EntryWriter {
     }
   }
 
-  private statement(kind: ValueKind, rows: number): Statement {
+  private statement(kind: StoredKind, rows: number): Statement {
     const key = `${kind}/${rows}`;
     let statement = this.inserts.get(key);
     if (!statement) {

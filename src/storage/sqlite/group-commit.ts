@@ -23,6 +23,8 @@ export class GroupCommit {
   constructor(
     private readonly db: Database,
     private readonly lock: WriteLock,
+    /** Called after each transaction, committed or not (the parameter ids settle, param-ids.ts). */
+    private readonly afterTransaction: () => void = () => {},
   ) {}
 
   run<T>(operation: () => T): Promise<T> {
@@ -55,9 +57,11 @@ export class GroupCommit {
       } catch (error) {
         // The commit itself failed (e.g. a full disk): none of the batch is stored.
         if (this.db.inTransaction) this.db.exec('ROLLBACK');
+        this.afterTransaction();
         for (const pending of batch) pending.reject(error);
         return;
       }
+      this.afterTransaction();
       batch.forEach((pending, i) => {
         const outcome = outcomes[i]!;
         if (outcome.ok) pending.resolve(outcome.value);

@@ -12,7 +12,7 @@
  */
 import type { AccessFilter } from '../../context';
 import type { IncludeSpec } from '../../search/query';
-import { ConditionCompiler } from './condition-sql';
+import { ConditionCompiler, paramIs } from './condition-sql';
 import { resourceColumns } from './search-sql';
 import { and, raw, sql, type Sql } from './sql-fragment';
 
@@ -68,9 +68,8 @@ const key = (row: Candidate) => `${row.type}/${row.id}`;
 /** Local targets of the spec's reference parameter (any, for `*`) in the frontier's resources of its source type. */
 function targetsOf(spec: IncludeSpec, frontier: readonly IncludedRow[]): Sql {
   const pks = frontier.filter((row) => spec.sourceType === '*' || row.type === spec.sourceType).map((row) => row.pk);
-  // Component rows of composites carry a grp; only whole references are followed.
-  const filters = [raw('s.grp IS NULL'), raw('s.target_id IS NOT NULL'), sql`s.resource IN (SELECT value FROM json_each(${JSON.stringify(pks)}))`];
-  if (spec.param !== '*') filters.push(sql`s.param = ${spec.param}`);
+  const filters = [raw('s.target_id IS NOT NULL'), sql`s.resource IN (SELECT value FROM json_each(${JSON.stringify(pks)}))`];
+  if (spec.param !== '*') filters.push(paramIs('s.param', spec.sourceType === '*' ? undefined : [spec.sourceType], spec.param));
   if (spec.targetType !== undefined) filters.push(sql`s.target_type = ${spec.targetType}`);
   return sql`SELECT DISTINCT s.target_type AS type, s.target_id AS id FROM idx_reference s WHERE ${and(filters)}`;
 }
@@ -78,8 +77,8 @@ function targetsOf(spec: IncludeSpec, frontier: readonly IncludedRow[]): Sql {
 /** Current resources of the spec's source type whose reference parameter points at one of the frontier's resources. */
 function sourcesOf(spec: IncludeSpec, frontier: readonly IncludedRow[]): Sql {
   const refs = frontier.filter((row) => spec.targetType === undefined || row.type === spec.targetType).map(key);
-  const filters = [raw('s.grp IS NULL'), raw('h.deleted = 0'), sql`s.ref IN (SELECT value FROM json_each(${JSON.stringify(refs)}))`];
-  if (spec.param !== '*') filters.push(sql`s.param = ${spec.param}`);
+  const filters = [raw('h.deleted = 0'), sql`s.ref IN (SELECT value FROM json_each(${JSON.stringify(refs)}))`];
+  if (spec.param !== '*') filters.push(paramIs('s.param', spec.sourceType === '*' ? undefined : [spec.sourceType], spec.param));
   if (spec.sourceType !== '*') filters.push(sql`h.type = ${spec.sourceType}`);
   // CROSS JOIN keeps the references (by ref) as the outer loop: the planner would rather walk every resource of the source type.
   return sql`SELECT DISTINCT h.type AS type, h.id AS id FROM idx_reference s CROSS JOIN resources h ON h.pk = s.resource WHERE ${and(filters)}`;

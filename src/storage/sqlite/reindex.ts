@@ -42,6 +42,7 @@ export function reindexSqlite(db: Database, indexer: Indexer, onProgress: Reinde
   let lastPk: number | undefined = 0;
   while (lastPk !== undefined) {
     lastPk = rewriteBatch.immediate(lastPk);
+    writer.params.settle();
     onProgress(summary.resources, Math.max(total, summary.resources));
   }
   return summary;

@@ -87,6 +87,11 @@ export class ResourceStore {
     this.entries = new EntryWriter(db);
   }
 
+  /** Between transactions: the parameter ids created by the last one are trusted once committed (param-ids.ts). */
+  settleParams(): void {
+    this.entries.params.settle();
+  }
+
   /** A resource hidden by the access filter reads as one that never existed. */
   read(type: string, id: string, access?: AccessFilter): VersionRecord | undefined {
     if (this.auditLog && type === AUDIT_LOG_TYPE) return this.auditLog.read(id, access);
@@ -245,7 +250,12 @@ export class ResourceStore {
    * SAVEPOINT when a unit of work already holds a transaction on this connection.
    */
   private writeTransaction<T>(fn: () => T): T {
-    return this.db.transaction(fn).immediate();
+    if (this.db.inTransaction) return this.db.transaction(fn).immediate();
+    try {
+      return this.db.transaction(fn).immediate();
+    } finally {
+      this.settleParams();
+    }
   }
 
   private current(type: string, id: string): CurrentRow | undefined {

@@ -1,6 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import { DEFAULT_SQLITE_CACHE_MB } from '../../config';
-import { allIndexTables } from './index-tables';
+import { allIndexTables, compositeColumnsDdl } from './index-tables';
 import { addPatientColumns } from './stored-patients';
 
 /**
@@ -31,14 +31,16 @@ export function applyPragmas(db: Database, options: { fsyncEveryCommit: boolean;
 
 /**
  * Search index tables: one per kind of index value, keyed by the resource's
- * surrogate `pk` and rewritten in the write's transaction. `grp` is NULL
- * except for the components of a composite entry (see index-tables.ts).
- * Each row carries its resource's `type`, and only current, not deleted
- * resources have rows (a delete removes them), so the rows of one type that
- * match a condition are its matches without a read of `resources`: that keeps
- * the capped count of a broad condition cheap. `type` follows the parameter
- * in the value indexes because search parameters of different types share a
- * code (`date` of Encounter, Observation, Appointment...).
+ * surrogate `pk` and rewritten in the write's transaction. `param` is the
+ * id of the row's (resource type, parameter code) in `search_params`
+ * (param-ids.ts): an integer of a byte or two where each row and index key
+ * held two strings. The type is part of the id because search parameters of
+ * different types share a code (`date` of Encounter, Observation,
+ * Appointment...), and only current, not deleted resources have rows (a
+ * delete removes them), so the rows of one type that match a condition are
+ * its matches without a read of `resources`: that keeps the capped count of
+ * a broad condition cheap. A search names the ids by a sub-select on
+ * `search_params` (condition-sql.ts).
  *
  * The value tables are WITHOUT ROWID, clustered on (resource, param, seq):
  * the per-resource probe reads the table itself (every column at hand), a
@@ -49,20 +51,24 @@ export function applyPragmas(db: Database, options: { fsyncEveryCommit: boolean;
  * foreign key to `resources`: rows are written and deleted with their
  * resource in one transaction, and the check cost a lookup per row.
  *
+ * A composite entry is ONE row of `idx_composite`, its components side by
+ * side in slot columns `c0_*`, `c1_*`, `c2_*` (index-tables.ts).
+ *
  * Indexes, by the query shape they serve (README material):
  *
  * | index | serves |
  * | --- | --- |
- * | `idx_token(param, type, code, system, resource)` | token `code`, `system\|code`, `\|code`, `:of-type`, `:not` (driver) |
- * | `idx_token(param, type, text)` where text is set | token `:text` prefix (range scan) |
- * | `idx_string(param, type, norm, resource)` | string prefix (range scan), `:exact` (norm then exact), sort |
- * | `idx_reference(ref, param, type, resource)` | reference by `Type/id` or URL, bare id over its target types, chain joins (target to source), `_has`, `_revinclude` (also `*`) |
- * | `idx_reference(param, type, identifier_value)` where set | reference `:identifier` |
- * | `idx_date/number/quantity(param, type, low, high, resource)` | `eq`, `lt`, `le`, `sa`, `ap` (range scan on low) |
- * | `idx_date/number/quantity(param, type, high, low, resource)` | `gt`, `ge`, `eb` (range scan on high) |
- * | `idx_uri(param, type, value, resource)` | uri equality and `:below` (range scan) |
+ * | `idx_token(param, code, system, resource)` | token `code`, `system\|code`, `\|code`, `:of-type`, `:not` (driver) |
+ * | `idx_token(param, text)` where text is set | token `:text` prefix (range scan) |
+ * | `idx_string(param, norm, resource)` | string prefix (range scan), `:exact` (norm then exact), sort |
+ * | `idx_reference(ref, param, resource)` | reference by `Type/id` or URL, bare id over its target types, chain joins (target to source), `_has`, `_revinclude` (also `*`) |
+ * | `idx_reference(param, identifier_value)` where set | reference `:identifier` |
+ * | `idx_date/number/quantity(param, low, high, resource)` | `eq`, `lt`, `le`, `sa`, `ap` (range scan on low) |
+ * | `idx_date/number/quantity(param, high, low, resource)` | `gt`, `ge`, `eb` (range scan on high) |
+ * | `idx_uri(param, value, resource)` | uri equality and `:below` (range scan) |
+ * | `idx_composite(param, c0_code, c0_system, resource)` | a composite whose first component is a token; one with a reference first scans its parameter |
  * | `idx_*` key `(resource, param, seq)` | the per-resource test of every non-driving condition (covering), sort values, `_include`, `:missing`, rewrites |
- * | `idx_*(grp, param)` where grp is set | the other components of a composite entry |
+ * | `search_params(type, code)` unique | the parameter ids a search names |
  * | `resources(type, id)` unique | read, `_id`, chain targets, default `_id` order and keyset paging |
  * | `resources(type, last_updated)` | `_lastUpdated` conditions and order |
  *
@@ -74,19 +80,24 @@ export function applyPragmas(db: Database, options: { fsyncEveryCommit: boolean;
 /** A range kind (date, number, quantity) is searched by either end and probed per resource. */
 function rangeIndexes(table: string): string {
   return [
-    `CREATE INDEX IF NOT EXISTS ${table}_by_low ON ${table}(param, type, low, high, resource);`,
-    `CREATE INDEX IF NOT EXISTS ${table}_by_high ON ${table}(param, type, high, low, resource);`,
-    `CREATE INDEX IF NOT EXISTS ${table}_by_group ON ${table}(grp, param) WHERE grp IS NOT NULL;`,
+    `CREATE INDEX IF NOT EXISTS ${table}_by_low ON ${table}(param, low, high, resource);`,
+    `CREATE INDEX IF NOT EXISTS ${table}_by_high ON ${table}(param, high, low, resource);`,
   ].join('\n');
 }
 
 const indexTablesDdl = `
+-- The parameter of an index row: (resource type, code) as an integer (param-ids.ts). Never deleted.
+CREATE TABLE IF NOT EXISTS search_params (
+  id   INTEGER PRIMARY KEY,
+  type TEXT NOT NULL,
+  code TEXT NOT NULL,
+  UNIQUE (type, code)
+);
+
 CREATE TABLE IF NOT EXISTS idx_token (
   resource    INTEGER NOT NULL,  -- resources.pk
   seq         INTEGER NOT NULL,  -- the entry's place among its resource's entries: the key's tie-breaker
-  type        TEXT NOT NULL,
-  grp         INTEGER,
-  param       TEXT NOT NULL,
+  param       INTEGER NOT NULL,  -- search_params.id
   system      TEXT,            -- NULL: the value has no system
   code        TEXT,            -- NULL: a text-only entry (CodeableConcept.text)
   text        TEXT,            -- normalized display/text, for :text
@@ -94,29 +105,23 @@ CREATE TABLE IF NOT EXISTS idx_token (
   type_code   TEXT,
   PRIMARY KEY (resource, param, seq)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS idx_token_by_value ON idx_token(param, type, code, system, resource);
-CREATE INDEX IF NOT EXISTS idx_token_by_text ON idx_token(param, type, text) WHERE text IS NOT NULL;
-CREATE INDEX IF NOT EXISTS idx_token_by_group ON idx_token(grp, param) WHERE grp IS NOT NULL;
+CREATE INDEX IF NOT EXISTS idx_token_by_value ON idx_token(param, code, system, resource);
+CREATE INDEX IF NOT EXISTS idx_token_by_text ON idx_token(param, text) WHERE text IS NOT NULL;
 
 CREATE TABLE IF NOT EXISTS idx_string (
   resource INTEGER NOT NULL,
   seq      INTEGER NOT NULL,
-  type     TEXT NOT NULL,
-  grp      INTEGER,
-  param    TEXT NOT NULL,
+  param    INTEGER NOT NULL,
   norm     TEXT NOT NULL,      -- lower-case, accents folded
   exact    TEXT NOT NULL,      -- as written
   PRIMARY KEY (resource, param, seq)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS idx_string_by_value ON idx_string(param, type, norm, resource);
-CREATE INDEX IF NOT EXISTS idx_string_by_group ON idx_string(grp, param) WHERE grp IS NOT NULL;
+CREATE INDEX IF NOT EXISTS idx_string_by_value ON idx_string(param, norm, resource);
 
 CREATE TABLE IF NOT EXISTS idx_reference (
   resource          INTEGER NOT NULL,
   seq               INTEGER NOT NULL,
-  type              TEXT NOT NULL,
-  grp               INTEGER,
-  param             TEXT NOT NULL,
+  param             INTEGER NOT NULL,
   ref               TEXT,    -- Type/id when local, else the URL; NULL for an identifier-only reference
   target_type       TEXT,
   target_id         TEXT,    -- set only for local targets
@@ -125,16 +130,13 @@ CREATE TABLE IF NOT EXISTS idx_reference (
   identifier_value  TEXT,
   PRIMARY KEY (resource, param, seq)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS idx_reference_by_value ON idx_reference(ref, param, type, resource);
-CREATE INDEX IF NOT EXISTS idx_reference_by_identifier ON idx_reference(param, type, identifier_value) WHERE identifier_value IS NOT NULL;
-CREATE INDEX IF NOT EXISTS idx_reference_by_group ON idx_reference(grp, param) WHERE grp IS NOT NULL;
+CREATE INDEX IF NOT EXISTS idx_reference_by_value ON idx_reference(ref, param, resource);
+CREATE INDEX IF NOT EXISTS idx_reference_by_identifier ON idx_reference(param, identifier_value) WHERE identifier_value IS NOT NULL;
 
 CREATE TABLE IF NOT EXISTS idx_date (
   resource INTEGER NOT NULL,
   seq      INTEGER NOT NULL,
-  type     TEXT NOT NULL,
-  grp      INTEGER,
-  param    TEXT NOT NULL,
+  param    INTEGER NOT NULL,
   low      INTEGER NOT NULL,   -- epoch ms, inclusive
   high     INTEGER NOT NULL,
   PRIMARY KEY (resource, param, seq)
@@ -144,9 +146,7 @@ ${rangeIndexes('idx_date')}
 CREATE TABLE IF NOT EXISTS idx_number (
   resource INTEGER NOT NULL,
   seq      INTEGER NOT NULL,
-  type     TEXT NOT NULL,
-  grp      INTEGER,
-  param    TEXT NOT NULL,
+  param    INTEGER NOT NULL,
   value    REAL NOT NULL,
   low      REAL NOT NULL,
   high     REAL NOT NULL,
@@ -157,9 +157,7 @@ ${rangeIndexes('idx_number')}
 CREATE TABLE IF NOT EXISTS idx_quantity (
   resource INTEGER NOT NULL,
   seq      INTEGER NOT NULL,
-  type     TEXT NOT NULL,
-  grp      INTEGER,
-  param    TEXT NOT NULL,
+  param    INTEGER NOT NULL,
   value    REAL,               -- NULL for a Range
   low      REAL NOT NULL,
   high     REAL NOT NULL,
@@ -173,23 +171,21 @@ ${rangeIndexes('idx_quantity')}
 CREATE TABLE IF NOT EXISTS idx_uri (
   resource INTEGER NOT NULL,
   seq      INTEGER NOT NULL,
-  type     TEXT NOT NULL,
-  grp      INTEGER,
-  param    TEXT NOT NULL,
+  param    INTEGER NOT NULL,
   value    TEXT NOT NULL,
   PRIMARY KEY (resource, param, seq)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS idx_uri_by_value ON idx_uri(param, type, value, resource);
-CREATE INDEX IF NOT EXISTS idx_uri_by_group ON idx_uri(grp, param) WHERE grp IS NOT NULL;
+CREATE INDEX IF NOT EXISTS idx_uri_by_value ON idx_uri(param, value, resource);
 
--- One row per composite entry; its components live in the tables above with this grp.
+-- One row per composite entry, its components in slots c0_, c1_, c2_ (index-tables.ts).
 CREATE TABLE IF NOT EXISTS idx_composite (
-  grp      INTEGER PRIMARY KEY,
   resource INTEGER NOT NULL,
-  type     TEXT NOT NULL,
-  param    TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS idx_composite_by_resource ON idx_composite(resource, param);
+  seq      INTEGER NOT NULL,
+  param    INTEGER NOT NULL,
+${compositeColumnsDdl()}
+  PRIMARY KEY (resource, param, seq)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS idx_composite_by_token ON idx_composite(param, c0_code, c0_system, resource);
 `;
 
 const schemaDdl = `
@@ -227,30 +223,26 @@ ${indexTablesDdl}
  * Bumped when the index tables change shape, or the indexer changes the
  * values it writes (3: code elements carry their binding's implied system;
  * 4: every row carries its resource's type; 5: the value tables are
- * WITHOUT ROWID, clustered on (resource, param, seq)).
+ * WITHOUT ROWID, clustered on (resource, param, seq); 6: `param` is an
+ * integer id of (type, code) in `search_params`, and a composite entry is
+ * one row).
  * A database written by an older version gets fresh index tables, and the
  * caller must re-index every current resource (the resources and their
  * history are untouched).
  */
-const indexSchemaVersion = 5;
+const indexSchemaVersion = 6;
 
 /** Creates what is missing; true when the index tables were rebuilt and must be refilled. */
 export function createSchema(db: Database): { reindex: boolean } {
   const version = db.pragma('user_version', { simple: true }) as number;
   const outdated = version < indexSchemaVersion && db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'idx_token'").get() !== undefined;
-  if (outdated) for (const table of allIndexTables) db.exec(`DROP TABLE IF EXISTS ${table}`);
+  // The parameter ids go with the rows that use them.
+  if (outdated) for (const table of [...allIndexTables, 'search_params']) db.exec(`DROP TABLE IF EXISTS ${table}`);
   db.exec(schemaDdl);
   addPatientColumns(db);
   db.pragma(`user_version = ${indexSchemaVersion}`);
   return { reindex: outdated };
 }
-
-/**
- * Indexes kept while a load defers the others: the named ones of
- * INDEXED BY hints (condition-sql.ts), which a statement cannot run without.
- * Tables' own keys and UNIQUE constraints are never dropped.
- */
-const undeferrable = /_by_group$|^idx_composite_by_resource$/;
 
 /**
  * Deferred index maintenance for a bulk load (`npm run load -- --defer-indexes`):
@@ -264,7 +256,8 @@ const undeferrable = /_by_group$|^idx_composite_by_resource$/;
 export function deferSecondaryIndexes(db: Database): boolean {
   if (db.prepare('SELECT 1 FROM resources LIMIT 1').get() !== undefined) return false;
   const indexes = db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL").all() as Array<{ name: string }>;
-  for (const { name } of indexes) if (!undeferrable.test(name)) db.exec(`DROP INDEX ${name}`);
+  // Tables' own keys and UNIQUE constraints (sql NULL) stay: no statement names an index (INDEXED BY).
+  for (const { name } of indexes) db.exec(`DROP INDEX ${name}`);
   return true;
 }
 

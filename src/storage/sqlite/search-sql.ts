@@ -29,7 +29,7 @@ export class CompiledSearch {
     const { from, where, driver, driverIsAll } = new ConditionCompiler(access).from('r', query.types, query.where, drive);
     [this.from, this.where, this.driverIsAll] = [from, where, driverIsAll === true];
     if (driver) this.driver = driver;
-    this.order = new SortOrder('r', query.sort, query.types.length > 1);
+    this.order = new SortOrder('r', query.sort, query.types);
   }
 
   /** `limit` rows of the page, with `pk` and the sort values; a `before` page comes in reverse order. */

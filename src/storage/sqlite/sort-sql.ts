@@ -7,7 +7,7 @@
  */
 import { FhirError } from '../../errors';
 import type { CursorPosition, SortKey } from '../../search/query';
-import { perResource } from './condition-sql';
+import { paramIs, perResource } from './condition-sql';
 import { tableOfParamType } from './index-tables';
 import { and, join, or, raw, sql, type Sql, type SqlValue } from './sql-fragment';
 
@@ -40,13 +40,14 @@ export class SortOrder {
   constructor(
     private readonly row: string,
     sort: readonly SortKey[],
-    severalTypes: boolean,
+    /** The types searched: whose parameter ids the sort values are read under. */
+    private readonly types: readonly string[],
     /** A table of its own (the access log) sorts some keys by its columns instead of the index tables. */
     private readonly columnTerm?: (code: string, descending: boolean) => SortTerm | undefined,
   ) {
     this.keys = sort.map((key) => this.term(key));
     this.terms = [...this.keys];
-    if (severalTypes) this.terms.push({ value: raw(`${row}.type`), descending: false, nullable: false });
+    if (types.length > 1) this.terms.push({ value: raw(`${row}.type`), descending: false, nullable: false });
     if (!sort.some((key) => key.code === '_id')) this.terms.push({ value: raw(`${row}.id`), descending: false, nullable: false });
   }
 
@@ -98,7 +99,7 @@ export class SortOrder {
     if (!table || !columns) throw notSupported(`Sorting by '${key.code}' is not supported`);
     const aggregate = raw(columns[key.descending ? 1 : 0]);
     return {
-      value: sql`(SELECT ${aggregate} FROM ${perResource(table, 'v')} WHERE v.resource = ${raw(`${this.row}.pk`)} AND v.param = ${key.code})`,
+      value: sql`(SELECT ${aggregate} FROM ${perResource(table, 'v')} WHERE v.resource = ${raw(`${this.row}.pk`)} AND ${paramIs('v.param', this.types, key.code)})`,
       descending: key.descending,
       nullable: true,
     };

@@ -88,7 +88,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
   const lock = new WriteLock();
   const readCommitted: Access = (operation) =>
     reader !== writer || !writerDb.inTransaction ? operation(reader) : lock.run(() => operation(writer));
-  const groupCommit = new GroupCommit(writerDb, lock);
+  const groupCommit = new GroupCommit(writerDb, lock, () => writer.settleParams());
   const writeAlone: Access = (operation) => groupCommit.run(() => operation(writer));
 
   // The file has one writing process (this one, behind `lock`, and its append thread), so counting its own commits is enough.
@@ -112,12 +112,14 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
         const result = await work(new SqliteOps(inUnit, inUnit, (type) => written.add(type)));
         open = false;
         writerDb.exec('COMMIT');
+        writer.settleParams();
         written.forEach((type) => changes.committed(type));
         return result;
       } catch (error) {
         open = false;
         // SQLite may already have rolled back (e.g. a full disk); a second ROLLBACK would throw and hide the cause.
         if (writerDb.inTransaction) writerDb.exec('ROLLBACK');
+        writer.settleParams();
         throw error;
       }
     });

@@ -8,6 +8,15 @@ import { tokensBySystem, type Prefix, type QuantityValue, type ReferenceValue, t
 import { and, inList, list, or, raw, sql, type Sql, type SqlValue } from './sql-fragment';
 
 /**
+ * A column of the row `e`: a table alias (`x` → `x.low`), or a slot of a
+ * composite row (`x.c1_` → `x.c1_low`, index-tables.ts), whose columns
+ * carry the names of the component's own table.
+ */
+export function column(e: string, name: string): Sql {
+  return raw(e.endsWith('_') ? `${e}${name}` : `${e}.${name}`);
+}
+
+/**
  * The resource range [rl, rh] against the search range [sl, sh]. The bounds
  * that are implied anyway (for example rh >= sl for `ge`) are written out so
  * that a (param, low) or (param, high) index can range-scan.
@@ -39,9 +48,9 @@ export function rangeMatch(prefix: Prefix, rl: Sql, rh: Sql, sl: SqlValue, sh: S
 /** A token against two columns of the row: (system, code) of a token entry, or a reference's logical identifier. */
 export function tokenMatch(e: string, value: TokenValue, systemColumn = 'system', codeColumn = 'code'): Sql {
   const parts: Sql[] = [];
-  if (value.system === null) parts.push(raw(`${e}.${systemColumn} IS NULL`));
-  else if (value.system !== undefined) parts.push(sql`${raw(`${e}.${systemColumn}`)} = ${value.system}`);
-  if (value.code !== undefined) parts.push(sql`${raw(`${e}.${codeColumn}`)} = ${value.code}`);
+  if (value.system === null) parts.push(sql`${column(e, systemColumn)} IS NULL`);
+  else if (value.system !== undefined) parts.push(sql`${column(e, systemColumn)} = ${value.system}`);
+  if (value.code !== undefined) parts.push(sql`${column(e, codeColumn)} = ${value.code}`);
   if (value.code === undefined && (value.system === undefined || value.system === null)) {
     throw badRequest('A token search value needs a system or a code');
   }
@@ -59,42 +68,42 @@ export function startsWith(column: Sql, prefix: string): Sql {
 }
 
 export function stringMatch(e: string, value: StringValue, modifier: string | undefined): Sql {
-  const norm = raw(`${e}.norm`);
-  if (modifier === 'exact') return sql`(${norm} = ${value.norm} AND ${raw(`${e}.exact`)} = ${value.value})`;
+  const norm = column(e, 'norm');
+  if (modifier === 'exact') return sql`(${norm} = ${value.norm} AND ${column(e, 'exact')} = ${value.value})`;
   if (modifier === 'contains') return sql`instr(${norm}, ${value.norm}) > 0`;
   return startsWith(norm, value.norm);
 }
 
 export function uriMatch(e: string, value: UriValue, modifier: string | undefined): Sql {
-  const column = raw(`${e}.value`);
-  if (modifier === 'below') return startsWith(column, value.value);
+  const stored = column(e, 'value');
+  if (modifier === 'below') return startsWith(stored, value.value);
   // :above: the stored URI is a prefix of the searched one.
-  if (modifier === 'above') return sql`${column} = substr(${value.value}, 1, length(${column}))`;
-  return sql`${column} = ${value.value}`;
+  if (modifier === 'above') return sql`${stored} = substr(${value.value}, 1, length(${stored}))`;
+  return sql`${stored} = ${value.value}`;
 }
 
 export function referenceMatch(e: string, value: ReferenceValue): Sql {
   if (value.ref !== undefined) {
-    const ref = sql`${raw(`${e}.ref`)} = ${value.ref}`;
-    return value.version === undefined ? ref : sql`(${ref} AND ${raw(`${e}.version`)} = ${value.version})`;
+    const ref = sql`${column(e, 'ref')} = ${value.ref}`;
+    return value.version === undefined ? ref : sql`(${ref} AND ${column(e, 'version')} = ${value.version})`;
   }
   // Any local target of these types (query.ts): the access layer's "names no Patient".
   if (value.id === undefined && value.targetTypes !== undefined) {
-    return sql`(${raw(`${e}.target_type`)} IN ${list(value.targetTypes)} AND ${raw(`${e}.target_id`)} IS NOT NULL)`;
+    return sql`(${column(e, 'target_type')} IN ${list(value.targetTypes)} AND ${column(e, 'target_id')} IS NOT NULL)`;
   }
   if (value.id === undefined) throw badRequest('A reference search value needs a reference or an id');
   // A local reference's ref is always `Type/id`: the (ref, ...) index serves a bare id too.
-  if (value.targetTypes !== undefined) return sql`${raw(`${e}.ref`)} IN ${list(value.targetTypes.map((type) => `${type}/${value.id}`))}`;
-  return sql`${raw(`${e}.target_id`)} = ${value.id}`;
+  if (value.targetTypes !== undefined) return sql`${column(e, 'ref')} IN ${list(value.targetTypes.map((type) => `${type}/${value.id}`))}`;
+  return sql`${column(e, 'target_id')} = ${value.id}`;
 }
 
 export function quantityMatch(e: string, value: QuantityValue): Sql {
-  const parts = [rangeMatch(value.prefix, raw(`${e}.low`), raw(`${e}.high`), value.low, value.high)];
+  const parts = [rangeMatch(value.prefix, column(e, 'low'), column(e, 'high'), value.low, value.high)];
   if (value.system !== undefined) {
-    parts.push(sql`${raw(`${e}.system`)} = ${value.system}`);
-    if (value.code !== undefined) parts.push(sql`${raw(`${e}.code`)} = ${value.code}`);
+    parts.push(sql`${column(e, 'system')} = ${value.system}`);
+    if (value.code !== undefined) parts.push(sql`${column(e, 'code')} = ${value.code}`);
   } else if (value.code !== undefined) {
-    parts.push(or([sql`${raw(`${e}.code`)} = ${value.code}`, sql`${raw(`${e}.unit`)} = ${value.code}`]));
+    parts.push(or([sql`${column(e, 'code')} = ${value.code}`, sql`${column(e, 'unit')} = ${value.code}`]));
   }
   return and(parts);
 }
@@ -114,14 +123,14 @@ export function valuesMatch(e: string, values: readonly SearchValue[], modifier:
   const grouped = [...codesBySystem].map(([system, codes]) =>
     codes.length === 1
       ? tokenMatch(e, { kind: 'token', system, code: codes[0]! }, systemColumn, codeColumn)
-      : sql`(${raw(`${e}.${systemColumn}`)} = ${system} AND ${inList(raw(`${e}.${codeColumn}`), codes, probe)})`,
+      : sql`(${column(e, systemColumn)} = ${system} AND ${inList(column(e, codeColumn), codes, probe)})`,
   );
   // Plain references (an access filter's patients, a comma list) are one IN list rather than as many ORed terms.
   const isPlainRef = (value: SearchValue): value is ReferenceValue & { ref: string } => value.kind === 'reference' && value.ref !== undefined && value.version === undefined;
   const refs = others.filter(isPlainRef);
   if (refs.length < 2) return or([...grouped, ...others.map((value) => valueMatch(e, value, modifier))]);
   const rest = others.filter((value) => !isPlainRef(value));
-  return or([...grouped, inList(raw(`${e}.ref`), refs.map((value) => value.ref), probe), ...rest.map((value) => valueMatch(e, value, modifier))]);
+  return or([...grouped, inList(column(e, 'ref'), refs.map((value) => value.ref), probe), ...rest.map((value) => valueMatch(e, value, modifier))]);
 }
 
 /**
@@ -133,14 +142,14 @@ export function valueMatch(e: string, value: SearchValue, modifier: string | und
     case 'token':
       return modifier === 'identifier' ? tokenMatch(e, value, 'identifier_system', 'identifier_value') : tokenMatch(e, value);
     case 'of-type':
-      return sql`(${raw(`${e}.type_system`)} = ${value.typeSystem} AND ${raw(`${e}.type_code`)} = ${value.typeCode} AND ${raw(`${e}.code`)} = ${value.value})`;
+      return sql`(${column(e, 'type_system')} = ${value.typeSystem} AND ${column(e, 'type_code')} = ${value.typeCode} AND ${column(e, 'code')} = ${value.value})`;
     case 'string':
-      return modifier === 'text' ? startsWith(raw(`${e}.text`), value.norm) : stringMatch(e, value, modifier);
+      return modifier === 'text' ? startsWith(column(e, 'text'), value.norm) : stringMatch(e, value, modifier);
     case 'uri':
       return uriMatch(e, value, modifier);
     case 'date':
     case 'number':
-      return rangeMatch(value.prefix, raw(`${e}.low`), raw(`${e}.high`), value.low, value.high);
+      return rangeMatch(value.prefix, column(e, 'low'), column(e, 'high'), value.low, value.high);
     case 'quantity':
       return quantityMatch(e, value);
     case 'reference':
