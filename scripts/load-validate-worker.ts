@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
+import { plainTarget } from './load-ids';
 import type { Issue } from '../src/errors';
 import { conditionalReferences, replaceReferences } from '../src/interactions/bundle-references';
 import { storedBody } from '../src/interactions/write';
@@ -7,8 +8,8 @@ import { createValidator } from '../src/validation/validator';
 
 /**
  * The worker side of load-pipeline.ts. For each transaction bundle it is
- * given (as the file's text), it chooses the ids of the resources the POST
- * entries create and builds, for every entry whose final body it can know,
+ * given (as the file's text, with the ids the main thread chose for its POST
+ * entries: load-ids.ts), it builds, for every entry whose final body it can know,
  * the body exactly as the write will validate it: references to the
  * bundle's fullUrls replaced (replaceReferences, as the transaction does),
  * the id set (storedBody, as the write does). It validates those with the
@@ -21,13 +22,11 @@ import { createValidator } from '../src/validation/validator';
  */
 export interface ValidateRequest {
   seq: number;
-  /** Each bundle's JSON text. */
-  texts: string[];
+  /** Each bundle's JSON text, and fullUrl → the id its POST entry is to create (assignIds). */
+  bundles: Array<{ text: string; ids: Array<[string, string]> }>;
 }
 
 export interface ValidatedBundle {
-  /** fullUrl → the id its POST entry is to create. */
-  ids: Array<[string, string]>;
   /** The final body's JSON → its validation issues. */
   results: Array<[string, Issue[]]>;
 }
@@ -45,16 +44,9 @@ interface Entry {
 
 const validator = createValidator();
 
-/** `Type` or `Type/id` of a plain entry URL; undefined for a query, an operation or anything else. */
-function plainTarget(url: unknown): { type: string; id?: string } | undefined {
-  if (typeof url !== 'string' || url.includes('?') || url.startsWith('$')) return undefined;
-  const [type, id, ...rest] = url.split('/');
-  if (!type || rest.length > 0 || id?.startsWith('$')) return undefined;
-  return id === undefined ? { type } : { type, id };
-}
-
-export function validateBundle(text: string): ValidatedBundle {
-  const validated: ValidatedBundle = { ids: [], results: [] };
+/** `ids`: the POST entries' new ids by fullUrl; an entry without one gets a random id here (and another at write time: its body is validated there). */
+export function validateBundle(text: string, ids: ReadonlyMap<string, string> = new Map()): ValidatedBundle {
+  const validated: ValidatedBundle = { results: [] };
   let bundle: { type?: unknown; entry?: unknown };
   try {
     bundle = JSON.parse(text) as typeof bundle;
@@ -72,8 +64,7 @@ export function validateBundle(text: string): ValidatedBundle {
     if (!target || entry.request?.ifNoneExist !== undefined) continue;
     let id: string | undefined;
     if (method === 'POST' && target.id === undefined) {
-      id = randomUUID();
-      if (typeof entry.fullUrl === 'string') validated.ids.push([entry.fullUrl, id]);
+      id = (typeof entry.fullUrl === 'string' ? ids.get(entry.fullUrl) : undefined) ?? randomUUID();
     } else if (method === 'PUT' && target.id !== undefined) {
       id = target.id;
     }
@@ -93,7 +84,7 @@ export function validateBundle(text: string): ValidatedBundle {
   return validated;
 }
 
-parentPort?.on('message', ({ seq, texts }: ValidateRequest) => {
-  const response: ValidateResponse = { seq, bundles: texts.map(validateBundle) };
+parentPort?.on('message', ({ seq, bundles }: ValidateRequest) => {
+  const response: ValidateResponse = { seq, bundles: bundles.map(({ text, ids }) => validateBundle(text, new Map(ids))) };
   parentPort!.postMessage(response);
 });

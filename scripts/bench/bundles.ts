@@ -26,7 +26,12 @@ export async function benchBundles(options: BundleBenchOptions): Promise<string>
   const [first] = bodies;
   if (first === undefined) throw new Error(`No bundle (*.json) in ${options.folder}`);
   const entries = bodies.map((body) => (JSON.parse(body) as { entry: unknown[] }).entry.length);
-  const server = await startServerProcess({ SQLITE_PATH: options.sqlitePath, MAX_BODY_BYTES: String(64 * 1024 * 1024), AUTH_MODE: 'off', LOG_LEVEL: 'error' });
+  // BENCH_CPU_PROF=dir: the server writes a CPU profile there when it stops (node --cpu-prof).
+  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  const server = await startServerProcess(
+    { SQLITE_PATH: options.sqlitePath, MAX_BODY_BYTES: String(64 * 1024 * 1024), AUTH_MODE: 'off', LOG_LEVEL: 'error' },
+    profile,
+  );
   const post = async (body: string) => {
     const started = performance.now();
     const response = await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/fhir+json', prefer: 'return=minimal' }, body });

@@ -18,24 +18,57 @@ export type ReferenceTargets = ReadonlyMap<string, string>;
  */
 export function replaceReferences(value: unknown, targets: ReferenceTargets): unknown {
   if (typeof value === 'string') return targets.get(value) ?? value;
-  if (Array.isArray(value)) return value.map((item) => replaceReferences(item, targets));
   if (value === null || typeof value !== 'object') return value;
+  // Plain loops, no Object.entries or map callbacks: this copies every node of every entry a transaction writes.
+  if (Array.isArray(value)) {
+    const items = new Array<unknown>(value.length);
+    for (let i = 0; i < value.length; i++) items[i] = replaceReferences(value[i], targets);
+    return items;
+  }
+  const source = value as Record<string, unknown>;
   const copy: Record<string, unknown> = {};
-  for (const [key, item] of Object.entries(value)) copy[key] = replaceReferences(item, targets);
+  // A body parsed from JSON has only own keys: for...in visits what Object.entries would, in the same order.
+  for (const key in source) copy[key] = replaceReferences(source[key], targets);
   return copy;
 }
 
 /** Every `reference` of `value` written as a search (`Type?criteria`). */
 export function conditionalReferences(value: unknown, found: Set<string> = new Set()): Set<string> {
+  if (value === null || typeof value !== 'object') return found;
   if (Array.isArray(value)) {
-    for (const item of value) conditionalReferences(item, found);
-  } else if (value !== null && typeof value === 'object') {
-    for (const [key, item] of Object.entries(value)) {
-      if (key === 'reference' && typeof item === 'string' && CONDITIONAL_REFERENCE.test(item)) found.add(item);
-      else if (typeof item === 'object') conditionalReferences(item, found);
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      if (item !== null && typeof item === 'object') conditionalReferences(item, found);
+    }
+    return found;
+  }
+  const node = value as Record<string, unknown>;
+  for (const key in node) {
+    const item = node[key];
+    if (key === 'reference' && typeof item === 'string') {
+      // Nearly every reference is `Type/id` or a fullUrl: the pattern only runs on one holding a `?`.
+      if (item.includes('?') && CONDITIONAL_REFERENCE.test(item)) found.add(item);
+    } else if (item !== null && typeof item === 'object') {
+      conditionalReferences(item, found);
     }
   }
   return found;
+}
+
+/**
+ * `conditionalReferences` remembered per body: a transaction asks for an
+ * entry's at admission, when it orders the writes and when it writes the
+ * entry, and each answer is a walk of the whole resource. Bodies are never
+ * changed in place (a replacement is a copy), so a body's answer stays true.
+ */
+export function conditionalReferencesMemo(): (value: unknown) => ReadonlySet<string> {
+  const known = new WeakMap<object, Set<string>>();
+  return (value) => {
+    if (value === null || typeof value !== 'object') return new Set();
+    let found = known.get(value);
+    if (!found) known.set(value, (found = conditionalReferences(value)));
+    return found;
+  };
 }
 
 /** The type a conditional reference searches: `Practitioner` of `Practitioner?identifier=...`. */

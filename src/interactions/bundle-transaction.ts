@@ -6,7 +6,7 @@ import type { ClassifiedRequest } from '../security/scopes/classify';
 import { executeEntry, type EntryResult } from './bundle-entry';
 import {
   conditionalReferenceType,
-  conditionalReferences,
+  conditionalReferencesMemo,
   conditionalTarget,
   replaceInCriteria,
   replaceReferences,
@@ -149,6 +149,8 @@ class TransactionRun {
     private readonly security: EntrySecurity,
     size: number,
     private readonly onStep: (entry: AdmittedEntry) => void,
+    /** The conditional references of a body, walked once per transaction (conditionalReferencesMemo). */
+    readonly conditionalReferencesOf: (resource: unknown) => ReadonlySet<string>,
   ) {
     this.inUnit = { ...servicesInUnit(services, tx), plannedTargets: this.planned };
     this.results = new Array(size);
@@ -213,7 +215,7 @@ class TransactionRun {
    * reference that matches nothing yet leaves the entry unwritten (false).
    */
   async write({ entry, assignedId }: PlannedWrite, mayWait: boolean): Promise<boolean> {
-    for (const reference of conditionalReferences(entry.request.resource)) {
+    for (const reference of this.conditionalReferencesOf(entry.request.resource)) {
       if (this.targets.has(reference)) continue;
       const ctx = this.searchContexts.get(conditionalReferenceType(reference)) as RequestContext;
       const resolved = await this.step(entry, () => (mayWait ? conditionalTarget : resolveConditionalReference)(this.tx, ctx, reference));
@@ -243,9 +245,9 @@ function withCriteria(entry: AdmittedEntry, targets: ReferenceTargets): Admitted
  * phase order). The ids were planned beforehand, so this order changes
  * nothing else.
  */
-function referencesLast(writes: PlannedWrite[]): PlannedWrite[] {
-  // Walked once per entry, not once per comparison.
-  const rank = new Map(writes.map(({ entry: { request } }) => [request, 4 * Number(conditionalReferences(request.resource).size > 0) + phaseOf(request)]));
+function referencesLast(writes: PlannedWrite[], conditionalReferencesOf: (resource: unknown) => ReadonlySet<string>): PlannedWrite[] {
+  // Ranked once per entry, not once per comparison.
+  const rank = new Map(writes.map(({ entry: { request } }) => [request, 4 * Number(conditionalReferencesOf(request.resource).size > 0) + phaseOf(request)]));
   const rankOf = (write: PlannedWrite) => rank.get(write.entry.request) as number;
   return [...writes].sort((a, b) => rankOf(a) - rankOf(b) || a.entry.request.index - b.entry.request.index);
 }
@@ -259,7 +261,7 @@ function referencesLast(writes: PlannedWrite[]): PlannedWrite[] {
  */
 async function writeAll(run: TransactionRun, planned: PlannedWrite[]): Promise<void> {
   let steps = 0;
-  let waiting = referencesLast(planned);
+  let waiting = referencesLast(planned, run.conditionalReferencesOf);
   while (waiting.length > 0) {
     const next: PlannedWrite[] = [];
     for (const write of waiting) {
@@ -289,19 +291,29 @@ export async function runTransaction(
   try {
     const admitted: AdmittedEntry[] = [];
     const searchContexts = new Map<string, RequestContext>();
+    const conditionalReferencesOf = conditionalReferencesMemo();
     for (const request of processingOrder(requests)) {
       current = undefined;
       const classified = (current = await atEntry(request, async () => security.classify(request)));
       admitted.push(await atEntry(request, () => security.admit(request, classified)));
       // Admitted now, outside the unit of work: building an access filter reads the storage (Consents).
       // Only writes resolve conditional references: a resource sent to an operation is taken as it is.
-      const references = isWrite(request) ? conditionalReferences(request.resource) : new Set<string>();
+      const references = isWrite(request) ? conditionalReferencesOf(request.resource) : new Set<string>();
       for (const type of new Set([...references].map(conditionalReferenceType))) {
         if (!searchContexts.has(type)) searchContexts.set(type, await atEntry(request, () => security.searchContext(type)));
       }
     }
     const results = await services.storage.unitOfWork(async (tx) => {
-      const run = new TransactionRun(services, entries, tx, searchContexts, security, requests.length, (entry) => (current = entry.classified));
+      const run = new TransactionRun(
+        services,
+        entries,
+        tx,
+        searchContexts,
+        security,
+        requests.length,
+        (entry) => (current = entry.classified),
+        conditionalReferencesOf,
+      );
       const writes = admitted.filter((e) => phaseOf(e.request) === PHASE.POST || phaseOf(e.request) === PHASE.PUT);
       // The ids of unconditional writes need no search: known first, so that the criteria of the
       // conditional deletes, creates and updates can name their fullUrls (`subject=urn:uuid:...`).

@@ -58,20 +58,41 @@ interface FoundReference extends ResourceKey {
 }
 
 /** Every literal local reference (`Type/id`, relative or under the server's base) in `value`, contained resources included. */
-function localReferences(value: unknown, path: string, baseUrl: string, found: FoundReference[] = []): FoundReference[] {
+function localReferences(value: unknown, path: string, baseUrl: string): FoundReference[] {
+  const found: FoundReference[] = [];
+  collectReferences(value, [path], baseUrl, found);
+  return found;
+}
+
+/**
+ * The walk of localReferences. `at` holds the location's pieces (`Observation`,
+ * `.performer`, `[1]`), joined only where a reference is found: most nodes
+ * hold none, and a location string per node was most of the walk's cost.
+ */
+function collectReferences(value: unknown, at: string[], baseUrl: string, found: FoundReference[]): void {
   if (Array.isArray(value)) {
-    value.forEach((item, i) => localReferences(item, `${path}[${i}]`, baseUrl, found));
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      if (item === null || typeof item !== 'object') continue;
+      at.push(`[${i}]`);
+      collectReferences(item, at, baseUrl, found);
+      at.pop();
+    }
   } else if (value && typeof value === 'object') {
-    for (const [key, item] of Object.entries(value)) {
+    const node = value as Record<string, unknown>;
+    // A body parsed from JSON has only own keys: for...in visits what Object.entries would, in the same order.
+    for (const key in node) {
+      const item = node[key];
       if (key === 'reference' && typeof item === 'string') {
         const { targetType, targetId } = normalizeReference(item, baseUrl);
-        if (targetType && targetId) found.push({ path, resourceType: targetType, id: targetId });
-      } else {
-        localReferences(item, `${path}.${key}`, baseUrl, found);
+        if (targetType && targetId) found.push({ path: at.join(''), resourceType: targetType, id: targetId });
+      } else if (item !== null && typeof item === 'object') {
+        at.push(`.${key}`);
+        collectReferences(item, at, baseUrl, found);
+        at.pop();
       }
     }
   }
-  return found;
 }
 
 /** The wording of a reference that resolves to nothing the caller may see (missing, deleted or hidden alike). */

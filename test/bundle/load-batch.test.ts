@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { BatchWriter, type BundleResult } from '../../scripts/load-pipeline';
+import { AheadValidator, BatchWriter, type BundleResult } from '../../scripts/load-pipeline';
 import { systemContext } from '../../src/context';
 import type { Bundle } from '../../src/fhir/types';
 import { parseSearch } from '../../src/search/parse';
@@ -124,7 +124,7 @@ t.test('a resource loaded on the batch path is stored and indexed exactly as one
   t.same(await find('Patient', 'family=family-p2&birthdate=1970&identifier=urn:example:mrn|mrn-p2'), ['p2']);
 });
 
-t.test('POST entries: the ids the worker chose are the ones created, references follow them', async (t) => {
+t.test('POST entries: the ids chosen before validation are the ones created, references follow them', async (t) => {
   const storage = createSqliteStorage({ path: freshPath(t), indexer });
   t.teardown(() => storage.close());
   const fullUrl = 'urn:uuid:22222222-2222-4222-8222-222222222222';
@@ -159,6 +159,35 @@ t.test('an invalid resource fails its bundle only: reported, nothing of its bund
     if (validateAhead) t.ok(writer.stats.validatedAhead > 0, 'the invalid body was judged on the worker, with the same verdict');
     await storage.close();
   }
+});
+
+t.test('a body taken as valid before the worker answered is checked before its unit commits', (t) => {
+  const validator = createValidator();
+  const ahead = new AheadValidator(validator);
+  const good = patient('s1');
+  const bad = patient('s2', { birthDate: 'yesterday' });
+  ahead.speculate();
+  t.same(ahead.validate(good), [], 'no answer yet: taken as valid');
+  t.same(ahead.validate(bad), [], 'even an invalid one, meanwhile');
+  ahead.add([
+    [JSON.stringify(good), []],
+    [JSON.stringify(bad), validator.validate(bad)],
+  ]);
+  t.equal(ahead.settle(), false, "the worker's verdict on the invalid body fails the unit");
+
+  ahead.speculate();
+  ahead.validate(patient('s3', { gender: 'sometimes' }));
+  t.equal(ahead.settle(), false, 'a body the worker did not validate is validated when the unit settles');
+  ahead.speculate();
+  ahead.validate(patient('s4'));
+  t.equal(ahead.settle(), true, 'valid bodies: the unit may commit');
+
+  t.not(ahead.validate(bad).length, 0, 'outside a unit the answer is the real one');
+  ahead.speculate();
+  ahead.validate(bad);
+  ahead.abandon();
+  t.not(ahead.validate(bad).length, 0, 'abandoned: no longer taking bodies as valid');
+  t.end();
 });
 
 t.test('deferred index maintenance: an empty database loads without its secondary indexes, builds them after, and searches the same', async (t) => {

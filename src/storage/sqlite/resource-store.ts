@@ -65,6 +65,12 @@ export class ResourceStore {
   private readonly insertHistory: Statement;
   private readonly entries: EntryWriter;
   private readonly dynamic = new Map<string, Statement>();
+  /**
+   * One transaction function for every write, made once: better-sqlite3
+   * builds a transaction function's four variants on each `transaction()`
+   * call, which cost about as much as a small write's own statements.
+   */
+  private readonly inWriteTransaction: (fn: () => unknown) => unknown;
 
   constructor(
     private readonly db: Database,
@@ -72,6 +78,7 @@ export class ResourceStore {
     /** The access log (audit-log.ts): AuditEvents are read and written there, never in the resource tables. */
     private readonly auditLog?: AuditLogStore,
   ) {
+    this.inWriteTransaction = db.transaction((fn: () => unknown) => fn()).immediate;
     this.selectCurrent = db.prepare(`SELECT ${resourceColumns} FROM resources r WHERE r.type = ? AND r.id = ?`);
     this.selectCurrentForWrite = db.prepare('SELECT pk, version_id, last_updated, deleted FROM resources WHERE type = ? AND id = ?');
     this.selectVersion = db.prepare(
@@ -250,10 +257,11 @@ export class ResourceStore {
    * SAVEPOINT when a unit of work already holds a transaction on this connection.
    */
   private writeTransaction<T>(fn: () => T): T {
-    if (this.db.inTransaction) return this.db.transaction(fn).immediate();
+    if (this.db.inTransaction) return this.inWriteTransaction(fn) as T;
     try {
-      return this.db.transaction(fn).immediate();
+      return this.inWriteTransaction(fn) as T;
     } finally {
+      // Parameter ids created by this write are trusted only once it has committed (param-ids.ts).
       this.settleParams();
     }
   }
