@@ -1,9 +1,9 @@
 /**
  * `npm run reindex`: recomputes the search index entries of every current
- * resource after the search definitions (conformance/search-parameters.json)
- * or the indexer changed. Versions, bodies and history are untouched. Safe
- * while the server runs: it works in short batches (see the adapters'
- * reindex.ts). Uses the server's configuration (SQLITE_PATH, MONGODB_URI,
+ * resource, and the patients stored with every version, after the search or
+ * compartment definitions (conformance/) or the indexer changed. Versions
+ * and bodies are untouched. Safe while the server runs: it works in short
+ * batches (see the adapters' reindex.ts). Uses the server's configuration (SQLITE_PATH, MONGODB_URI,
  * BASE_URL); progress on stderr, a summary line on stdout.
  */
 import Database from 'better-sqlite3';
@@ -12,7 +12,7 @@ import { loadConfig, type Config } from '../src/config';
 import type { Indexer } from '../src/search/index-entry';
 import { createIndexer } from '../src/search/indexer';
 import { collectionNames } from '../src/storage/mongo/indexes';
-import type { ResourceDocument } from '../src/storage/mongo/documents';
+import type { HistoryDocument, ResourceDocument } from '../src/storage/mongo/documents';
 import { reindexMongo } from '../src/storage/mongo/reindex';
 import type { ReindexProgress, ReindexSummary } from '../src/storage/port';
 import { reindexSqlite } from '../src/storage/sqlite/reindex';
@@ -25,8 +25,9 @@ export async function reindex(config: ReindexConfig, onProgress: ReindexProgress
   if (config.mongodbUri) {
     const client = await MongoClient.connect(config.mongodbUri);
     try {
-      const resources = client.db(config.mongodbDb).collection<ResourceDocument>(collectionNames.resources);
-      return await reindexMongo(resources, indexer, onProgress);
+      const db = client.db(config.mongodbDb);
+      const resources = db.collection<ResourceDocument>(collectionNames.resources);
+      return await reindexMongo(resources, db.collection<HistoryDocument>(collectionNames.history), indexer, onProgress);
     } finally {
       await client.close();
     }
@@ -46,7 +47,7 @@ export async function reindex(config: ReindexConfig, onProgress: ReindexProgress
 async function main(): Promise<void> {
   const config = loadConfig();
   const summary = await reindex(config, stderrProgressBar('reindex'));
-  process.stdout.write(`re-indexed ${summary.resources} resources, ${summary.entries} index entries\n`);
+  process.stdout.write(`re-indexed ${summary.resources} resources, ${summary.entries} index entries, the patients of ${summary.versions} versions\n`);
 }
 
 if (require.main === module) {

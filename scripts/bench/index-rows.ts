@@ -1,13 +1,13 @@
 import Database from 'better-sqlite3';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AnyResource } from '../../src/fhir/types';
-import { projectRoot } from '../../src/paths';
 import type { IndexEntry } from '../../src/search/index-entry';
 import { createIndexer } from '../../src/search/indexer';
 import { ResourceStore } from '../../src/storage/sqlite/resource-store';
 import { applyPragmas, createSchema } from '../../src/storage/sqlite/schema';
+import { syntheaResources } from './synthea-resources';
 
 /**
  * The SQLite share of a write, alone: every resource of the Synthea bundles
@@ -17,20 +17,7 @@ import { applyPragmas, createSchema } from '../../src/storage/sqlite/schema';
  * than wall time on a shared machine), the spread, and the file size: the
  * figure that the index table layout changes. `npx tsx scripts/bench/index-rows.ts [rounds]`.
  */
-function resources(): AnyResource[] {
-  const shared = join(projectRoot, '..', 'shared', 'data', 'synthea');
-  let folder = shared;
-  try {
-    readdirSync(shared);
-  } catch {
-    folder = join(projectRoot, 'test', 'fixtures', 'synthea');
-  }
-  return readdirSync(folder)
-    .filter((name) => name.endsWith('.json'))
-    .flatMap((name) => (JSON.parse(readFileSync(join(folder, name), 'utf8')) as { entry: { resource: AnyResource }[] }).entry.map((e) => e.resource));
-}
-
-const all = resources();
+const all = syntheaResources();
 const indexer = createIndexer({ baseUrl: 'http://localhost/fhir' });
 const entries = new Map<string, IndexEntry[]>(all.map((r) => [`${r.resourceType}/${r.id}`, indexer(r)]));
 const precomputed = (r: AnyResource): IndexEntry[] => entries.get(`${r.resourceType}/${r.id}`) ?? [];

@@ -1,8 +1,5 @@
-import { readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
-import type { AnyResource } from '../../src/fhir/types';
 import { createIndexer } from '../../src/search/indexer';
-import { projectRoot } from '../../src/paths';
+import { syntheaResources } from './synthea-resources';
 
 /**
  * Indexer micro-benchmark: indexes every resource of the Synthea bundles
@@ -12,20 +9,7 @@ import { projectRoot } from '../../src/paths';
  * for the compiled navigation and for fhirpath.js alone, rounds interleaved
  * so that both see the same machine load. `npx tsx scripts/bench/indexer.ts [rounds]`.
  */
-function resources(): AnyResource[] {
-  const shared = join(projectRoot, '..', 'shared', 'data', 'synthea');
-  let folder = shared;
-  try {
-    readdirSync(shared);
-  } catch {
-    folder = join(projectRoot, 'test', 'fixtures', 'synthea');
-  }
-  return readdirSync(folder)
-    .filter((name) => name.endsWith('.json'))
-    .flatMap((name) => (JSON.parse(readFileSync(join(folder, name), 'utf8')) as { entry: { resource: AnyResource }[] }).entry.map((e) => e.resource));
-}
-
-const all = resources();
+const all = syntheaResources();
 const rounds = Number(process.argv[2] ?? 5);
 const engines = ['compiled', 'fhirpath'] as const;
 const indexers = engines.map((engine) => createIndexer({ baseUrl: 'http://localhost/fhir', engine }));

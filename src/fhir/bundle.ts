@@ -3,18 +3,25 @@ import { operationOutcome, type Issue } from '../errors';
 import { shareBody } from './stored-body';
 import type { VersionRecord } from './version-record';
 
-/** The version each search entry was made from: the audit takes its reference and patients from it, not from the body. */
+/** The version each entry of a stored body was made from: the audit takes its reference and patients from it, not from the body. */
 const entrySources = new WeakMap<BundleEntry, VersionRecord>();
 
-/** A search entry of `record`, its body still the stored bytes when nobody parsed them (stored-body.ts). */
-export function recordEntry(baseUrl: string, record: VersionRecord, mode: 'match' | 'include'): BundleEntry {
-  // `resource` is declared in place so that it keeps its position between fullUrl and search.
-  const entry: BundleEntry = shareBody({ fullUrl: resourceUrl(baseUrl, record), resource: undefined, search: { mode } }, record);
+/**
+ * An entry holding the body of `record`, still the stored bytes when nobody
+ * parsed them (stored-body.ts); `fields` declare `resource` where it goes.
+ */
+export function versionEntry(fields: BundleEntry, record: VersionRecord): BundleEntry {
+  const entry = shareBody(fields, record);
   entrySources.set(entry, record);
   return entry;
 }
 
-/** The version a search entry was made from (recordEntry); undefined for any other entry. */
+/** A search entry of `record`. */
+export function recordEntry(baseUrl: string, record: VersionRecord, mode: 'match' | 'include'): BundleEntry {
+  return versionEntry({ fullUrl: resourceUrl(baseUrl, record), resource: undefined, search: { mode } }, record);
+}
+
+/** The version an entry was made from (versionEntry, historyBundle); undefined for any other entry. */
 export function entrySource(entry: BundleEntry): VersionRecord | undefined {
   return entrySources.get(entry);
 }
@@ -70,17 +77,21 @@ export function historyBundle(baseUrl: string, records: VersionRecord[], pageLin
     type: 'history',
     total,
     link: links(pageLinks),
-    entry: records.map((record) => ({
-      fullUrl: resourceUrl(baseUrl, record),
-      ...(record.resource ? { resource: record.resource } : {}),
-      request: historyRequest(record),
-      response: {
-        status: record.deleted ? '204' : record.versionId === 1 ? '201' : '200',
-        etag: etag(record),
-        lastModified: record.lastUpdated,
-      },
-    })),
+    entry: records.map((record) => historyEntry(baseUrl, record)),
   };
+}
+
+/** A history entry; a tombstone's has no `resource`. */
+function historyEntry(baseUrl: string, record: VersionRecord): BundleEntry {
+  const request = historyRequest(record);
+  const response = { status: record.deleted ? '204' : record.versionId === 1 ? '201' : '200', etag: etag(record), lastModified: record.lastUpdated };
+  const fullUrl = resourceUrl(baseUrl, record);
+  if (record.deleted) {
+    const entry = { fullUrl, request, response };
+    entrySources.set(entry, record);
+    return entry;
+  }
+  return versionEntry({ fullUrl, resource: undefined, request, response }, record);
 }
 
 /** Paging links for an offset-paged result; extra parameters (e.g. a pinned time) ride along. */

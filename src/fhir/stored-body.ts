@@ -50,29 +50,36 @@ export function shareBody<T extends object>(target: T, source: { resource?: AnyR
 
 /**
  * A response body as compact JSON, with the stored bytes of every Bundle
- * entry whose resource nobody parsed written in place. The text equals
- * `JSON.stringify(body)`, but for the position of `entry`, which goes last
- * (a searchset Bundle has it last already).
+ * entry whose resource nobody parsed written in place, also in a Bundle an
+ * entry holds (a search in a batch). The text equals `JSON.stringify(body)`,
+ * but for the position of `entry`, which goes last (a searchset Bundle has
+ * it last already).
  */
 export function stringifyBody(body: unknown): string {
   const entries = (body as { resourceType?: unknown; entry?: unknown } | undefined)?.entry;
-  if (!Array.isArray(entries) || !entries.some((entry) => typeof entry === 'object' && entry !== null && unparsed.has(entry))) {
-    return JSON.stringify(body);
-  }
+  if (!Array.isArray(entries) || !entries.some(holdsStoredBytes)) return JSON.stringify(body);
   const { entry: _entries, ...head } = body as Record<string, unknown>;
   const start = JSON.stringify(head);
   const list = `"entry":[${entries.map(stringifyEntry).join(',')}]`;
   return start === '{}' ? `{${list}}` : `${start.slice(0, -1)},${list}}`;
 }
 
-/** One entry, its `resource` from stored bytes when they are still unparsed; keys in their own order. */
+/** An entry whose resource is stored bytes nobody parsed, or a Bundle with such an entry. Never parses them to find out. */
+function holdsStoredBytes(entry: unknown): boolean {
+  if (typeof entry !== 'object' || entry === null) return false;
+  if (unparsed.has(entry)) return true;
+  const entries = ((entry as { resource?: unknown }).resource as { entry?: unknown } | undefined)?.entry;
+  return Array.isArray(entries) && entries.some(holdsStoredBytes);
+}
+
+/** One entry, its `resource` from stored bytes when they are still unparsed (or holds such entries); keys in their own order. */
 function stringifyEntry(entry: unknown): string {
-  const json = typeof entry === 'object' && entry !== null ? unparsed.get(entry) : undefined;
-  if (json === undefined) return JSON.stringify(entry);
+  if (!holdsStoredBytes(entry)) return JSON.stringify(entry);
+  const json = unparsed.get(entry as object);
   const fields: string[] = [];
   for (const key of Object.keys(entry as object)) {
     if (key === 'resource') {
-      fields.push(`"resource":${json}`);
+      fields.push(`"resource":${json ?? stringifyBody((entry as { resource: unknown }).resource)}`);
       continue;
     }
     const value = JSON.stringify((entry as Record<string, unknown>)[key]);

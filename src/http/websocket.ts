@@ -16,7 +16,7 @@ import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { FhirError } from '../errors';
-import { authenticate, bearerToken, type Auth } from '../security/auth/auth-service';
+import { authenticateToken, type Auth } from '../security/auth/auth-service';
 import type { Storage } from '../storage/port';
 import { ownerKey } from '../subscriptions/owner';
 import type { ConnectionCredential, WebSocketChannel } from '../subscriptions/websocket-channel';
@@ -38,8 +38,7 @@ async function credentialOf(options: WebSocketOptions, request: IncomingMessage)
   if (auth.mode === 'off') return { owner: ownerKey({ kind: 'operator' }), valid: async () => true };
   const header = request.headers.authorization;
   if (header === undefined || header === '') return { owner: undefined, valid: async () => false };
-  const principal = await authenticate(auth, header, storage);
-  const claims = await auth.verifiedTokens.verify(bearerToken(header));
+  const { principal, claims } = await authenticateToken(auth, header, storage);
   const expires = Number(claims.exp) * 1000;
   // Checked at every send: an expired or revoked token stops the connection's notifications.
   return { owner: ownerKey(principal), valid: async () => Date.now() < expires && !(await auth.tokenIssuer.revocations.isRevoked(claims.jti)) };

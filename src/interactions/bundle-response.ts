@@ -1,7 +1,9 @@
 import { STATUS_CODES } from 'node:http';
 import { FhirError, operationOutcome, type Issue } from '../errors';
-import { etag, resourceUrl, versionUrl } from '../fhir/bundle';
+import { etag, resourceUrl, versionEntry, versionUrl } from '../fhir/bundle';
+import { storedBody } from '../fhir/stored-body';
 import type { BundleEntry } from '../fhir/types';
+import type { VersionRecord } from '../fhir/version-record';
 import type { EntryResult } from './bundle-entry';
 import type { EntryRequest } from './bundle-request';
 
@@ -21,7 +23,7 @@ export function responseEntry(baseUrl: string, result: EntryResult, preference: 
   }
   const answer = result.body;
   if (answer) return { resource: answer, response };
-  if (!record?.resource || result.status === 304 || result.bodiless) return { response };
+  if (!record || !hasBody(record) || result.status === 304 || result.bodiless) return { response };
   if (result.wrote && preference === 'minimal') return { response };
   if (result.wrote && preference === 'OperationOutcome') {
     const verb = result.status === 201 ? 'Created' : 'Updated';
@@ -30,8 +32,12 @@ export function responseEntry(baseUrl: string, result: EntryResult, preference: 
     ]);
     return { response };
   }
-  return { fullUrl: resourceUrl(baseUrl, record), resource: record.resource, response };
+  // The stored bytes when nobody parsed them (fhir/stored-body.ts), as a REST read sends them.
+  return versionEntry({ fullUrl: resourceUrl(baseUrl, record), resource: undefined, response }, record);
 }
+
+/** Whether a version has a body, without parsing stored bytes to find out. */
+const hasBody = (record: VersionRecord): boolean => storedBody(record) !== undefined || record.resource !== undefined;
 
 /** A batch entry that failed: its status and the OperationOutcome saying why. */
 export function failedEntry(error: FhirError): BundleEntry {

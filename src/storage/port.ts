@@ -116,8 +116,9 @@ export interface UnitOfWorkOptions {
 
 /**
  * Re-indexing (`npm run reindex`, after the search definitions change):
- * every current resource's index entries recomputed by the indexer and
- * rewritten, versions and bodies untouched. Each adapter implements it over
+ * every current resource's index entries, and every version's patients
+ * (VersionRecord.patients), recomputed by the indexer and rewritten;
+ * versions and bodies untouched. Each adapter implements it over
  * its own connection (sqlite/reindex.ts, mongo/reindex.ts), in batches so
  * that a running server's writes interleave, and reports progress after
  * each batch.
@@ -129,6 +130,8 @@ export interface ReindexSummary {
   resources: number;
   /** Index entries written. */
   entries: number;
+  /** Stored versions (history rows, tombstones aside) whose patients were rewritten. */
+  versions: number;
 }
 
 /*

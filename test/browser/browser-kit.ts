@@ -1,5 +1,4 @@
 import { existsSync, mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import axe from 'axe-core';
@@ -10,17 +9,8 @@ export const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find(
 /** Screenshots of each step: test artifacts, gitignored, never committed. */
 export const ARTIFACTS = join(__dirname, '..', '..', 'test-artifacts', 'browser');
 
-/** A port free on the loopback interface: the browser needs a real socket, and BASE_URL must name it. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+/** The browser needs a real socket, and BASE_URL must name it. */
+export { freePort } from '../http/free-port';
 
 export async function launch(): Promise<Browser> {
   return chromium.launch({

@@ -1,6 +1,7 @@
 /**
- * Reads served from stored bytes (fhir/stored-body.ts): a read, vread or
- * search page without `_summary`, `_elements` or `_pretty` writes the JSON
+ * Reads served from stored bytes (fhir/stored-body.ts): a read, vread,
+ * search or history page, or a batch or transaction entry, without
+ * `_summary`, `_elements` or `_pretty` writes the JSON
  * the storage kept into the response as it is, and the audit of such a
  * read takes the patients the storage kept with the row, not the body.
  *
@@ -109,6 +110,47 @@ t.test('read, vread and search pages send the stored bytes; _pretty, _elements a
   const withInclude = await h.request({ url: '/fhir/Observation?_include=Observation:subject' });
   t.ok(withInclude.body.includes(`"resource":${text},"search":{"mode":"include"}`), 'an included resource: its stored bytes too');
   t.ok(withInclude.body.includes(`"resource":${JSON.stringify(include.resource)}`), 'beside the match');
+});
+
+t.test('history at every level and batch or transaction entries send the stored bytes; _pretty serialises', async (t) => {
+  const path = tempDatabase(t);
+  const h = await startHarness({ sqlitePath: path });
+  t.teardown(h.close);
+  const ctx = systemContext(BASE_URL);
+  const created = await h.storage.create(ctx, { resourceType: 'Patient', id: 'p1', active: true } as AnyResource);
+  const text = spaced(created.resource!);
+  rewriteStored(path, 'Patient', 'p1', text);
+  await h.storage.create(ctx, { resourceType: 'Patient', id: 'gone' } as AnyResource);
+  await h.storage.delete(ctx, 'Patient', 'gone');
+
+  const entryOf = `"fullUrl":"${BASE_URL}/Patient/p1","resource":${text},"request":{"method":"POST","url":"Patient"}`;
+  for (const url of ['/fhir/Patient/p1/_history', '/fhir/Patient/_history', '/fhir/_history']) {
+    const page = await h.request({ url });
+    t.equal(page.statusCode, 200);
+    t.ok(page.body.includes(entryOf), `${url}: the entry carries the stored bytes, in place`);
+    const entries = JSON.parse(page.body).entry as Array<{ resource?: AnyResource; response: { etag: string } }>;
+    t.same(entries.find((e) => e.resource?.id === 'p1')?.resource, created.resource, 'meta.versionId and lastUpdated in place');
+  }
+  const tombstone = (JSON.parse((await h.request({ url: '/fhir/Patient/gone/_history' })).body).entry as Array<Record<string, unknown>>)[0];
+  t.same(Object.keys(tombstone ?? {}), ['fullUrl', 'request', 'response'], 'a tombstone entry has no resource');
+  const pretty = await h.request({ url: '/fhir/Patient/p1/_history?_pretty=true' });
+  t.notOk(pretty.body.includes(text), '_pretty: serialised again');
+  t.same(JSON.parse(pretty.body).entry[0].resource, created.resource);
+
+  for (const type of ['batch', 'transaction']) {
+    const bundle = { resourceType: 'Bundle', type, entry: [{ request: { method: 'GET', url: 'Patient/p1' } }, { request: { method: 'GET', url: 'Patient/p1/_history/1' } }] };
+    if (type === 'batch') bundle.entry.push({ request: { method: 'GET', url: 'Patient?active=true' } });
+    const response = await h.request({ method: 'POST', url: '/fhir', payload: bundle, headers: { 'content-type': 'application/fhir+json' } });
+    t.equal(response.statusCode, 200);
+    const reads = response.body.split(`"fullUrl":"${BASE_URL}/Patient/p1","resource":${text},"response":{"status":"200 OK"`).length - 1;
+    t.equal(reads, 2, `${type}: read and vread entries carry the stored bytes`);
+    const entries = JSON.parse(response.body).entry as Array<{ resource: AnyResource & { entry?: Array<{ resource: AnyResource }> } }>;
+    t.same([entries[0]?.resource, entries[1]?.resource], [created.resource, created.resource]);
+    if (type === 'batch') {
+      t.ok(response.body.includes(`"resource":${text},"search":{"mode":"match"}`), 'a search entry’s page too');
+      t.same(entries[2]?.resource.entry?.[0]?.resource, created.resource);
+    }
+  }
 });
 
 t.test('a plain read never parses the body, not even for its audit; the audit takes the patients kept with the row', async (t) => {

@@ -5,21 +5,10 @@
  * FHIR API. The browser's part (sign-in, approval) is driven with HTTP
  * requests; fhirclient runs in Node with an in-memory storage.
  */
-import { createServer } from 'node:net';
 import t from 'tap';
 import smart from 'fhirclient';
+import { freePort } from '../http/free-port';
 import { Browser, PASSWORDS, REDIRECT, startAuthServerWorld } from './authorization-kit';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** The app's side of one HTTP exchange, as the Node adapter sees it. */
 function appRequest(url: string) {

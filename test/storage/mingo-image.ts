@@ -23,7 +23,7 @@ import type { HistoryPage, HistoryQuery, ResourceKey, SearchResult, StorageOps, 
 /** mingo projects in place unless told to clone: a database never changes what it stores when it answers. */
 const immutable = { processingMode: ProcessingMode.CLONE_INPUT };
 
-/** A ResourceReader over in-memory documents, evaluated by mingo. */
+/** A ResourceReader over in-memory documents, evaluated by mingo; the access log (an AuditReader) is read with it too. */
 export function mingoReader(documents: Document[]): ResourceReader {
   return {
     async find(filter, options = {}) {

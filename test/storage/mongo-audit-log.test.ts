@@ -6,7 +6,6 @@
  * SQLite (audit-log-cases.ts); the idempotent append of a standalone server
  * and the 409 of a taken id with a fake collection.
  */
-import { ProcessingMode, Query } from 'mingo';
 import type { Collection, Document } from 'mongodb';
 import t from 'tap';
 import type { AccessFilter } from '../../src/context';
@@ -15,28 +14,13 @@ import type { AnyResource } from '../../src/fhir/types';
 import { createIndexer } from '../../src/search/indexer';
 import type { Condition } from '../../src/search/query';
 import { appendIdempotently } from '../../src/storage/mongo/append-records';
-import { auditDocument, MongoAuditLog, searchAuditLog, type AuditDocument, type AuditReader } from '../../src/storage/mongo/audit-log';
+import { auditDocument, MongoAuditLog, searchAuditLog, type AuditDocument } from '../../src/storage/mongo/audit-log';
 import { stampResource } from '../../src/storage/versioning';
 import { auditLogCaseEvents, auditLogCases, auditLogQuery as query, event } from './audit-log-cases';
 import { contextAt } from './contract-fixtures';
+import { mingoReader } from './mingo-image';
 
 const indexer = createIndexer({ baseUrl: 'http://localhost/fhir' });
-const immutable = { processingMode: ProcessingMode.CLONE_INPUT };
-
-function mingoReader(documents: Document[]): AuditReader {
-  return {
-    async find(filter, options = {}) {
-      let cursor = new Query(filter, immutable).find<Document>(documents, options.projection);
-      if (options.sort) cursor = cursor.sort(options.sort);
-      if (options.skip) cursor = cursor.skip(options.skip);
-      if (options.limit !== undefined) cursor = cursor.limit(options.limit);
-      return cursor.all();
-    },
-    async count(filter) {
-      return new Query(filter, immutable).find(documents).all().length;
-    },
-  };
-}
 
 const stored = (events: AnyResource[]) => events.map((e) => auditDocument(indexer, stampResource(e, 1, '2024-06-01T00:00:00.000Z')) as unknown as Document);
 

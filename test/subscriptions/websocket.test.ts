@@ -128,15 +128,22 @@ t.test('backport form: $get-ws-binding-token, bind-with-token, handshake then no
 });
 
 t.test('bind on an unauthenticated or foreign connection is refused, and such connections receive nothing', async (t) => {
-  const { world, token, as } = await startSecureWorld(t, { websocket: {} });
+  const { world, token, as, auth } = await startSecureWorld(t, { websocket: {} });
   const gp = await token({ scope: 'user/*.cruds', fhirUser: 'Practitioner/gp' });
   const other = await token({ scope: 'user/*.cruds', fhirUser: 'Practitioner/other' });
   const id = (await as(gp, 'POST', '/fhir/Subscription', r4Websocket('Encounter'))).json().id as string;
 
+  const verify = auth.verifiedTokens.verify.bind(auth.verifiedTokens);
+  const verified: string[] = [];
+  auth.verifiedTokens.verify = (bearer, now) => {
+    verified.push(bearer);
+    return verify(bearer, now);
+  };
   const anonymous = await connect(world.websocketUrl!);
   const foreign = await connect(world.websocketUrl!, other);
   const owner = await connect(world.websocketUrl!, gp);
   t.teardown(() => [anonymous, foreign, owner].forEach((client) => client.close()));
+  t.same(verified, [other, gp], 'each upgrade verifies its token once: the expiry and jti come from the claims it authenticated with');
   anonymous.send(`bind ${id}`);
   foreign.send(`bind ${id}`);
   owner.send(`bind ${id}`);

@@ -1,4 +1,4 @@
-import { createLocalJWKSet } from 'jose';
+import { createLocalJWKSet, type JWTPayload } from 'jose';
 import type { AuthConfig, AuthorizationServerConfig } from '../../config';
 import type { Principal } from '../../context';
 import type { AccountStore } from '../../storage/accounts/port';
@@ -115,8 +115,13 @@ export function bearerToken(authorization: string | undefined): string {
 
 /** Authenticates one request: the principal its token describes, or a 401. */
 export async function authenticate(auth: AuthOn, authorization: string | undefined, storage: Storage): Promise<Principal> {
+  return (await authenticateToken(auth, authorization, storage)).principal;
+}
+
+/** authenticate, with the token's verified claims beside the principal (a WebSocket connection keeps its expiry and jti). */
+export async function authenticateToken(auth: AuthOn, authorization: string | undefined, storage: Storage): Promise<{ principal: Principal; claims: JWTPayload }> {
   const claims = await auth.verifiedTokens.verify(bearerToken(authorization));
   // After the cache: a token revoked since it was first verified, by this process or another, is refused at once (RFC 7009).
   if (await auth.tokenIssuer.revocations.isRevoked(claims.jti)) throw unauthorized('The access token has been revoked', true);
-  return principalFromClaims(claims, storage, auth.baseUrl);
+  return { principal: await principalFromClaims(claims, storage, auth.baseUrl), claims };
 }
