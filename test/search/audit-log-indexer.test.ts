@@ -1,10 +1,15 @@
+import type { Db, MongoClient } from 'mongodb';
 import t from 'tap';
+import { systemContext } from '../../src/context';
 import type { AnyResource } from '../../src/fhir/types';
 import { auditEvents, jobEntity } from '../../src/security/audit/audit-event';
 import { auditLogIndexer } from '../../src/search/audit-log-indexer';
 import { AUDIT_LOG_STORED_TERMS } from '../../src/search/audit-log-search';
 import { createIndexer } from '../../src/search/indexer';
+import { mongoStorageOn } from '../../src/storage/mongo/mongo-storage';
+import { createSqliteStorage } from '../../src/storage/sqlite/sqlite-storage';
 import { stampResource } from '../../src/storage/versioning';
+import { FakeMongo } from '../storage/mongo-fake';
 import { auditLogCaseEvents } from '../storage/audit-log-cases';
 
 /**
@@ -68,4 +73,28 @@ t.test('an AuditEvent: the standard entries of every parameter the log keeps, no
 t.test('another type is indexed as by the standard indexer', async (t) => {
   const patient = { resourceType: 'Patient', id: 'p1', name: [{ family: 'Smith' }], gender: 'female', birthDate: '1970-01-01' } as AnyResource;
   t.same(narrowed(patient), standard(patient));
+});
+
+t.test('both engines index the access log with the indexer they are given for it', async (t) => {
+  const counting = () => {
+    const types: string[] = [];
+    const indexer = (resource: AnyResource) => (types.push(resource.resourceType), standard(resource));
+    return { indexer, types };
+  };
+  const event = { ...events[0]!, id: undefined, meta: undefined } as unknown as AnyResource;
+
+  const sqliteMain = counting();
+  const sqliteLog = counting();
+  const sqlite = await createSqliteStorage({ path: ':memory:', indexer: sqliteMain.indexer, auditIndexer: sqliteLog.indexer });
+  t.teardown(() => sqlite.close());
+  // In memory there is no append thread: the audit buffer writes through a unit of work (install-audit.ts).
+  await sqlite.unitOfWork((tx) => tx.create(systemContext(BASE, 'audit'), { ...event, id: 'sqlite-1' } as AnyResource));
+  t.same([sqliteLog.types, sqliteMain.types], [['AuditEvent'], []], 'SQLite');
+
+  const mongoMain = counting();
+  const mongoLog = counting();
+  const fake = new FakeMongo();
+  const mongo = mongoStorageOn(fake.client as unknown as MongoClient, fake.db as unknown as Db, mongoMain.indexer, false, mongoLog.indexer);
+  await mongo.appendRecords!([{ ...event, id: 'mongo-1' } as AnyResource]);
+  t.same([mongoLog.types, mongoMain.types], [['AuditEvent'], []], 'MongoDB');
 });
