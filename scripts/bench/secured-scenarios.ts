@@ -128,12 +128,14 @@ export async function securedScenarios(sqlitePath: string, options: Options): Pr
   const draw = (n: number) => Math.floor(Math.random() * n);
   const readPath = (i: number) => `/Patient/bench-${i}`;
   const searchPath = () => `/Encounter?patient=bench-${treated[draw(treated.length)]}`;
-  // BENCH_SCENARIOS=read or search runs only those (to profile one of them).
+  // BENCH_SCENARIOS=read or search runs only those (to profile one of them), or the scenarios whose name starts with a word (operator).
   const kinds = (process.env.BENCH_SCENARIOS ?? 'read,search').split(',');
+  // BENCH_CPU_PROF=dir: the secured server writes a CPU profile there when it stops (node --cpu-prof).
+  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
 
   const floor = await startServerProcess({ SQLITE_PATH: sqlitePath }, [], join('scripts', 'bench', 'floor-server.js'));
   const open = await startServerProcess({ SQLITE_PATH: sqlitePath, AUTH_MODE: 'off', LOG_LEVEL: 'error' });
-  const secured = await startServerProcess({ SQLITE_PATH: sqlitePath });
+  const secured = await startServerProcess({ SQLITE_PATH: sqlitePath }, profile);
   try {
     const mint = tokenMinter(sqlitePath, secured);
     const patientTokens = await Promise.all(Array.from({ length: patients }, (_, i) => mint('--fhir-user', `Patient/bench-${i}`, '--patient', `bench-${i}`, '--scope', 'patient/*.rs')));
@@ -161,7 +163,7 @@ export async function securedScenarios(sqlitePath: string, options: Options): Pr
         spec: () => ({ method: 'GET', path: searchPath, headers: doctor }),
       },
     ];
-    const chosen = scenarios.filter((scenario) => kinds.includes(scenario.kind));
+    const chosen = scenarios.filter((scenario) => kinds.includes(scenario.kind) || kinds.some((word) => scenario.name.startsWith(word)));
     const urls = { floor: floor.url, open: open.url, secured: secured.url };
     const runs: LoadResult[] = [];
     const perRound = new Map(chosen.map((scenario) => [scenario.name, [] as number[]]));

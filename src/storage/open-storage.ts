@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Config } from '../config';
+import { auditLogIndexer } from '../search/audit-log-indexer';
 import type { Indexer } from '../search/index-entry';
 import { createMongoStorage } from './mongo/mongo-storage';
 import type { Storage } from './port';
@@ -8,12 +9,14 @@ import { createSqliteStorage } from './sqlite/sqlite-storage';
 
 /** MongoDB when MONGODB_URI is set; otherwise the embedded SQLite database. */
 export async function openStorage(config: Pick<Config, 'mongodbUri' | 'mongodbDb' | 'sqlitePath' | 'baseUrl'> & Partial<Pick<Config, 'sqliteCacheMb'>>, indexer: Indexer): Promise<Storage> {
-  if (config.mongodbUri) return createMongoStorage({ uri: config.mongodbUri, dbName: config.mongodbDb, indexer });
+  // The access log is indexed by its own parameters only (audit-log-indexer.ts), on the worker thread as here.
+  const auditIndexer = auditLogIndexer(config.baseUrl);
+  if (config.mongodbUri) return createMongoStorage({ uri: config.mongodbUri, dbName: config.mongodbDb, indexer, auditIndexer });
   if (config.sqlitePath !== ':memory:') mkdirSync(dirname(config.sqlitePath), { recursive: true });
-  // The access log is written on a worker thread that indexes with the standard indexer, as `indexer` does.
   return createSqliteStorage({
     path: config.sqlitePath,
     indexer,
+    auditIndexer,
     appendThread: { baseUrl: config.baseUrl },
     ...(config.sqliteCacheMb ? { cacheMb: config.sqliteCacheMb } : {}),
   });

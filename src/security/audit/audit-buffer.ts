@@ -13,15 +13,20 @@ export interface AuditBufferOptions {
 
 /** Longest wait between the first buffered event and the start of its write (the window is 250 ms including the write). */
 export const FLUSH_DELAY_MS = 100;
-/** A batch this large is written at once. */
-export const FLUSH_EVENTS = 100;
+/**
+ * A batch this large is written at once. Each batch is one commit, whose cost
+ * hardly depends on its size: at 500 an event costs the log's writer about a
+ * fifth less CPU than at 100 (measured on the SQLite append thread), and a
+ * busy server reaches it within the FLUSH_DELAY_MS window anyway.
+ */
+export const FLUSH_EVENTS = 500;
 /**
  * This many waiting while a write is in progress: the writes fall behind the
  * requests (the log is written on another thread, which can be slower than
  * the requests), and each audited response waits for its events instead of
  * adding to an ever longer wait. Keeps the buffered window bounded.
  */
-export const BEHIND_EVENTS = 3 * FLUSH_EVENTS;
+export const BEHIND_EVENTS = FLUSH_EVENTS + 200;
 /** Pause before writing again after a failure. */
 export const RETRY_DELAY_MS = 200;
 

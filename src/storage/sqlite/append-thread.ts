@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { AnyResource } from '../../fhir/types';
-import { createIndexer } from '../../search/indexer';
+import { auditLogIndexer } from '../../search/audit-log-indexer';
 import type { AppendRequest, AppendResponse, AppendThreadData } from './append-worker';
 import { AuditLogStore, auditLogPath } from './audit-log';
 import { applyPragmas } from './schema';
@@ -19,13 +19,13 @@ const db = new Database(auditLogPath(path));
 applyPragmas(db, { fsyncEveryCommit, cacheMb, readOnly: false });
 // The request thread takes the log's write lock too when it writes an AuditEvent (a POST): wait for it rather than fail the batch.
 db.pragma('busy_timeout = 60000');
-const log = new AuditLogStore(db, createIndexer({ baseUrl }));
+const log = new AuditLogStore(db, auditLogIndexer(baseUrl));
 const writeBatch = db.transaction((resources: AnyResource[], now: Date) => log.append(now, resources));
 
-parentPort!.on('message', ({ seq, resources }: AppendRequest) => {
+parentPort!.on('message', ({ seq, json }: AppendRequest) => {
   let response: AppendResponse;
   try {
-    writeBatch.immediate(resources, new Date());
+    writeBatch.immediate(JSON.parse(json) as AnyResource[], new Date());
     response = { seq };
   } catch (error) {
     response = { seq, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) };

@@ -13,7 +13,13 @@ export interface AppendThreadData {
 
 export interface AppendRequest {
   seq: number;
-  resources: AnyResource[];
+  /**
+   * The batch as JSON text. A string crosses to the thread as one copy,
+   * where a structured clone of the events walks each of their few dozen
+   * objects on the request thread (about a fifth of an audited read's CPU
+   * there, measured); the stored body is JSON anyway, so nothing is lost.
+   */
+  json: string;
 }
 
 /** No `error`: the batch is committed. */
@@ -66,7 +72,7 @@ export class AppendWorker {
       const worker = this.thread();
       // Keeps the process alive until the batch is answered (a shutdown waits for it).
       worker.ref();
-      worker.postMessage({ seq, resources } satisfies AppendRequest);
+      worker.postMessage({ seq, json: JSON.stringify(resources) } satisfies AppendRequest);
     });
     this.inFlight.add(written);
     const settled = () => void this.inFlight.delete(written);

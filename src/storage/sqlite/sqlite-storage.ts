@@ -22,6 +22,8 @@ export interface SqliteStorageOptions {
   /** A database file (its folder is created) or ':memory:'. */
   path: string;
   indexer: Indexer;
+  /** Indexes the access log's events (`indexer` by default): audit-log-indexer.ts gives the same entries for what the log keeps, for less. */
+  auditIndexer?: Indexer;
   /**
    * fsync every commit (`synchronous = FULL`) so that commits also survive a
    * power cut, not only a crash of the process. Off by default: see schema.ts.
@@ -31,7 +33,7 @@ export interface SqliteStorageOptions {
   cacheMb?: number;
   /**
    * Write `appendRecords` batches on a worker thread that indexes them with
-   * the standard indexer for this base URL (append-worker.ts). Only for a
+   * the access log's indexer for this base URL (append-worker.ts, audit-log-indexer.ts). Only for a
    * file: a second connection to ':memory:' would be another database.
    */
   appendThread?: { baseUrl: string };
@@ -72,7 +74,8 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
   createAuditLogSchema(writerDb, 'audit');
   // A database from before the current index tables gets them refilled before it serves anything.
   if (createSchema(writerDb).reindex) reindexSqlite(writerDb, options.indexer);
-  const writerLog = new AuditLogStore(writerDb, options.indexer);
+  const auditIndexer = options.auditIndexer ?? options.indexer;
+  const writerLog = new AuditLogStore(writerDb, auditIndexer);
   migrateAuditEvents(writerDb, writerLog, options.progress ?? ((line) => process.stderr.write(`${line}\n`)));
   const writer = new ResourceStore(writerDb, options.indexer, writerLog);
 
@@ -82,7 +85,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
     readerDb = new Database(options.path);
     applyPragmas(readerDb, { ...pragmas, readOnly: true });
     attachAuditLog(readerDb, logPath, pragmas.fsyncEveryCommit);
-    reader = new ResourceStore(readerDb, options.indexer, new AuditLogStore(readerDb, options.indexer));
+    reader = new ResourceStore(readerDb, options.indexer, new AuditLogStore(readerDb, auditIndexer));
   }
 
   const lock = new WriteLock();
