@@ -133,7 +133,9 @@ export async function securedScenarios(sqlitePath: string, options: Options): Pr
 
   const floor = await startServerProcess({ SQLITE_PATH: sqlitePath }, [], join('scripts', 'bench', 'floor-server.js'));
   const open = await startServerProcess({ SQLITE_PATH: sqlitePath, AUTH_MODE: 'off', LOG_LEVEL: 'error' });
-  const secured = await startServerProcess({ SQLITE_PATH: sqlitePath });
+  // BENCH_CPU_PROF=dir: the secured server writes a CPU profile there when it stops (node --cpu-prof).
+  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  const secured = await startServerProcess({ SQLITE_PATH: sqlitePath }, profile);
   try {
     const mint = tokenMinter(sqlitePath, secured);
     const patientTokens = await Promise.all(Array.from({ length: patients }, (_, i) => mint('--fhir-user', `Patient/bench-${i}`, '--patient', `bench-${i}`, '--scope', 'patient/*.rs')));

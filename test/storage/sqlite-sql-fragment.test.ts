@@ -3,7 +3,8 @@ import t from 'tap';
 import { inList, raw, sql } from '../../src/storage/sqlite/sql-fragment';
 import { ConditionCompiler } from '../../src/storage/sqlite/condition-sql';
 import { createSchema } from '../../src/storage/sqlite/schema';
-import type { ParamCondition } from '../../src/search/query';
+import { installValueSets } from '../../src/storage/sqlite/value-sets';
+import type { Condition, ParamCondition } from '../../src/search/query';
 
 const values = (n: number) => Array.from({ length: n }, (_, i) => `Patient/p${i}`);
 
@@ -43,4 +44,28 @@ t.test("a per-resource test of a long list reads the resource's few entries and 
   const probe = plan.find((detail) => detail.includes('PRIMARY KEY (resource=? AND param=?)'));
   t.ok(probe, plan.join('; '));
   t.notMatch(probe!, /ref=\?/, 'the listed values are not probed one by one');
+});
+
+t.test('a row test is compiled once per condition object, its long lists looked up in a Set built once', async (t) => {
+  const db = new Database(':memory:');
+  t.teardown(() => db.close());
+  createSchema(db);
+  installValueSets(db);
+  const condition: Condition = { kind: 'param', code: 'subject', type: 'reference', values: values(300).map((ref) => ({ kind: 'reference', ref })), rowTest: true };
+  const first = new ConditionCompiler(undefined).test('r', condition);
+  t.equal(new ConditionCompiler(undefined).test('r', condition), first, 'the same fragment for the same condition and row');
+  t.not(new ConditionCompiler(undefined).test('r', { ...condition }), first, 'another condition object (new data) is compiled afresh');
+  t.notMatch(first.text, /json_each/, 'no JSON list to parse per query');
+  t.match(first.text, /concord_in_set\(\?, kx1\.ref\)/);
+  t.equal(first.params.filter((p) => typeof p === 'string' && p.startsWith('[')).length, 0);
+  const insert = db.prepare("INSERT INTO resources (type, id, version_id, last_updated, deleted, json) VALUES ('Observation', ?, 1, '2024-01-01T00:00:00.000Z', 0, '{}')");
+  const pkOf = (id: string) => Number(insert.run(id).lastInsertRowid);
+  const entry = db.prepare("INSERT INTO idx_reference (resource, type, param, seq, ref, target_type, target_id) VALUES (?, 'Observation', 'subject', 0, ?, 'Patient', ?)");
+  entry.run(pkOf('in'), 'Patient/p299', 'p299');
+  entry.run(pkOf('out'), 'Patient/p300', 'p300');
+  pkOf('none');
+  const ids = (test: { text: string; params: readonly unknown[] }) =>
+    (db.prepare(`SELECT r.id FROM resources r WHERE ${test.text} ORDER BY r.id`).all(...test.params) as Array<{ id: string }>).map((row) => row.id);
+  t.same(ids(first), ['in'], 'the Set answers as the IN list');
+  t.same(ids({ text: `NOT (${first.text})`, params: first.params }), ['none', 'out'], 'and so does its negation');
 });

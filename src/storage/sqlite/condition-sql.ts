@@ -17,6 +17,7 @@ import type { ChainCondition, CompositeValue, Condition, HasCondition, ParamCond
 import { componentParam, compositeTable, indexTables, tableOfParamType, type ValueKind } from './index-tables';
 import { and, inList, join, list, or, raw, sql, type Sql } from './sql-fragment';
 import { rangeMatch, valueMatch, valuesMatch } from './value-sql';
+import { SetHolder } from './value-sets';
 
 const notSupported = (message: string) => FhirError.of(400, 'not-supported', message);
 
@@ -35,10 +36,44 @@ interface Driver {
   exact?: boolean;
 }
 
+/**
+ * Row tests compiled once per condition object and row alias. The access
+ * filter's conditions are the same objects from request to request while
+ * the data they were compiled from is unchanged (the consent layer caches
+ * them, keyed by change stamps: src/security/consent/consent-source.ts); a
+ * change gives new objects, so an entry can never be stale, and it goes
+ * with its condition. Only conditions without chains or `_has` are kept:
+ * their SQL depends on nothing but the condition and the row (no access
+ * filter inside, no outer alias but the row).
+ */
+const compiledRowTests = new WeakMap<Condition, Map<string, Sql> | null>();
+
+/** Aliases of a reused fragment: a prefix of their own, never one of a statement's other aliases (which it may sit beside, never inside). */
+const REUSED = 'k';
+
+function isClosed(condition: Condition): boolean {
+  switch (condition.kind) {
+    case 'chain':
+    case 'has':
+      return false;
+    case 'any':
+      return condition.of.every((group) => group.every(isClosed));
+    case 'not':
+      return isClosed(condition.condition);
+    default:
+      return true;
+  }
+}
+
 export class ConditionCompiler {
   private aliases = 0;
 
-  constructor(private readonly access: AccessFilter | undefined) {}
+  /** `sets`: this compiler builds a fragment to be reused; long value lists become Sets it holds (value-sets.ts). */
+  constructor(
+    private readonly access: AccessFilter | undefined,
+    private readonly prefix = '',
+    private readonly sets?: SetHolder,
+  ) {}
 
   /**
    * The WHERE clause selecting the current resources of `types` (alias `row`)
@@ -112,7 +147,7 @@ export class ConditionCompiler {
   }
 
   private alias(prefix: string): string {
-    return `${prefix}${++this.aliases}`;
+    return `${this.prefix}${prefix}${++this.aliases}`;
   }
 
   /**
@@ -139,7 +174,19 @@ export class ConditionCompiler {
    */
   test(row: string, condition: Condition): Sql {
     if (!condition.rowTest) return this.plainTest(row, condition);
-    return sql`NOT ${sql`NOT ${this.plainTest(row, condition)}`}`;
+    if (this.sets) return sql`NOT ${sql`NOT ${this.plainTest(row, condition)}`}`;
+    let byRow = compiledRowTests.get(condition);
+    if (byRow === undefined) compiledRowTests.set(condition, (byRow = isClosed(condition) ? new Map() : null));
+    if (byRow === null) return sql`NOT ${sql`NOT ${this.plainTest(row, condition)}`}`;
+    let compiled = byRow.get(row);
+    if (compiled === undefined) {
+      const sets = new SetHolder();
+      const fragment = new ConditionCompiler(undefined, REUSED, sets).test(row, condition);
+      // The fragment keeps its Sets alive as long as it is kept (value-sets.ts).
+      compiled = Object.assign(fragment, { sets: sets.held });
+      byRow.set(row, compiled);
+    }
+    return compiled;
   }
 
   private plainTest(row: string, condition: Condition): Sql {
@@ -201,7 +248,7 @@ export class ConditionCompiler {
       if (value.kind !== 'token' || value.code === undefined) throw badRequest('_id needs an id');
       return value.code;
     });
-    const test = inList(raw(`${row}.id`), ids);
+    const test = inList(raw(`${row}.id`), ids, false, this.sets);
     return condition.modifier === 'not' ? sql`NOT ${test}` : test;
   }
 
@@ -244,7 +291,7 @@ export class ConditionCompiler {
         match: or(composites.map((value) => this.compositeMatch(e, condition.code, value))),
       };
     }
-    return { table: tableFor(condition), param: condition.code, match: valuesMatch(e, condition.values, condition.modifier, probe) };
+    return { table: tableFor(condition), param: condition.code, match: valuesMatch(e, condition.values, condition.modifier, probe, this.sets) };
   }
 
   /** Component 0 on the row `e`; every other component on a row of the same composite entry (same grp). */

@@ -12,6 +12,7 @@ import { compartmentPatients } from '../../search/compartment-patients';
 import { identity, notBefore, stampResource } from '../versioning';
 import type { AuditLogStore } from './audit-log';
 import { ConditionCompiler } from './condition-sql';
+import { installValueSets } from './value-sets';
 import { EntryWriter } from './entry-writer';
 import { compileHistory, visibleVersions } from './history-sql';
 import { findIncluded } from './includes';
@@ -72,6 +73,8 @@ export class ResourceStore {
     /** The access log (audit-log.ts): AuditEvents are read and written there, never in the resource tables. */
     private readonly auditLog?: AuditLogStore,
   ) {
+    // Cached access conditions look their long lists up in Sets (condition-sql.ts).
+    installValueSets(db);
     this.selectCurrent = db.prepare(`SELECT ${resourceColumns} FROM resources r WHERE r.type = ? AND r.id = ?`);
     this.selectCurrentForWrite = db.prepare('SELECT pk, version_id, last_updated, deleted FROM resources WHERE type = ? AND id = ?');
     this.selectVersion = db.prepare(
