@@ -13,6 +13,7 @@ import { identity, notBefore, stampResource } from '../versioning';
 import type { AuditLogStore } from './audit-log';
 import { ConditionCompiler } from './condition-sql';
 import { installValueSets } from './value-sets';
+import { bumpChangeCountSql } from './change-counters';
 import { EntryWriter } from './entry-writer';
 import { compileHistory, visibleVersions } from './history-sql';
 import { findIncluded } from './includes';
@@ -64,6 +65,7 @@ export class ResourceStore {
   private readonly insertCurrent: Statement;
   private readonly updateCurrent: Statement;
   private readonly insertHistory: Statement;
+  private readonly bumpChangeCount: Statement;
   private readonly entries: EntryWriter;
   private readonly dynamic = new Map<string, Statement>();
 
@@ -84,6 +86,7 @@ export class ResourceStore {
       'INSERT INTO resources (type, id, version_id, last_updated, deleted, json, patients) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );
     this.updateCurrent = db.prepare('UPDATE resources SET version_id = ?, last_updated = ?, deleted = ?, json = ?, patients = ? WHERE pk = ?');
+    this.bumpChangeCount = db.prepare(bumpChangeCountSql);
     this.insertHistory = db.prepare(
       'INSERT INTO history (type, id, version_id, last_updated, deleted, json, patients) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );
@@ -283,6 +286,8 @@ export class ResourceStore {
     }
     this.insertHistory.run(type, id, versionId, lastUpdated, deleted, json, patientsColumn);
     this.entries.insert(pk, type, entries);
+    // In the write's transaction: every process on the file sees the change stamp move with it (change-counters.ts).
+    this.bumpChangeCount.run(type);
     const record: VersionRecord = { resourceType: type, id, versionId, lastUpdated, deleted: !stored };
     if (stored) record.resource = stored;
     if (patients) record.patients = patients;

@@ -2,6 +2,7 @@ import type { Database } from 'better-sqlite3';
 import { DEFAULT_SQLITE_CACHE_MB } from '../../config';
 import { allIndexTables } from './index-tables';
 import { addPatientColumns } from './stored-patients';
+import { changeCountsDdl } from './change-counters';
 
 /**
  * Durability: WAL with `synchronous = NORMAL`. A commit is appended to the WAL
@@ -240,6 +241,7 @@ export function createSchema(db: Database): { reindex: boolean } {
   const outdated = version < indexSchemaVersion && db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'idx_token'").get() !== undefined;
   if (outdated) for (const table of allIndexTables) db.exec(`DROP TABLE IF EXISTS ${table}`);
   db.exec(schemaDdl);
+  db.exec(changeCountsDdl);
   addPatientColumns(db);
   db.pragma(`user_version = ${indexSchemaVersion}`);
   return { reindex: outdated };
