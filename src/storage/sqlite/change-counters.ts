@@ -24,6 +24,10 @@ export class ChangeCounters {
   private readonly shared?: { dataVersion: Statement; all: Statement };
   private seenVersion: unknown;
   private stored = new Map<string, number>();
+  /** Moves with every count here or read from the table: a stamp computed at the same generation is the same. */
+  private generation = 0;
+  /** The last stamp per list of types (the callers pass the same constant lists), with its generation. */
+  private readonly last = new WeakMap<readonly string[], { generation: number; stamp: string }>();
 
   /** `db`: a connection that sees other connections' commits to the file; none for an in-memory database. */
   constructor(db?: Database) {
@@ -33,18 +37,25 @@ export class ChangeCounters {
   /** Called once a write to `resourceType` has committed. */
   committed(resourceType: string): void {
     this.counts.set(resourceType, (this.counts.get(resourceType) ?? 0) + 1);
+    this.generation++;
   }
 
   stamp(resourceTypes: readonly string[]): string {
-    const own = resourceTypes.map((type) => this.counts.get(type) ?? 0).join('.');
-    if (!this.shared) return own;
-    const version = this.shared.dataVersion.get();
-    if (version !== this.seenVersion) {
-      // Version first, then the counts: a commit in between is read now and read again next time, never missed.
-      this.seenVersion = version;
-      this.stored = new Map((this.shared.all.all() as Array<{ type: string; count: number }>).map((row) => [row.type, row.count]));
+    if (this.shared) {
+      const version = this.shared.dataVersion.get();
+      if (version !== this.seenVersion) {
+        // Version first, then the counts: a commit in between is read now and read again next time, never missed.
+        this.seenVersion = version;
+        this.stored = new Map((this.shared.all.all() as Array<{ type: string; count: number }>).map((row) => [row.type, row.count]));
+        this.generation++;
+      }
     }
-    return `${own}/${resourceTypes.map((type) => this.stored.get(type) ?? 0).join('.')}`;
+    const last = this.last.get(resourceTypes);
+    if (last?.generation === this.generation) return last.stamp;
+    const own = resourceTypes.map((type) => this.counts.get(type) ?? 0).join('.');
+    const stamp = this.shared ? `${own}/${resourceTypes.map((type) => this.stored.get(type) ?? 0).join('.')}` : own;
+    this.last.set(resourceTypes, { generation: this.generation, stamp });
+    return stamp;
   }
 }
 
