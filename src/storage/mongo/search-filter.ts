@@ -2,7 +2,7 @@ import type { Document } from 'mongodb';
 import type { AccessFilter } from '../../context';
 import { badRequest, FhirError } from '../../errors';
 import type { IndexEntryKind } from '../../search/index-entry';
-import type { ChainCondition, Condition, HasCondition, ParamCondition, ParamType, SearchValue } from '../../search/query';
+import { isSelfContained, type ChainCondition, type Condition, type HasCondition, type ParamCondition, type ParamType, type SearchValue } from '../../search/query';
 import { allOf, entryMatches, type ValueSite } from './entry-match';
 
 /**
@@ -76,25 +76,11 @@ function accessMatch(scope: FilterScope, resolved: Resolutions): Document {
  */
 const compiledAccess = new WeakMap<Condition, Document>();
 
-function isClosed(condition: Condition): boolean {
-  switch (condition.kind) {
-    case 'chain':
-    case 'has':
-      return false;
-    case 'any':
-      return condition.of.every((group) => group.every(isClosed));
-    case 'not':
-      return isClosed(condition.condition);
-    default:
-      return true;
-  }
-}
-
 export function compileAccessCondition(condition: Condition, resolved: Resolutions): Document {
   let compiled = compiledAccess.get(condition);
   if (compiled === undefined) {
     compiled = compileCondition(condition, resolved);
-    if (isClosed(condition)) compiledAccess.set(condition, compiled);
+    if (isSelfContained(condition)) compiledAccess.set(condition, compiled);
   }
   return compiled;
 }

@@ -13,7 +13,7 @@
  */
 import type { AccessFilter } from '../../context';
 import { badRequest, FhirError } from '../../errors';
-import type { ChainCondition, CompositeValue, Condition, HasCondition, ParamCondition, SearchValue } from '../../search/query';
+import { isSelfContained, type ChainCondition, type CompositeValue, type Condition, type HasCondition, type ParamCondition, type SearchValue } from '../../search/query';
 import { componentParam, compositeTable, indexTables, tableOfParamType, type ValueKind } from './index-tables';
 import { and, inList, join, list, or, raw, sql, type Sql } from './sql-fragment';
 import { rangeMatch, valueMatch, valuesMatch } from './value-sql';
@@ -50,20 +50,6 @@ const compiledRowTests = new WeakMap<Condition, Map<string, Sql> | null>();
 
 /** Aliases of a reused fragment: a prefix of their own, never one of a statement's other aliases (which it may sit beside, never inside). */
 const REUSED = 'k';
-
-function isClosed(condition: Condition): boolean {
-  switch (condition.kind) {
-    case 'chain':
-    case 'has':
-      return false;
-    case 'any':
-      return condition.of.every((group) => group.every(isClosed));
-    case 'not':
-      return isClosed(condition.condition);
-    default:
-      return true;
-  }
-}
 
 export class ConditionCompiler {
   private aliases = 0;
@@ -176,7 +162,7 @@ export class ConditionCompiler {
     if (!condition.rowTest) return this.plainTest(row, condition);
     if (this.sets) return sql`NOT ${sql`NOT ${this.plainTest(row, condition)}`}`;
     let byRow = compiledRowTests.get(condition);
-    if (byRow === undefined) compiledRowTests.set(condition, (byRow = isClosed(condition) ? new Map() : null));
+    if (byRow === undefined) compiledRowTests.set(condition, (byRow = isSelfContained(condition) ? new Map() : null));
     if (byRow === null) return sql`NOT ${sql`NOT ${this.plainTest(row, condition)}`}`;
     let compiled = byRow.get(row);
     if (compiled === undefined) {
