@@ -194,3 +194,23 @@ export function tokensBySystem(values: readonly SearchValue[]): { codesBySystem:
   }
   return { codesBySystem, others };
 }
+
+/**
+ * No chain or `_has` anywhere inside: the condition is about the resource's
+ * own entries only, so an adapter's compiled form of it depends on nothing
+ * else (no targets to look up, no access filter applied inside) and can be
+ * kept with the condition object.
+ */
+export function isSelfContained(condition: Condition): boolean {
+  switch (condition.kind) {
+    case 'chain':
+    case 'has':
+      return false;
+    case 'any':
+      return condition.of.every((group) => group.every(isSelfContained));
+    case 'not':
+      return isSelfContained(condition.condition);
+    default:
+      return true;
+  }
+}

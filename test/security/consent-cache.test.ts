@@ -5,6 +5,9 @@
  * warm (the request before the write filled it). The clock alone expires an
  * entry at a Consent's period end; AuditEvents never do.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import t from 'tap';
 import { systemContext, type Principal } from '../../src/context';
 import type { AnyResource } from '../../src/fhir/types';
@@ -165,4 +168,37 @@ t.test('a cached filter expires when the clock reaches a Consent period boundary
   t.equal(await sees('2024-06-01T00:00:00Z'), false, 'inside the opt-out period: hidden');
   t.equal(await sees('2024-12-31T23:59:59Z'), false, 'still inside it, from the cache');
   t.equal(await sees('2025-01-01T00:00:00Z'), true, 'after its end: visible, without any write');
+});
+
+t.test('two servers on one SQLite file: a Consent written by one counts on the other\'s very next request', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'concord-consent-cache-'));
+  const path = join(dir, 'shared.db');
+  const open = () => createSqliteStorage({ path, indexer: createIndexer({ baseUrl: BASE_URL }) });
+  // Two storages on one file: each has its own connections and in-memory counts, as two processes do.
+  const here = open();
+  const there = open();
+  t.teardown(async () => {
+    await here.close();
+    await there.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const ctx = systemContext(BASE_URL);
+  await here.create(ctx, { resourceType: 'Patient', id: 'p', generalPractitioner: [{ reference: 'Practitioner/d' }] } as AnyResource);
+  const source = consentAccessSource(here, BASE_URL);
+  const principal = user('Practitioner/d', 'TREAT');
+  const sees = async () => {
+    const part = await source(at(principal, '2024-06-01T00:00:00Z'));
+    const access = { conditionsFor: (type: string) => part?.conditionsFor(type) ?? [] };
+    return (await here.read({ ...ctx, principal, access }, 'Patient', 'p')) !== undefined;
+  };
+  t.equal(await sees(), true, 'treated: visible');
+  t.equal(await sees(), true, 'again, from the cache');
+  await there.update(ctx, optOut('p') as AnyResource);
+  t.equal(await sees(), false, 'the other server\'s opt-out counts at once');
+  await there.delete(ctx, 'Consent', 'optout-p');
+  t.equal(await sees(), true, 'and so does its delete');
+  await there.update(ctx, optOut('p') as AnyResource);
+  t.equal(await sees(), false, 'written again');
+  await there.update(ctx, optOut('p', { status: 'inactive' }) as AnyResource);
+  t.equal(await sees(), true, 'revoked (no longer active)');
 });

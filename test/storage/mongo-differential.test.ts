@@ -307,6 +307,31 @@ t.test('access on reads other than search (visibility.ts)', async (t) => {
   t.ok(systemHistory.includes('Encounter/enc1/1') && !systemHistory.includes('Patient/pat-peter/1'), 'system history too');
 });
 
+t.test('access conditions kept across requests: compiled once, a _has still resolved per query', async (t) => {
+  const image = new MingoImage(searchIndexer);
+  await writeSearchFixtures(image);
+  // The consent layer hands out the same condition objects while its data is unchanged (consent-source.ts).
+  const kept: Condition = { ...notId('pat-peter'), rowTest: true };
+  const keeping: AccessFilter = { conditionsFor: (type) => (type === 'Patient' ? [kept] : []) };
+  const first = await visibleResourceFilter(image.reader, keeping, 'Patient', 'pat-zoe');
+  const again = await visibleResourceFilter(image.reader, keeping, 'Patient', 'pat-zoe');
+  t.equal(again.$and[1].$and[0], first.$and[1].$and[0], 'the same compiled filter for the same condition object');
+  t.same(idsOf((await image.search(contextAt(fixtureTime(0)), parsed('Patient?_sort=_id'))).records).includes('Patient/pat-peter'), true);
+  t.notOk(idsOf((await image.search({ ...contextAt(fixtureTime(0)), access: keeping }, parsed('Patient?_sort=_id'))).records).includes('Patient/pat-peter'));
+  const other = await visibleResourceFilter(image.reader, { conditionsFor: () => [{ ...kept }] }, 'Patient', 'pat-zoe');
+  t.not(other.$and[1].$and[0], first.$and[1].$and[0], 'another condition object is compiled afresh');
+
+  const has: Condition = { kind: 'has', resourceType: 'Observation', referenceParam: 'subject', where: parsed('Observation?code=8867-4').where[0]!, rowTest: true };
+  const withHeartRate: AccessFilter = { conditionsFor: (type) => (type === 'Patient' ? [has] : []) };
+  const heartRate = async () => idsOf((await image.search({ ...contextAt(fixtureTime(0)), access: withHeartRate }, parsed('Patient?_sort=_id'))).records);
+  t.notOk((await heartRate()).includes('Patient/pat-anna'));
+  await image.create(contextAt(fixtureTime(0)), {
+    resourceType: 'Observation', id: 'anna-hr', status: 'final', subject: { reference: 'Patient/pat-anna' },
+    code: { coding: [{ system: 'http://loinc.org', code: '8867-4' }] },
+  } as AnyResource);
+  t.ok((await heartRate()).includes('Patient/pat-anna'), 'the same _has condition object sees the new Observation');
+});
+
 t.test('exists (visibility.ts): current, not deleted, visible, in one find', async (t) => {
   const image = new MingoImage(searchIndexer);
   await writeSearchFixtures(image);

@@ -21,7 +21,9 @@ for (const [name, condition] of [
   t.test(`rowTest on ${name}`, async (t) => {
     const marked = compiler().from('r', ['Patient'], [{ ...condition, rowTest: true }]);
     const spelled = compiler().from('r', ['Patient'], [notNot(condition)]);
-    t.same(marked, spelled, 'the same FROM, WHERE and parameters as NOT NOT');
+    // A row test is compiled once and reused, with aliases of its own (`k…`, condition-sql.ts).
+    const ownAliases = (where: { text: string }) => ({ ...where, text: where.text.replace(/\bk([a-z]\d+)/g, '$1') });
+    t.same({ ...marked, where: ownAliases(marked.where) }, spelled, 'the same FROM, WHERE and parameters as NOT NOT');
     t.equal(marked.driver, undefined, 'not a driving set');
     t.match(marked.where.text, /NOT NOT /, 'tested on the row');
     const unmarked = compiler().from('r', ['Patient'], [condition]);

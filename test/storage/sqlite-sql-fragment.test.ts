@@ -3,7 +3,8 @@ import t from 'tap';
 import { inList, raw, sql } from '../../src/storage/sqlite/sql-fragment';
 import { ConditionCompiler } from '../../src/storage/sqlite/condition-sql';
 import { createSchema } from '../../src/storage/sqlite/schema';
-import type { ParamCondition } from '../../src/search/query';
+import { installValueSets } from '../../src/storage/sqlite/value-sets';
+import type { Condition, ParamCondition } from '../../src/search/query';
 
 const values = (n: number) => Array.from({ length: n }, (_, i) => `Patient/p${i}`);
 
@@ -55,4 +56,35 @@ t.test("a per-resource test of a range reads the resource's rows by the table's 
   const plan = (db.prepare(`EXPLAIN QUERY PLAN SELECT r.pk FROM resources r WHERE ${compiled.text}`).all(...compiled.params) as Array<{ detail: string }>).map((row) => row.detail);
   t.ok(plan.some((detail) => /SEARCH x\d+ .*PRIMARY KEY \(resource=\? AND param=\?\)/.test(detail)), plan.join('; '));
   t.notOk(plan.some((detail) => detail.includes('idx_date_by_')), 'no value index');
+});
+
+t.test('a row test is compiled once per condition object, its long lists looked up in a Set built once', async (t) => {
+  const db = new Database(':memory:');
+  t.teardown(() => db.close());
+  createSchema(db);
+  installValueSets(db);
+  const condition: Condition = { kind: 'param', code: 'subject', type: 'reference', values: values(300).map((ref) => ({ kind: 'reference', ref })), rowTest: true };
+  const first = new ConditionCompiler(undefined).test('r', condition);
+  t.equal(new ConditionCompiler(undefined).test('r', condition), first, 'the same fragment for the same condition and row');
+  t.not(new ConditionCompiler(undefined).test('r', { ...condition }), first, 'another condition object (new data) is compiled afresh');
+  t.notMatch(first.text, /json_each/, 'no JSON list to parse per query');
+  t.match(first.text, /concord_in_set\(\?, kx1\.ref\)/);
+  t.equal(first.params.filter((p) => typeof p === 'string' && p.startsWith('[')).length, 0);
+  const insert = db.prepare("INSERT INTO resources (type, id, version_id, last_updated, deleted, json) VALUES ('Observation', ?, 1, '2024-01-01T00:00:00.000Z', 0, '{}')");
+  const pkOf = (id: string) => Number(insert.run(id).lastInsertRowid);
+  const subject = Number(db.prepare("INSERT INTO search_params (type, code) VALUES ('Observation', 'subject')").run().lastInsertRowid);
+  const entry = db.prepare(`INSERT INTO idx_reference (resource, param, seq, ref, target_type, target_id) VALUES (?, ${subject}, 0, ?, 'Patient', ?)`);
+  entry.run(pkOf('in'), 'Patient/p299', 'p299');
+  entry.run(pkOf('out'), 'Patient/p300', 'p300');
+  pkOf('none');
+  const ids = (test: { text: string; params: readonly unknown[] }) =>
+    (db.prepare(`SELECT r.id FROM resources r WHERE ${test.text} ORDER BY r.id`).all(...test.params) as Array<{ id: string }>).map((row) => row.id);
+  t.same(ids(first), ['in'], 'the Set answers as the IN list');
+  t.same(ids({ text: `NOT (${first.text})`, params: first.params }), ['none', 'out'], 'and so does its negation');
+  // The row's types are in the SQL (the parameter id of each type): rows of another type get their own fragment.
+  const ofObservation = new ConditionCompiler(undefined).rows('r', ['Observation'], [condition], false);
+  const ofCondition = new ConditionCompiler(undefined).rows('r', ['Condition'], [condition], false);
+  t.ok(ofObservation.params.includes('Observation') && !ofObservation.params.includes('Condition'), 'Observation rows name the Observation parameter');
+  t.ok(ofCondition.params.includes('Condition') && !ofCondition.params.includes('Observation'), 'Condition rows name the Condition parameter, not a cached Observation fragment');
+  t.same(ids(ofObservation), ['in'], 'and the typed fragment finds the row');
 });

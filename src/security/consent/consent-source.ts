@@ -23,6 +23,8 @@ import { EMERGENCY_TREAT } from './vocabulary';
 
 /** Distinct actor, purpose and action combinations kept (an entry is a compiled filter, a few kB). */
 const CACHED_PARTS = 2000;
+/** One constant list: an adapter may remember its last stamp per list (the SQLite one does). */
+const CONSENTS: readonly string[] = ['Consent'];
 
 export function consentAccessSource(storage: Storage, baseUrl: string): AccessPartSource {
   const indexer = createIndexer({ baseUrl });
@@ -42,7 +44,7 @@ export function consentAccessSource(storage: Storage, baseUrl: string): AccessPa
         const found = await consentsByPatient(storage, ctx);
         return { value: found, until: found.changesAt };
       };
-      return stamp === undefined ? (await load()).value : consents.get(JSON.stringify([await storage.changeStamp!(['Consent'])]), now, load);
+      return stamp === undefined ? (await load()).value : consents.get(JSON.stringify([await storage.changeStamp!(CONSENTS)]), now, load);
     };
     const compile = async (): Promise<Timed<ConsentAccessPart>> => {
       const { actor, changesAt } = await resolveActorUntil(storage, ctx, { fhirUser: principal.fhirUser });

@@ -2,7 +2,7 @@ import type { Document } from 'mongodb';
 import type { AccessFilter } from '../../context';
 import { badRequest, FhirError } from '../../errors';
 import type { IndexEntryKind } from '../../search/index-entry';
-import type { ChainCondition, Condition, HasCondition, ParamCondition, ParamType, SearchValue } from '../../search/query';
+import { isSelfContained, type ChainCondition, type Condition, type HasCondition, type ParamCondition, type ParamType, type SearchValue } from '../../search/query';
 import { allOf, entryMatches, type ValueSite } from './entry-match';
 
 /**
@@ -60,9 +60,29 @@ export function compileFilter(scope: FilterScope, resolved: Resolutions): Docume
 /** Each type with its own access conditions; one type needs no `type` test (the filter already has it). */
 function accessMatch(scope: FilterScope, resolved: Resolutions): Document {
   if (![...scope.access.values()].some((conditions) => conditions.length > 0)) return {};
-  const perType = [...new Set(scope.types)].map((type) => allOf((scope.access.get(type) ?? []).map((c) => compileCondition(c, resolved))));
+  const perType = [...new Set(scope.types)].map((type) => allOf((scope.access.get(type) ?? []).map((c) => compileAccessCondition(c, resolved))));
   if (perType.length === 1) return perType[0]!;
   return { $or: [...new Set(scope.types)].map((type, i) => allOf([{ type }, perType[i]!])) };
+}
+
+/**
+ * Access conditions compiled once per condition object. They are the same
+ * objects from request to request while the data they were compiled from is
+ * unchanged (the consent layer caches them, keyed by change stamps:
+ * src/security/consent/consent-source.ts); a change gives new objects, so an
+ * entry can never be stale, and it goes with its condition. Only conditions
+ * without chains or `_has` are kept: their filter depends on nothing but the
+ * condition (no resolution). The filters are shared: never mutated.
+ */
+const compiledAccess = new WeakMap<Condition, Document>();
+
+export function compileAccessCondition(condition: Condition, resolved: Resolutions): Document {
+  let compiled = compiledAccess.get(condition);
+  if (compiled === undefined) {
+    compiled = compileCondition(condition, resolved);
+    if (isSelfContained(condition)) compiledAccess.set(condition, compiled);
+  }
+  return compiled;
 }
 
 export function compileCondition(condition: Condition, resolved: Resolutions): Document {

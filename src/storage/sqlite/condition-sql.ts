@@ -13,10 +13,11 @@
  */
 import type { AccessFilter } from '../../context';
 import { badRequest, FhirError } from '../../errors';
-import type { ChainCondition, CompositeValue, Condition, HasCondition, ParamCondition, SearchValue } from '../../search/query';
+import { isSelfContained, type ChainCondition, type CompositeValue, type Condition, type HasCondition, type ParamCondition, type SearchValue } from '../../search/query';
 import { compositeSlots, slotColumn, tableOfParamType } from './index-tables';
 import { and, inList, join, list, or, raw, sql, type Sql } from './sql-fragment';
 import { rangeMatch, valueMatch, valuesMatch } from './value-sql';
+import { SetHolder } from './value-sets';
 
 const notSupported = (message: string) => FhirError.of(400, 'not-supported', message);
 
@@ -35,12 +36,33 @@ interface Driver {
   exact?: boolean;
 }
 
+/**
+ * Row tests compiled once per condition object, row alias and the row's
+ * types (whose parameter ids the probes name). The access
+ * filter's conditions are the same objects from request to request while
+ * the data they were compiled from is unchanged (the consent layer caches
+ * them, keyed by change stamps: src/security/consent/consent-source.ts); a
+ * change gives new objects, so an entry can never be stale, and it goes
+ * with its condition. Only conditions without chains or `_has` are kept:
+ * their SQL depends on nothing but the condition and the row (no access
+ * filter inside, no outer alias but the row).
+ */
+const compiledRowTests = new WeakMap<Condition, Map<string, Sql> | null>();
+
+/** Aliases of a reused fragment: a prefix of their own, never one of a statement's other aliases (which it may sit beside, never inside). */
+const REUSED = 'k';
+
 export class ConditionCompiler {
   private aliases = 0;
   /** The resource types each row alias may have: whose parameter ids its probes name (search_params). */
   private readonly rowTypes = new Map<string, readonly string[]>();
 
-  constructor(private readonly access: AccessFilter | undefined) {}
+  /** `sets`: this compiler builds a fragment to be reused; long value lists become Sets it holds (value-sets.ts). */
+  constructor(
+    private readonly access: AccessFilter | undefined,
+    private readonly prefix = '',
+    private readonly sets?: SetHolder,
+  ) {}
 
   /**
    * The WHERE clause selecting the current resources of `types` (alias `row`)
@@ -116,7 +138,7 @@ export class ConditionCompiler {
   }
 
   private alias(prefix: string): string {
-    return `${prefix}${++this.aliases}`;
+    return `${this.prefix}${prefix}${++this.aliases}`;
   }
 
   /**
@@ -143,7 +165,24 @@ export class ConditionCompiler {
    */
   test(row: string, condition: Condition): Sql {
     if (!condition.rowTest) return this.plainTest(row, condition);
-    return sql`NOT ${sql`NOT ${this.plainTest(row, condition)}`}`;
+    if (this.sets) return sql`NOT ${sql`NOT ${this.plainTest(row, condition)}`}`;
+    let byRow = compiledRowTests.get(condition);
+    if (byRow === undefined) compiledRowTests.set(condition, (byRow = isSelfContained(condition) ? new Map() : null));
+    if (byRow === null) return sql`NOT ${sql`NOT ${this.plainTest(row, condition)}`}`;
+    // The row's types are part of the SQL: its probes name those types' parameter ids (paramIs).
+    const types = this.typesOf(row);
+    const key = types === undefined ? row : `${row}\u0000${types.join('\u0001')}`;
+    let compiled = byRow.get(key);
+    if (compiled === undefined) {
+      const sets = new SetHolder();
+      const reused = new ConditionCompiler(undefined, REUSED, sets);
+      if (types !== undefined) reused.rowTypes.set(row, types);
+      const fragment = reused.test(row, condition);
+      // The fragment keeps its Sets alive as long as it is kept (value-sets.ts).
+      compiled = Object.assign(fragment, { sets: sets.held });
+      byRow.set(key, compiled);
+    }
+    return compiled;
   }
 
   private plainTest(row: string, condition: Condition): Sql {
@@ -205,7 +244,7 @@ export class ConditionCompiler {
       if (value.kind !== 'token' || value.code === undefined) throw badRequest('_id needs an id');
       return value.code;
     });
-    const test = inList(raw(`${row}.id`), ids);
+    const test = inList(raw(`${row}.id`), ids, false, this.sets);
     return condition.modifier === 'not' ? sql`NOT ${test}` : test;
   }
 
@@ -243,7 +282,7 @@ export class ConditionCompiler {
       const composites = condition.values.map((value) => compositeValue(value, condition.code));
       return { table: tableFor(condition), match: or(composites.map((value) => compositeMatch(e, condition.code, value))) };
     }
-    return { table: tableFor(condition), match: valuesMatch(e, condition.values, condition.modifier, probe) };
+    return { table: tableFor(condition), match: valuesMatch(e, condition.values, condition.modifier, probe, this.sets) };
   }
 
   /**

@@ -12,6 +12,8 @@ import { compartmentPatients } from '../../search/compartment-patients';
 import { identity, notBefore, stampResource } from '../versioning';
 import type { AuditLogStore } from './audit-log';
 import { ConditionCompiler } from './condition-sql';
+import { installValueSets } from './value-sets';
+import { bumpChangeCountSql } from './change-counters';
 import { EntryWriter } from './entry-writer';
 import { compileHistory, visibleVersions } from './history-sql';
 import { findIncluded } from './includes';
@@ -63,6 +65,7 @@ export class ResourceStore {
   private readonly insertCurrent: Statement;
   private readonly updateCurrent: Statement;
   private readonly insertHistory: Statement;
+  private readonly bumpChangeCount: Statement;
   private readonly entries: EntryWriter;
   private readonly dynamic = new Map<string, Statement>();
   /**
@@ -79,6 +82,8 @@ export class ResourceStore {
     private readonly auditLog?: AuditLogStore,
   ) {
     this.inWriteTransaction = db.transaction((fn: () => unknown) => fn()).immediate;
+    // Cached access conditions look their long lists up in Sets (condition-sql.ts).
+    installValueSets(db);
     this.selectCurrent = db.prepare(`SELECT ${resourceColumns} FROM resources r WHERE r.type = ? AND r.id = ?`);
     this.selectCurrentForWrite = db.prepare('SELECT pk, version_id, last_updated, deleted FROM resources WHERE type = ? AND id = ?');
     this.selectVersion = db.prepare(
@@ -88,6 +93,7 @@ export class ResourceStore {
       'INSERT INTO resources (type, id, version_id, last_updated, deleted, json, patients) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );
     this.updateCurrent = db.prepare('UPDATE resources SET version_id = ?, last_updated = ?, deleted = ?, json = ?, patients = ? WHERE pk = ?');
+    this.bumpChangeCount = db.prepare(bumpChangeCountSql);
     this.insertHistory = db.prepare(
       'INSERT INTO history (type, id, version_id, last_updated, deleted, json, patients) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );
@@ -298,6 +304,8 @@ export class ResourceStore {
     }
     this.insertHistory.run(type, id, versionId, lastUpdated, deleted, json, patientsColumn);
     this.entries.insert(pk, type, entries);
+    // In the write's transaction: every process on the file sees the change stamp move with it (change-counters.ts).
+    this.bumpChangeCount.run(type);
     const record: VersionRecord = { resourceType: type, id, versionId, lastUpdated, deleted: !stored };
     if (stored) record.resource = stored;
     if (patients) record.patients = patients;

@@ -2,6 +2,7 @@ import type { Database } from 'better-sqlite3';
 import { DEFAULT_SQLITE_CACHE_MB } from '../../config';
 import { allIndexTables, compositeColumnsDdl } from './index-tables';
 import { addPatientColumns } from './stored-patients';
+import { changeCountsDdl } from './change-counters';
 
 /**
  * Durability: WAL with `synchronous = NORMAL`. A commit is appended to the WAL
@@ -239,6 +240,7 @@ export function createSchema(db: Database): { reindex: boolean } {
   // The parameter ids go with the rows that use them.
   if (outdated) for (const table of [...allIndexTables, 'search_params']) db.exec(`DROP TABLE IF EXISTS ${table}`);
   db.exec(schemaDdl);
+  db.exec(changeCountsDdl);
   addPatientColumns(db);
   db.pragma(`user_version = ${indexSchemaVersion}`);
   return { reindex: outdated };

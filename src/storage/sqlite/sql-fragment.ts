@@ -1,3 +1,5 @@
+import type { SetHolder } from './value-sets';
+
 /**
  * SQL built from fragments that carry their own bound parameters, so a
  * compiler can assemble a statement in any order (select list, WHERE, ORDER
@@ -74,10 +76,12 @@ const LONG_LIST = 16;
  * of values, so building, hashing and caching it stays cheap, and one
  * parameter is bound instead of hundreds. On an indexed column SQLite looks
  * each listed value up in the index (right for a driving condition); see
- * `probe` for the per-resource test.
+ * `probe` for the per-resource test, and `sets` for a fragment that is reused.
  */
-export function inList(column: Sql, values: ReadonlyArray<string | number>, probe = false): Sql {
+export function inList(column: Sql, values: ReadonlyArray<string | number>, probe = false, sets?: SetHolder): Sql {
   if (values.length < LONG_LIST) return sql`${column} IN ${list(values)}`;
+  // A fragment compiled once and reused (a cached access condition, condition-sql.ts): the list becomes a Set built once (value-sets.ts).
+  if (sets && values.every((value) => typeof value === 'string')) return sql`concord_in_set(${sets.hold(values as readonly string[])}, ${column})`;
   // `probe`: the row is already narrowed to a few index entries (one resource's values of one parameter);
   // testing those against the list beats looking up every listed value in the index, which is what
   // SQLite does with an indexed column, and `+` takes the column out of the index.

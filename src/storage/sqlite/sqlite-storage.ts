@@ -94,8 +94,8 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
   const groupCommit = new GroupCommit(writerDb, lock, () => writer.settleParams());
   const writeAlone: Access = (operation) => groupCommit.run(() => operation(writer));
 
-  // The file has one writing process (this one, behind `lock`, and its append thread), so counting its own commits is enough.
-  const changes = new ChangeCounters();
+  // Other processes' commits are seen through the read connection, which this process never writes on (change-counters.ts).
+  const changes = new ChangeCounters(inMemory ? undefined : readerDb);
   let closing: Promise<void> | undefined;
   const appendWorker =
     options.appendThread && !inMemory ? new AppendWorker({ path: options.path, baseUrl: options.appendThread.baseUrl, ...pragmas }) : undefined;

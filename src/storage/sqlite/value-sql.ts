@@ -5,6 +5,7 @@
  */
 import { badRequest } from '../../errors';
 import { tokensBySystem, type Prefix, type QuantityValue, type ReferenceValue, type SearchValue, type StringValue, type TokenValue, type UriValue } from '../../search/query';
+import type { SetHolder } from './value-sets';
 import { and, inList, list, or, raw, sql, type Sql, type SqlValue } from './sql-fragment';
 
 /**
@@ -116,21 +117,22 @@ export function quantityMatch(e: string, value: QuantityValue): Sql {
  * expression depth limit (1000) and plan worse than an IN list.
  * `probe`: the rows are one resource's entries of the parameter (a
  * per-resource test), so long lists are looked up rather than driven (inList).
+ * `sets`: the fragment is compiled once and reused (inList).
  */
-export function valuesMatch(e: string, values: readonly SearchValue[], modifier: string | undefined, probe = false): Sql {
+export function valuesMatch(e: string, values: readonly SearchValue[], modifier: string | undefined, probe = false, sets?: SetHolder): Sql {
   const [systemColumn, codeColumn] = modifier === 'identifier' ? ['identifier_system', 'identifier_value'] : ['system', 'code'];
   const { codesBySystem, others } = tokensBySystem(values);
   const grouped = [...codesBySystem].map(([system, codes]) =>
     codes.length === 1
       ? tokenMatch(e, { kind: 'token', system, code: codes[0]! }, systemColumn, codeColumn)
-      : sql`(${column(e, systemColumn)} = ${system} AND ${inList(column(e, codeColumn), codes, probe)})`,
+      : sql`(${column(e, systemColumn)} = ${system} AND ${inList(column(e, codeColumn), codes, probe, sets)})`,
   );
   // Plain references (an access filter's patients, a comma list) are one IN list rather than as many ORed terms.
   const isPlainRef = (value: SearchValue): value is ReferenceValue & { ref: string } => value.kind === 'reference' && value.ref !== undefined && value.version === undefined;
   const refs = others.filter(isPlainRef);
   if (refs.length < 2) return or([...grouped, ...others.map((value) => valueMatch(e, value, modifier))]);
   const rest = others.filter((value) => !isPlainRef(value));
-  return or([...grouped, inList(column(e, 'ref'), refs.map((value) => value.ref), probe), ...rest.map((value) => valueMatch(e, value, modifier))]);
+  return or([...grouped, inList(column(e, 'ref'), refs.map((value) => value.ref), probe, sets), ...rest.map((value) => valueMatch(e, value, modifier))]);
 }
 
 /**
