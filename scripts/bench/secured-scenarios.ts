@@ -111,7 +111,8 @@ const visibleTreated = (treated: number) => Array.from({ length: treated }, (_, 
  * Read by id and search near the floor, with security off and on. Three
  * servers on one database, all up for the whole run: the floor
  * (floor-server.ts), Concord with AUTH_MODE=off, Concord with security on.
- * Each round runs every scenario once, in the order below, so a ratio is
+ * After an uncounted warm-up pass of every scenario (2 s each), each round
+ * runs every scenario once, in the order below, so a ratio is
  * taken between figures measured minutes apart at most; the rounds show the
  * spread the shared machine gives. With security on:
  * - the operator reads with a token (system/*.rs): verified and audited,
@@ -167,6 +168,9 @@ export async function securedScenarios(sqlitePath: string, options: Options): Pr
     const urls = { floor: floor.url, open: open.url, secured: secured.url };
     const runs: LoadResult[] = [];
     const perRound = new Map(chosen.map((scenario) => [scenario.name, [] as number[]]));
+    // A warm-up pass, not counted: the first seconds of each server measure its JIT and page cache, not its steady rate.
+    const warmUp = Math.min(options.seconds, 2);
+    for (const scenario of chosen) await runLoad(urls[scenario.server], { ...common, seconds: warmUp, name: `${scenario.name} (warm-up)`, ...scenario.spec() });
     for (let round = 0; round < options.rounds; round++) {
       for (const scenario of chosen) {
         const result = await runLoad(urls[scenario.server], { ...common, name: scenario.name, ...scenario.spec() });
