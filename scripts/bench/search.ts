@@ -316,6 +316,7 @@ export async function benchSearch(dir: string, options: SearchBenchOptions): Pro
     `Paging: ${paging.walks} results of ${(paging.resources / paging.walks).toFixed(0)} resources on average, ` +
       `${(paging.pages / paging.walks).toFixed(0)} pages each, ${(paging.seconds / paging.walks).toFixed(2)} s per result to the end (${Math.round(paging.pages / paging.seconds)} pages/s). ` +
       `Server peak RSS over the section: ${megabytes(peakRss)} (target at 1M resources: < ${RSS_TARGET_MB} MB, ${peakRss < RSS_TARGET_MB * 1024 * 1024 ? 'met' : 'not met'}` +
-      `${shape.total < 1_000_000 ? `; this run has ${shape.total.toLocaleString('en')}, so the p99 and RSS targets are not judged at their scale` : ''}).`,
+      // The 1M data set has 999,720 resources (whole patients): judged by the size asked for.
+      `${options.resources < 1_000_000 ? `; this run has ${shape.total.toLocaleString('en')}, so the p99 and RSS targets are not judged at their scale` : ''}).`,
   ].join('\n');
 }
