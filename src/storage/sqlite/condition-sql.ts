@@ -165,10 +165,19 @@ export class ConditionCompiler {
    */
   test(row: string, condition: Condition): Sql {
     if (!condition.rowTest) return this.plainTest(row, condition);
-    if (this.sets) return sql`NOT ${sql`NOT ${this.plainTest(row, condition)}`}`;
+    return this.keptTest(row, condition) ?? sql`NOT ${sql`NOT ${this.plainTest(row, condition)}`}`;
+  }
+
+  /**
+   * The row test compiled once for this condition object, row alias and row
+   * types (compiledRowTests); undefined when this compiler is building such
+   * a fragment itself, or the condition is not self-contained.
+   */
+  private keptTest(row: string, condition: Condition): Sql | undefined {
+    if (this.sets) return undefined;
     let byRow = compiledRowTests.get(condition);
     if (byRow === undefined) compiledRowTests.set(condition, (byRow = isSelfContained(condition) ? new Map() : null));
-    if (byRow === null) return sql`NOT ${sql`NOT ${this.plainTest(row, condition)}`}`;
+    if (byRow === null) return undefined;
     // The row's types are part of the SQL: its probes name those types' parameter ids (paramIs).
     const types = this.typesOf(row);
     const key = types === undefined ? row : `${row}\u0000${types.join('\u0001')}`;

@@ -67,6 +67,10 @@ export function slotColumn(i: number, column: string): string {
   return `c${i}_${column}`;
 }
 const compositeColumns = Array.from({ length: compositeSlots }, (_, i) => slotColumns.map((column) => slotColumn(i, column))).flat();
+/** Per kind: where each of its columns sits within a slot (indexes into slotColumns), computed once. */
+const slotOffsetsByKind: Partial<Record<ValueKind, readonly number[]>> = Object.fromEntries(
+  Object.entries(slotColumnsByKind).map(([kind, spec]) => [kind, spec.columns.map((column) => slotColumns.indexOf(column))]),
+);
 
 /** The values of a composite row's slots (after `resource, seq, param`); undefined when it has more components than slots. */
 export function compositeValues(entry: CompositeEntry): unknown[] | undefined {
@@ -75,9 +79,9 @@ export function compositeValues(entry: CompositeEntry): unknown[] | undefined {
   for (const [i, component] of entry.components.entries()) {
     // A nested composite does not occur in R4: it has no slot columns.
     if (component.kind === 'composite') return undefined;
-    const spec = slotColumnsByKind[component.kind] as { columns: readonly string[]; values: (entry: IndexEntry) => unknown[] };
-    const own = spec.values(component);
-    spec.columns.forEach((column, j) => (values[i * slotColumns.length + slotColumns.indexOf(column)] = own[j]));
+    const own = (slotColumnsByKind[component.kind].values as (entry: IndexEntry) => unknown[])(component);
+    const offsets = slotOffsetsByKind[component.kind]!;
+    for (let j = 0; j < offsets.length; j++) values[i * slotColumns.length + offsets[j]!] = own[j];
   }
   return values;
 }
