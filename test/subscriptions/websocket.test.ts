@@ -222,13 +222,16 @@ t.test('binding tokens expire: an expired token is refused; a binding ends at it
 t.test('an access token that expires ends the bind <id> binding', async (t) => {
   const { world, token, as } = await startSecureWorld(t, { websocket: {} });
   const gp = await token({ scope: 'user/*.cruds', fhirUser: 'Practitioner/gp' });
-  const shortLived = await token({ scope: 'user/*.cruds', fhirUser: 'Practitioner/gp' }, 1);
+  // A JWT's exp is a whole second: a 1-second token may expire a few ms after it is signed, before the bind.
+  // Two seconds leave it at least one to bind in; the wait then runs past its latest possible expiry.
+  const signedAt = Date.now();
+  const shortLived = await token({ scope: 'user/*.cruds', fhirUser: 'Practitioner/gp' }, 2);
   const id = (await as(gp, 'POST', '/fhir/Subscription', r4Websocket('Encounter'))).json().id as string;
   const client = await connect(world.websocketUrl!, shortLived);
   t.teardown(() => client.close());
   client.send(`bind ${id}`);
   t.same(await client.waitFor(1), [`bound ${id}`]);
-  await settle(1500);
+  await settle(Math.max(0, signedAt + 2100 - Date.now()));
   await world.storage.create(systemContext(BASE_URL), encounter('e1') as AnyResource);
   t.match((await client.waitFor(2))[1], new RegExp(`^error ${id} the binding has expired`));
   await settle();
